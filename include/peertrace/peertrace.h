@@ -1,0 +1,567 @@
+/*
+ * peertrace - a local flight recorder for QUIC / peer-to-peer nodes.
+ *
+ * This is the one public header and the usage guide.  Read it top to bottom:
+ *
+ *   1. Build switches      PT_TRACE, PT_TRACE_APP, PT_TRACE_INDEX, ...
+ *   2. Types               events, trace ids, log configuration (always there)
+ *   3. Trace builds        functions and macros that record and query events
+ *   4. Release builds      the same macros, expanding to nothing at all
+ *
+ * Quick start (trace build, i.e. compiled with PT_TRACE=1, which linking the
+ * CMake target peertrace::peertrace from a tracing build does for you):
+ *
+ *   struct node {
+ *     int fd;
+ *     PT_TRACE_FIELD(pt_log *log;)           // member only in trace builds
+ *   };
+ *
+ *   PT_IF_TRACE(pt_log_create(&node.log, NULL);)
+ *   PT_PACKET_SENT(node.log, trace_id, len, pn);   // ~10 ns, or nothing
+ *   PT_IF_TRACE(pt_log_destroy(node.log);)
+ *
+ * Conventions: functions return 0 (PT_OK) or a negative PT_ERR_* code; the
+ * hot path (pt_log_write and the PT_* event macros) never fails, never
+ * blocks, never allocates: what it cannot record it counts.
+ */
+#ifndef PEERTRACE_PEERTRACE_H
+#define PEERTRACE_PEERTRACE_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+
+#include <peertrace/pt_events.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* ======================================================================== */
+/* 1. Build switches                                                         */
+/* ======================================================================== */
+/*
+ * The seed's Cargo features, as preprocessor switches (0 or 1).  The CMake
+ * options of the same names set them on the peertrace::peertrace target, so
+ * code that links it follows the library's build.  Implications, as in the
+ * seed: FULL = TRACE + APP + INDEX; APP, INDEX, MINIMAL and SAMPLE each imply
+ * TRACE.  All default to 0: a release build records nothing.
+ */
+#ifndef PT_TRACE
+#define PT_TRACE 0
+#endif
+#ifndef PT_TRACE_APP
+#define PT_TRACE_APP 0
+#endif
+#ifndef PT_TRACE_INDEX
+#define PT_TRACE_INDEX 0
+#endif
+#ifndef PT_TRACE_FULL
+#define PT_TRACE_FULL 0
+#endif
+#ifndef PT_TRACE_MINIMAL
+#define PT_TRACE_MINIMAL 0
+#endif
+#ifndef PT_TRACE_SAMPLE
+#define PT_TRACE_SAMPLE 0
+#endif
+
+#if PT_TRACE_FULL
+#undef PT_TRACE_APP
+#define PT_TRACE_APP 1
+#undef PT_TRACE_INDEX
+#define PT_TRACE_INDEX 1
+#endif
+#if PT_TRACE_APP || PT_TRACE_INDEX || PT_TRACE_MINIMAL || PT_TRACE_SAMPLE
+#undef PT_TRACE
+#define PT_TRACE 1
+#endif
+
+/*
+ * Default ring capacity in events (128 bytes each): 65536 (8 MiB), or 4096
+ * (512 KiB) with PT_TRACE_MINIMAL.  A compile-time power of two; a log may
+ * be created with another power of two through pt_log_config.capacity.
+ */
+#if PT_TRACE_MINIMAL
+#define PT_LOG_DEFAULT_CAPACITY 4096u
+#else
+#define PT_LOG_DEFAULT_CAPACITY 65536u
+#endif
+/* Smallest capacity pt_log_create accepts. */
+#define PT_LOG_MIN_CAPACITY 16u
+
+/* ======================================================================== */
+/* 2. Types (present in every build; they cost nothing)                      */
+/* ======================================================================== */
+
+/* Error codes: one table, the single source of values, names and texts. */
+#define PT_ERROR_TABLE(X)                                                      \
+  X(PT_OK, 0, "success")                                                       \
+  X(PT_ERR_INVALID, -1, "invalid argument")                                    \
+  X(PT_ERR_NOMEM, -2, "out of memory")                                         \
+  X(PT_ERR_PARSE, -3, "malformed input")                                       \
+  X(PT_ERR_BUFFER, -4, "output buffer too small")                              \
+  X(PT_ERR_CLOCK, -5, "no usable clock")
+
+enum pt_error {
+#define PT__ERROR_ENUM(name, value, text) name = value,
+  PT_ERROR_TABLE(PT__ERROR_ENUM)
+#undef PT__ERROR_ENUM
+};
+
+/* 128-bit trace id, W3C compatible.  All-zero means "no trace". */
+typedef struct pt_trace_id {
+  uint8_t bytes[16];
+} pt_trace_id;
+
+/* Trace flags, one byte.  SAMPLED has the W3C traceparent meaning (0x01). */
+#define PT_FLAG_SAMPLED 0x01u
+#define PT_FLAG_DEBUG 0x02u
+#define PT_FLAG_APP_INITIATED 0x04u
+typedef uint8_t pt_trace_flags;
+
+/* The seed's TraceContext: what travels with a request. */
+typedef struct pt_trace_ctx {
+  pt_trace_id trace_id;
+  uint64_t start_time_us; /* Unix microseconds when the trace began */
+  pt_trace_flags flags;
+} pt_trace_ctx;
+
+/*
+ * The seed's MessageHeader.  Embed it only through PT_TRACE_FIELD so that it
+ * exists in trace builds alone (C has no zero-sized types; what matters is
+ * that release builds neither store nor send it).
+ */
+typedef struct pt_msg_header {
+  pt_trace_id trace_id;
+  pt_trace_flags flags;
+} pt_msg_header;
+
+/* A 32-byte node or peer id (e.g. a hash of the node's public key). */
+#define PT_NODE_ID_SIZE 32u
+
+/* A socket address in 20 bytes: the seed's SocketAddr. */
+typedef struct pt_endpoint {
+  uint8_t family;   /* 0 = none, 4 = IPv4, 6 = IPv6 */
+  uint8_t reserved; /* zero */
+  uint16_t port;    /* host byte order */
+  uint8_t addr[16]; /* IPv4 in the first 4 bytes */
+} pt_endpoint;
+
+/* QUIC packet number spaces, for the packet events' `space` field. */
+#define PT_PN_SPACE_INITIAL 0u
+#define PT_PN_SPACE_HANDSHAKE 1u
+#define PT_PN_SPACE_APPLICATION 2u
+
+/* Event kinds, from the event table. */
+typedef enum pt_event_kind {
+  PT_EV_NONE = 0,
+#define PT__KIND_ENUM(KIND, id, name, desc) PT_EV_##KIND = id,
+  PT_EVENT_TABLE(PT__KIND_ENUM)
+#undef PT__KIND_ENUM
+      PT_EV_KIND_LIMIT
+} pt_event_kind;
+
+/* Field type tags of the event table, as C types. */
+#define PT__CTYPE_U8 uint8_t
+#define PT__CTYPE_U16 uint16_t
+#define PT__CTYPE_U32 uint32_t
+#define PT__CTYPE_U64 uint64_t
+#define PT__CTYPE_BOOL uint8_t
+#define PT__CTYPE_ENDPOINT pt_endpoint
+#define PT__CTYPE_APPID uint8_t
+#define PT__CTYPE_BYTES42 uint8_t
+#define PT__CTYPE_BYTES44 uint8_t
+#define PT__CDIM_U8
+#define PT__CDIM_U16
+#define PT__CDIM_U32
+#define PT__CDIM_U64
+#define PT__CDIM_BOOL
+#define PT__CDIM_ENDPOINT
+#define PT__CDIM_APPID [4]
+#define PT__CDIM_BYTES42 [42]
+#define PT__CDIM_BYTES44 [44]
+
+/* Payload structs: struct pt_<name>_data, e.g. struct pt_packet_sent_data. */
+#define PT__FIELD_DECL(tag, name) PT__CTYPE_##tag name PT__CDIM_##tag;
+#define PT__PAYLOAD_STRUCT(KIND, id, name, desc)                               \
+  struct pt_##name##_data {                                                    \
+    PT__FIELDS_##name(PT__FIELD_DECL)                                          \
+  };
+PT_EVENT_TABLE(PT__PAYLOAD_STRUCT)
+#undef PT__PAYLOAD_STRUCT
+
+/* Event flag bits (pt_event.flags), on top of the trace flags. */
+#define PT_EVENT_HAS_PEER 0x80u
+
+/*
+ * One recorded event: exactly 128 bytes, no pointers.
+ *
+ * The seed's Event adds up to 157 bytes (8 + 32 + 33 + 16 + 4 + 64).  We keep
+ * every field but one: the local node id (32 bytes) is a property of the log
+ * (one log per node, see pt_log_config.node_id) and is stored once in the log
+ * and in every dump header, not in every event.  The Option<> tag of peer_id
+ * becomes a flag bit.  That gives 8 + 16 + 32 + 4 + 2 + 1 + 1 + 64 = 128.
+ */
+typedef struct pt_event {
+  uint64_t timestamp_us; /* Unix microseconds, set by pt_log_write */
+  pt_trace_id trace_id;  /* 128-bit correlation id (zero: none) */
+  uint8_t peer_id[32];   /* remote peer, valid if flags & PT_EVENT_HAS_PEER */
+  uint32_t sequence;     /* caller's sequence number (per connection, ...) */
+  uint16_t kind;         /* pt_event_kind */
+  uint8_t flags;         /* pt_trace_flags | PT_EVENT_HAS_PEER */
+  uint8_t reserved;      /* zero */
+  union {
+#define PT__PAYLOAD_MEMBER(KIND, id, name, desc) struct pt_##name##_data name;
+    PT_EVENT_TABLE(PT__PAYLOAD_MEMBER)
+#undef PT__PAYLOAD_MEMBER
+    uint8_t raw[64];
+  } data;
+} pt_event;
+
+#if defined(__STDC_VERSION__) && __STDC_VERSION__ >= 201112L
+_Static_assert(sizeof(pt_event) == 128, "pt_event must be 128 bytes");
+_Static_assert(offsetof(pt_event, data) == 64, "payload starts at byte 64");
+_Static_assert(sizeof(pt_endpoint) == 20, "pt_endpoint is 20 bytes");
+#endif
+
+/* Log configuration; initialise with pt_log_config_init(). */
+typedef struct pt_log_config {
+  size_t capacity;     /* events, power of two >= PT_LOG_MIN_CAPACITY */
+  uint8_t node_id[32]; /* this node's id, stamped on queries and dumps */
+} pt_log_config;
+
+/* Counters of a log (pt_log_get_stats). */
+typedef struct pt_log_stats {
+  uint64_t capacity;    /* slots in the ring */
+  uint64_t overwritten; /* recorded events later overwritten by newer ones */
+  uint64_t dropped;     /* events never recorded (no slot could be claimed) */
+  uint64_t chunk_size;  /* slots a writer thread claims at a time */
+} pt_log_stats;
+
+/* The log: opaque; exists as a type in every build. */
+typedef struct pt_log pt_log;
+
+/* ======================================================================== */
+/* 3. Trace builds: the library                                              */
+/* ======================================================================== */
+#if PT_TRACE
+
+#if defined(_WIN32)
+#define PT_API
+#else
+#define PT_API __attribute__((visibility("default")))
+#endif
+
+/*
+ * pt_strerror: the text of an error code.
+ * Returns a static string; "unknown error" for a value not in the table.
+ * Thread-safety: safe.
+ */
+PT_API const char *pt_strerror(int error);
+
+/* ---- Trace ids ---------------------------------------------------------- */
+
+/*
+ * pt_trace_id_new: a fresh random trace id, never all-zero.
+ * Uses a per-thread generator seeded once per thread (and again after fork)
+ * from the kernel; no system call per id.  Not for cryptographic use.
+ * Thread-safety: safe.
+ */
+PT_API pt_trace_id pt_trace_id_new(void);
+
+/* pt_trace_id_is_zero: 1 if every byte is zero ("no trace"), else 0. */
+PT_API int pt_trace_id_is_zero(const pt_trace_id *id);
+
+/*
+ * pt_trace_id_to_hex: writes 32 lowercase hex digits and a NUL to out.
+ * Returns PT_OK, or PT_ERR_INVALID if id or out is NULL, or PT_ERR_BUFFER if
+ * out_size < 33.  Thread-safety: safe.
+ */
+PT_API int pt_trace_id_to_hex(const pt_trace_id *id, char *out,
+                              size_t out_size);
+
+/*
+ * pt_trace_id_from_hex: parses exactly 32 hex digits (either case) from
+ * text[0..len).  Returns PT_OK; PT_ERR_INVALID for NULL arguments;
+ * PT_ERR_PARSE if len != 32 or a character is not a hex digit (out is then
+ * left unchanged).  Thread-safety: safe.
+ */
+PT_API int pt_trace_id_from_hex(const char *text, size_t len, pt_trace_id *out);
+
+/*
+ * pt_trace_ctx_new: a new context: fresh id, start time now, given flags.
+ * Thread-safety: safe.
+ */
+PT_API pt_trace_ctx pt_trace_ctx_new(pt_trace_flags flags);
+
+/* ---- Clock -------------------------------------------------------------- */
+
+/*
+ * pt_clock_now_us: the current Unix time in microseconds, from the same clock
+ * that stamps events: the CPU's invariant TSC anchored to CLOCK_REALTIME at
+ * least once per millisecond per thread, or CLOCK_REALTIME itself where no
+ * invariant TSC exists.  Thread-safety: safe.
+ */
+PT_API uint64_t pt_clock_now_us(void);
+
+/* ---- Endpoints ---------------------------------------------------------- */
+
+/*
+ * pt_endpoint_from_sockaddr: converts a struct sockaddr_in / sockaddr_in6
+ * (passed as const void *, with its length) to a pt_endpoint.
+ * Returns PT_OK; PT_ERR_INVALID for NULL, a length too short for its family
+ * or a family other than AF_INET / AF_INET6.  Thread-safety: safe.
+ */
+PT_API int pt_endpoint_from_sockaddr(const void *sa, size_t sa_len,
+                                     pt_endpoint *out);
+
+/* ---- Log lifecycle ------------------------------------------------------ */
+
+/*
+ * pt_log_config_init: default configuration (PT_LOG_DEFAULT_CAPACITY, node
+ * id all zero).  Thread-safety: safe.
+ */
+PT_API void pt_log_config_init(pt_log_config *cfg);
+
+/*
+ * pt_log_create: allocates a log and its whole ring at once; its memory
+ * never changes size afterwards.  cfg may be NULL for the defaults.
+ * Returns PT_OK and sets *out; PT_ERR_INVALID if out is NULL or the capacity
+ * is not a power of two >= PT_LOG_MIN_CAPACITY (or above 2^30);
+ * PT_ERR_NOMEM if memory is short.
+ * Thread-safety: safe.  The first call calibrates the clock (~2 ms).
+ */
+PT_API int pt_log_create(pt_log **out, const pt_log_config *cfg);
+
+/*
+ * pt_log_destroy: frees the log.  NULL is ignored.
+ * Thread-safety: no thread may write to or query the log during or after the
+ * call.
+ */
+PT_API void pt_log_destroy(pt_log *log);
+
+/*
+ * pt_log_write: records one event (the hot path).
+ * Copies *ev into the ring and stamps it with the current time (the caller's
+ * timestamp_us is ignored; see pt_log_write_at).  Lock-free and wait-free
+ * for the caller: it never blocks on other writers, never allocates, never
+ * fails.  When the ring is full the oldest events are overwritten and
+ * counted (pt_log_stats.overwritten); an event that finds no free slot is
+ * counted as dropped.  log == NULL or ev == NULL: nothing happens.
+ * Thread-safety: any number of threads may write concurrently, with readers.
+ */
+PT_API void pt_log_write(pt_log *log, const pt_event *ev);
+
+/*
+ * pt_log_write_at: as pt_log_write, but keeps ev->timestamp_us as given (for
+ * replaying or importing events).
+ */
+PT_API void pt_log_write_at(pt_log *log, const pt_event *ev);
+
+/*
+ * pt_log_get_stats: copies the log's counters.
+ * Returns PT_OK; PT_ERR_INVALID if log or out is NULL.  Thread-safety: safe
+ * during writes (the counters are read atomically, one by one).
+ */
+PT_API int pt_log_get_stats(const pt_log *log, pt_log_stats *out);
+
+/*
+ * pt_log_node_id: copies the log's 32-byte node id to out.
+ * Returns PT_OK; PT_ERR_INVALID on NULL.  Thread-safety: safe.
+ */
+PT_API int pt_log_node_id(const pt_log *log, uint8_t out[32]);
+
+/* ---- Queries (trace builds only, as in the seed) ------------------------ */
+/*
+ * Every query takes a consistent look at the ring while writers go on: it
+ * returns only events that were completely written (never a torn one) and
+ * still in the ring when read, sorted by time (timestamp_us, ties broken by
+ * write order).  Results are allocated with malloc: the caller owns *out and
+ * frees it with pt_events_free().  With no match, *out is NULL and *count 0.
+ * Errors: PT_ERR_INVALID for a NULL log, out or count; PT_ERR_NOMEM.
+ * Thread-safety: safe with concurrent writers and other queries.
+ */
+
+/* pt_log_recent: the newest n events (fewer if the log holds fewer). */
+PT_API int pt_log_recent(const pt_log *log, size_t n, pt_event **out,
+                         size_t *count);
+
+/* pt_log_query_trace: every event of one trace id. */
+PT_API int pt_log_query_trace(const pt_log *log, const pt_trace_id *trace_id,
+                              pt_event **out, size_t *count);
+
+/*
+ * pt_log_query_time_range: every event with start_us <= timestamp_us <
+ * end_us.  Ring order is not time order under concurrent writers, so the
+ * whole ring is examined.  PT_ERR_INVALID also if start_us > end_us.
+ */
+PT_API int pt_log_query_time_range(const pt_log *log, uint64_t start_us,
+                                   uint64_t end_us, pt_event **out,
+                                   size_t *count);
+
+/* pt_log_query_peer: every event whose peer id equals peer_id[0..32). */
+PT_API int pt_log_query_peer(const pt_log *log, const uint8_t *peer_id,
+                             pt_event **out, size_t *count);
+
+/* pt_events_free: frees a query result.  NULL is ignored. */
+PT_API void pt_events_free(pt_event *events);
+
+/* ---- Event text --------------------------------------------------------- */
+
+/* pt_event_kind_name: "packet_sent", ...; "unknown" for other values. */
+PT_API const char *pt_event_kind_name(unsigned kind);
+
+/*
+ * pt_event_format: one line of text, e.g. "packet_sent pn=5 size=1200
+ * space=2", NUL-terminated, truncated to out_size.  Returns the length the
+ * full text needs (like snprintf), or PT_ERR_INVALID for NULL arguments.
+ */
+PT_API int pt_event_format(const pt_event *ev, char *out, size_t out_size);
+
+/*
+ * pt_event_to_json: one JSON object with every field named and decoded.
+ * Returns as pt_event_format.
+ */
+PT_API int pt_event_to_json(const pt_event *ev, char *out, size_t out_size);
+
+/* ---- Building events ---------------------------------------------------- */
+
+/*
+ * pt_event_begin: zeroes *ev and sets its trace id and, if peer_id is not
+ * NULL, its 32-byte peer id.  Then one pt_event_set_<kind>() fills the kind
+ * and payload.  Thread-safety: touches only *ev.
+ */
+static inline void pt_event_begin(pt_event *ev, pt_trace_id trace_id,
+                                  const uint8_t *peer_id) {
+  memset(ev, 0, sizeof *ev);
+  ev->trace_id = trace_id;
+  if (peer_id != NULL) {
+    memcpy(ev->peer_id, peer_id, sizeof ev->peer_id);
+    ev->flags = (uint8_t)PT_EVENT_HAS_PEER;
+  }
+}
+
+/* Copies at most dst_size bytes of untrusted src[0..len), zero-filling. */
+static inline void pt__copy_bytes(uint8_t *dst, size_t dst_size,
+                                  const void *src, size_t len) {
+  size_t n = (src == NULL) ? 0 : (len < dst_size ? len : dst_size);
+  if (n > 0) {
+    memcpy(dst, src, n);
+  }
+  if (n < dst_size) {
+    memset(dst + n, 0, dst_size - n);
+  }
+}
+
+/*
+ * pt_event_set_<kind>(ev, fields...): one setter per event kind, generated
+ * from the event table, with the table's fields in order.  Integer fields
+ * take uint64_t and are truncated to their width; BOOL takes int; ENDPOINT a
+ * pt_endpoint; APPID a pointer to 4 bytes; BYTES<n> a pointer and a length
+ * (at most n bytes are read).
+ */
+#define PT__PARAM_U8(name) , uint64_t name
+#define PT__PARAM_U16(name) , uint64_t name
+#define PT__PARAM_U32(name) , uint64_t name
+#define PT__PARAM_U64(name) , uint64_t name
+#define PT__PARAM_BOOL(name) , int name
+#define PT__PARAM_ENDPOINT(name) , pt_endpoint name
+#define PT__PARAM_APPID(name) , const void *name
+#define PT__PARAM_BYTES42(name) , const void *name, size_t name##_len
+#define PT__PARAM_BYTES44(name) , const void *name, size_t name##_len
+#define PT__PARAM(tag, name) PT__PARAM_##tag(name)
+
+#define PT__ASSIGN_U8(name) d->name = (uint8_t)name;
+#define PT__ASSIGN_U16(name) d->name = (uint16_t)name;
+#define PT__ASSIGN_U32(name) d->name = (uint32_t)name;
+#define PT__ASSIGN_U64(name) d->name = name;
+#define PT__ASSIGN_BOOL(name) d->name = (uint8_t)(name != 0);
+#define PT__ASSIGN_ENDPOINT(name) d->name = name;
+#define PT__ASSIGN_APPID(name) pt__copy_bytes(d->name, 4, name, 4);
+#define PT__ASSIGN_BYTES42(name)                                               \
+  pt__copy_bytes(d->name, sizeof d->name, name, name##_len);
+#define PT__ASSIGN_BYTES44(name) PT__ASSIGN_BYTES42(name)
+#define PT__ASSIGN(tag, name) PT__ASSIGN_##tag(name)
+
+#define PT__SETTER(KIND, id, name, desc)                                       \
+  static inline void pt_event_set_##name(                                      \
+      pt_event *ev PT__FIELDS_##name(PT__PARAM)) {                             \
+    struct pt_##name##_data *d = &ev->data.name;                               \
+    ev->kind = (uint16_t)PT_EV_##KIND;                                         \
+    PT__FIELDS_##name(PT__ASSIGN)                                              \
+  }
+PT_EVENT_TABLE(PT__SETTER)
+#undef PT__SETTER
+
+/* ---- The zero-cost layer, trace branch ---------------------------------- */
+
+/* PT_IF_TRACE(stmts): the statements, in trace builds only. */
+#define PT_IF_TRACE(...) __VA_ARGS__
+/* PT_TRACE_FIELD(decls): struct members / declarations for trace builds. */
+#define PT_TRACE_FIELD(...) __VA_ARGS__
+
+/* PT_EVENT(log, ev): records a prepared pt_event (the seed's trace_event!). */
+#define PT_EVENT(log, ev)                                                      \
+  do {                                                                         \
+    pt_event pt__event_copy = (ev);                                            \
+    pt_log_write((log), &pt__event_copy);                                      \
+  } while (0)
+
+/*
+ * PT_EMIT(log, kind, trace_id, fields...): records an event of the given
+ * kind (lower-case table name) with no peer; PT_EMIT_PEER also sets the
+ * 32-byte peer id.  Every kind in the table works here with no extra code.
+ */
+#define PT_EMIT_PEER(log, kind, trace_id, peer_id, ...)                        \
+  do {                                                                         \
+    pt_event pt__event;                                                        \
+    pt_event_begin(&pt__event, (trace_id), (peer_id));                         \
+    pt_event_set_##kind(&pt__event, __VA_ARGS__);                              \
+    pt_log_write((log), &pt__event);                                           \
+  } while (0)
+#define PT_EMIT(log, kind, trace_id, ...)                                      \
+  PT_EMIT_PEER(log, kind, trace_id, NULL, __VA_ARGS__)
+
+#else /* !PT_TRACE ======================================================== */
+
+/* ======================================================================== */
+/* 4. Release builds: every macro expands to nothing                         */
+/* ======================================================================== */
+/*
+ * Arguments are not evaluated (they are not even compiled), so they may name
+ * variables and struct members that exist only in trace builds.  No function
+ * of the library is declared: code that calls one belongs in PT_IF_TRACE.
+ */
+#define PT_IF_TRACE(...)
+#define PT_TRACE_FIELD(...)
+#define PT_EVENT(log, ev) ((void)0)
+#define PT_EMIT_PEER(log, kind, trace_id, peer_id, ...) ((void)0)
+#define PT_EMIT(log, kind, trace_id, ...) ((void)0)
+
+#endif /* PT_TRACE */
+
+/* ---- Convenience macros: the seed's trace_packet_sent! and siblings ----- */
+/* They are written in terms of PT_EMIT, so they vanish with it. */
+#define PT_CONN_INIT(log, trace_id, peer_id, endpoint)                         \
+  PT_EMIT_PEER(log, conn_init, trace_id, peer_id, endpoint)
+#define PT_CONN_ESTABLISHED(log, trace_id, peer_id, rtt_us)                    \
+  PT_EMIT_PEER(log, conn_established, trace_id, peer_id, rtt_us)
+#define PT_STREAM_OPENED(log, trace_id, stream_id, local)                      \
+  PT_EMIT(log, stream_opened, trace_id, stream_id, local)
+#define PT_STREAM_DATA(log, trace_id, stream_id, offset, length, fin)          \
+  PT_EMIT(log, stream_data, trace_id, stream_id, offset, length, fin)
+#define PT_PACKET_SENT(log, trace_id, size, pn)                                \
+  PT_EMIT(log, packet_sent, trace_id, pn, size, PT_PN_SPACE_APPLICATION)
+#define PT_PACKET_RECEIVED(log, trace_id, size, pn)                            \
+  PT_EMIT(log, packet_received, trace_id, pn, size, PT_PN_SPACE_APPLICATION)
+#define PT_PACKET_LOST(log, trace_id, pn)                                      \
+  PT_EMIT(log, packet_lost, trace_id, pn, PT_PN_SPACE_APPLICATION)
+#define PT_CUSTOM(log, trace_id, category, code, data, len)                    \
+  PT_EMIT(log, custom, trace_id, category, code, data, len)
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* PEERTRACE_PEERTRACE_H */

@@ -1,0 +1,52 @@
+/*
+ * peertrace - the event table.
+ *
+ * Every event kind is defined here once.  From this table the library
+ * derives the kind enum, the payload structs, the setters used by the
+ * convenience macros (PT_EMIT and friends), the names, the text printer and
+ * the JSON exporter.  Adding a kind is one edit in this file: a line in
+ * PT_EVENT_TABLE and, right below it, the PT__FIELDS_<name> list of its
+ * fields.  Nothing else in the code base lists event kinds.
+ *
+ * Field types (the first argument of F):
+ *   U8 U16 U32 U64  unsigned integers, printed in decimal
+ *   BOOL            0 or 1, printed as true/false
+ *   ENDPOINT        pt_endpoint (IPv4/IPv6 address and port)
+ *   APPID           4-byte application id, printed as text ("DMAP")
+ *   BYTES42 BYTES44 opaque bytes, printed in hex; setters take (ptr, len)
+ *                   and copy at most the field's size, zero-filling the rest
+ *
+ * This header is included by peertrace.h; do not include it directly.
+ */
+#ifndef PEERTRACE_PT_EVENTS_H
+#define PEERTRACE_PT_EVENTS_H
+
+/* X(ENUM_SUFFIX, numeric id, lower_name, "description") */
+#define PT_EVENT_TABLE(X)                                                      \
+  X(CONN_INIT, 1, conn_init, "QUIC connection initiated with an endpoint")     \
+  X(CONN_ESTABLISHED, 2, conn_established, "QUIC handshake completed")         \
+  X(STREAM_OPENED, 3, stream_opened, "stream opened (locally or by the peer)") \
+  X(STREAM_DATA, 4, stream_data, "stream data received or sent")               \
+  X(PACKET_SENT, 5, packet_sent, "QUIC packet handed to the socket")           \
+  X(PACKET_RECEIVED, 6, packet_received, "QUIC packet read from the socket")   \
+  X(PACKET_LOST, 7, packet_lost, "QUIC packet declared lost")                  \
+  X(APP_COMMAND, 8, app_command, "application protocol command")               \
+  X(APP_START, 9, app_start, "application request started")                    \
+  X(APP_END, 10, app_end, "application request finished")                      \
+  X(CUSTOM, 11, custom, "user-defined event")
+
+#define PT__FIELDS_conn_init(F) F(ENDPOINT, endpoint)
+#define PT__FIELDS_conn_established(F) F(U32, rtt_us)
+#define PT__FIELDS_stream_opened(F) F(U64, stream_id) F(BOOL, local)
+#define PT__FIELDS_stream_data(F)                                              \
+  F(U64, stream_id) F(U64, offset) F(U32, length) F(BOOL, fin)
+#define PT__FIELDS_packet_sent(F) F(U64, pn) F(U32, size) F(U8, space)
+#define PT__FIELDS_packet_received(F) F(U64, pn) F(U32, size) F(U8, space)
+#define PT__FIELDS_packet_lost(F) F(U64, pn) F(U8, space)
+#define PT__FIELDS_app_command(F) F(APPID, app_id) F(U16, cmd) F(BYTES42, data)
+#define PT__FIELDS_app_start(F) F(APPID, app_id) F(U16, cmd) F(BYTES42, data)
+#define PT__FIELDS_app_end(F)                                                  \
+  F(APPID, app_id) F(U16, cmd) F(BOOL, ok) F(U64, duration_us)
+#define PT__FIELDS_custom(F) F(U16, category) F(U16, code) F(BYTES44, data)
+
+#endif /* PEERTRACE_PT_EVENTS_H */

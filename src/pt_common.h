@@ -1,0 +1,19 @@
+/* Internal helpers shared by every module. Not installed. */
+#ifndef PT_COMMON_H
+#define PT_COMMON_H
+
+#include <peertrace/peertrace.h>
+
+#define PT__LIKELY(x) __builtin_expect(!!(x), 1)
+#define PT__UNLIKELY(x) __builtin_expect(!!(x), 0)
+
+/*
+ * Thread-local storage in the initial-exec model: one %fs-relative access,
+ * no __tls_get_addr call, even when built as a shared library.  The library
+ * is not meant to be dlopen()ed late into a process with no static TLS left.
+ */
+#define PT__TLS _Thread_local __attribute__((tls_model("initial-exec")))
+
+#define PT__CACHE_LINE 64
+
+#endif /* PT_COMMON_H */
