@@ -1,0 +1,563 @@
+/*
+ * pt_bench: peertrace against its peers, in one run.
+ *
+ * Contenders, all recording the same "packet sent" events (bench_events.h)
+ * into an 8 MiB flight recorder of 65536 x 128-byte events:
+ *   - peertrace: PT_PACKET_SENT into a pt_log of the default capacity;
+ *   - a plain mutex-protected ring (bench_mutex_ring.h), stamped with
+ *     clock_gettime, and the same ring stamped with raw rdtsc;
+ *   - LTTng-UST (if built with it): a tracepoint recorded into a running
+ *     snapshot session (overwrite mode: a flight recorder too) of a session
+ *     daemon this program starts and stops itself.
+ * Each repetition runs every contender once with one thread and once with
+ * two threads writing concurrently into the same log; the table shows the
+ * medians and the ratios of medians.
+ *
+ * Usage: pt_bench [--events N] [--reps R] [--no-lttng]
+ *   --events N   events per thread per run (default 1048576)
+ *   --reps R     repetitions (default 21)
+ *   --no-lttng   skip LTTng-UST
+ *
+ * Process layout: LTTng-UST registers an application with the session
+ * daemon when the application starts, so the measuring is done by a child
+ * (this program with --measure) started after the daemon and the session
+ * are ready.  The parent destroys the session and kills its daemon at the
+ * end, also when something fails or it is interrupted.  Without LTTng the
+ * measuring is done in-process.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <spawn.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "bench_events.h"
+#include "bench_mutex_ring.h"
+#include "bench_util.h"
+#if PT_BENCH_HAVE_LTTNG
+#include "bench_lttng.h"
+#endif
+
+extern char **environ;
+
+#define BENCH_CAPACITY 65536u
+
+/* ---- The contenders' writers --------------------------------------------- */
+
+static void bench_pt_writer(void *arg, unsigned thread, uint64_t events) {
+  pt_log *log = arg;
+  pt_trace_id trace_id = bench_trace_id(thread);
+  for (uint64_t i = 0; i < events; i++) {
+    PT_PACKET_SENT(log, trace_id, BENCH_SIZE(i), BENCH_PN(thread, i));
+  }
+}
+
+/*
+ * Baseline: builds each event as the others do and records nothing; the
+ * empty asm makes the compiler materialise the event.  It shows what part
+ * of every figure is building the event, and its 2-thread scaling shows how
+ * much of the second core the shared machine left us during the run.
+ */
+static void bench_baseline_writer(void *arg, unsigned thread, uint64_t events) {
+  (void)arg;
+  pt_trace_id trace_id = bench_trace_id(thread);
+  for (uint64_t i = 0; i < events; i++) {
+    pt_event ev;
+    bench_make_event(&ev, trace_id, BENCH_SIZE(i), BENCH_PN(thread, i));
+    __asm__ volatile("" : : "r"(&ev) : "memory");
+  }
+}
+
+static void bench_mutex_writer(void *arg, unsigned thread, uint64_t events) {
+  bench_mutex_ring *ring = arg;
+  pt_trace_id trace_id = bench_trace_id(thread);
+  for (uint64_t i = 0; i < events; i++) {
+    pt_event ev;
+    bench_make_event(&ev, trace_id, BENCH_SIZE(i), BENCH_PN(thread, i));
+    bench_mutex_ring_write(ring, &ev);
+  }
+}
+
+/* ---- Measuring and the table --------------------------------------------- */
+
+typedef struct bench_options {
+  uint64_t events;
+  unsigned reps;
+  int lttng;              /* measure LTTng-UST in this process */
+  const char *lttng_note; /* why LTTng-UST is not measured */
+} bench_options;
+
+static const char *bench_verdict(int met) {
+  return met ? "MET" : "NOT MET";
+}
+
+static void bench_print_row(const bench_contender *c) {
+  printf("%-34s %7.2f (%6.2f..%7.2f) %8.1f %8.1f (%6.1f..%6.1f) %5.2fx\n",
+         c->name, c->ns_per_event_1t, c->ns_per_event_1t_min,
+         c->ns_per_event_1t_max, c->events_per_s_1t / 1e6,
+         c->events_per_s_2t / 1e6, c->events_per_s_2t_min / 1e6,
+         c->events_per_s_2t_max / 1e6, c->events_per_s_2t / c->events_per_s_1t);
+}
+
+static void bench_print_ratio(const bench_contender *pt,
+                              const bench_contender *other) {
+  printf("peertrace vs %-21s %12.2fx %18.2fx\n", other->name,
+         other->ns_per_event_1t / pt->ns_per_event_1t,
+         pt->events_per_s_2t / other->events_per_s_2t);
+}
+
+static int bench_measure_main(const bench_options *opt) {
+  pt_log *log = NULL;
+  pt_log_config cfg;
+  pt_log_config_init(&cfg);
+  cfg.capacity = BENCH_CAPACITY;
+  int rc = pt_log_create(&log, &cfg);
+  if (rc != PT_OK) {
+    fprintf(stderr, "pt_log_create: %s\n", pt_strerror(rc));
+    return 1;
+  }
+  bench_mutex_ring plain, tsc;
+  if (bench_mutex_ring_init(&plain, BENCH_CAPACITY, BENCH_STAMP_REALTIME) !=
+          0 ||
+      bench_mutex_ring_init(&tsc, BENCH_CAPACITY, BENCH_STAMP_TSC) != 0) {
+    fprintf(stderr, "out of memory\n");
+    return 1;
+  }
+  bench_contender c[5] = {
+      {.name = "peertrace PT_PACKET_SENT",
+       .writer = bench_pt_writer,
+       .arg = log},
+      {.name = "mutex ring (clock_gettime)",
+       .writer = bench_mutex_writer,
+       .arg = &plain},
+      {.name = "mutex ring (rdtsc stamp)",
+       .writer = bench_mutex_writer,
+       .arg = &tsc},
+      {.name = "baseline: build event, no record",
+       .writer = bench_baseline_writer},
+  };
+  size_t count = 4;
+#if PT_BENCH_HAVE_LTTNG
+  if (opt->lttng) {
+    c[count++] = (bench_contender){.name = "LTTng-UST snapshot session",
+                                   .writer = bench_lttng_writer};
+  }
+#endif
+  /* Warm-up: one lap of every ring, so that no run pays page faults. */
+  for (size_t k = 0; k < count; k++) {
+    c[k].writer(c[k].arg, 0, 2 * BENCH_CAPACITY);
+  }
+  if (bench_measure(c, count, opt->reps, opt->events) != 0) {
+    fprintf(stderr, "bench_measure failed\n");
+    return 1;
+  }
+
+  printf("pt_bench: %llu events per thread per run, %u repetitions, "
+         "ring 65536 x 128 B\n",
+         (unsigned long long)opt->events, opt->reps);
+  printf("medians (min..max over repetitions)\n\n");
+  printf("%-34s %-26s %8s %-24s %s\n", "contender", "ns/event 1 thread",
+         "Mev/s 1T", "Mev/s 2 threads (sum)", "2T/1T");
+  for (size_t k = 0; k < count; k++) {
+    bench_print_row(&c[k]);
+  }
+  if (!opt->lttng) {
+    printf("%-34s not measured: %s\n", "LTTng-UST",
+           opt->lttng_note ? opt->lttng_note : "disabled");
+  }
+  printf("\nratios of medians (>1: peertrace faster)  1 thread ns/event  "
+         "2 threads events/s\n");
+  for (size_t k = 1; k < count; k++) {
+    if (c[k].writer != bench_baseline_writer) {
+      bench_print_ratio(&c[0], &c[k]);
+    }
+  }
+
+  pt_log_stats st;
+  pt_log_get_stats(log, &st);
+  printf("\npeertrace log: overwritten %llu, dropped %llu (chunk %llu)\n",
+         (unsigned long long)st.overwritten, (unsigned long long)st.dropped,
+         (unsigned long long)st.chunk_size);
+  printf("mutex rings: overwritten %llu and %llu\n",
+         (unsigned long long)plain.overwritten,
+         (unsigned long long)tsc.overwritten);
+
+  printf("\ntargets (issue 2):\n");
+  printf("  <= 12 ns/event, 1 thread:        %-7s (%.2f ns)\n",
+         bench_verdict(c[0].ns_per_event_1t <= 12.0), c[0].ns_per_event_1t);
+  printf("  >= 150 M events/s, 2 threads:    %-7s (%.1f M/s)\n",
+         bench_verdict(c[0].events_per_s_2t >= 150e6),
+         c[0].events_per_s_2t / 1e6);
+  if (count == 5) {
+    double r1 = c[4].ns_per_event_1t / c[0].ns_per_event_1t;
+    double r2 = c[0].events_per_s_2t / c[4].events_per_s_2t;
+    printf("  >= 10x faster than LTTng-UST:    %-7s (%.1fx 1 thread, %.1fx 2 "
+           "threads)\n",
+           bench_verdict(r1 >= 10.0 && r2 >= 10.0), r1, r2);
+  } else {
+    printf("  >= 10x faster than LTTng-UST:    not measured\n");
+  }
+  bench_contenders_free(c, count);
+  bench_mutex_ring_free(&plain);
+  bench_mutex_ring_free(&tsc);
+  pt_log_destroy(log);
+  return 0;
+}
+
+/* ---- LTTng session management (parent) ----------------------------------- */
+#if PT_BENCH_HAVE_LTTNG
+
+/* snprintf that may truncate on purpose (messages, paths). */
+__attribute__((format(printf, 3, 4))) static void
+bench_format(char *out, size_t size, const char *fmt, ...) {
+  va_list ap;
+  va_start(ap, fmt);
+  vsnprintf(out, size, fmt, ap);
+  va_end(ap);
+}
+
+static pid_t bench_sessiond_pid; /* the daemon we started, 0: none */
+static char bench_session[64];   /* our session, "" until created */
+static char bench_note[512];     /* why LTTng is not measured */
+
+/*
+ * Runs argv (searched in PATH), waits for it, keeps its combined output in
+ * out (NUL-terminated, truncated).  Returns its exit status, or -1 if it
+ * could not be run or died by a signal.
+ */
+static int bench_run(char *const argv[], char *out, size_t out_size) {
+  int fds[2];
+  if (pipe(fds) != 0) {
+    bench_format(out, out_size, "pipe: %s", strerror(errno));
+    return -1;
+  }
+  posix_spawn_file_actions_t fa;
+  posix_spawn_file_actions_init(&fa);
+  posix_spawn_file_actions_addclose(&fa, fds[0]);
+  posix_spawn_file_actions_adddup2(&fa, fds[1], 1);
+  posix_spawn_file_actions_adddup2(&fa, fds[1], 2);
+  posix_spawn_file_actions_addclose(&fa, fds[1]);
+  pid_t pid;
+  int err = posix_spawnp(&pid, argv[0], &fa, NULL, argv, environ);
+  posix_spawn_file_actions_destroy(&fa);
+  close(fds[1]);
+  size_t used = 0;
+  out[0] = '\0';
+  if (err != 0) {
+    close(fds[0]);
+    bench_format(out, out_size, "cannot run %s: %s", argv[0], strerror(err));
+    return -1;
+  }
+  for (;;) {
+    char buf[512];
+    ssize_t n = read(fds[0], buf, sizeof buf);
+    if (n < 0 && errno == EINTR) {
+      continue;
+    }
+    if (n <= 0) {
+      break;
+    }
+    size_t take = (size_t)n;
+    if (used + take >= out_size) {
+      take = out_size - 1 - used;
+    }
+    memcpy(out + used, buf, take);
+    used += take;
+    out[used] = '\0';
+  }
+  close(fds[0]);
+  int status;
+  while (waitpid(pid, &status, 0) < 0) {
+    if (errno != EINTR) {
+      return -1;
+    }
+  }
+  return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}
+
+/* Runs an lttng command; on failure records why in bench_note. */
+static int bench_lttng_cmd(char *const argv[]) {
+  char out[2048];
+  int rc = bench_run(argv, out, sizeof out);
+  if (rc != 0) {
+    char *nl = strchr(out, '\n');
+    if (nl != NULL && nl[1] == '\0') {
+      *nl = '\0';
+    }
+    bench_format(bench_note, sizeof bench_note, "'%s %s' failed (%d): %s",
+                 argv[0], argv[1], rc, out);
+    return -1;
+  }
+  return 0;
+}
+
+/* Where a session daemon of this user keeps its pid file. */
+static void bench_sessiond_pidfile(char *path, size_t size) {
+  if (geteuid() == 0) {
+    bench_format(path, size, "/var/run/lttng/lttng-sessiond.pid");
+  } else {
+    const char *home = getenv("LTTNG_HOME");
+    if (home == NULL) {
+      home = getenv("HOME");
+    }
+    bench_format(path, size, "%s/.lttng/lttng-sessiond.pid", home ? home : ".");
+  }
+}
+
+static pid_t bench_read_pid(const char *path) {
+  FILE *f = fopen(path, "r");
+  long pid = 0;
+  if (f != NULL) {
+    if (fscanf(f, "%ld", &pid) != 1) {
+      pid = 0;
+    }
+    fclose(f);
+  }
+  return (pid_t)pid;
+}
+
+/* 1 while pid exists and is not a zombie. */
+static int bench_alive(pid_t pid) {
+  char path[64];
+  bench_format(path, sizeof path, "/proc/%ld/stat", (long)pid);
+  FILE *f = fopen(path, "r");
+  if (f == NULL) {
+    return 0;
+  }
+  char state = '?';
+  if (fscanf(f, "%*d %*s %c", &state) != 1) {
+    state = '?';
+  }
+  fclose(f);
+  return state != 'Z' && state != 'X';
+}
+
+/* Destroys our session and stops our daemon; safe to call more than once. */
+static void bench_lttng_teardown(void) {
+  if (bench_session[0] != '\0') {
+    char *destroy[] = {"lttng", "destroy", bench_session, NULL};
+    char out[1024];
+    if (bench_run(destroy, out, sizeof out) != 0) {
+      fprintf(stderr, "lttng destroy %s failed: %s\n", bench_session, out);
+    }
+    bench_session[0] = '\0';
+  }
+  if (bench_sessiond_pid > 0) {
+    kill(bench_sessiond_pid, SIGTERM);
+    for (int i = 0; i < 100 && bench_alive(bench_sessiond_pid); i++) {
+      struct timespec pause = {0, 50000000};
+      nanosleep(&pause, NULL);
+    }
+    if (bench_alive(bench_sessiond_pid)) {
+      kill(bench_sessiond_pid, SIGKILL);
+    }
+    bench_sessiond_pid = 0;
+  }
+}
+
+static void bench_on_signal(int sig) {
+  /* Only what is async-signal-safe: the daemon takes its sessions along. */
+  if (bench_sessiond_pid > 0) {
+    kill(bench_sessiond_pid, SIGTERM);
+  }
+  signal(sig, SIG_DFL);
+  raise(sig);
+}
+
+/* Starts a daemon and a session recording pt_bench:packet_sent. */
+static int bench_lttng_setup(void) {
+  char pidfile[512];
+  bench_sessiond_pidfile(pidfile, sizeof pidfile);
+  pid_t running = bench_read_pid(pidfile);
+  if (running > 0 && bench_alive(running)) {
+    bench_format(bench_note, sizeof bench_note,
+                 "a session daemon is already running (pid %ld, %s); "
+                 "pt_bench starts and stops its own and leaves others alone",
+                 (long)running, pidfile);
+    return -1;
+  }
+  char *sessiond[] = {"lttng-sessiond", "--daemonize", "--no-kernel", NULL};
+  if (bench_lttng_cmd(sessiond) != 0) {
+    return -1;
+  }
+  bench_sessiond_pid = bench_read_pid(pidfile);
+  if (bench_sessiond_pid <= 0) {
+    bench_format(bench_note, sizeof bench_note,
+                 "lttng-sessiond started but %s holds no pid; it may still run",
+                 pidfile);
+    return -1;
+  }
+  bench_format(bench_session, sizeof bench_session, "pt_bench_%ld",
+               (long)getpid());
+  /*
+   * Snapshot mode: channels overwrite the oldest sub-buffers and nothing is
+   * streamed to disk, i.e. a flight recorder like pt_log.  Every event is
+   * really written to the buffers: none is discarded as "buffer full".
+   */
+  char *create[] = {"lttng", "create", bench_session, "--snapshot", NULL};
+  if (bench_lttng_cmd(create) != 0) {
+    bench_session[0] = '\0';
+    return -1;
+  }
+  /* 4 x 1 MiB per CPU: 8 MiB on this 2-CPU machine, as pt_log's ring. */
+  char session_opt[96];
+  bench_format(session_opt, sizeof session_opt, "--session=%s", bench_session);
+  char *channel[] = {"lttng",          "enable-channel", "--userspace",
+                     session_opt,      "--overwrite",    "--subbuf-size=1M",
+                     "--num-subbuf=4", "bench",          NULL};
+  char *event[] = {"lttng",     "enable-event",    "--userspace",
+                   session_opt, "--channel=bench", "pt_bench:packet_sent",
+                   NULL};
+  char *start[] = {"lttng", "start", bench_session, NULL};
+  if (bench_lttng_cmd(channel) != 0 || bench_lttng_cmd(event) != 0 ||
+      bench_lttng_cmd(start) != 0) {
+    return -1;
+  }
+  return 0;
+}
+
+/*
+ * Proof that LTTng really recorded the events: stops the session, takes a
+ * snapshot of its buffers and counts the pt_bench:packet_sent records in it
+ * with babeltrace (if installed).  An overwrite-mode ring keeps only the
+ * newest events, so the count is what fits in the buffers, not the total.
+ */
+static void bench_lttng_report(void) {
+  char *stop[] = {"lttng", "stop", bench_session, NULL};
+  if (bench_lttng_cmd(stop) != 0) {
+    printf("LTTng: %s\n", bench_note);
+    return;
+  }
+  char dir[128], url[160], session_opt[96], count_cmd[512], out[1024];
+  bench_format(dir, sizeof dir, "/tmp/pt_bench_snapshot_%ld", (long)getpid());
+  bench_format(url, sizeof url, "file://%s", dir);
+  bench_format(session_opt, sizeof session_opt, "--session=%s", bench_session);
+  char *record[] = {"lttng", "snapshot", "record", session_opt, url, NULL};
+  if (bench_lttng_cmd(record) != 0) {
+    printf("LTTng snapshot: %s\n", bench_note);
+    return;
+  }
+  bench_format(count_cmd, sizeof count_cmd,
+               "command -v babeltrace >/dev/null || "
+               "{ echo 'babeltrace not installed'; exit 0; }; "
+               "n=$(babeltrace '%s' 2>/dev/null | grep -c "
+               "'pt_bench:packet_sent'); "
+               "echo \"$n events pt_bench:packet_sent in $(du -sk '%s' | "
+               "cut -f1) KiB\"",
+               dir, dir);
+  char *count[] = {"sh", "-c", count_cmd, NULL};
+  bench_run(count, out, sizeof out);
+  out[strcspn(out, "\n")] = '\0';
+  printf("LTTng snapshot of the buffers after the run: %s\n", out);
+  char rm_cmd[256];
+  bench_format(rm_cmd, sizeof rm_cmd, "rm -rf '%s'", dir);
+  char *rm[] = {"sh", "-c", rm_cmd, NULL};
+  bench_run(rm, out, sizeof out);
+}
+
+static int bench_parent_main(const bench_options *opt, const char *self) {
+  signal(SIGINT, bench_on_signal);
+  signal(SIGTERM, bench_on_signal);
+  signal(SIGHUP, bench_on_signal);
+  atexit(bench_lttng_teardown);
+  if (bench_lttng_setup() != 0) {
+    bench_lttng_teardown();
+    fprintf(stderr, "pt_bench: LTTng-UST not measured: %s\n", bench_note);
+    bench_options without = *opt;
+    without.lttng = 0;
+    without.lttng_note = bench_note;
+    return bench_measure_main(&without);
+  }
+  char events[32], reps[32];
+  bench_format(events, sizeof events, "%llu", (unsigned long long)opt->events);
+  bench_format(reps, sizeof reps, "%u", opt->reps);
+  char *child_argv[] = {(char *)self, "--measure", "--events", events,
+                        "--reps",     reps,        NULL};
+  fflush(stdout);
+  pid_t pid;
+  int err = posix_spawn(&pid, self, NULL, NULL, child_argv, environ);
+  int status = 0;
+  if (err != 0) {
+    fprintf(stderr, "pt_bench: cannot start %s: %s\n", self, strerror(err));
+    status = 1;
+  } else {
+    while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+    }
+    status = WIFEXITED(status) ? WEXITSTATUS(status) : 1;
+  }
+  if (status == 0) {
+    bench_lttng_report();
+  }
+  bench_lttng_teardown();
+  return status;
+}
+
+/*
+ * In the measuring child: the application registers with the session daemon
+ * in its constructor (up to LTTNG_UST_REGISTER_TIMEOUT, 3 s by default);
+ * allow a few more seconds before concluding that it never will.
+ */
+static int bench_lttng_wait_enabled(void) {
+  for (int i = 0; i < 500 && !bench_lttng_enabled(); i++) {
+    struct timespec pause = {0, 10000000};
+    nanosleep(&pause, NULL);
+  }
+  return bench_lttng_enabled();
+}
+#endif /* PT_BENCH_HAVE_LTTNG */
+
+static void bench_usage(const char *argv0) {
+  fprintf(stderr, "usage: %s [--events N] [--reps R] [--no-lttng]\n", argv0);
+  exit(2);
+}
+
+int main(int argc, char **argv) {
+  bench_options opt = {.events = 1u << 20, .reps = 21, .lttng = 1};
+  int measure = 0;
+  for (int i = 1; i < argc; i++) {
+    if (strcmp(argv[i], "--events") == 0 && i + 1 < argc) {
+      opt.events = bench_parse_count("--events", argv[++i]);
+    } else if (strcmp(argv[i], "--reps") == 0 && i + 1 < argc) {
+      uint64_t reps = bench_parse_count("--reps", argv[++i]);
+      opt.reps = reps > 1001 ? 1001u : (unsigned)reps;
+    } else if (strcmp(argv[i], "--no-lttng") == 0) {
+      opt.lttng = 0;
+      opt.lttng_note = "--no-lttng";
+    } else if (strcmp(argv[i], "--measure") == 0) {
+      measure = 1;
+    } else {
+      bench_usage(argv[0]);
+    }
+  }
+#if PT_BENCH_HAVE_LTTNG
+  if (measure) {
+    if (opt.lttng && !bench_lttng_wait_enabled()) {
+      fprintf(stderr, "pt_bench: tracepoint pt_bench:packet_sent never got "
+                      "enabled: this process did not register with the "
+                      "session daemon\n");
+      return 3;
+    }
+    return bench_measure_main(&opt);
+  }
+  if (opt.lttng) {
+    printf("LTTng-UST %s, own session daemon\n", bench_lttng_version());
+    return bench_parent_main(&opt, "/proc/self/exe");
+  }
+  return bench_measure_main(&opt);
+#else
+  (void)measure;
+  opt.lttng = 0;
+  if (opt.lttng_note == NULL) {
+    opt.lttng_note = "not built: pkg-config found no lttng-ust at configure";
+  }
+  return bench_measure_main(&opt);
+#endif
+}

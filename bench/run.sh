@@ -1,0 +1,105 @@
+#!/usr/bin/env bash
+# Builds the benchmarks (preset `bench`: tracing on, -O2) and runs them all:
+#   1. pt_bench       peertrace vs mutex ring vs LTTng-UST, 1 and 2 threads
+#   2. pt_bench_zero  tracing compiled out vs the same code without trace calls
+#   3. callgrind      instructions per event (repeatable on a noisy machine)
+# Usage (as root on Debian 12): bash bench/run.sh [--quick]
+# Output goes to stdout and to build/bench/run.log.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+ROOT=$PWD
+BUILD=$ROOT/build/bench
+EVENTS=1048576
+REPS=21
+PACKETS=1048576
+IR_EVENTS=262144
+if [ "${1:-}" = "--quick" ]; then
+  EVENTS=131072
+  REPS=5
+  PACKETS=131072
+fi
+
+bash scripts/install-deps.sh
+# -g only adds source lines for callgrind_annotate; the code is the same.
+cmake --preset bench -B "$BUILD" -DCMAKE_C_FLAGS=-g >/dev/null
+cmake --build "$BUILD" -j 2 --target pt_bench pt_bench_ir pt_bench_zero >/dev/null
+
+mkdir -p "$BUILD"
+exec > >(tee "$BUILD/run.log") 2>&1
+
+echo "== machine"
+echo "date: $(date -u '+%Y-%m-%d %H:%M UTC')   cpus: $(nproc)   $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2-)"
+echo "kernel: $(uname -r)   compiler: $(grep -m1 CMAKE_C_COMPILER: "$BUILD/CMakeCache.txt" | cut -d= -f2) $(cc -dumpfullversion)"
+echo "load average before: $(cut -d' ' -f1-3 /proc/loadavg)"
+
+echo
+echo "== 1. $BUILD/bench/pt_bench --events $EVENTS --reps $REPS"
+"$BUILD/bench/pt_bench" --events "$EVENTS" --reps "$REPS"
+
+echo
+echo "== 2. $BUILD/bench/pt_bench_zero --packets $PACKETS --reps $((REPS + 10))"
+"$BUILD/bench/pt_bench_zero" --packets "$PACKETS" --reps $((REPS + 10))
+echo "load average after the timed runs: $(cut -d' ' -f1-3 /proc/loadavg)"
+
+echo
+echo "== 2b. machine code of bench_workload.c: PT_TRACE=0 object vs trace lines removed"
+obj_dir=$BUILD/bench/CMakeFiles
+off_obj=$(find "$obj_dir/pt_bench_workload_off.dir" -name '*.o')
+stripped_obj=$(find "$obj_dir/pt_bench_workload_stripped.dir" -name '*.o')
+text_of() { objdump -d --no-show-raw-insn -j .text "$1" | tail -n +4 | sed -E "s/bench_workload_$2_/bench_workload_X_/g"; }
+if diff <(text_of "$off_obj" off) <(text_of "$stripped_obj" stripped) >/dev/null; then
+  echo ".text identical ($(text_of "$off_obj" off | grep -c '^ ') instructions)"
+else
+  echo ".text DIFFERS:"
+  diff <(text_of "$off_obj" off) <(text_of "$stripped_obj" stripped) | head -20
+fi
+
+# Instructions (Ir) collected by callgrind, as a plain integer.
+cg_total() { callgrind_annotate "$1" | awk '/PROGRAM TOTALS/ { gsub(",", "", $1); print $1 }'; }
+
+echo
+echo "== 3. callgrind: instructions per event, one thread, $IR_EVENTS events after a 2-lap warm-up"
+cg=$BUILD/callgrind
+mkdir -p "$cg"
+for mode in peertrace mutex; do
+  flag=""
+  [ "$mode" = mutex ] && flag=--mutex
+  echo "valgrind --tool=callgrind --toggle-collect=bench_ir_measured $BUILD/bench/pt_bench_ir --events $IR_EVENTS $flag"
+  valgrind --tool=callgrind --toggle-collect=bench_ir_measured \
+    --callgrind-out-file="$cg/ir.$mode" "$BUILD/bench/pt_bench_ir" --events "$IR_EVENTS" $flag >/dev/null 2>&1
+  total=$(cg_total "$cg/ir.$mode")
+  awk -v t="$total" -v n="$IR_EVENTS" -v m="$mode" \
+    'BEGIN { printf "  %-10s %8.1f instructions per event (PT_PACKET_SENT or equivalent, all included)\n", m, t / n }'
+done
+echo "  peertrace, instructions per event by function (self; inlined code is"
+echo "  listed under its source file), then by source line (>= 1 per event):"
+callgrind_annotate --auto=yes --threshold=100 "$cg/ir.peertrace" |
+  awk -v n="$IR_EVENTS" '
+    /file:function/ { state = 1; next }
+    /^-- Auto-annotated source:/ { state = 2; file = $NF; sub(/.*\/work\/[^/]*\//, "", file); shown = 0; next }
+    state && /^ *[0-9,]+ / && !/=>/ && !/events annotated/ {
+      v = $1; gsub(",", "", v); line = $0
+      sub(/^ *[0-9,]+ *\( *[0-9.]+%\) */, "", line); sub(/ \[\/.*/, "", line)
+      if (state == 1 && v / n >= 0.05) printf "    %7.1f  %s\n", v / n, line
+      if (state == 2 && v / n >= 1) {
+        if (!shown++) printf "    %s:\n", file
+        printf "    %7.1f    %s\n", v / n, line
+      }
+    }'
+
+echo
+echo "== 3b. callgrind: bench_workload.c, one run of $PACKETS packets per variant"
+echo "valgrind --tool=callgrind $BUILD/bench/pt_bench_zero --callgrind --packets $PACKETS"
+valgrind --tool=callgrind --callgrind-out-file="$cg/zero" \
+  "$BUILD/bench/pt_bench_zero" --callgrind --packets "$PACKETS" >/dev/null 2>&1
+declare -A ir
+for variant in off stripped on; do
+  v=$(callgrind_annotate --inclusive=yes --threshold=100 "$cg/zero" |
+    awk -v f=":bench_workload_${variant}_run " '$0 ~ f && !done { gsub(",", "", $1); print $1; done = 1 }')
+  ir[$variant]=${v:-0}
+  awk -v t="${v:-0}" -v n="$PACKETS" -v name="$variant" \
+    'BEGIN { printf "  %-9s %12d instructions, %8.2f per packet\n", name, t, t / n }'
+done
+awk -v a="${ir[off]}" -v b="${ir[stripped]}" \
+  'BEGIN { if (b > 0) printf "  off / removed instruction ratio: %.6f (%s)\n", a / b, a == b ? "identical" : "different" }'
+echo "load average at the end: $(cut -d' ' -f1-3 /proc/loadavg)"
