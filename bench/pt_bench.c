@@ -27,14 +27,13 @@
  */
 #define _GNU_SOURCE
 #include <errno.h>
-#include <fcntl.h>
 #include <signal.h>
 #include <spawn.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
+#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -224,9 +223,10 @@ bench_format(char *out, size_t size, const char *fmt, ...) {
   va_end(ap);
 }
 
-static pid_t bench_sessiond_pid; /* the daemon we started, 0: none */
-static char bench_session[64];   /* our session, "" until created */
-static char bench_note[512];     /* why LTTng is not measured */
+static pid_t bench_sessiond_pid;       /* the daemon we started, 0: none */
+static volatile pid_t bench_child_pid; /* the measuring child, 0: none */
+static char bench_session[64];         /* our session, "" until created */
+static char bench_note[512];           /* why LTTng is not measured */
 
 /*
  * Runs argv (searched in PATH), waits for it, keeps its combined output in
@@ -365,6 +365,9 @@ static void bench_lttng_teardown(void) {
 
 static void bench_on_signal(int sig) {
   /* Only what is async-signal-safe: the daemon takes its sessions along. */
+  if (bench_child_pid > 0) {
+    kill(bench_child_pid, SIGTERM);
+  }
   if (bench_sessiond_pid > 0) {
     kill(bench_sessiond_pid, SIGTERM);
   }
@@ -476,6 +479,8 @@ static int bench_parent_main(const bench_options *opt, const char *self) {
     without.lttng_note = bench_note;
     return bench_measure_main(&without);
   }
+  printf("LTTng-UST %s: own session daemon (pid %ld), snapshot session %s\n",
+         bench_lttng_version(), (long)bench_sessiond_pid, bench_session);
   char events[32], reps[32];
   bench_format(events, sizeof events, "%llu", (unsigned long long)opt->events);
   bench_format(reps, sizeof reps, "%u", opt->reps);
@@ -485,6 +490,7 @@ static int bench_parent_main(const bench_options *opt, const char *self) {
   pid_t pid;
   int err = posix_spawn(&pid, self, NULL, NULL, child_argv, environ);
   int status = 0;
+  bench_child_pid = err == 0 ? pid : 0;
   if (err != 0) {
     fprintf(stderr, "pt_bench: cannot start %s: %s\n", self, strerror(err));
     status = 1;
@@ -492,6 +498,7 @@ static int bench_parent_main(const bench_options *opt, const char *self) {
     while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {
     }
     status = WIFEXITED(status) ? WEXITSTATUS(status) : 1;
+    bench_child_pid = 0;
   }
   if (status == 0) {
     bench_lttng_report();
@@ -539,6 +546,11 @@ int main(int argc, char **argv) {
   }
 #if PT_BENCH_HAVE_LTTNG
   if (measure) {
+    /* Die with the parent, which owns the session daemon. */
+    prctl(PR_SET_PDEATHSIG, SIGTERM);
+    if (getppid() == 1) {
+      return 1;
+    }
     if (opt.lttng && !bench_lttng_wait_enabled()) {
       fprintf(stderr, "pt_bench: tracepoint pt_bench:packet_sent never got "
                       "enabled: this process did not register with the "
@@ -548,8 +560,15 @@ int main(int argc, char **argv) {
     return bench_measure_main(&opt);
   }
   if (opt.lttng) {
-    printf("LTTng-UST %s, own session daemon\n", bench_lttng_version());
-    return bench_parent_main(&opt, "/proc/self/exe");
+    char self[4096];
+    ssize_t len = readlink("/proc/self/exe", self, sizeof self - 1);
+    if (len <= 0) {
+      fprintf(stderr, "pt_bench: readlink /proc/self/exe: %s\n",
+              strerror(errno));
+      return 1;
+    }
+    self[len] = '\0';
+    return bench_parent_main(&opt, self);
   }
   return bench_measure_main(&opt);
 #else
