@@ -14,6 +14,12 @@ uint64_t bench_now_ns(void) {
   return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
 }
 
+uint64_t bench_thread_cpu_ns(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+  return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
 static int bench_compare_double(const void *a, const void *b) {
   double x = *(const double *)a;
   double y = *(const double *)b;
@@ -53,27 +59,35 @@ typedef struct bench_thread {
   pthread_barrier_t *start;
   uint64_t begin_ns;
   uint64_t end_ns;
+  uint64_t cpu_ns;
 } bench_thread;
 
 static void *bench_thread_main(void *p) {
   bench_thread *t = p;
   pthread_barrier_wait(t->start);
+  uint64_t cpu = bench_thread_cpu_ns();
   t->begin_ns = bench_now_ns();
   t->writer(t->arg, t->index, t->events);
   t->end_ns = bench_now_ns();
+  t->cpu_ns = bench_thread_cpu_ns() - cpu;
   return NULL;
 }
 
 uint64_t bench_run_threads(bench_writer_fn writer, void *arg, unsigned threads,
-                           uint64_t events_per_thread) {
+                           uint64_t events_per_thread, uint64_t *cpu_ns) {
   if (threads == 0 || threads > BENCH_MAX_THREADS) {
     return 0;
   }
   if (threads == 1) {
     /* No thread of its own: the caller's thread is already warm. */
+    uint64_t cpu = bench_thread_cpu_ns();
     uint64_t begin = bench_now_ns();
     writer(arg, 0, events_per_thread);
-    return bench_now_ns() - begin;
+    uint64_t wall = bench_now_ns() - begin;
+    if (cpu_ns != NULL) {
+      *cpu_ns = bench_thread_cpu_ns() - cpu;
+    }
+    return wall;
   }
   bench_thread t[BENCH_MAX_THREADS];
   pthread_barrier_t start;
@@ -97,12 +111,17 @@ uint64_t bench_run_threads(bench_writer_fn writer, void *arg, unsigned threads,
   }
   uint64_t first = UINT64_MAX;
   uint64_t last = 0;
+  uint64_t cpu = 0;
   for (unsigned i = 0; i < threads; i++) {
     pthread_join(t[i].handle, NULL);
+    cpu += t[i].cpu_ns;
     first = t[i].begin_ns < first ? t[i].begin_ns : first;
     last = t[i].end_ns > last ? t[i].end_ns : last;
   }
   pthread_barrier_destroy(&start);
+  if (cpu_ns != NULL) {
+    *cpu_ns = cpu;
+  }
   return last - first;
 }
 
@@ -114,16 +133,20 @@ int bench_measure(bench_contender *contenders, size_t count, unsigned reps,
   for (size_t c = 0; c < count; c++) {
     contenders[c].one = calloc(reps, sizeof(double));
     contenders[c].two = calloc(reps, sizeof(double));
-    if (contenders[c].one == NULL || contenders[c].two == NULL) {
+    contenders[c].cpu = calloc(reps, sizeof(double));
+    if (contenders[c].one == NULL || contenders[c].two == NULL ||
+        contenders[c].cpu == NULL) {
       return -1;
     }
   }
   for (unsigned r = 0; r < reps; r++) {
     for (size_t k = 0; k < count; k++) {
       bench_contender *c = &contenders[(k + r) % count];
-      uint64_t ns1 = bench_run_threads(c->writer, c->arg, 1, events);
-      uint64_t ns2 = bench_run_threads(c->writer, c->arg, 2, events);
+      uint64_t cpu1 = 0;
+      uint64_t ns1 = bench_run_threads(c->writer, c->arg, 1, events, &cpu1);
+      uint64_t ns2 = bench_run_threads(c->writer, c->arg, 2, events, NULL);
       c->one[r] = (double)ns1 / (double)events;
+      c->cpu[r] = (double)cpu1 / (double)events;
       c->two[r] = 2.0 * (double)events / ((double)ns2 * 1e-9);
     }
   }
@@ -134,6 +157,7 @@ int bench_measure(bench_contender *contenders, size_t count, unsigned reps,
     c->events_per_s_2t_min = bench_min(c->two, reps);
     c->events_per_s_2t_max = bench_max(c->two, reps);
     c->ns_per_event_1t = bench_median(c->one, reps);
+    c->cpu_ns_per_event_1t = bench_median(c->cpu, reps);
     c->events_per_s_1t = 1e9 / c->ns_per_event_1t;
     c->events_per_s_2t = bench_median(c->two, reps);
   }
@@ -144,7 +168,8 @@ void bench_contenders_free(bench_contender *contenders, size_t count) {
   for (size_t k = 0; k < count; k++) {
     free(contenders[k].one);
     free(contenders[k].two);
-    contenders[k].one = contenders[k].two = NULL;
+    free(contenders[k].cpu);
+    contenders[k].one = contenders[k].two = contenders[k].cpu = NULL;
   }
 }
 

@@ -11,6 +11,9 @@
 /* Monotonic time in nanoseconds (CLOCK_MONOTONIC). */
 uint64_t bench_now_ns(void);
 
+/* CPU time of the calling thread in ns (CLOCK_THREAD_CPUTIME_ID). */
+uint64_t bench_thread_cpu_ns(void);
+
 /* Median of values[0..n) (sorts the array in place); 0 for n == 0. */
 double bench_median(double *values, size_t n);
 
@@ -30,22 +33,26 @@ typedef void (*bench_writer_fn)(void *arg, unsigned thread, uint64_t events);
  * Runs `writer` on `threads` threads at once, each recording
  * `events_per_thread` events.  The threads start together (barrier) and each
  * times itself; returns the wall time in ns from the earliest start to the
- * latest end.  Exits the process if a thread cannot be created (the
- * others would wait at the barrier forever); 0 for a bad thread count.
+ * latest end, and in *cpu_ns (if not NULL) the CPU time the threads used,
+ * summed: time the scheduler gave to other processes is not in it.  Exits the
+ * process if a thread cannot be created (the others would wait at the barrier
+ * forever); 0 for a bad thread count.
  */
 uint64_t bench_run_threads(bench_writer_fn writer, void *arg, unsigned threads,
-                           uint64_t events_per_thread);
+                           uint64_t events_per_thread, uint64_t *cpu_ns);
 
 /* One contender: a writer, its argument, and its samples. */
 typedef struct bench_contender {
   const char *name;
   bench_writer_fn writer;
   void *arg;
-  double *one;            /* ns/event, one thread, per repetition */
-  double *two;            /* events/s, two threads, per repetition */
-  double ns_per_event_1t; /* median */
-  double events_per_s_1t; /* from the one-thread median */
-  double events_per_s_2t; /* median aggregate of both threads */
+  double *one;                /* ns/event, one thread, per repetition */
+  double *cpu;                /* CPU ns/event, one thread, per repetition */
+  double *two;                /* events/s, two threads, per repetition */
+  double ns_per_event_1t;     /* median */
+  double cpu_ns_per_event_1t; /* median of CPU time per event */
+  double events_per_s_1t;     /* from the one-thread median */
+  double events_per_s_2t;     /* median aggregate of both threads */
   double ns_per_event_1t_min, ns_per_event_1t_max;
   double events_per_s_2t_min, events_per_s_2t_max;
 } bench_contender;

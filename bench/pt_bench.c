@@ -99,11 +99,12 @@ static const char *bench_verdict(int met) {
 }
 
 static void bench_print_row(const bench_contender *c) {
-  printf("%-34s %7.2f (%6.2f..%7.2f) %8.1f %8.1f (%6.1f..%6.1f) %5.2fx\n",
+  printf("%-33s %7.2f (%6.2f..%6.2f) %7.2f %8.1f %7.1f (%5.1f..%5.1f) %5.2fx\n",
          c->name, c->ns_per_event_1t, c->ns_per_event_1t_min,
-         c->ns_per_event_1t_max, c->events_per_s_1t / 1e6,
-         c->events_per_s_2t / 1e6, c->events_per_s_2t_min / 1e6,
-         c->events_per_s_2t_max / 1e6, c->events_per_s_2t / c->events_per_s_1t);
+         c->ns_per_event_1t_max, c->cpu_ns_per_event_1t,
+         c->events_per_s_1t / 1e6, c->events_per_s_2t / 1e6,
+         c->events_per_s_2t_min / 1e6, c->events_per_s_2t_max / 1e6,
+         c->events_per_s_2t / c->events_per_s_1t);
 }
 
 static void bench_print_ratio(const bench_contender *pt,
@@ -162,9 +163,10 @@ static int bench_measure_main(const bench_options *opt) {
   printf("pt_bench: %llu events per thread per run, %u repetitions, "
          "ring 65536 x 128 B\n",
          (unsigned long long)opt->events, opt->reps);
-  printf("medians (min..max over repetitions)\n\n");
-  printf("%-34s %-26s %8s %-24s %s\n", "contender", "ns/event 1 thread",
-         "Mev/s 1T", "Mev/s 2 threads (sum)", "2T/1T");
+  printf("medians (min..max over repetitions); CPU ns: thread CPU time per "
+         "event (excludes time the scheduler gave to other processes)\n\n");
+  printf("%-33s %-24s %7s %8s %-22s %s\n", "", "wall ns/event, 1 thread",
+         "CPU ns", "Mev/s 1T", "Mev/s, 2 threads", "2T/1T");
   for (size_t k = 0; k < count; k++) {
     bench_print_row(&c[k]);
   }
@@ -172,7 +174,7 @@ static int bench_measure_main(const bench_options *opt) {
     printf("%-34s not measured: %s\n", "LTTng-UST",
            opt->lttng_note ? opt->lttng_note : "disabled");
   }
-  printf("\nratios of medians (>1: peertrace faster)  1 thread ns/event  "
+  printf("\nratios of medians (>1: peertrace faster)  1 thread wall ns  "
          "2 threads events/s\n");
   for (size_t k = 1; k < count; k++) {
     if (c[k].writer != bench_baseline_writer) {

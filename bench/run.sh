@@ -71,6 +71,10 @@ for mode in peertrace mutex; do
   awk -v t="$total" -v n="$IR_EVENTS" -v m="$mode" \
     'BEGIN { printf "  %-10s %8.1f instructions per event (PT_PACKET_SENT or equivalent, all included)\n", m, t / n }'
 done
+write_ir=$(callgrind_annotate --inclusive=yes --threshold=100 "$cg/ir.peertrace" |
+  awk '/:pt_log_write / && !done { gsub(",", "", $1); print $1; done = 1 }')
+awk -v t="${write_ir:-0}" -v n="$IR_EVENTS" \
+  'BEGIN { printf "  pt_log_write alone (with its callees, without building the event): %.1f per event\n", t / n }'
 echo "  peertrace, instructions per event by function (self; inlined code is"
 echo "  listed under its source file), then by source line (>= 1 per event):"
 callgrind_annotate --auto=yes --threshold=100 "$cg/ir.peertrace" |
