@@ -4,11 +4,14 @@
 #   2. pt_bench_zero  tracing compiled out vs the same code without trace calls
 #   3. callgrind      instructions per event (repeatable on a noisy machine)
 # Usage (as root on Debian 12): bash bench/run.sh [--quick]
-# Output goes to stdout and to build/bench/run.log.
+#   CC=clang bash bench/run.sh   builds with clang instead (in build/bench-clang)
+# Output goes to stdout and to run.log in the build directory.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
+COMPILER=${CC:-gcc}
 BUILD=$ROOT/build/bench
+[ "$COMPILER" != gcc ] && BUILD=$ROOT/build/bench-$(basename "$COMPILER")
 EVENTS=1048576
 REPS=21
 PACKETS=1048576
@@ -21,7 +24,10 @@ fi
 
 bash scripts/install-deps.sh
 # -g only adds source lines for callgrind_annotate; the code is the same.
-cmake --preset bench -B "$BUILD" -DCMAKE_C_FLAGS=-g >/dev/null
+# DWARF 4: valgrind 3.19 cannot read clang 14's DWARF 5.
+compiler_opt=()
+[ -n "${CC:-}" ] && compiler_opt=(-DCMAKE_C_COMPILER="$CC")
+cmake --preset bench -B "$BUILD" "${compiler_opt[@]}" -DCMAKE_C_FLAGS=-gdwarf-4 >/dev/null
 cmake --build "$BUILD" -j 2 --target pt_bench pt_bench_ir pt_bench_zero >/dev/null
 
 mkdir -p "$BUILD"
@@ -29,7 +35,7 @@ exec > >(tee "$BUILD/run.log") 2>&1
 
 echo "== machine"
 echo "date: $(date -u '+%Y-%m-%d %H:%M UTC')   cpus: $(nproc)   $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2-)"
-echo "kernel: $(uname -r)   compiler: $(grep -m1 CMAKE_C_COMPILER: "$BUILD/CMakeCache.txt" | cut -d= -f2) $(cc -dumpfullversion)"
+echo "kernel: $(uname -r)   compiler: $COMPILER $("$COMPILER" -dumpversion)   build: preset bench (-O2 -DNDEBUG, PT_TRACE_FULL) + -gdwarf-4"
 echo "load average before: $(cut -d' ' -f1-3 /proc/loadavg)"
 
 echo
@@ -66,13 +72,14 @@ for mode in peertrace mutex; do
   [ "$mode" = mutex ] && flag=--mutex
   echo "valgrind --tool=callgrind --toggle-collect=bench_ir_measured $BUILD/bench/pt_bench_ir --events $IR_EVENTS $flag"
   valgrind --tool=callgrind --toggle-collect=bench_ir_measured \
-    --callgrind-out-file="$cg/ir.$mode" "$BUILD/bench/pt_bench_ir" --events "$IR_EVENTS" $flag >/dev/null 2>&1
+    --callgrind-out-file="$cg/ir.$mode" "$BUILD/bench/pt_bench_ir" --events "$IR_EVENTS" $flag \
+    >"$cg/ir.$mode.log" 2>&1 || { echo "valgrind failed:"; tail -3 "$cg/ir.$mode.log"; exit 1; }
   total=$(cg_total "$cg/ir.$mode")
   awk -v t="$total" -v n="$IR_EVENTS" -v m="$mode" \
     'BEGIN { printf "  %-10s %8.1f instructions per event (PT_PACKET_SENT or equivalent, all included)\n", m, t / n }'
 done
 write_ir=$(callgrind_annotate --inclusive=yes --threshold=100 "$cg/ir.peertrace" |
-  awk '/:pt_log_write / && !done { gsub(",", "", $1); print $1; done = 1 }')
+  awk '/:pt_log_write( |$)/ && !/=>/ { gsub(",", "", $1); if ($1 + 0 > max) max = $1 + 0 } END { print max + 0 }')
 awk -v t="${write_ir:-0}" -v n="$IR_EVENTS" \
   'BEGIN { printf "  pt_log_write alone (with its callees, without building the event): %.1f per event\n", t / n }'
 echo "  peertrace, instructions per event by function (self; inlined code is"
@@ -95,7 +102,8 @@ echo
 echo "== 3b. callgrind: bench_workload.c, one run of $PACKETS packets per variant"
 echo "valgrind --tool=callgrind $BUILD/bench/pt_bench_zero --callgrind --packets $PACKETS"
 valgrind --tool=callgrind --callgrind-out-file="$cg/zero" \
-  "$BUILD/bench/pt_bench_zero" --callgrind --packets "$PACKETS" >/dev/null 2>&1
+  "$BUILD/bench/pt_bench_zero" --callgrind --packets "$PACKETS" \
+  >"$cg/zero.log" 2>&1 || { echo "valgrind failed:"; tail -3 "$cg/zero.log"; exit 1; }
 declare -A ir
 for variant in off stripped on; do
   v=$(callgrind_annotate --inclusive=yes --threshold=100 "$cg/zero" |
