@@ -65,26 +65,33 @@ cg_total() { callgrind_annotate "$1" | awk '/PROGRAM TOTALS/ { gsub(",", "", $1)
 
 echo
 echo "== 3. callgrind: instructions per event, one thread, $IR_EVENTS events after a 2-lap warm-up"
+echo "  (instruction counts do not show stalls: a 'rep stosq' counts as few instructions)"
 cg=$BUILD/callgrind
 mkdir -p "$cg"
-for mode in peertrace mutex; do
-  flag=""
-  [ "$mode" = mutex ] && flag=--mutex
-  echo "valgrind --tool=callgrind --toggle-collect=bench_ir_measured $BUILD/bench/pt_bench_ir --events $IR_EVENTS $flag"
+# Largest inclusive count of a function: with -g, callgrind_annotate also
+# lists the parts inlined from other files under the same function name.
+cg_inclusive() {
+  callgrind_annotate --inclusive=yes --threshold=100 "$1" |
+    awk -v f="$2" '$0 ~ (":" f "( |$)") && !/=>/ { gsub(",", "", $1); if ($1 + 0 > max) max = $1 + 0 } END { print max + 0 }'
+}
+for mode in macro write mutex; do
+  echo "valgrind --tool=callgrind --toggle-collect=bench_ir_measured $BUILD/bench/pt_bench_ir --events $IR_EVENTS --$mode"
   valgrind --tool=callgrind --toggle-collect=bench_ir_measured \
-    --callgrind-out-file="$cg/ir.$mode" "$BUILD/bench/pt_bench_ir" --events "$IR_EVENTS" $flag \
+    --callgrind-out-file="$cg/ir.$mode" "$BUILD/bench/pt_bench_ir" --events "$IR_EVENTS" --$mode \
     >"$cg/ir.$mode.log" 2>&1 || { echo "valgrind failed:"; tail -3 "$cg/ir.$mode.log"; exit 1; }
-  total=$(cg_total "$cg/ir.$mode")
-  awk -v t="$total" -v n="$IR_EVENTS" -v m="$mode" \
-    'BEGIN { printf "  %-10s %8.1f instructions per event (PT_PACKET_SENT or equivalent, all included)\n", m, t / n }'
 done
-write_ir=$(callgrind_annotate --inclusive=yes --threshold=100 "$cg/ir.peertrace" |
-  awk '/:pt_log_write( |$)/ && !/=>/ { gsub(",", "", $1); if ($1 + 0 > max) max = $1 + 0 } END { print max + 0 }')
-awk -v t="${write_ir:-0}" -v n="$IR_EVENTS" \
-  'BEGIN { printf "  pt_log_write alone (with its callees, without building the event): %.1f per event\n", t / n }'
-echo "  peertrace, instructions per event by function (self; inlined code is"
-echo "  listed under its source file), then by source line (>= 1 per event):"
-callgrind_annotate --auto=yes --threshold=100 "$cg/ir.peertrace" |
+awk -v a="$(cg_total "$cg/ir.macro")" -v b="$(cg_inclusive "$cg/ir.macro" pt__log_write_parts)" \
+  -v c="$(cg_total "$cg/ir.write")" -v d="$(cg_inclusive "$cg/ir.write" pt_log_write)" \
+  -v e="$(cg_total "$cg/ir.mutex")" -v f="$(cg_inclusive "$cg/ir.mutex" bench_mutex_ring_write)" -v n="$IR_EVENTS" 'BEGIN {
+    printf "  %-58s %6.1f\n", "PT_PACKET_SENT, all included", a / n
+    printf "  %-58s %6.1f\n", "  of which the call pt__log_write_parts (with callees)", b / n
+    printf "  %-58s %6.1f\n", "build a pt_event + PT_EVENT (pt_log_write), all included", c / n
+    printf "  %-58s %6.1f\n", "  of which pt_log_write (with callees)", d / n
+    printf "  %-58s %6.1f\n", "build a pt_event + mutex ring write, all included", e / n
+    printf "  %-58s %6.1f\n", "  of which bench_mutex_ring_write (with callees)", f / n }'
+echo "  PT_PACKET_SENT, instructions per event by function (self; inlined code"
+echo "  is listed under its source file), then by source line (>= 1 per event):"
+callgrind_annotate --auto=yes --threshold=100 "$cg/ir.macro" |
   awk -v n="$IR_EVENTS" '
     /file:function/ { state = 1; next }
     /^-- Auto-annotated source:/ { state = 2; file = $NF; sub(/.*\/work\/[^/]*\//, "", file); shown = 0; next }
@@ -106,8 +113,7 @@ valgrind --tool=callgrind --callgrind-out-file="$cg/zero" \
   >"$cg/zero.log" 2>&1 || { echo "valgrind failed:"; tail -3 "$cg/zero.log"; exit 1; }
 declare -A ir
 for variant in off stripped on; do
-  v=$(callgrind_annotate --inclusive=yes --threshold=100 "$cg/zero" |
-    awk -v f=":bench_workload_${variant}_run " '$0 ~ f && !done { gsub(",", "", $1); print $1; done = 1 }')
+  v=$(cg_inclusive "$cg/zero" "bench_workload_${variant}_run")
   ir[$variant]=${v:-0}
   awk -v t="${v:-0}" -v n="$PACKETS" -v name="$variant" \
     'BEGIN { printf "  %-9s %12d instructions, %8.2f per packet\n", name, t, t / n }'
