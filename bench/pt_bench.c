@@ -16,6 +16,8 @@
  * Usage: pt_bench [--events N] [--reps R] [--no-lttng]
  *   --events N   events per thread per run (default 1048576)
  *   --reps R     repetitions (default 21)
+ *   --capacity N ring slots of peertrace and the mutex rings, a power of
+ *                two (default 65536; LTTng's buffers stay 8 MiB)
  *   --no-lttng   skip LTTng-UST
  *
  * Process layout: LTTng-UST registers an application with the session
@@ -50,8 +52,6 @@
 #endif
 
 extern char **environ;
-
-#define BENCH_CAPACITY 65536u
 
 /* ---- The contenders' writers --------------------------------------------- */
 
@@ -112,6 +112,7 @@ static void bench_mutex_writer(void *arg, unsigned thread, uint64_t events) {
 
 typedef struct bench_options {
   uint64_t events;
+  uint64_t capacity; /* ring slots, a power of two */
   unsigned reps;
   int lttng;              /* measure LTTng-UST in this process */
   const char *lttng_note; /* why LTTng-UST is not measured */
@@ -142,16 +143,15 @@ static int bench_measure_main(const bench_options *opt) {
   pt_log *log = NULL;
   pt_log_config cfg;
   pt_log_config_init(&cfg);
-  cfg.capacity = BENCH_CAPACITY;
+  cfg.capacity = opt->capacity;
   int rc = pt_log_create(&log, &cfg);
   if (rc != PT_OK) {
     fprintf(stderr, "pt_log_create: %s\n", pt_strerror(rc));
     return 1;
   }
   bench_mutex_ring plain, tsc;
-  if (bench_mutex_ring_init(&plain, BENCH_CAPACITY, BENCH_STAMP_REALTIME) !=
-          0 ||
-      bench_mutex_ring_init(&tsc, BENCH_CAPACITY, BENCH_STAMP_TSC) != 0) {
+  if (bench_mutex_ring_init(&plain, opt->capacity, BENCH_STAMP_REALTIME) != 0 ||
+      bench_mutex_ring_init(&tsc, opt->capacity, BENCH_STAMP_TSC) != 0) {
     fprintf(stderr, "out of memory\n");
     return 1;
   }
@@ -178,7 +178,7 @@ static int bench_measure_main(const bench_options *opt) {
 #endif
   /* Warm-up: one lap of every ring, so that no run pays page faults. */
   for (size_t k = 0; k < count; k++) {
-    c[k].writer(c[k].arg, 0, 2 * BENCH_CAPACITY);
+    c[k].writer(c[k].arg, 0, 2 * opt->capacity);
   }
   if (bench_measure(c, count, opt->reps, opt->events) != 0) {
     fprintf(stderr, "bench_measure failed\n");
@@ -186,8 +186,9 @@ static int bench_measure_main(const bench_options *opt) {
   }
 
   printf("pt_bench: %llu events per thread per run, %u repetitions, "
-         "ring 65536 x 128 B\n",
-         (unsigned long long)opt->events, opt->reps);
+         "ring %llu x 128 B\n",
+         (unsigned long long)opt->events, opt->reps,
+         (unsigned long long)opt->capacity);
   printf("medians (min..max over repetitions); CPU ns: thread CPU time per "
          "event (excludes time the scheduler gave to other processes)\n\n");
   printf("%-33s %-24s %7s %8s %-22s %s\n", "", "wall ns/event, 1 thread",
@@ -512,11 +513,14 @@ static int bench_parent_main(const bench_options *opt, const char *self) {
   }
   printf("LTTng-UST %s: own session daemon (pid %ld), snapshot session %s\n",
          bench_lttng_version(), (long)bench_sessiond_pid, bench_session);
-  char events[32], reps[32];
+  char events[32], reps[32], capacity[32];
   bench_format(events, sizeof events, "%llu", (unsigned long long)opt->events);
   bench_format(reps, sizeof reps, "%u", opt->reps);
-  char *child_argv[] = {(char *)self, "--measure", "--events", events,
-                        "--reps",     reps,        NULL};
+  bench_format(capacity, sizeof capacity, "%llu",
+               (unsigned long long)opt->capacity);
+  char *child_argv[] = {(char *)self, "--measure", "--events",
+                        events,       "--reps",    reps,
+                        "--capacity", capacity,    NULL};
   fflush(stdout);
   pid_t pid;
   int err = posix_spawn(&pid, self, NULL, NULL, child_argv, environ);
@@ -553,12 +557,15 @@ static int bench_lttng_wait_enabled(void) {
 #endif /* PT_BENCH_HAVE_LTTNG */
 
 static void bench_usage(const char *argv0) {
-  fprintf(stderr, "usage: %s [--events N] [--reps R] [--no-lttng]\n", argv0);
+  fprintf(stderr,
+          "usage: %s [--events N] [--reps R] [--capacity N] [--no-lttng]\n",
+          argv0);
   exit(2);
 }
 
 int main(int argc, char **argv) {
-  bench_options opt = {.events = 1u << 20, .reps = 21, .lttng = 1};
+  bench_options opt = {
+      .events = 1u << 20, .capacity = 65536, .reps = 21, .lttng = 1};
   int measure = 0;
   for (int i = 1; i < argc; i++) {
     if (strcmp(argv[i], "--events") == 0 && i + 1 < argc) {
@@ -566,6 +573,11 @@ int main(int argc, char **argv) {
     } else if (strcmp(argv[i], "--reps") == 0 && i + 1 < argc) {
       uint64_t reps = bench_parse_count("--reps", argv[++i]);
       opt.reps = reps > 1001 ? 1001u : (unsigned)reps;
+    } else if (strcmp(argv[i], "--capacity") == 0 && i + 1 < argc) {
+      opt.capacity = bench_parse_count("--capacity", argv[++i]);
+      if ((opt.capacity & (opt.capacity - 1)) != 0 || opt.capacity < 16) {
+        bench_usage(argv[0]);
+      }
     } else if (strcmp(argv[i], "--no-lttng") == 0) {
       opt.lttng = 0;
       opt.lttng_note = "--no-lttng";
