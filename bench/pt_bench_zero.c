@@ -26,7 +26,8 @@ typedef struct bench_variant {
   int (*setup)(void);
   void (*teardown)(void);
   uint64_t (*run)(const uint8_t *, size_t, uint64_t);
-  double *samples; /* ns per packet */
+  double *samples; /* wall ns per packet */
+  double *cpu;     /* thread CPU ns per packet */
   uint64_t result; /* keeps the work observable */
 } bench_variant;
 
@@ -57,12 +58,13 @@ int main(int argc, char **argv) {
   }
   bench_variant v[3] = {
     {"tracing off (PT_TRACE=0)", bench_workload_off_setup,
-     bench_workload_off_teardown, bench_workload_off_run, NULL, 0},
+     bench_workload_off_teardown, bench_workload_off_run, NULL, NULL, 0},
     {"trace lines removed", bench_workload_stripped_setup,
-     bench_workload_stripped_teardown, bench_workload_stripped_run, NULL, 0},
+     bench_workload_stripped_teardown, bench_workload_stripped_run, NULL, NULL,
+     0},
 #if PT_BENCH_HAVE_ON
     {"tracing on (PT_TRACE=1)", bench_workload_on_setup,
-     bench_workload_on_teardown, bench_workload_on_run, NULL, 0},
+     bench_workload_on_teardown, bench_workload_on_run, NULL, NULL, 0},
 #endif
   };
   size_t count = PT_BENCH_HAVE_ON ? 3 : 2;
@@ -72,7 +74,8 @@ int main(int argc, char **argv) {
       return 1;
     }
     v[k].samples = calloc(reps, sizeof(double));
-    if (v[k].samples == NULL) {
+    v[k].cpu = calloc(reps, sizeof(double));
+    if (v[k].samples == NULL || v[k].cpu == NULL) {
       return 1;
     }
   }
@@ -89,32 +92,36 @@ int main(int argc, char **argv) {
     for (uint64_t r = 0; r < reps; r++) {
       for (size_t j = 0; j < count; j++) {
         bench_variant *b = &v[(j + r) % count];
+        uint64_t cpu = bench_thread_cpu_ns();
         uint64_t begin = bench_now_ns();
         b->result ^= b->run(data, sizeof data, packets);
         b->samples[r] = (double)(bench_now_ns() - begin) / (double)packets;
+        b->cpu[r] = (double)(bench_thread_cpu_ns() - cpu) / (double)packets;
       }
     }
-    printf("pt_bench_zero: %llu packets per run, %llu repetitions, "
-           "ns per packet: median (min..max)\n",
+    printf("pt_bench_zero: %llu packets per run, %llu repetitions; per "
+           "packet: wall ns median (min..max), thread CPU ns median\n",
            (unsigned long long)packets, (unsigned long long)reps);
-    double median[3];
+    double median[3], cpu[3];
     for (size_t k = 0; k < count; k++) {
       double lo = bench_min(v[k].samples, reps);
       double hi = bench_max(v[k].samples, reps);
       median[k] = bench_median(v[k].samples, reps);
-      printf("  %-28s %7.3f (%.3f..%.3f)   [checksum %llx]\n", v[k].name,
-             median[k], lo, hi, (unsigned long long)v[k].result);
+      cpu[k] = bench_median(v[k].cpu, reps);
+      printf("  %-28s %7.3f (%.3f..%.3f) %7.3f   [checksum %llx]\n", v[k].name,
+             median[k], lo, hi, cpu[k], (unsigned long long)v[k].result);
     }
-    printf("  ratio off / removed: %.3f\n", median[0] / median[1]);
+    printf("  ratio off / removed: %.3f wall, %.3f CPU\n",
+           median[0] / median[1], cpu[0] / cpu[1]);
     if (count == 3) {
-      printf("  tracing on adds %.2f ns per packet (%.2fx the removed "
-             "build)\n",
-             median[2] - median[1], median[2] / median[1]);
+      printf("  tracing on adds %.2f ns per packet wall, %.2f ns CPU\n",
+             median[2] - median[1], cpu[2] - cpu[1]);
     }
   }
   for (size_t k = 0; k < count; k++) {
     v[k].teardown();
     free(v[k].samples);
+    free(v[k].cpu);
   }
   return 0;
 }
