@@ -527,8 +527,14 @@ static int bench_parent_main(const bench_options *opt, const char *self) {
   int status = 0;
   bench_child_pid = err == 0 ? pid : 0;
   if (err != 0) {
-    fprintf(stderr, "pt_bench: cannot start %s: %s\n", self, strerror(err));
-    status = 1;
+    bench_lttng_teardown();
+    bench_format(bench_note, sizeof bench_note, "cannot start %s: %s", self,
+                 strerror(err));
+    fprintf(stderr, "pt_bench: LTTng-UST not measured: %s\n", bench_note);
+    bench_options without = *opt;
+    without.lttng = 0;
+    without.lttng_note = bench_note;
+    return bench_measure_main(&without);
   } else {
     while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {
     }
@@ -595,10 +601,12 @@ int main(int argc, char **argv) {
       return 1;
     }
     if (opt.lttng && !bench_lttng_wait_enabled()) {
-      fprintf(stderr, "pt_bench: tracepoint pt_bench:packet_sent never got "
-                      "enabled: this process did not register with the "
-                      "session daemon\n");
-      return 3;
+      /* Measuring a disabled tracepoint would flatter LTTng: leave it out. */
+      opt.lttng = 0;
+      opt.lttng_note = "tracepoint pt_bench:packet_sent never got enabled "
+                       "in the measuring process (not registered with the "
+                       "session daemon, or no matching event rule)";
+      fprintf(stderr, "pt_bench: %s\n", opt.lttng_note);
     }
     return bench_measure_main(&opt);
   }
