@@ -3,17 +3,19 @@
  *
  * Contenders, all recording the same "packet sent" events (bench_events.h)
  * into an 8 MiB flight recorder of 65536 x 128-byte events:
- *   - peertrace: PT_PACKET_SENT into a pt_log of the default capacity;
+ *   - peertrace: PT_PACKET_SENT into a pt_log of 65536 events;
  *   - a plain mutex-protected ring (bench_mutex_ring.h), stamped with
  *     clock_gettime, and the same ring stamped with raw rdtsc;
  *   - LTTng-UST (if built with it): a tracepoint recorded into a running
  *     snapshot session (overwrite mode: a flight recorder too) of a session
- *     daemon this program starts and stops itself.
+ *     daemon this program starts and stops itself;
+ * and two reference rows: building the event without recording it, and one
+ * rdtsc per event (the floor of a recorder that stamps with the TSC).
  * Each repetition runs every contender once with one thread and once with
  * two threads writing concurrently into the same log; the table shows the
  * medians and the ratios of medians.
  *
- * Usage: pt_bench [--events N] [--reps R] [--no-lttng]
+ * Usage: pt_bench [--events N] [--reps R] [--capacity N] [--no-lttng]
  *   --events N   events per thread per run (default 1048576)
  *   --reps R     repetitions (default 21)
  *   --capacity N ring slots of peertrace and the mutex rings, a power of
