@@ -42,6 +42,9 @@
 #include <string.h>
 
 #include "pt_clock.h"
+#if PT_TRACE_INDEX
+#include "pt_index.h"
+#endif
 
 /* ---- Registry of live logs (slow paths only) ---------------------------- */
 
@@ -219,6 +222,11 @@ static inline void pt__slot_publish(pt_log *log, pt__cursor *cur,
   /* release: the event is complete; readers that acquire this see it all. */
   atomic_store_explicit(&log->seqs[ticket & log->mask], 2 * ticket + 2,
                         memory_order_release);
+#if PT_TRACE_INDEX
+  if (log->index != NULL) {
+    pt__index_note(log->index, log->slots[ticket & log->mask].word, ticket);
+  }
+#endif
   if (PT__UNLIKELY(cur->next == cur->end)) {
     pt__chunk_close(log, cur);
   }
@@ -420,6 +428,12 @@ int pt_log_create(pt_log **out, const pt_log_config *cfg) {
   memset(log->slots, 0, capacity * sizeof(pt__slot));
   memset(log->seqs, 0, capacity * sizeof(uint64_t));
   memset(log->chunk_state, 0, state_bytes);
+#if PT_TRACE_INDEX
+  if (!cfg->no_index &&
+      pt__index_create(&log->index, capacity, log->chunk_size) != PT_OK) {
+    goto fail_index;
+  }
+#endif
 
   pthread_mutex_lock(&pt__registry_lock);
   log->uid = pt__next_uid++;
@@ -429,6 +443,10 @@ int pt_log_create(pt_log **out, const pt_log_config *cfg) {
   *out = log;
   return PT_OK;
 
+#if PT_TRACE_INDEX
+fail_index:
+  free(log->chunk_state);
+#endif
 fail_state:
   free(log->seqs);
 fail_seqs:
@@ -452,6 +470,9 @@ void pt_log_destroy(pt_log *log) {
     }
   }
   pthread_mutex_unlock(&pt__registry_lock);
+#if PT_TRACE_INDEX
+  pt__index_destroy(log->index);
+#endif
   free(log->chunk_state);
   free(log->seqs);
   free(log->slots);

@@ -38,6 +38,9 @@ struct pt_log {
   pt__slot *slots;
   _Atomic uint64_t *seqs;
   _Atomic uint64_t *chunk_state;
+#if PT_TRACE_INDEX
+  struct pt__index *index; /* NULL if created with no_index */
+#endif
   uint8_t node_id[32];
   struct pt_log *registry_next;
   /* Hot shared counters, each on its own cache line. */
