@@ -221,6 +221,9 @@ static void test_queries_match_model(void **state) {
   const size_t capacities[] = {16, 64, 256, 1024, 4096};
   for (size_t s = 0; s < sizeof seeds / sizeof seeds[0]; s++) {
     for (size_t c = 0; c < sizeof capacities / sizeof capacities[0]; c++) {
+      if (capacities[c] > 1024 && s >= 2) {
+        continue; /* the largest ring for two seeds only: time */
+      }
       run_seed(seeds[s], capacities[c]);
     }
   }
