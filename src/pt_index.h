@@ -65,10 +65,12 @@ uint64_t pt__index_memory(uint64_t capacity, uint64_t chunk_size);
 
 /* ---- Hashing (shared by writers and queries) ---------------------------- */
 
+/*
+ * One multiply-xorshift round: hash quality only affects speed (every
+ * candidate is checked against the slot), and this runs on every write.
+ */
 static inline uint64_t pt__index_mix(uint64_t h) {
-  h ^= h >> 32;
-  h *= 0xd6e8feb86659fd93u;
-  h ^= h >> 32;
+  h ^= h >> 31;
   h *= 0xd6e8feb86659fd93u;
   h ^= h >> 32;
   return h;
