@@ -515,7 +515,11 @@ PT_API const char *pt_event_kind_name(unsigned kind);
 PT_API int pt_event_format(const pt_event *ev, char *out, size_t out_size);
 
 /*
- * pt_event_to_json: one JSON object with every field named and decoded.
+ * pt_event_to_json: one JSON object with every field named and decoded:
+ * {"timestamp_us":..,"kind":"packet_sent","trace_id":"<32 hex>","sequence":..,
+ *  "sampled":..,"debug":..,"app_initiated":..,"peer_id":"<64 hex>"|null,
+ *  "data":{<fields of the kind, in table order>}}.  Integers above 2^53 - 1
+ * (not exact in JavaScript) are written as decimal strings.
  * Returns as pt_event_format.
  */
 PT_API int pt_event_to_json(const pt_event *ev, char *out, size_t out_size);
