@@ -20,29 +20,14 @@
 
 #include <cmocka.h>
 
+#include "test_index_common.h"
+
 #include "pt_index.h"
 #include "pt_log.h"
 
-static uint64_t rng_state;
-static uint64_t rnd(void) {
-  rng_state ^= rng_state << 13;
-  rng_state ^= rng_state >> 7;
-  rng_state ^= rng_state << 17;
-  return rng_state;
-}
-
-static void random_bytes(uint8_t *out, size_t n) {
-  for (size_t i = 0; i < n; i++) {
-    out[i] = (uint8_t)rnd();
-  }
-}
-
 static pt_log *make_log(size_t capacity) {
-  pt_log_config cfg;
-  pt_log_config_init(&cfg);
-  cfg.capacity = capacity;
-  pt_log *log = NULL;
-  assert_int_equal(pt_log_create(&log, &cfg), PT_OK);
+  pt_log *log = pt_test_log(capacity, 0);
+  assert_non_null(log);
   assert_non_null(log->index);
   return log;
 }
@@ -76,7 +61,7 @@ static void check_no_false_negatives(const pt_log *log, size_t *live_out) {
 
 static void test_filters_have_no_false_negatives(void **state) {
   (void)state;
-  rng_state = 0x51ed2701u;
+  pt_test_seed(0x51ed2701u);
   pt_log *log = make_log(4096);
   pt_query *q = NULL;
   assert_int_equal(pt_query_create(&q, log, 0), PT_OK);
@@ -84,12 +69,12 @@ static void test_filters_have_no_false_negatives(void **state) {
     for (int i = 0; i < 1000; i++) {
       pt_trace_id id;
       uint8_t peer[32];
-      random_bytes(id.bytes, sizeof id.bytes);
-      random_bytes(peer, sizeof peer);
+      pt_test_random_bytes(id.bytes, sizeof id.bytes);
+      pt_test_random_bytes(peer, sizeof peer);
       pt_event ev;
-      pt_event_begin(&ev, id, (rnd() & 1) ? peer : NULL);
+      pt_event_begin(&ev, id, (pt_test_rnd() & 1) ? peer : NULL);
       pt_event_set_packet_received(&ev, (uint64_t)i, 1200, 2);
-      ev.timestamp_us = 1000000 + rnd() % 100000; /* any order */
+      ev.timestamp_us = 1000000 + pt_test_rnd() % 100000; /* any order */
       pt_log_write_at(log, &ev);
     }
     size_t live = 0;
@@ -114,7 +99,7 @@ static void test_filters_have_no_false_negatives(void **state) {
   uint64_t probes = 0, maybes = 0, tag_hits = 0;
   for (int k = 0; k < 20000; k++) {
     pt_trace_id id;
-    random_bytes(id.bytes, sizeof id.bytes);
+    pt_test_random_bytes(id.bytes, sizeof id.bytes);
     uint64_t h = pt__index_hash_trace_id(&id);
     for (uint64_t c = 0; c < ix->chunk_count; c++) {
       probes++;
@@ -141,7 +126,7 @@ static void test_filters_have_no_false_negatives(void **state) {
 static void find_colliding(uint8_t *out, size_t size, uint64_t target,
                            uint64_t mask) {
   for (;;) {
-    random_bytes(out, size);
+    pt_test_random_bytes(out, size);
     uint64_t h = size == 16 ? pt__index_hash_trace_id((const pt_trace_id *)out)
                             : pt__index_hash_peer_id(out);
     if ((h & mask) == (target & mask)) {
@@ -180,14 +165,14 @@ static void expect_same_answers(pt_query *indexed, pt_query *scan, int kind,
 
 static void test_saturated_index_is_exact(void **state) {
   (void)state;
-  rng_state = 0xc0111de5u;
+  pt_test_seed(0xc0111de5u);
   const uint64_t filter_mask = (UINT64_C(1) << 21) - 1; /* word + 3 bits */
   const uint64_t tag_mask = ~(UINT64_C(0)) << 48;
   enum { N = 4 };
   pt_trace_id target;
   uint8_t target_peer[32];
-  random_bytes(target.bytes, 16);
-  random_bytes(target_peer, 32);
+  pt_test_random_bytes(target.bytes, 16);
+  pt_test_random_bytes(target_peer, 32);
   uint64_t ht = pt__index_hash_trace_id(&target);
   uint64_t hp = pt__index_hash_peer_id(target_peer);
   pt_trace_id filter_twins[N], tag_twins[N];
@@ -207,20 +192,20 @@ static void test_saturated_index_is_exact(void **state) {
   size_t found = 0;
   for (uint64_t i = 0; i < 6 * 1024; i++) {
     pt_event ev;
-    int pick = (int)(rnd() % 10);
-    const pt_trace_id *trace = pick < 4   ? &filter_twins[rnd() % N]
-                               : pick < 8 ? &tag_twins[rnd() % N]
+    int pick = (int)(pt_test_rnd() % 10);
+    const pt_trace_id *trace = pick < 4   ? &filter_twins[pt_test_rnd() % N]
+                               : pick < 8 ? &tag_twins[pt_test_rnd() % N]
                                           : &target;
-    pick = (int)(rnd() % 10);
-    const uint8_t *peer = pick < 4   ? peer_filter_twins[rnd() % N]
-                          : pick < 8 ? peer_tag_twins[rnd() % N]
+    pick = (int)(pt_test_rnd() % 10);
+    const uint8_t *peer = pick < 4   ? peer_filter_twins[pt_test_rnd() % N]
+                          : pick < 8 ? peer_tag_twins[pt_test_rnd() % N]
                                      : target_peer;
     pt_event_begin(&ev, *trace, peer);
     pt_event_set_packet_sent(&ev, i, 1000, 2);
     /* Every chunk spans almost all time: the time index cannot help. */
-    ev.timestamp_us = (i % 16 == 0)   ? 1 + rnd() % 10
-                      : (i % 16 == 1) ? UINT64_MAX - 1 - rnd() % 10
-                                      : rnd() % 1000000;
+    ev.timestamp_us = (i % 16 == 0)   ? 1 + pt_test_rnd() % 10
+                      : (i % 16 == 1) ? UINT64_MAX - 1 - pt_test_rnd() % 10
+                                      : pt_test_rnd() % 1000000;
     pt_log_write_at(log, &ev);
     if (i % 200 != 199) {
       continue;
@@ -241,9 +226,9 @@ static void test_saturated_index_is_exact(void **state) {
       expect_same_answers(indexed, scan, 0, &tag_twins[k], 0, 0, &found);
       expect_same_answers(indexed, scan, 1, peer_tag_twins[k], 0, 0, &found);
     }
-    uint64_t start = rnd() % 1000000;
-    expect_same_answers(indexed, scan, 2, NULL, start, start + rnd() % 20000,
-                        &found);
+    uint64_t start = pt_test_rnd() % 1000000;
+    expect_same_answers(indexed, scan, 2, NULL, start,
+                        start + pt_test_rnd() % 20000, &found);
     expect_same_answers(indexed, scan, 2, NULL, 0, 11, &found);
     assert_int_equal(pt_query_contains_trace(indexed, &target),
                      pt_query_contains_trace(scan, &target));

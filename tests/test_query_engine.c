@@ -19,6 +19,8 @@
 
 #include <cmocka.h>
 
+#include "test_index_common.h"
+
 #include <peertrace/peertrace.h>
 
 typedef struct model {
@@ -27,14 +29,6 @@ typedef struct model {
   size_t capacity;
   size_t chunk;
 } model;
-
-static uint64_t rng_state;
-static uint64_t rnd(void) {
-  rng_state ^= rng_state << 13;
-  rng_state ^= rng_state >> 7;
-  rng_state ^= rng_state << 17;
-  return rng_state;
-}
 
 static size_t model_first_live(const model *m) {
   if (m->count <= m->capacity) {
@@ -107,7 +101,7 @@ static void check_queries(pt_query *q, const model *m, pt_event *want,
   size_t want_count;
   filter f;
 
-  size_t n = (size_t)(rnd() % (m->capacity + 10));
+  size_t n = (size_t)(pt_test_rnd() % (m->capacity + 10));
   assert_int_equal(pt_query_recent(q, n, &got, &got_count), PT_OK);
   f.kind = F_ALL;
   want_count = model_query(m, &f, want);
@@ -139,8 +133,8 @@ static void check_queries(pt_query *q, const model *m, pt_event *want,
   }
 
   f.kind = F_TIME;
-  f.start = base_time + (rnd() % (3 * m->count + 1)) - 20;
-  f.end = f.start + rnd() % (3 * m->capacity / 4 + 1);
+  f.start = base_time + (pt_test_rnd() % (3 * m->count + 1)) - 20;
+  f.end = f.start + pt_test_rnd() % (3 * m->capacity / 4 + 1);
   assert_int_equal(pt_query_time_range(q, f.start, f.end, &got, &got_count),
                    PT_OK);
   want_count = model_query(m, &f, want);
@@ -149,12 +143,9 @@ static void check_queries(pt_query *q, const model *m, pt_event *want,
 }
 
 static void run_seed(uint64_t seed, size_t capacity) {
-  rng_state = seed;
-  pt_log_config cfg;
-  pt_log_config_init(&cfg);
-  cfg.capacity = capacity;
-  pt_log *log = NULL;
-  assert_int_equal(pt_log_create(&log, &cfg), PT_OK);
+  pt_test_seed(seed);
+  pt_log *log = pt_test_log(capacity, 0);
+  assert_non_null(log);
   pt_log_stats stats;
   assert_int_equal(pt_log_get_stats(log, &stats), PT_OK);
   pt_query *indexed = NULL;
@@ -172,11 +163,11 @@ static void run_seed(uint64_t seed, size_t capacity) {
   }
   for (int i = 0; i <= PEERS; i++) {
     for (int b = 0; b < 32; b++) {
-      peers[i][b] = (uint8_t)rnd();
+      peers[i][b] = (uint8_t)pt_test_rnd();
     }
   }
 
-  size_t total = capacity * 6 + (size_t)(rnd() % capacity);
+  size_t total = capacity * 6 + (size_t)(pt_test_rnd() % capacity);
   model m = {calloc(total, sizeof(pt_event)), 0, capacity, stats.chunk_size};
   pt_event *want = calloc(total, sizeof(pt_event));
   assert_non_null(m.events);
@@ -185,26 +176,26 @@ static void run_seed(uint64_t seed, size_t capacity) {
   uint64_t base_time = 1700000000000000u;
   for (size_t i = 0; i < total; i++) {
     pt_event ev;
-    int peer = (int)(rnd() % (PEERS + 2)); /* PEERS, PEERS+1: no peer */
-    pt_event_begin(&ev, traces[rnd() % TRACES],
+    int peer = (int)(pt_test_rnd() % (PEERS + 2)); /* PEERS, PEERS+1: no peer */
+    pt_event_begin(&ev, traces[pt_test_rnd() % TRACES],
                    peer < PEERS ? peers[peer] : NULL);
-    pt_event_set_packet_sent(&ev, i, rnd() % 1500, rnd() % 3);
+    pt_event_set_packet_sent(&ev, i, pt_test_rnd() % 1500, pt_test_rnd() % 3);
     ev.sequence = (uint32_t)i;
     /* Mostly rising time with jitter and ties, now and then far away. */
-    ev.timestamp_us = base_time + i * 3 - (rnd() % 40);
-    if (rnd() % 64 == 0) {
-      ev.timestamp_us = base_time + rnd() % (3 * total);
+    ev.timestamp_us = base_time + i * 3 - (pt_test_rnd() % 40);
+    if (pt_test_rnd() % 64 == 0) {
+      ev.timestamp_us = base_time + pt_test_rnd() % (3 * total);
     }
     pt_log_write_at(log, &ev);
     m.events[m.count++] = ev;
 
-    if (rnd() % (capacity / 2) != 0) {
+    if (pt_test_rnd() % (capacity / 2) != 0) {
       continue; /* query now and then, mid-stream and across wraps */
     }
-    uint64_t saved = rng_state;
+    uint64_t saved = pt_test_rng_state;
     check_queries(indexed, &m, want, traces, TRACES + 1, peers, PEERS + 1,
                   base_time);
-    rng_state = saved; /* the same questions to the scanning query */
+    pt_test_seed(saved); /* the same questions to the scanning query */
     check_queries(scan, &m, want, traces, TRACES + 1, peers, PEERS + 1,
                   base_time);
   }
@@ -336,12 +327,8 @@ static void test_query_bad_input(void **state) {
 /* A log created with no_index: queries scan and still answer right. */
 static void test_log_without_index(void **state) {
   (void)state;
-  pt_log_config cfg;
-  pt_log_config_init(&cfg);
-  cfg.capacity = 256;
-  cfg.no_index = 1;
-  pt_log *log = NULL;
-  assert_int_equal(pt_log_create(&log, &cfg), PT_OK);
+  pt_log *log = pt_test_log(256, 1);
+  assert_non_null(log);
   pt_query *q = NULL;
   assert_int_equal(pt_query_create(&q, log, 0), PT_OK);
   assert_int_equal(pt_query_is_indexed(q), 0);

@@ -31,6 +31,8 @@
 
 #include <cmocka.h>
 
+#include "test_index_common.h"
+
 #include "pt_log.h"
 
 #if defined(__SANITIZE_THREAD__) || defined(__SANITIZE_ADDRESS__)
@@ -145,36 +147,28 @@ static const pt_event *find_by_time(const pt_event *events, size_t n,
   return (lo < n && events[lo].timestamp_us == ts) ? &events[lo] : NULL;
 }
 
-static uint64_t rng_state;
-static uint64_t rnd(void) {
-  rng_state ^= rng_state << 13;
-  rng_state ^= rng_state >> 7;
-  rng_state ^= rng_state << 17;
-  return rng_state;
-}
-
 static question pick_question(size_t capacity, const uint64_t *before) {
   question q;
   memset(&q, 0, sizeof q);
-  q.kind = (qkind)(rnd() % 5);
+  q.kind = (qkind)(pt_test_rnd() % 5);
   switch (q.kind) {
   case Q_TRACE:
   case Q_CONTAINS:
-    q.key = rnd() % (TRACES + 1);
+    q.key = pt_test_rnd() % (TRACES + 1);
     break;
   case Q_PEER:
-    q.key = rnd() % (PEERS + 1);
+    q.key = pt_test_rnd() % (PEERS + 1);
     break;
   case Q_TIME: {
     uint64_t newest = before[0] > before[1] ? before[0] : before[1];
-    uint64_t back = rnd() % (2 * capacity + 16);
+    uint64_t back = pt_test_rnd() % (2 * capacity + 16);
     uint64_t from = newest > back ? newest - back : 0;
     q.start = base_time + from * WRITERS;
-    q.end = q.start + rnd() % (capacity * WRITERS + 1);
+    q.end = q.start + pt_test_rnd() % (capacity * WRITERS + 1);
     break;
   }
   case Q_RECENT:
-    q.n = rnd() % (capacity + 8);
+    q.n = pt_test_rnd() % (capacity + 8);
     break;
   }
   return q;
@@ -294,23 +288,21 @@ static void compare_quiet(pt_log *log) {
 }
 
 static void run(size_t capacity, uint64_t seed) {
-  rng_state = seed;
+  pt_test_seed(seed);
   for (int i = 0; i <= TRACES; i++) {
     for (int b = 0; b < 16; b++) {
-      traces[i].bytes[b] = (uint8_t)rnd();
+      traces[i].bytes[b] = (uint8_t)pt_test_rnd();
     }
   }
   for (int i = 0; i <= PEERS; i++) {
     for (int b = 0; b < 32; b++) {
-      peers[i][b] = (uint8_t)rnd();
+      peers[i][b] = (uint8_t)pt_test_rnd();
     }
   }
-  pt_log_config cfg;
-  pt_log_config_init(&cfg);
-  cfg.capacity = capacity;
   shared sh;
   memset(&sh, 0, sizeof sh);
-  assert_int_equal(pt_log_create(&sh.log, &cfg), PT_OK);
+  sh.log = pt_test_log(capacity, 0);
+  assert_non_null(sh.log);
   pt_query *query = NULL;
   assert_int_equal(pt_query_create(&query, sh.log, 0), PT_OK);
   pt_event *ring_copy = calloc(capacity, sizeof(pt_event));
