@@ -13,6 +13,7 @@
  * medians measured in the same run.  Usage: bench_index [runs] (default 11).
  */
 #define _POSIX_C_SOURCE 200809L
+#include <pthread.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -191,6 +192,40 @@ static void report_query(const char *name, pt_query *indexed, pt_query *scan,
          t_indexed / 1000, t_scan / 1000, t_core / 1000, t_scan / t_indexed);
 }
 
+/* Two writer threads: each writes `count` events; CPU ns/event per thread. */
+typedef struct thread_job {
+  pt_log *log;
+  const pt_event *events; /* 4096 of them */
+  int offset;
+  int count;
+  double cpu_ns_per_event;
+} thread_job;
+
+static void *write_thread(void *p) {
+  thread_job *job = p;
+  double c0 = cpu_ns();
+  for (int i = 0; i < job->count; i++) {
+    pt_log_write(job->log, &job->events[(job->offset + i) & 4095]);
+  }
+  job->cpu_ns_per_event = (cpu_ns() - c0) / job->count;
+  return NULL;
+}
+
+static double two_writers(pt_log *log, const pt_event *events, int count) {
+  pthread_t threads[2];
+  thread_job jobs[2];
+  for (int t = 0; t < 2; t++) {
+    jobs[t] = (thread_job){log, events, t * 2048, count, 0};
+    if (pthread_create(&threads[t], NULL, write_thread, &jobs[t]) != 0) {
+      exit(1);
+    }
+  }
+  for (int t = 0; t < 2; t++) {
+    pthread_join(threads[t], NULL);
+  }
+  return (jobs[0].cpu_ns_per_event + jobs[1].cpu_ns_per_event) / 2;
+}
+
 /* Write cost: alternating batches into an indexed and a plain log. */
 static void report_writes(int runs) {
   enum { BATCH = 1 << 20, VARIANTS = 4096 };
@@ -250,6 +285,16 @@ static void report_writes(int runs) {
   m_with = median(cpu_with, runs);
   printf("  cpu:  no index %.2f   with indices %.2f   ratio of medians %.2fx"
          "   median of per-run ratios %.2fx\n",
+         m_without, m_with, m_with / m_without, median(cpu_ratio, runs));
+  for (int r = 0; r < runs; r++) {
+    cpu_without[r] = two_writers(plain, events, BATCH / 2);
+    cpu_with[r] = two_writers(indexed, events, BATCH / 2);
+    cpu_ratio[r] = cpu_with[r] / cpu_without[r];
+  }
+  m_without = median(cpu_without, runs);
+  m_with = median(cpu_with, runs);
+  printf("  two writer threads, cpu per thread: no index %.2f   with indices "
+         "%.2f   ratio of medians %.2fx   median of per-run ratios %.2fx\n",
          m_without, m_with, m_with / m_without, median(cpu_ratio, runs));
   free(events);
   pt_log_destroy(indexed);
