@@ -233,7 +233,8 @@ _Static_assert(sizeof(pt_endpoint) == 20, "pt_endpoint is 20 bytes");
 typedef struct pt_log_config {
   size_t capacity;     /* events, power of two >= PT_LOG_MIN_CAPACITY */
   uint8_t node_id[32]; /* this node's id, stamped on queries and dumps */
-  int no_index;        /* PT_TRACE_INDEX builds: 1 = keep no indices */
+  int no_index;        /* 1: no query indices (PT_TRACE_INDEX builds; the
+                          queries then scan; see docs/indices.md) */
 } pt_log_config;
 
 /* Counters of a log (pt_log_get_stats). */
@@ -426,7 +427,7 @@ PT_API void pt_events_free(pt_event *events);
  *
  * Memory: results are allocated with malloc; the caller owns *out and frees
  * it with pt_events_free().  With no match, *out is NULL and *count 0.  A
- * pt_query keeps scratch memory between calls (at most 136 bytes per ring
+ * pt_query keeps scratch memory between calls (at most 160 bytes per ring
  * slot, grown on demand, freed by pt_query_destroy).
  *
  * Errors of every pt_query_* call: PT_ERR_INVALID for NULL arguments,
