@@ -101,7 +101,10 @@ extern "C" {
   X(PT_ERR_NOMEM, -2, "out of memory")                                         \
   X(PT_ERR_PARSE, -3, "malformed input")                                       \
   X(PT_ERR_BUFFER, -4, "output buffer too small")                              \
-  X(PT_ERR_CLOCK, -5, "no usable clock")
+  X(PT_ERR_CLOCK, -5, "no usable clock")                                       \
+  X(PT_ERR_EXISTS, -6, "already registered")                                   \
+  X(PT_ERR_FULL, -7, "no free slot left")                                      \
+  X(PT_ERR_NOT_FOUND, -8, "not found")
 
 enum pt_error {
 #define PT__ERROR_ENUM(name, value, text) name = value,
@@ -559,6 +562,9 @@ PT_EVENT_TABLE(PT__SETTER)
   PT_EMIT(log, packet_lost, trace_id, pn, PT_PN_SPACE_APPLICATION)
 #define PT_CUSTOM(log, trace_id, category, code, data, len)                    \
   PT_EMIT(log, custom, trace_id, category, code, data, len)
+
+/* The application protocol layer and sampling (PT_TRACE_APP, _SAMPLE). */
+#include <peertrace/pt_app.h>
 
 #ifdef __cplusplus
 }
