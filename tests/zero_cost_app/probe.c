@@ -5,7 +5,8 @@
  * name things that do not exist in those builds (PROBE_TRACE_ID defaults to
  * an undeclared identifier; s->registry and s->span exist only with
  * PT_TRACE_APP), so the probe compiles only if the arguments are dropped
- * unseen.
+ * unseen; other arguments call an external function, so an argument that
+ * were evaluated would leave a call in .text.
  */
 #include <peertrace/peertrace.h>
 
@@ -22,19 +23,21 @@ struct probe_server {
 
 int probe_handle(struct probe_server *s, int cmd, const unsigned char *payload,
                  unsigned long len);
+/* Defined elsewhere: if an argument were evaluated, the call would remain. */
+int probe_side_effect(void);
 
 int probe_handle(struct probe_server *s, int cmd, const unsigned char *payload,
                  unsigned long len) {
 #if WITH_APP
   PT_APP_START(s->log, s->registry, s->span, PROBE_TRACE_ID, "DMAP", cmd,
                payload, len);
-  PT_APP_COMMAND(s->log, s->registry, PROBE_TRACE_ID, "DMAP", cmd + 1, payload,
-                 len);
+  PT_APP_COMMAND(s->log, s->registry, PROBE_TRACE_ID, "DMAP",
+                 probe_side_effect(), payload, len);
 #endif
   int rv = cmd * 3 + (int)len + (len > 0 ? payload[0] : 0);
   s->served += rv;
 #if WITH_APP
-  PT_APP_END(s->log, s->span, rv == 0);
+  PT_APP_END(s->log, s->span, probe_side_effect() == rv);
   PT_IF_APP(s->served += 1000;)
 #endif
   return rv;
