@@ -203,41 +203,50 @@ static int pt__app_prepare(const pt_app_registry *registry, const void *app_id,
   return 1;
 }
 
-void pt_app_log_command(pt_log *log, const pt_app_registry *registry,
-                        pt_trace_id trace_id, const void *app_id, uint16_t cmd,
-                        const void *payload, size_t len) {
+/* Records an APP_COMMAND (start == 0) or APP_START event; 1 if recorded. */
+static int pt__app_record(pt_log *log, const pt_app_registry *registry,
+                          pt_trace_id trace_id, const void *app_id,
+                          uint16_t cmd, const void *payload, size_t len,
+                          int start) {
   uint8_t data[PT_APP_DATA_SIZE];
   if (log == NULL || app_id == NULL ||
       !pt__app_prepare(registry, app_id, cmd, payload, len, data)) {
-    return;
+    return 0;
   }
   pt_event ev;
   pt_event_begin(&ev, trace_id, NULL);
-  pt_event_set_app_command(&ev, app_id, cmd, data, sizeof data);
+  if (start) {
+    pt_event_set_app_start(&ev, app_id, cmd, data, sizeof data);
+  } else {
+    pt_event_set_app_command(&ev, app_id, cmd, data, sizeof data);
+  }
   pt_log_write(log, &ev);
+  return 1;
+}
+
+void pt_app_log_command(pt_log *log, const pt_app_registry *registry,
+                        pt_trace_id trace_id, const void *app_id, uint16_t cmd,
+                        const void *payload, size_t len) {
+  pt__app_record(log, registry, trace_id, app_id, cmd, payload, len, 0);
 }
 
 void pt_app_log_start(pt_log *log, const pt_app_registry *registry,
                       pt_trace_id trace_id, const void *app_id, uint16_t cmd,
                       const void *payload, size_t len, pt_app_span *span) {
-  uint8_t data[PT_APP_DATA_SIZE];
   if (span == NULL) {
     return;
   }
   pt_app_span_skip(span);
-  if (log == NULL || app_id == NULL ||
-      !pt__app_prepare(registry, app_id, cmd, payload, len, data)) {
+  if (!pt__app_record(log, registry, trace_id, app_id, cmd, payload, len, 1)) {
     return;
   }
-  pt_event ev;
-  pt_event_begin(&ev, trace_id, NULL);
-  pt_event_set_app_start(&ev, app_id, cmd, data, sizeof data);
   span->trace_id = trace_id;
   memcpy(span->app_id, app_id, PT_APP_ID_SIZE);
   span->cmd = cmd;
   span->recorded = 1;
+  /* After the start event is written: the duration covers the request, not
+   * the cost of tracing it. */
   span->start_us = pt_clock_now_us();
-  pt_log_write(log, &ev);
 }
 
 void pt_app_log_end(pt_log *log, pt_app_span *span, int ok) {

@@ -44,6 +44,27 @@ static pt_trace_id id_from(uint64_t n) {
   return id;
 }
 
+/* Each test gets a fresh log and an empty registry (cmocka fixture). */
+typedef struct env {
+  pt_log *log;
+  pt_app_registry *registry;
+} env;
+
+static int env_setup(void **state) {
+  static env e;
+  e.log = new_log(4096);
+  e.registry = new_registry();
+  *state = &e;
+  return 0;
+}
+
+static int env_teardown(void **state) {
+  env *e = *state;
+  pt_app_registry_destroy(e->registry);
+  pt_log_destroy(e->log);
+  return 0;
+}
+
 /* Every event of a trace; the caller frees. */
 static pt_event *trace_events(pt_log *log, pt_trace_id id, size_t *count) {
   pt_event *events = NULL;
@@ -98,8 +119,7 @@ static PT_APP_PROTOCOL_DEFINE(fake_dmap_protocol, "DMAP", test_to_data,
 /* ---- Registry ------------------------------------------------------------ */
 
 static void test_register_and_lookup(void **state) {
-  (void)state;
-  pt_app_registry *registry = new_registry();
+  pt_app_registry *registry = ((env *)*state)->registry;
   assert_null(pt_app_lookup(registry, "DMAP"));
   assert_int_equal(pt_app_register(registry, &dmap_protocol), PT_OK);
   assert_int_equal(pt_app_register(registry, &test_protocol), PT_OK);
@@ -124,13 +144,11 @@ static void test_register_and_lookup(void **state) {
   assert_int_equal(stats.registered, 2);
   assert_int_equal(pt_app_registry_get_stats(NULL, &stats), PT_ERR_INVALID);
   assert_int_equal(pt_app_registry_create(NULL), PT_ERR_INVALID);
-  pt_app_registry_destroy(registry);
   pt_app_registry_destroy(NULL);
 }
 
 static void test_register_rejects_bad_descriptor(void **state) {
-  (void)state;
-  pt_app_registry *registry = new_registry();
+  pt_app_registry *registry = ((env *)*state)->registry;
   static pt_app_protocol no_data;
   no_data = dmap_protocol;
   no_data.to_trace_data = NULL;
@@ -150,12 +168,10 @@ static void test_register_rejects_bad_descriptor(void **state) {
   assert_int_equal(pt_app_registry_get_stats(registry, &stats), PT_OK);
   assert_int_equal(stats.registered, 0);
   assert_null(pt_app_lookup(registry, "NODE"));
-  pt_app_registry_destroy(registry);
 }
 
 static void test_register_rejects_duplicate(void **state) {
-  (void)state;
-  pt_app_registry *registry = new_registry();
+  pt_app_registry *registry = ((env *)*state)->registry;
   assert_int_equal(pt_app_register(registry, &dmap_protocol), PT_OK);
   assert_int_equal(pt_app_register(registry, &dmap_protocol), PT_ERR_EXISTS);
   assert_int_equal(pt_app_register(registry, &fake_dmap_protocol),
@@ -166,14 +182,12 @@ static void test_register_rejects_duplicate(void **state) {
   assert_int_equal(pt_app_registry_get_stats(registry, &stats), PT_OK);
   assert_int_equal(stats.registered, 1);
   assert_string_equal(pt_strerror(PT_ERR_EXISTS), "already registered");
-  pt_app_registry_destroy(registry);
 }
 
 static pt_app_protocol many[PT_APP_REGISTRY_CAPACITY + 1];
 
 static void test_register_full(void **state) {
-  (void)state;
-  pt_app_registry *registry = new_registry();
+  pt_app_registry *registry = ((env *)*state)->registry;
   for (size_t i = 0; i <= PT_APP_REGISTRY_CAPACITY; i++) {
     many[i] = test_protocol;
     snprintf((char *)many[i].app_id, 4, "M%02u", (unsigned)i);
@@ -195,13 +209,11 @@ static void test_register_full(void **state) {
   assert_ptr_equal(
       pt_app_lookup(registry, many[PT_APP_REGISTRY_CAPACITY].app_id),
       &many[PT_APP_REGISTRY_CAPACITY]);
-  pt_app_registry_destroy(registry);
 }
 
 static void test_unregister(void **state) {
-  (void)state;
-  pt_app_registry *registry = new_registry();
-  pt_log *log = new_log(1024);
+  pt_app_registry *registry = ((env *)*state)->registry;
+  pt_log *log = ((env *)*state)->log;
   assert_int_equal(pt_app_register(registry, &dmap_protocol), PT_OK);
   assert_int_equal(pt_app_register(registry, &test_protocol), PT_OK);
   assert_int_equal(pt_app_unregister(registry, "DMAP"), PT_OK);
@@ -235,8 +247,6 @@ static void test_unregister(void **state) {
                  sizeof payload);
   ev = only_event(log, id_from(2));
   assert_memory_equal(ev.data.app_command.data, payload, 36);
-  pt_log_destroy(log);
-  pt_app_registry_destroy(registry);
 }
 
 /* ---- Logging and untrusted payloads -------------------------------------- */
@@ -256,9 +266,8 @@ static void dmap_expected(uint16_t cmd, const uint8_t *payload, size_t len,
 }
 
 static void test_dmap_every_command_every_length(void **state) {
-  (void)state;
-  pt_app_registry *registry = new_registry();
-  pt_log *log = new_log(4096);
+  pt_app_registry *registry = ((env *)*state)->registry;
+  pt_log *log = ((env *)*state)->log;
   assert_int_equal(pt_app_register(registry, &dmap_protocol), PT_OK);
   static const size_t lengths[] = {0, 1, 35, 36, 10000};
   static const uint16_t commands[] = {DMAP_STORE_CHUNK, DMAP_GET_CHUNK,
@@ -310,8 +319,6 @@ static void test_dmap_every_command_every_length(void **state) {
   pt_event ev = only_event(log, id);
   static const uint8_t zero[PT_APP_DATA_SIZE];
   assert_memory_equal(ev.data.app_command.data, zero, sizeof zero);
-  pt_log_destroy(log);
-  pt_app_registry_destroy(registry);
 }
 
 static void test_app_copy_bounds(void **state) {
@@ -343,9 +350,8 @@ static void test_app_copy_bounds(void **state) {
 }
 
 static void test_should_trace_and_unknown_app(void **state) {
-  (void)state;
-  pt_app_registry *registry = new_registry();
-  pt_log *log = new_log(1024);
+  pt_app_registry *registry = ((env *)*state)->registry;
+  pt_log *log = ((env *)*state)->log;
   assert_int_equal(pt_app_register(registry, &test_protocol), PT_OK);
   const uint8_t payload[3] = {9, 8, 7};
   PT_APP_COMMAND(log, registry, id_from(1), "TEST", 1, payload, 3);
@@ -385,17 +391,13 @@ static void test_should_trace_and_unknown_app(void **state) {
   assert_int_equal(pt_app_registry_get_stats(registry, &stats), PT_OK);
   assert_int_equal(stats.filtered, 2);
   assert_int_equal(stats.unknown_app, 2); /* id 4 and the start of id 6 */
-  pt_log_destroy(log);
-  pt_app_registry_destroy(registry);
 }
 
-/* ---- Requests: start / end, outcome and latency ---------------------------
- */
+/* ---- Requests: start / end, outcome and latency ------------------------- */
 
 static void test_requests_outcome_and_latency(void **state) {
-  (void)state;
-  pt_app_registry *registry = new_registry();
-  pt_log *log = new_log(1024);
+  pt_app_registry *registry = ((env *)*state)->registry;
+  pt_log *log = ((env *)*state)->log;
   assert_int_equal(pt_app_register(registry, &dmap_protocol), PT_OK);
   dmap_store store;
   dmap_store_init(&store);
@@ -469,16 +471,13 @@ static void test_requests_outcome_and_latency(void **state) {
   assert_true(events[1].data.app_end.duration_us < 60u * 1000 * 1000);
   assert_true(events[1].timestamp_us >= events[0].timestamp_us + 1000);
   pt_events_free(events);
-  pt_log_destroy(log);
-  pt_app_registry_destroy(registry);
 }
 
 /* ---- Printing ------------------------------------------------------------ */
 
 static void test_format_names_commands(void **state) {
-  (void)state;
-  pt_app_registry *registry = new_registry();
-  pt_log *log = new_log(1024);
+  pt_app_registry *registry = ((env *)*state)->registry;
+  pt_log *log = ((env *)*state)->log;
   assert_int_equal(pt_app_register(registry, &dmap_protocol), PT_OK);
   uint8_t payload[36] = {0};
   PT_APP_COMMAND(log, registry, id_from(1), "DMAP", DMAP_STORE_CHUNK, payload,
@@ -525,22 +524,29 @@ static void test_format_names_commands(void **state) {
   n = pt_app_event_format(registry, &other, text, sizeof text);
   pt_event_format(&other, plain, sizeof plain);
   assert_string_equal(text, plain);
-  pt_log_destroy(log);
-  pt_app_registry_destroy(registry);
 }
 
 int main(void) {
   const struct CMUnitTest tests[] = {
-      cmocka_unit_test(test_register_and_lookup),
-      cmocka_unit_test(test_register_rejects_bad_descriptor),
-      cmocka_unit_test(test_register_rejects_duplicate),
-      cmocka_unit_test(test_register_full),
-      cmocka_unit_test(test_unregister),
-      cmocka_unit_test(test_dmap_every_command_every_length),
-      cmocka_unit_test(test_app_copy_bounds),
-      cmocka_unit_test(test_should_trace_and_unknown_app),
-      cmocka_unit_test(test_requests_outcome_and_latency),
-      cmocka_unit_test(test_format_names_commands),
+      cmocka_unit_test_setup_teardown(test_register_and_lookup, env_setup,
+                                      env_teardown),
+      cmocka_unit_test_setup_teardown(test_register_rejects_bad_descriptor,
+                                      env_setup, env_teardown),
+      cmocka_unit_test_setup_teardown(test_register_rejects_duplicate,
+                                      env_setup, env_teardown),
+      cmocka_unit_test_setup_teardown(test_register_full, env_setup,
+                                      env_teardown),
+      cmocka_unit_test_setup_teardown(test_unregister, env_setup, env_teardown),
+      cmocka_unit_test_setup_teardown(test_dmap_every_command_every_length,
+                                      env_setup, env_teardown),
+      cmocka_unit_test_setup_teardown(test_app_copy_bounds, env_setup,
+                                      env_teardown),
+      cmocka_unit_test_setup_teardown(test_should_trace_and_unknown_app,
+                                      env_setup, env_teardown),
+      cmocka_unit_test_setup_teardown(test_requests_outcome_and_latency,
+                                      env_setup, env_teardown),
+      cmocka_unit_test_setup_teardown(test_format_names_commands, env_setup,
+                                      env_teardown),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
