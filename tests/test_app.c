@@ -102,7 +102,14 @@ static void test_to_data(const pt_app_protocol *app, uint16_t cmd,
 
 static const char *test_describe(const pt_app_protocol *app, uint16_t cmd) {
   (void)app;
-  return cmd == 1 ? "PING" : NULL;
+  switch (cmd) {
+  case 1:
+    return "PING";
+  case 3:
+    return "A\"B\\C\n"; /* a name that JSON must escape */
+  default:
+    return NULL;
+  }
 }
 
 static int test_should_trace(const pt_app_protocol *app, uint16_t cmd) {
@@ -496,10 +503,15 @@ static void test_format_names_commands(void **state) {
   char json[1024];
   n = pt_app_event_to_json(registry, &ev, json, sizeof json);
   assert_int_equal(n, (int)strlen(json));
-  assert_non_null(strstr(json, ",\"command\":\"STORE_CHUNK\"}}"));
-  assert_int_equal(json[n - 1], '}');
-  assert_int_equal(json[n - 2], '}');
-  assert_int_equal(json[n - 3], '"');
+  /* The plain JSON with the name as the last member of "data". */
+  char plain_json[1024];
+  int plain_json_n = pt_event_to_json(&ev, plain_json, sizeof plain_json);
+  assert_true(plain_json_n > 2);
+  assert_string_equal(plain_json + plain_json_n - 2, "}}");
+  char expected[1024];
+  snprintf(expected, sizeof expected, "%.*s,\"command\":\"STORE_CHUNK\"}}",
+           plain_json_n - 2, plain_json);
+  assert_string_equal(json, expected);
 
   /* Truncation: a prefix of the full text, and the full length returned. */
   for (size_t size = 0; size < (size_t)n + 2; size += 7) {
@@ -516,6 +528,13 @@ static void test_format_names_commands(void **state) {
   }
   assert_int_equal(pt_app_event_format(registry, NULL, text, sizeof text),
                    PT_ERR_INVALID);
+
+  /* Names are escaped in JSON. */
+  assert_int_equal(pt_app_register(registry, &test_protocol), PT_OK);
+  PT_APP_COMMAND(log, registry, id_from(3), "TEST", 3, NULL, 0);
+  ev = only_event(log, id_from(3));
+  pt_app_event_to_json(registry, &ev, json, sizeof json);
+  assert_non_null(strstr(json, ",\"command\":\"A\\\"B\\\\C\\u000a\"}}"));
 
   /* Other kinds print as without the registry. */
   pt_event other;
