@@ -213,14 +213,12 @@ static int pt__app_record(pt_log *log, const pt_app_registry *registry,
       !pt__app_prepare(registry, app_id, cmd, payload, len, data)) {
     return 0;
   }
-  pt_event ev;
-  pt_event_begin(&ev, trace_id, NULL);
+  /* The core's table-generated emitters: no pt_event built on the stack. */
   if (start) {
-    pt_event_set_app_start(&ev, app_id, cmd, data, sizeof data);
+    pt__emit_app_start(log, trace_id, NULL, app_id, cmd, data, sizeof data);
   } else {
-    pt_event_set_app_command(&ev, app_id, cmd, data, sizeof data);
+    pt__emit_app_command(log, trace_id, NULL, app_id, cmd, data, sizeof data);
   }
-  pt_log_write(log, &ev);
   return 1;
 }
 
@@ -255,11 +253,9 @@ void pt_app_log_end(pt_log *log, pt_app_span *span, int ok) {
   }
   uint64_t now = pt_clock_now_us();
   uint64_t duration = now > span->start_us ? now - span->start_us : 0;
-  pt_event ev;
-  pt_event_begin(&ev, span->trace_id, NULL);
-  pt_event_set_app_end(&ev, span->app_id, span->cmd, ok, duration);
   span->recorded = 0;
-  pt_log_write(log, &ev);
+  pt__emit_app_end(log, span->trace_id, NULL, span->app_id, span->cmd, ok,
+                   duration);
 }
 
 /* ---- Printing ------------------------------------------------------------ */
