@@ -14,6 +14,7 @@
 #include <time.h>
 
 #include <cmocka.h>
+#include <jansson.h>
 
 #include <peertrace/peertrace.h>
 
@@ -529,12 +530,29 @@ static void test_format_names_commands(void **state) {
   assert_int_equal(pt_app_event_format(registry, NULL, text, sizeof text),
                    PT_ERR_INVALID);
 
+  /* A JSON parser reads it, with the name inside "data". */
+  json_error_t error;
+  json_t *root = json_loads(json, 0, &error);
+  assert_non_null(root);
+  json_t *data = json_object_get(root, "data");
+  assert_string_equal(json_string_value(json_object_get(data, "command")),
+                      "STORE_CHUNK");
+  assert_string_equal(json_string_value(json_object_get(data, "app_id")),
+                      "DMAP");
+  json_decref(root);
+
   /* Names are escaped in JSON. */
   assert_int_equal(pt_app_register(registry, &test_protocol), PT_OK);
   PT_APP_COMMAND(log, registry, id_from(3), "TEST", 3, NULL, 0);
   ev = only_event(log, id_from(3));
   pt_app_event_to_json(registry, &ev, json, sizeof json);
   assert_non_null(strstr(json, ",\"command\":\"A\\\"B\\\\C\\u000a\"}}"));
+  root = json_loads(json, 0, &error);
+  assert_non_null(root);
+  assert_string_equal(json_string_value(json_object_get(
+                          json_object_get(root, "data"), "command")),
+                      "A\"B\\C\n");
+  json_decref(root);
 
   /* Other kinds print as without the registry. */
   pt_event other;
