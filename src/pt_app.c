@@ -25,8 +25,9 @@
 struct pt_app_registry {
   _Atomic(const pt_app_protocol *) slots[PT_APP_REGISTRY_CAPACITY];
   pthread_mutex_t writer_lock;
-  _Atomic uint64_t unknown_app;
-  _Atomic uint64_t filtered;
+  /* Written by logging threads: kept off the read-mostly slots' lines. */
+  _Alignas(PT__CACHE_LINE) _Atomic uint64_t unknown_app;
+  _Alignas(PT__CACHE_LINE) _Atomic uint64_t filtered;
 };
 
 static const char pt__unknown_command[] = "UNKNOWN";
@@ -35,10 +36,13 @@ int pt_app_registry_create(pt_app_registry **out) {
   if (out == NULL) {
     return PT_ERR_INVALID;
   }
-  pt_app_registry *registry = calloc(1, sizeof *registry);
+  /* sizeof is a multiple of the struct's cache-line alignment, as
+   * aligned_alloc requires. */
+  pt_app_registry *registry = aligned_alloc(PT__CACHE_LINE, sizeof *registry);
   if (registry == NULL) {
     return PT_ERR_NOMEM;
   }
+  memset(registry, 0, sizeof *registry);
   if (pthread_mutex_init(&registry->writer_lock, NULL) != 0) {
     free(registry);
     return PT_ERR_NOMEM;
