@@ -694,6 +694,9 @@ PT_EVENT_TABLE(PT__EMITTER)
 #define PT_CUSTOM(log, trace_id, category, code, data, len)                    \
   PT_EMIT(log, custom, trace_id, category, code, data, len)
 
+/* The application protocol layer and sampling (PT_TRACE_APP, _SAMPLE). */
+#include <peertrace/pt_app.h>
+
 #ifdef __cplusplus
 }
 #endif
