@@ -101,7 +101,14 @@ extern "C" {
   X(PT_ERR_NOMEM, -2, "out of memory")                                         \
   X(PT_ERR_PARSE, -3, "malformed input")                                       \
   X(PT_ERR_BUFFER, -4, "output buffer too small")                              \
-  X(PT_ERR_CLOCK, -5, "no usable clock")
+  X(PT_ERR_CLOCK, -5, "no usable clock")                                       \
+  X(PT_ERR_EXISTS, -6, "already exists")                                       \
+  X(PT_ERR_FULL, -7, "no free slot left")                                      \
+  X(PT_ERR_NOT_FOUND, -8, "not found")                                         \
+  X(PT_ERR_IO, -20, "input/output error")                                      \
+  X(PT_ERR_FORMAT, -30, "not a peertrace log file")                            \
+  X(PT_ERR_VERSION, -31, "unsupported log file version")                       \
+  X(PT_ERR_PERMISSION, -32, "not a regular file owned by this user")
 
 enum pt_error {
 #define PT__ERROR_ENUM(name, value, text) name = value,
@@ -233,9 +240,24 @@ _Static_assert(sizeof(pt_endpoint) == 20, "pt_endpoint is 20 bytes");
 typedef struct pt_log_config {
   size_t capacity;     /* events, power of two >= PT_LOG_MIN_CAPACITY */
   uint8_t node_id[32]; /* this node's id, stamped on queries and dumps */
-  int no_index;        /* 1: no query indices (PT_TRACE_INDEX builds; the
-                          queries then scan; see docs/indices.md) */
+  /*
+   * NULL: the ring lives in private memory.  A path: the ring lives in a
+   * shared mapping of that file (mode 0600), readable by pt_log_open() from
+   * another process while this one runs, and after it dies.
+   */
+  const char *file_path;
+  unsigned file_flags; /* PT_LOG_FILE_REPLACE */
+  int no_index; /* 1: no query indices (PT_TRACE_INDEX builds; the queries
+                  then scan; see docs/indices.md) */
 } pt_log_config;
+
+/* file_flags: replace an existing file (by default creation fails). */
+#define PT_LOG_FILE_REPLACE 1u
+
+/* pt_log_writer_status results. */
+#define PT_WRITER_RUNNING 1
+#define PT_WRITER_EXITED 2 /* destroyed its log normally */
+#define PT_WRITER_DIED 3   /* gone without destroying its log (crash, kill) */
 
 /* Counters of a log (pt_log_get_stats). */
 typedef struct pt_log_stats {
@@ -341,7 +363,33 @@ PT_API void pt_log_config_init(pt_log_config *cfg);
 PT_API int pt_log_create(pt_log **out, const pt_log_config *cfg);
 
 /*
- * pt_log_destroy: frees the log.  NULL is ignored.
+ * pt_log_open: a read-only view of a log file made with
+ * pt_log_config.file_path, from this or another process, while its writer
+ * runs or after it died.  The view supports every query, pt_log_get_stats,
+ * pt_log_node_id, pt_log_writer_status and pt_follow; events whose write had
+ * not completed when the writer died are never returned.  Close it with
+ * pt_log_close.  Returns PT_OK; PT_ERR_INVALID for NULL; PT_ERR_NOT_FOUND;
+ * PT_ERR_PERMISSION if the path is not a regular file owned by this user
+ * (symlinks are not followed); PT_ERR_FORMAT if it is not a peertrace log
+ * (or its sizes do not match its header); PT_ERR_VERSION for another format
+ * version; PT_ERR_IO.  Thread-safety: safe.
+ */
+PT_API int pt_log_open(const pt_log **out, const char *path);
+
+/* pt_log_close: closes a view from pt_log_open.  NULL is ignored. */
+PT_API void pt_log_close(const pt_log *log);
+
+/*
+ * pt_log_writer_status: whether the process that writes a log is running
+ * (PT_WRITER_RUNNING), destroyed the log (PT_WRITER_EXITED) or is gone
+ * without doing so (PT_WRITER_DIED).  PT_ERR_INVALID for NULL.
+ * Thread-safety: safe.
+ */
+PT_API int pt_log_writer_status(const pt_log *log);
+
+/*
+ * pt_log_destroy: frees the log (a file-backed log's file stays, marked
+ * closed).  NULL is ignored.
  * Thread-safety: no thread may write to or query the log during or after the
  * call.
  */
@@ -502,6 +550,35 @@ typedef struct pt_peer_stats {
  */
 PT_API int pt_query_analyze_peer(pt_query *query, const uint8_t *peer_id,
                                  pt_peer_stats *out);
+
+/* ---- Following a live log (like tail -f) -------------------------------- */
+
+typedef struct pt_follow pt_follow;
+
+/* pt_follow_create flags: also deliver the events already in the log. */
+#define PT_FOLLOW_FROM_START 1u
+
+/*
+ * pt_follow_create: a follower of a log (typically a pt_log_open view of a
+ * running process's file).  It only reads: writers are never blocked or
+ * slowed.  Returns PT_OK; PT_ERR_INVALID; PT_ERR_NOMEM.
+ * Thread-safety: one follower per thread; many followers may share a log.
+ */
+PT_API int pt_follow_create(pt_follow **out, const pt_log *log, unsigned flags);
+
+/*
+ * pt_follow_poll: the events completed since the previous poll, in time
+ * order, in an array owned by the follower (valid until the next poll or
+ * pt_follow_destroy).  *missed receives the number of events that were
+ * written and overwritten between two polls, unseen (the follower was
+ * lapped): exact, from the log's per-chunk overwrite counts.
+ * Returns PT_OK; PT_ERR_INVALID for NULL arguments.
+ */
+PT_API int pt_follow_poll(pt_follow *follow, const pt_event **events,
+                          size_t *count, uint64_t *missed);
+
+/* pt_follow_destroy: frees the follower.  NULL is ignored. */
+PT_API void pt_follow_destroy(pt_follow *follow);
 
 /* ---- Event text --------------------------------------------------------- */
 
@@ -708,6 +785,9 @@ PT_EVENT_TABLE(PT__EMITTER)
   PT_EMIT(log, packet_lost, trace_id, pn, PT_PN_SPACE_APPLICATION)
 #define PT_CUSTOM(log, trace_id, category, code, data, len)                    \
   PT_EMIT(log, custom, trace_id, category, code, data, len)
+
+/* The application protocol layer and sampling (PT_TRACE_APP, _SAMPLE). */
+#include <peertrace/pt_app.h>
 
 #ifdef __cplusplus
 }
