@@ -14,8 +14,10 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <cmocka.h>
 
@@ -352,12 +354,91 @@ static void test_log_without_index(void **state) {
   pt_log_destroy(log);
 }
 
+/*
+ * A file-backed log: the writer's pt_query (indexed in index builds) and a
+ * pt_query over a read-only pt_log_open view (which has no index: it scans)
+ * give the same answers.
+ */
+static void test_file_log_view(void **state) {
+  (void)state;
+  char dir[] = "/tmp/pt_test_query_engine.XXXXXX";
+  assert_non_null(mkdtemp(dir));
+  char path[64];
+  snprintf(path, sizeof path, "%s/log", dir);
+  pt_log_config cfg;
+  pt_log_config_init(&cfg);
+  cfg.capacity = 1024;
+  cfg.file_path = path;
+  pt_log *log = NULL;
+  assert_int_equal(pt_log_create(&log, &cfg), PT_OK);
+  pt_test_seed(99);
+  pt_trace_id traces[5];
+  uint8_t peers[3][32];
+  for (int i = 0; i < 5; i++) {
+    traces[i] = pt_trace_id_new();
+  }
+  for (int i = 0; i < 3; i++) {
+    pt_test_random_bytes(peers[i], 32);
+  }
+  for (uint64_t i = 0; i < 3000; i++) {
+    pt_event ev;
+    pt_event_begin(&ev, traces[pt_test_rnd() % 5],
+                   (i % 4) ? peers[pt_test_rnd() % 3] : NULL);
+    pt_event_set_packet_received(&ev, i, 1000, 2);
+    ev.timestamp_us = 5000 + i * 2 - pt_test_rnd() % 50;
+    pt_log_write_at(log, &ev);
+  }
+  const pt_log *view = NULL;
+  assert_int_equal(pt_log_open(&view, path), PT_OK);
+  pt_query *writer_q = NULL, *view_q = NULL;
+  assert_int_equal(pt_query_create(&writer_q, log, 0), PT_OK);
+  assert_int_equal(pt_query_create(&view_q, view, 0), PT_OK);
+  assert_int_equal(pt_query_is_indexed(writer_q), PT_TRACE_INDEX);
+  assert_int_equal(pt_query_is_indexed(view_q), 0);
+  for (int k = 0; k < 12; k++) {
+    pt_event *a, *b;
+    size_t na, nb;
+    if (k < 5) {
+      assert_int_equal(pt_query_get_trace(writer_q, &traces[k], &a, &na),
+                       PT_OK);
+      assert_int_equal(pt_query_get_trace(view_q, &traces[k], &b, &nb), PT_OK);
+    } else if (k < 8) {
+      assert_int_equal(pt_query_by_peer(writer_q, peers[k - 5], &a, &na),
+                       PT_OK);
+      assert_int_equal(pt_query_by_peer(view_q, peers[k - 5], &b, &nb), PT_OK);
+    } else if (k < 11) {
+      uint64_t start = 9000 + (uint64_t)(k - 8) * 800; /* live part */
+      assert_int_equal(
+          pt_query_time_range(writer_q, start, start + 900, &a, &na), PT_OK);
+      assert_int_equal(pt_query_time_range(view_q, start, start + 900, &b, &nb),
+                       PT_OK);
+    } else {
+      assert_int_equal(pt_query_recent(writer_q, 77, &a, &na), PT_OK);
+      assert_int_equal(pt_query_recent(view_q, 77, &b, &nb), PT_OK);
+    }
+    assert_true(na > 0);
+    assert_int_equal(na, nb);
+    for (size_t i = 0; i < na; i++) {
+      assert_memory_equal(&a[i], &b[i], sizeof(pt_event));
+    }
+    pt_events_free(a);
+    pt_events_free(b);
+  }
+  pt_query_destroy(writer_q);
+  pt_query_destroy(view_q);
+  pt_log_close(view);
+  pt_log_destroy(log);
+  assert_int_equal(unlink(path), 0);
+  assert_int_equal(rmdir(dir), 0);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_queries_match_model),
       cmocka_unit_test(test_analyze_peer),
       cmocka_unit_test(test_query_bad_input),
       cmocka_unit_test(test_log_without_index),
+      cmocka_unit_test(test_file_log_view),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
