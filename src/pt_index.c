@@ -4,7 +4,28 @@
  */
 #include "pt_index.h"
 
+#include <pthread.h>
 #include <stdlib.h>
+
+/* fork() calls since the first index was made (see pt__index_usable). */
+static _Atomic uint64_t pt__forks;
+static pthread_once_t pt__fork_hook_once = PTHREAD_ONCE_INIT;
+
+/* Runs in the parent before every fork(): parent and child see the count. */
+static void pt__index_count_fork(void) {
+  /* relaxed: read by this process's queries after fork() returns. */
+  atomic_fetch_add_explicit(&pt__forks, 1, memory_order_relaxed);
+}
+
+static void pt__index_register_fork_hook(void) {
+  pthread_atfork(pt__index_count_fork, NULL, NULL);
+}
+
+int pt__index_usable(const pt__index *ix, int shared) {
+  /* relaxed: a fork() is ordered before the queries that follow it. */
+  return !shared || atomic_load_explicit(&pt__forks, memory_order_relaxed) ==
+                        ix->forks_at_create;
+}
 
 static uint64_t pt__round_up(uint64_t bytes) {
   return (bytes + PT__CACHE_LINE - 1) & ~(uint64_t)(PT__CACHE_LINE - 1);
@@ -18,10 +39,13 @@ uint64_t pt__index_memory(uint64_t capacity, uint64_t chunk_size) {
 
 int pt__index_create(pt__index **out, uint64_t capacity, uint64_t chunk_size) {
   *out = NULL;
+  pthread_once(&pt__fork_hook_once, pt__index_register_fork_hook);
   pt__index *ix = calloc(1, sizeof *ix);
   if (ix == NULL) {
     goto fail_index;
   }
+  /* relaxed: as in pt__index_usable. */
+  ix->forks_at_create = atomic_load_explicit(&pt__forks, memory_order_relaxed);
   ix->capacity = capacity;
   ix->chunk_size = chunk_size;
   ix->chunk_count = capacity / chunk_size;

@@ -45,6 +45,7 @@ typedef struct pt__chunk_summary {
 } pt__chunk_summary;
 
 typedef struct pt__index {
+  uint64_t forks_at_create; /* pt__index_forks() when created */
   uint64_t capacity;
   uint64_t chunk_size; /* slots per chunk, as in the log */
   uint64_t chunk_count;
@@ -62,6 +63,15 @@ int pt__index_create(pt__index **out, uint64_t capacity, uint64_t chunk_size);
 void pt__index_destroy(pt__index *ix);
 /* Bytes of memory an index for this ring uses (for docs and tests). */
 uint64_t pt__index_memory(uint64_t capacity, uint64_t chunk_size);
+
+/*
+ * Whether queries may trust the index of a log whose ring is `shared` (a
+ * file mapping).  The index lives in private memory: after a fork(), parent
+ * and child both write the shared ring but each updates only its own copy
+ * of the index, so neither copy sees every event any more and queries must
+ * scan.  A private ring is copied by fork() along with its index.
+ */
+int pt__index_usable(const pt__index *ix, int shared);
 
 /* ---- Hashing (shared by writers and queries) ---------------------------- */
 

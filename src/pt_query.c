@@ -273,7 +273,7 @@ static int pt__index_recent(pt_query *q, size_t n) {
 
 static int pt__query_uses_index(const pt_query *q) {
 #if PT_TRACE_INDEX
-  return q->index != NULL;
+  return q->index != NULL && pt__index_usable(q->index, q->log->region.fd >= 0);
 #else
   (void)q;
   return 0;

@@ -17,6 +17,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include <cmocka.h>
 
@@ -239,10 +241,81 @@ static void test_saturated_index_is_exact(void **state) {
   pt_log_destroy(log);
 }
 
+static void write_trace(pt_log *log, pt_trace_id id, int n, uint64_t ts) {
+  for (int i = 0; i < n; i++) {
+    pt_event ev;
+    pt_event_begin(&ev, id, NULL);
+    pt_event_set_stream_opened(&ev, (uint64_t)i, 1);
+    ev.timestamp_us = ts + (uint64_t)i;
+    pt_log_write_at(log, &ev);
+  }
+}
+
+/*
+ * A file-backed ring shared with a forked child: the child's events land in
+ * the shared ring but not in the parent's (private) index, so after the fork
+ * the parent's queries must scan, and they find the child's events.
+ */
+static void test_fork_shared_file_falls_back_to_scan(void **state) {
+  (void)state;
+  char dir[] = "/tmp/pt_test_index.XXXXXX";
+  assert_non_null(mkdtemp(dir));
+  char path[64];
+  snprintf(path, sizeof path, "%s/log", dir);
+  pt_log_config cfg;
+  pt_log_config_init(&cfg);
+  cfg.capacity = 1024;
+  cfg.file_path = path;
+  pt_log *log = NULL;
+  assert_int_equal(pt_log_create(&log, &cfg), PT_OK);
+  pt_trace_id parent_trace = pt_trace_id_new();
+  pt_trace_id child_trace = pt_trace_id_new();
+  write_trace(log, parent_trace, 100, 1000);
+  pt_query *q = NULL;
+  assert_int_equal(pt_query_create(&q, log, 0), PT_OK);
+  assert_int_equal(pt_query_is_indexed(q), 1);
+
+  pid_t child = fork();
+  assert_true(child >= 0);
+  if (child == 0) {
+    write_trace(log, child_trace, 50, 5000);
+    _exit(0);
+  }
+  int status = 0;
+  assert_int_equal(waitpid(child, &status, 0), child);
+  assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+
+  assert_int_equal(pt_query_is_indexed(q), 0);
+  pt_event *got = NULL;
+  size_t count = 0;
+  assert_int_equal(pt_query_get_trace(q, &child_trace, &got, &count), PT_OK);
+  assert_int_equal(count, 50);
+  assert_int_equal(got[0].timestamp_us, 5000);
+  pt_events_free(got);
+  assert_int_equal(pt_query_get_trace(q, &parent_trace, &got, &count), PT_OK);
+  assert_int_equal(count, 100);
+  pt_events_free(got);
+  assert_int_equal(pt_query_contains_trace(q, &child_trace), 1);
+
+  /* A private ring is copied with its index: still indexed after fork. */
+  pt_log *private_log = make_log(256);
+  pt_query *pq = NULL;
+  assert_int_equal(pt_query_create(&pq, private_log, 0), PT_OK);
+  assert_int_equal(pt_query_is_indexed(pq), 1);
+  pt_query_destroy(pq);
+  pt_log_destroy(private_log);
+
+  pt_query_destroy(q);
+  pt_log_destroy(log);
+  assert_int_equal(unlink(path), 0);
+  assert_int_equal(rmdir(dir), 0);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_filters_have_no_false_negatives),
       cmocka_unit_test(test_saturated_index_is_exact),
+      cmocka_unit_test(test_fork_shared_file_falls_back_to_scan),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
