@@ -156,10 +156,7 @@ static void expect_same_answers(pt_query *indexed, pt_query *scan, int kind,
     assert_int_equal(pt_query_time_range(scan, start, end, &b, &nb), PT_OK);
     break;
   }
-  assert_int_equal(na, nb);
-  for (size_t i = 0; i < na; i++) {
-    assert_memory_equal(&a[i], &b[i], sizeof(pt_event));
-  }
+  pt_test_expect_same(b, nb, a, na);
   *found += na;
   pt_events_free(a);
   pt_events_free(b);
@@ -258,16 +255,9 @@ static void write_trace(pt_log *log, pt_trace_id id, int n, uint64_t ts) {
  */
 static void test_fork_shared_file_falls_back_to_scan(void **state) {
   (void)state;
-  char dir[] = "/tmp/pt_test_index.XXXXXX";
-  assert_non_null(mkdtemp(dir));
-  char path[64];
-  snprintf(path, sizeof path, "%s/log", dir);
-  pt_log_config cfg;
-  pt_log_config_init(&cfg);
-  cfg.capacity = 1024;
-  cfg.file_path = path;
-  pt_log *log = NULL;
-  assert_int_equal(pt_log_create(&log, &cfg), PT_OK);
+  pt_test_file_log file;
+  pt_test_file_log_create(&file, "pt_test_index", 1024);
+  pt_log *log = file.log;
   pt_trace_id parent_trace = pt_trace_id_new();
   pt_trace_id child_trace = pt_trace_id_new();
   write_trace(log, parent_trace, 100, 1000);
@@ -306,9 +296,7 @@ static void test_fork_shared_file_falls_back_to_scan(void **state) {
   pt_log_destroy(private_log);
 
   pt_query_destroy(q);
-  pt_log_destroy(log);
-  assert_int_equal(unlink(path), 0);
-  assert_int_equal(rmdir(dir), 0);
+  pt_test_file_log_remove(&file);
 }
 
 int main(void) {

@@ -4,6 +4,9 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <unistd.h>
 
 #include <peertrace/peertrace.h>
 
@@ -33,6 +36,50 @@ static inline pt_log *pt_test_log(size_t capacity, int no_index) {
   cfg.no_index = no_index;
   pt_log *log = NULL;
   return pt_log_create(&log, &cfg) == PT_OK ? log : NULL;
+}
+
+/*
+ * The helpers below use cmocka's assertions: include this header after
+ * <cmocka.h>.
+ */
+
+/* Two answers are the same events in the same order (NULL when empty). */
+static inline void pt_test_expect_same(const pt_event *want, size_t want_count,
+                                       const pt_event *got, size_t got_count) {
+  assert_int_equal(got_count, want_count);
+  if (want_count == 0) {
+    assert_null(got);
+  }
+  for (size_t i = 0; i < want_count; i++) {
+    assert_memory_equal(&got[i], &want[i], sizeof(pt_event));
+  }
+}
+
+/* A file-backed log in a fresh directory dir (a mkdtemp template). */
+typedef struct pt_test_file_log {
+  char dir[64];
+  char path[80];
+  pt_log *log;
+} pt_test_file_log;
+
+static inline void pt_test_file_log_create(pt_test_file_log *f,
+                                           const char *name, size_t capacity) {
+  snprintf(f->dir, sizeof f->dir, "/tmp/%s.XXXXXX", name);
+  assert_non_null(mkdtemp(f->dir));
+  snprintf(f->path, sizeof f->path, "%s/log", f->dir);
+  pt_log_config cfg;
+  pt_log_config_init(&cfg);
+  cfg.capacity = capacity;
+  cfg.file_path = f->path;
+  f->log = NULL;
+  assert_int_equal(pt_log_create(&f->log, &cfg), PT_OK);
+}
+
+/* Destroys the log and removes its file and directory. */
+static inline void pt_test_file_log_remove(pt_test_file_log *f) {
+  pt_log_destroy(f->log);
+  assert_int_equal(unlink(f->path), 0);
+  assert_int_equal(rmdir(f->dir), 0);
 }
 
 #endif

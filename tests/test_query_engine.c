@@ -82,17 +82,6 @@ static size_t model_query(const model *m, const filter *f, pt_event *out) {
   return n;
 }
 
-static void expect_same(const pt_event *want, size_t want_count,
-                        const pt_event *got, size_t got_count) {
-  assert_int_equal(got_count, want_count);
-  if (want_count == 0) {
-    assert_null(got);
-  }
-  for (size_t i = 0; i < want_count; i++) {
-    assert_memory_equal(&got[i], &want[i], sizeof(pt_event));
-  }
-}
-
 /* The same questions to the model and to one pt_query. */
 static void check_queries(pt_query *q, const model *m, pt_event *want,
                           const pt_trace_id *traces, size_t trace_count,
@@ -111,7 +100,7 @@ static void check_queries(pt_query *q, const model *m, pt_event *want,
     memmove(want, want + (want_count - n), n * sizeof(pt_event));
     want_count = n;
   }
-  expect_same(want, want_count, got, got_count);
+  pt_test_expect_same(want, want_count, got, got_count);
   pt_events_free(got);
 
   /* Every trace, including one never written (the last). */
@@ -120,7 +109,7 @@ static void check_queries(pt_query *q, const model *m, pt_event *want,
     f.trace = &traces[t];
     assert_int_equal(pt_query_get_trace(q, f.trace, &got, &got_count), PT_OK);
     want_count = model_query(m, &f, want);
-    expect_same(want, want_count, got, got_count);
+    pt_test_expect_same(want, want_count, got, got_count);
     pt_events_free(got);
     assert_int_equal(pt_query_contains_trace(q, f.trace), want_count > 0);
   }
@@ -130,7 +119,7 @@ static void check_queries(pt_query *q, const model *m, pt_event *want,
     f.peer = peers[p];
     assert_int_equal(pt_query_by_peer(q, f.peer, &got, &got_count), PT_OK);
     want_count = model_query(m, &f, want);
-    expect_same(want, want_count, got, got_count);
+    pt_test_expect_same(want, want_count, got, got_count);
     pt_events_free(got);
   }
 
@@ -140,7 +129,7 @@ static void check_queries(pt_query *q, const model *m, pt_event *want,
   assert_int_equal(pt_query_time_range(q, f.start, f.end, &got, &got_count),
                    PT_OK);
   want_count = model_query(m, &f, want);
-  expect_same(want, want_count, got, got_count);
+  pt_test_expect_same(want, want_count, got, got_count);
   pt_events_free(got);
 }
 
@@ -361,16 +350,9 @@ static void test_log_without_index(void **state) {
  */
 static void test_file_log_view(void **state) {
   (void)state;
-  char dir[] = "/tmp/pt_test_query_engine.XXXXXX";
-  assert_non_null(mkdtemp(dir));
-  char path[64];
-  snprintf(path, sizeof path, "%s/log", dir);
-  pt_log_config cfg;
-  pt_log_config_init(&cfg);
-  cfg.capacity = 1024;
-  cfg.file_path = path;
-  pt_log *log = NULL;
-  assert_int_equal(pt_log_create(&log, &cfg), PT_OK);
+  pt_test_file_log file;
+  pt_test_file_log_create(&file, "pt_test_query_engine", 1024);
+  pt_log *log = file.log;
   pt_test_seed(99);
   pt_trace_id traces[5];
   uint8_t peers[3][32];
@@ -389,7 +371,7 @@ static void test_file_log_view(void **state) {
     pt_log_write_at(log, &ev);
   }
   const pt_log *view = NULL;
-  assert_int_equal(pt_log_open(&view, path), PT_OK);
+  assert_int_equal(pt_log_open(&view, file.path), PT_OK);
   pt_query *writer_q = NULL, *view_q = NULL;
   assert_int_equal(pt_query_create(&writer_q, log, 0), PT_OK);
   assert_int_equal(pt_query_create(&view_q, view, 0), PT_OK);
@@ -417,19 +399,14 @@ static void test_file_log_view(void **state) {
       assert_int_equal(pt_query_recent(view_q, 77, &b, &nb), PT_OK);
     }
     assert_true(na > 0);
-    assert_int_equal(na, nb);
-    for (size_t i = 0; i < na; i++) {
-      assert_memory_equal(&a[i], &b[i], sizeof(pt_event));
-    }
+    pt_test_expect_same(b, nb, a, na);
     pt_events_free(a);
     pt_events_free(b);
   }
   pt_query_destroy(writer_q);
   pt_query_destroy(view_q);
   pt_log_close(view);
-  pt_log_destroy(log);
-  assert_int_equal(unlink(path), 0);
-  assert_int_equal(rmdir(dir), 0);
+  pt_test_file_log_remove(&file);
 }
 
 int main(void) {
