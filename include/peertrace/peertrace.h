@@ -590,7 +590,9 @@ PT_EVENT_TABLE(PT__SETTER)
 #define PT_EVENT(log, ev)                                                      \
   do {                                                                         \
     pt_event pt__event_copy = (ev);                                            \
-    pt_log_write((log), &pt__event_copy);                                      \
+    if (PT_TRACE_SAMPLED(pt__event_copy.trace_id)) {                           \
+      pt_log_write((log), &pt__event_copy);                                    \
+    }                                                                          \
   } while (0)
 
 /* ---- Sampling (PT_TRACE_SAMPLE) ---------------------------------------- */
