@@ -189,7 +189,7 @@ static void test_register_rejects_duplicate(void **state) {
   pt_app_registry_stats stats;
   assert_int_equal(pt_app_registry_get_stats(registry, &stats), PT_OK);
   assert_int_equal(stats.registered, 1);
-  assert_string_equal(pt_strerror(PT_ERR_EXISTS), "already registered");
+  assert_string_equal(pt_strerror(PT_ERR_EXISTS), "already exists");
 }
 
 static pt_app_protocol many[PT_APP_REGISTRY_CAPACITY + 1];

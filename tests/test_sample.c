@@ -93,12 +93,14 @@ static void test_two_nodes_keep_the_same_traces(void **state) {
   size_t kept = 0;
   for (unsigned i = 0; i < IDS; i++) {
     pt_trace_id id = random_id();
-    /* Node a handles the request; node b sees a command of it and the
-     * forwarded request: three events per trace on b, two on a. */
+    /* Node a handles the request; node b sees a command of it, a QUIC
+     * packet carrying it (a core event) and the forwarded request: four
+     * events per trace on b, two on a. */
     dmap_request req = {DMAP_GET_CHUNK, hash, sizeof hash, id};
     dmap_handle(&a.store, &req);
     PT_APP_COMMAND(b.log, b.registry, id, DMAP_APP_ID, DMAP_GET_CHUNK, hash,
                    sizeof hash);
+    PT_PACKET_SENT(b.log, id, 1200, i);
     dmap_handle(&b.store, &req);
     kept += (size_t)pt_trace_sample_keep(id, PT_TRACE_SAMPLE_RATE);
   }
@@ -108,13 +110,14 @@ static void test_two_nodes_keep_the_same_traces(void **state) {
   pt_trace_id *ids_b = node_trace_ids(&b, &nb);
   /* Complete traces: every kept trace has all its events on each node. */
   assert_int_equal(na, 2 * kept);
-  assert_int_equal(nb, 3 * kept);
+  assert_int_equal(nb, 4 * kept);
   for (size_t i = 0; i < kept; i++) {
     assert_memory_equal(&ids_a[2 * i], &ids_a[2 * i + 1], 16);
-    assert_memory_equal(&ids_b[3 * i], &ids_b[3 * i + 1], 16);
-    assert_memory_equal(&ids_b[3 * i], &ids_b[3 * i + 2], 16);
+    assert_memory_equal(&ids_b[4 * i], &ids_b[4 * i + 1], 16);
+    assert_memory_equal(&ids_b[4 * i], &ids_b[4 * i + 2], 16);
+    assert_memory_equal(&ids_b[4 * i], &ids_b[4 * i + 3], 16);
     /* The same traces on both nodes. */
-    assert_memory_equal(&ids_a[2 * i], &ids_b[3 * i], 16);
+    assert_memory_equal(&ids_a[2 * i], &ids_b[4 * i], 16);
     assert_true(pt_trace_sample_keep(ids_a[2 * i], PT_TRACE_SAMPLE_RATE));
   }
   /* About IDS / RATE kept: 1250 expected, standard deviation ~34; the bound

@@ -682,8 +682,82 @@ PT_EVENT_TABLE(PT__SETTER)
 #define PT_EVENT(log, ev)                                                      \
   do {                                                                         \
     pt_event pt__event_copy = (ev);                                            \
-    pt_log_write((log), &pt__event_copy);                                      \
+    if (PT_TRACE_SAMPLED(pt__event_copy.trace_id)) {                           \
+      pt_log_write((log), &pt__event_copy);                                    \
+    }                                                                          \
   } while (0)
+
+/* ---- Sampling (PT_TRACE_SAMPLE) ---------------------------------------- */
+
+/*
+ * Sampling rate of PT_TRACE_SAMPLE builds: about one trace in
+ * PT_TRACE_SAMPLE_RATE is kept (default 16, i.e. 6.25 %).  Change it with
+ * -DPT_TRACE_SAMPLE_RATE=N (N >= 1; 1 keeps every trace) and give every node
+ * of a network the same value: the decision is a function of the trace id
+ * and the rate only, so nodes built alike keep and drop the same traces.
+ */
+#ifndef PT_TRACE_SAMPLE_RATE
+#define PT_TRACE_SAMPLE_RATE 16u
+#endif
+
+#if defined(__STDC_VERSION__) && __STDC_VERSION__ >= 201112L
+_Static_assert(PT_TRACE_SAMPLE_RATE >= 1, "PT_TRACE_SAMPLE_RATE must be >= 1");
+#endif
+
+/* A 64-bit finaliser with full avalanche (the splitmix64 output step). */
+static inline uint64_t pt__sample_mix(uint64_t x) {
+  x ^= x >> 30;
+  x *= 0xbf58476d1ce4e5b9u;
+  x ^= x >> 27;
+  x *= 0x94d049bb133111ebu;
+  x ^= x >> 31;
+  return x;
+}
+
+/* Bytes [at, at+8) of the id as a little-endian number, on any host. */
+static inline uint64_t pt__sample_load(const pt_trace_id *id, size_t at) {
+  uint64_t v = 0;
+  for (size_t i = 0; i < 8; i++) {
+    v |= (uint64_t)id->bytes[at + i] << (8 * i);
+  }
+  return v;
+}
+
+/*
+ * pt_trace_sample_keep: the sampling decision for one trace: 1 to keep it, 0
+ * to drop it.  A pure function of the 16 id bytes and the rate (the same on
+ * every node, host and run): a hash of the id, compared with 2^64 / rate, so
+ * about one id in `rate` is kept whatever the ids look like.  rate 0 or 1
+ * keeps everything.  The zero id ("no trace") is always kept: its events
+ * belong to no trace that sampling could leave incomplete.
+ * Thread-safety: safe (no state).
+ */
+static inline int pt_trace_sample_keep(pt_trace_id trace_id, uint32_t rate) {
+  if (rate <= 1u) {
+    return 1;
+  }
+  uint64_t lo = pt__sample_load(&trace_id, 0);
+  uint64_t hi = pt__sample_load(&trace_id, 8);
+  if ((lo | hi) == 0) {
+    return 1;
+  }
+  uint64_t h = pt__sample_mix(lo ^ pt__sample_mix(hi + 0x9e3779b97f4a7c15u));
+  return h <= UINT64_MAX / rate;
+}
+
+/*
+ * PT_TRACE_SAMPLED(trace_id): the compile-time sampling switch.  With
+ * PT_TRACE_SAMPLE=1, pt_trace_sample_keep(trace_id, PT_TRACE_SAMPLE_RATE);
+ * otherwise the constant 1 (trace_id not evaluated) and every trace is kept.
+ * Every event macro (PT_EMIT, PT_APP_*) consults it, so a trace is kept or
+ * dropped whole, on every node.  Use it to guard other trace-only work.
+ */
+#if PT_TRACE_SAMPLE
+#define PT_TRACE_SAMPLED(trace_id)                                             \
+  pt_trace_sample_keep((trace_id), PT_TRACE_SAMPLE_RATE)
+#else
+#define PT_TRACE_SAMPLED(trace_id) 1
+#endif
 
 /*
  * Internal: records an event given as parts, so that the PT_EMIT macros can
@@ -731,6 +805,9 @@ static inline void pt__put_uint(uint64_t *words, size_t offset,
       pt_log *log, pt_trace_id trace_id,                                       \
       const uint8_t *peer_id PT__FIELDS_##name(PT__PARAM)) {                   \
     typedef struct pt_##name##_data pt__data;                                  \
+    if (!PT_TRACE_SAMPLED(trace_id)) {                                         \
+      return;                                                                  \
+    }                                                                          \
     uint64_t w[8] = {0, 0, 0, 0, 0, 0, 0, 0};                                  \
     PT__FIELDS_##name(PT__PUT)                                                 \
         pt__log_write_parts(log, trace_id, peer_id, (uint64_t)id << 32, w);    \
@@ -764,6 +841,7 @@ PT_EVENT_TABLE(PT__EMITTER)
 #define PT_EVENT(log, ev) ((void)0)
 #define PT_EMIT_PEER(log, kind, trace_id, peer_id, ...) ((void)0)
 #define PT_EMIT(log, kind, trace_id, ...) ((void)0)
+#define PT_TRACE_SAMPLED(trace_id) 1
 
 #endif /* PT_TRACE */
 
