@@ -21,6 +21,7 @@
 
 #include <cmocka.h>
 
+#include "test_helpers.h"
 #include "test_index_common.h"
 
 #include <peertrace/peertrace.h>
@@ -70,15 +71,7 @@ static size_t model_query(const model *m, const filter *f, pt_event *out) {
       out[n++] = m->events[i];
     }
   }
-  for (size_t i = 1; i < n; i++) { /* insertion sort: stable */
-    pt_event key = out[i];
-    size_t j = i;
-    while (j > 0 && out[j - 1].timestamp_us > key.timestamp_us) {
-      out[j] = out[j - 1];
-      j--;
-    }
-    out[j] = key;
-  }
+  pt_test_sort_by_time(out, n);
   return n;
 }
 

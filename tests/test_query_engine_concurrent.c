@@ -31,20 +31,10 @@
 
 #include <cmocka.h>
 
+#include "test_helpers.h"
 #include "test_index_common.h"
 
 #include "pt_log.h"
-
-#if defined(__SANITIZE_THREAD__) || defined(__SANITIZE_ADDRESS__)
-#define PT_TEST_SLOW 1
-#elif defined(__has_feature)
-#if __has_feature(thread_sanitizer) || __has_feature(address_sanitizer)
-#define PT_TEST_SLOW 1
-#endif
-#endif
-#ifndef PT_TEST_SLOW
-#define PT_TEST_SLOW 0
-#endif
 
 enum {
   WRITERS = 2,
