@@ -151,49 +151,95 @@ static void bench_print_ratio(const bench_contender *pt,
          pt->events_per_s_2t / other->events_per_s_2t);
 }
 
-static int bench_measure_main(const bench_options *opt) {
-  pt_log *log = NULL;
+static void bench_print_targets(const bench_contender *pt,
+                                const bench_contender *lttng) {
+  printf("targets (issue 2), %s:\n", pt->name);
+  printf("  <= 12 ns/event, 1 thread:        %-7s (median %.2f ns wall, "
+         "%.2f ns CPU)\n",
+         bench_verdict(pt->ns_per_event_1t <= 12.0), pt->ns_per_event_1t,
+         pt->cpu_ns_per_event_1t);
+  printf("  >= 150 M events/s, 2 threads:    %-7s (%.1f M/s)\n",
+         bench_verdict(pt->events_per_s_2t >= 150e6),
+         pt->events_per_s_2t / 1e6);
+  if (lttng != NULL) {
+    double r1 = lttng->ns_per_event_1t / pt->ns_per_event_1t;
+    double r2 = pt->events_per_s_2t / lttng->events_per_s_2t;
+    double r3 = lttng->cpu_ns_per_event_1t / pt->cpu_ns_per_event_1t;
+    printf("  >= 10x faster than LTTng-UST:    %-7s (%.1fx 1 thread wall, "
+           "%.1fx CPU, %.1fx 2 threads)\n",
+           bench_verdict(r1 >= 10.0 && r2 >= 10.0), r1, r3, r2);
+  } else {
+    printf("  >= 10x faster than LTTng-UST:    not measured\n");
+  }
+}
+
+/* Creates a log of `capacity` events; no_index only matters in index builds. */
+static pt_log *bench_log_new(uint64_t capacity, int no_index) {
   pt_log_config cfg;
   pt_log_config_init(&cfg);
-  cfg.capacity = opt->capacity;
-  pt_log *own_logs[2] = {NULL, NULL};
+  cfg.capacity = capacity;
+#if PT_TRACE_INDEX
+  cfg.no_index = no_index;
+#else
+  (void)no_index;
+#endif
+  pt_log *log = NULL;
   int rc = pt_log_create(&log, &cfg);
-  if (rc == PT_OK) {
-    rc = pt_log_create(&own_logs[0], &cfg);
-  }
-  if (rc == PT_OK) {
-    rc = pt_log_create(&own_logs[1], &cfg);
-  }
   if (rc != PT_OK) {
     fprintf(stderr, "pt_log_create: %s\n", pt_strerror(rc));
-    return 1;
+    exit(1);
   }
+  return log;
+}
+
+static int bench_measure_main(const bench_options *opt) {
+  /* The log as pt_log_create makes it by default (indices on, if built). */
+  pt_log *log = bench_log_new(opt->capacity, 0);
+  /* Compared with the ring-alone row: what sharing one ring costs. */
+  pt_log *own_logs[2] = {bench_log_new(opt->capacity, 1),
+                         bench_log_new(opt->capacity, 1)};
+  /* Index builds: also the ring alone, the part issue 2 is about. */
+  pt_log *ring_log = PT_TRACE_INDEX ? bench_log_new(opt->capacity, 1) : NULL;
   bench_mutex_ring plain, tsc;
   if (bench_mutex_ring_init(&plain, opt->capacity, BENCH_STAMP_REALTIME) != 0 ||
       bench_mutex_ring_init(&tsc, opt->capacity, BENCH_STAMP_TSC) != 0) {
     fprintf(stderr, "out of memory\n");
     return 1;
   }
-  bench_contender c[7] = {
-      {.name = "peertrace PT_PACKET_SENT",
-       .writer = bench_pt_writer,
-       .arg = log},
-      {.name = "peertrace, a log per thread",
-       .writer = bench_pt_own_log_writer,
-       .arg = own_logs},
-      {.name = "mutex ring (clock_gettime)",
-       .writer = bench_mutex_writer,
-       .arg = &plain},
-      {.name = "mutex ring (rdtsc stamp)",
-       .writer = bench_mutex_writer,
-       .arg = &tsc},
-      {.name = "baseline: build event, no record",
-       .writer = bench_baseline_writer},
-      {.name = "floor: rdtsc alone", .writer = bench_rdtsc_writer},
-  };
-  size_t count = 6;
+  bench_contender c[8];
+  size_t count = 0;
+  c[count++] = (bench_contender){
+      .name = PT_TRACE_INDEX ? "peertrace PT_PACKET_SENT, indices"
+                             : "peertrace PT_PACKET_SENT",
+      .writer = bench_pt_writer,
+      .arg = log};
+  const bench_contender *pt_default = &c[0];
+  const bench_contender *pt_ring = NULL;
+  if (ring_log != NULL) {
+    pt_ring = &c[count];
+    c[count++] = (bench_contender){.name = "peertrace, no_index (ring alone)",
+                                   .writer = bench_pt_writer,
+                                   .arg = ring_log};
+  }
+  c[count++] = (bench_contender){.name = PT_TRACE_INDEX
+                                             ? "peertrace, no_index, log/thread"
+                                             : "peertrace, a log per thread",
+                                 .writer = bench_pt_own_log_writer,
+                                 .arg = own_logs};
+  c[count++] = (bench_contender){.name = "mutex ring (clock_gettime)",
+                                 .writer = bench_mutex_writer,
+                                 .arg = &plain};
+  c[count++] = (bench_contender){.name = "mutex ring (rdtsc stamp)",
+                                 .writer = bench_mutex_writer,
+                                 .arg = &tsc};
+  c[count++] = (bench_contender){.name = "baseline: build event, no record",
+                                 .writer = bench_baseline_writer};
+  c[count++] = (bench_contender){.name = "floor: rdtsc alone",
+                                 .writer = bench_rdtsc_writer};
+  const bench_contender *lttng = NULL;
 #if PT_BENCH_HAVE_LTTNG
   if (opt->lttng) {
+    lttng = &c[count];
     c[count++] = (bench_contender){.name = "LTTng-UST snapshot session",
                                    .writer = bench_lttng_writer};
   }
@@ -222,13 +268,16 @@ static int bench_measure_main(const bench_options *opt) {
     printf("%-34s not measured: %s\n", "LTTng-UST",
            opt->lttng_note ? opt->lttng_note : "disabled");
   }
-  printf("\nratios of medians (>1: peertrace faster)   1T wall   1T CPU   "
-         "2T events/s\n");
-  for (size_t k = 1; k < count; k++) {
-    if (c[k].writer != bench_baseline_writer &&
-        c[k].writer != bench_rdtsc_writer &&
-        c[k].writer != bench_pt_own_log_writer) {
-      bench_print_ratio(&c[0], &c[k]);
+  const bench_contender *pts[2] = {pt_default, pt_ring};
+  for (int p = 0; p < 2 && pts[p] != NULL; p++) {
+    printf("\nratios of medians, %s\n(>1: peertrace faster)"
+           "                     1T wall   1T CPU   2T events/s\n",
+           pts[p]->name);
+    for (size_t k = 0; k < count; k++) {
+      if (c[k].writer == bench_mutex_writer ||
+          (lttng != NULL && &c[k] == lttng)) {
+        bench_print_ratio(pts[p], &c[k]);
+      }
     }
   }
 
@@ -240,24 +289,9 @@ static int bench_measure_main(const bench_options *opt) {
   printf("mutex rings: overwritten %llu and %llu\n",
          (unsigned long long)plain.overwritten,
          (unsigned long long)tsc.overwritten);
-
-  printf("\ntargets (issue 2):\n");
-  printf("  <= 12 ns/event, 1 thread:        %-7s (median %.2f ns wall, "
-         "%.2f ns CPU)\n",
-         bench_verdict(c[0].ns_per_event_1t <= 12.0), c[0].ns_per_event_1t,
-         c[0].cpu_ns_per_event_1t);
-  printf("  >= 150 M events/s, 2 threads:    %-7s (%.1f M/s)\n",
-         bench_verdict(c[0].events_per_s_2t >= 150e6),
-         c[0].events_per_s_2t / 1e6);
-  if (count == 7) {
-    double r1 = c[6].ns_per_event_1t / c[0].ns_per_event_1t;
-    double r2 = c[0].events_per_s_2t / c[6].events_per_s_2t;
-    double r3 = c[6].cpu_ns_per_event_1t / c[0].cpu_ns_per_event_1t;
-    printf("  >= 10x faster than LTTng-UST:    %-7s (%.1fx 1 thread wall, "
-           "%.1fx CPU, %.1fx 2 threads)\n",
-           bench_verdict(r1 >= 10.0 && r2 >= 10.0), r1, r3, r2);
-  } else {
-    printf("  >= 10x faster than LTTng-UST:    not measured\n");
+  for (int p = 0; p < 2 && pts[p] != NULL; p++) {
+    printf("\n");
+    bench_print_targets(pts[p], lttng);
   }
   bench_contenders_free(c, count);
   bench_mutex_ring_free(&plain);
@@ -265,6 +299,7 @@ static int bench_measure_main(const bench_options *opt) {
   pt_log_destroy(log);
   pt_log_destroy(own_logs[0]);
   pt_log_destroy(own_logs[1]);
+  pt_log_destroy(ring_log);
   return 0;
 }
 

@@ -7,11 +7,13 @@
  *   --write  a pt_event built by the caller, recorded with PT_EVENT, which
  *            calls pt_log_write
  *   --mutex  the same pt_event into the mutex ring, for comparison
+ * and, with --no-index (index builds), into a log created with no_index:
+ * the ring alone.
  * bench/run.sh runs it as
  *   valgrind --tool=callgrind --toggle-collect=bench_ir_measured ...
  * and divides the instructions collected by EVENTS.
  *
- * Usage: pt_bench_ir [--events N] [--macro | --write | --mutex]
+ * Usage: pt_bench_ir [--events N] [--macro | --write | --mutex] [--no-index]
  */
 #include <stdio.h>
 #include <string.h>
@@ -66,6 +68,7 @@ int main(int argc, char **argv) {
                                       "mutex ring"};
   uint64_t events = 1u << 18;
   bench_ir_mode mode = BENCH_IR_MACRO;
+  int no_index = 0;
   for (int i = 1; i < argc; i++) {
     if (strcmp(argv[i], "--events") == 0 && i + 1 < argc) {
       events = bench_parse_count("--events", argv[++i]);
@@ -75,8 +78,12 @@ int main(int argc, char **argv) {
       mode = BENCH_IR_WRITE;
     } else if (strcmp(argv[i], "--mutex") == 0) {
       mode = BENCH_IR_MUTEX;
+    } else if (strcmp(argv[i], "--no-index") == 0) {
+      no_index = 1;
     } else {
-      fprintf(stderr, "usage: %s [--events N] [--macro | --write | --mutex]\n",
+      fprintf(stderr,
+              "usage: %s [--events N] [--macro | --write | --mutex] "
+              "[--no-index]\n",
               argv[0]);
       return 2;
     }
@@ -85,6 +92,11 @@ int main(int argc, char **argv) {
   pt_log_config cfg;
   pt_log_config_init(&cfg);
   cfg.capacity = BENCH_CAPACITY;
+#if PT_TRACE_INDEX
+  cfg.no_index = no_index;
+#else
+  (void)no_index;
+#endif
   if (pt_log_create(&log, &cfg) != PT_OK) {
     fprintf(stderr, "pt_log_create failed\n");
     return 1;

@@ -74,24 +74,33 @@ cg_inclusive() {
   callgrind_annotate --inclusive=yes --threshold=100 "$1" |
     awk -v f="$2" '$0 ~ (":" f "( |$)") && !/=>/ { gsub(",", "", $1); if ($1 + 0 > max) max = $1 + 0 } END { print max + 0 }'
 }
-for mode in macro write mutex; do
-  echo "valgrind --tool=callgrind --toggle-collect=bench_ir_measured $BUILD/bench/pt_bench_ir --events $IR_EVENTS --$mode"
+cg_run() { # name, pt_bench_ir arguments...
+  local name=$1
+  shift
+  echo "valgrind --tool=callgrind --toggle-collect=bench_ir_measured $BUILD/bench/pt_bench_ir --events $IR_EVENTS $*"
   valgrind --tool=callgrind --toggle-collect=bench_ir_measured \
-    --callgrind-out-file="$cg/ir.$mode" "$BUILD/bench/pt_bench_ir" --events "$IR_EVENTS" --$mode \
-    >"$cg/ir.$mode.log" 2>&1 || { echo "valgrind failed:"; tail -3 "$cg/ir.$mode.log"; exit 1; }
-done
-awk -v a="$(cg_total "$cg/ir.macro")" -v b="$(cg_inclusive "$cg/ir.macro" pt__log_write_parts)" \
-  -v c="$(cg_total "$cg/ir.write")" -v d="$(cg_inclusive "$cg/ir.write" pt_log_write)" \
-  -v e="$(cg_total "$cg/ir.mutex")" -v f="$(cg_inclusive "$cg/ir.mutex" bench_mutex_ring_write)" -v n="$IR_EVENTS" 'BEGIN {
-    printf "  %-58s %6.1f\n", "PT_PACKET_SENT, all included", a / n
-    printf "  %-58s %6.1f\n", "  of which the call pt__log_write_parts (with callees)", b / n
-    printf "  %-58s %6.1f\n", "build a pt_event + PT_EVENT (pt_log_write), all included", c / n
-    printf "  %-58s %6.1f\n", "  of which pt_log_write (with callees)", d / n
-    printf "  %-58s %6.1f\n", "build a pt_event + mutex ring write, all included", e / n
-    printf "  %-58s %6.1f\n", "  of which bench_mutex_ring_write (with callees)", f / n }'
-echo "  PT_PACKET_SENT, instructions per event by function (self; inlined code"
-echo "  is listed under its source file), then by source line (>= 1 per event):"
-callgrind_annotate --auto=yes --threshold=100 "$cg/ir.macro" |
+    --callgrind-out-file="$cg/ir.$name" "$BUILD/bench/pt_bench_ir" --events "$IR_EVENTS" "$@" \
+    >"$cg/ir.$name.log" 2>&1 || { echo "valgrind failed:"; tail -3 "$cg/ir.$name.log"; exit 1; }
+}
+cg_run macro --macro
+cg_run ring --macro --no-index
+cg_run write --write
+cg_run mutex --mutex
+per_event() { awk -v t="$2" -v n="$IR_EVENTS" -v what="$1" 'BEGIN { printf "  %-62s %6.1f\n", what, t / n }'; }
+per_event "PT_PACKET_SENT, default log (indices in index builds), all" "$(cg_total "$cg/ir.macro")"
+per_event "  of which the call pt__log_write_parts (with callees)" "$(cg_inclusive "$cg/ir.macro" pt__log_write_parts)"
+per_event "PT_PACKET_SENT, log with no_index (the ring alone), all" "$(cg_total "$cg/ir.ring")"
+per_event "  of which the call pt__log_write_parts (with callees)" "$(cg_inclusive "$cg/ir.ring" pt__log_write_parts)"
+per_event "build a pt_event + PT_EVENT (pt_log_write), default log, all" "$(cg_total "$cg/ir.write")"
+per_event "  of which pt_log_write (with callees)" "$(cg_inclusive "$cg/ir.write" pt_log_write)"
+per_event "build a pt_event + mutex ring write, all" "$(cg_total "$cg/ir.mutex")"
+per_event "  of which bench_mutex_ring_write (with callees)" "$(cg_inclusive "$cg/ir.mutex" bench_mutex_ring_write)"
+for name in macro ring; do
+  label="default log"
+  [ "$name" = ring ] && label="no_index log"
+  echo "  PT_PACKET_SENT, $label, instructions per event by function (self;"
+  echo "  inlined code is listed under its source file), then by source line (>= 1):"
+  callgrind_annotate --auto=yes --threshold=100 "$cg/ir.$name" |
   awk -v n="$IR_EVENTS" '
     /file:function/ { state = 1; next }
     /^-- Auto-annotated source:/ { state = 2; file = $NF; sub(/.*\/work\/[^/]*\//, "", file); shown = 0; next }
@@ -104,6 +113,7 @@ callgrind_annotate --auto=yes --threshold=100 "$cg/ir.macro" |
         printf "    %7.1f    %s\n", v / n, line
       }
     }'
+done
 
 echo
 echo "== 3b. callgrind: bench_workload.c, one run of $PACKETS packets per variant"
