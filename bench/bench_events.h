@@ -8,6 +8,8 @@
 #define BENCH_EVENTS_H
 
 #include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
 
 #include <peertrace/peertrace.h>
 
@@ -38,6 +40,28 @@ static inline void bench_make_event(pt_event *ev, pt_trace_id trace_id,
   *ev = zero;
   ev->trace_id = trace_id;
   pt_event_set_packet_sent(ev, pn, size, PT_PN_SPACE_APPLICATION);
+}
+
+/*
+ * A log of `capacity` events, as pt_log_create makes it by default, or with
+ * no_index (index builds only: the ring alone).  Exits if it cannot.
+ */
+static inline pt_log *bench_log_new(uint64_t capacity, int no_index) {
+  pt_log_config cfg;
+  pt_log_config_init(&cfg);
+  cfg.capacity = capacity;
+#if PT_TRACE_INDEX
+  cfg.no_index = no_index;
+#else
+  (void)no_index;
+#endif
+  pt_log *log = NULL;
+  int rc = pt_log_create(&log, &cfg);
+  if (rc != PT_OK) {
+    fprintf(stderr, "pt_log_create: %s\n", pt_strerror(rc));
+    exit(1);
+  }
+  return log;
 }
 
 #endif /* BENCH_EVENTS_H */

@@ -173,25 +173,6 @@ static void bench_print_targets(const bench_contender *pt,
   }
 }
 
-/* Creates a log of `capacity` events; no_index only matters in index builds. */
-static pt_log *bench_log_new(uint64_t capacity, int no_index) {
-  pt_log_config cfg;
-  pt_log_config_init(&cfg);
-  cfg.capacity = capacity;
-#if PT_TRACE_INDEX
-  cfg.no_index = no_index;
-#else
-  (void)no_index;
-#endif
-  pt_log *log = NULL;
-  int rc = pt_log_create(&log, &cfg);
-  if (rc != PT_OK) {
-    fprintf(stderr, "pt_log_create: %s\n", pt_strerror(rc));
-    exit(1);
-  }
-  return log;
-}
-
 static int bench_measure_main(const bench_options *opt) {
   /* The log as pt_log_create makes it by default (indices on, if built). */
   pt_log *log = bench_log_new(opt->capacity, 0);

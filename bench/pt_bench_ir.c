@@ -88,19 +88,7 @@ int main(int argc, char **argv) {
       return 2;
     }
   }
-  pt_log *log = NULL;
-  pt_log_config cfg;
-  pt_log_config_init(&cfg);
-  cfg.capacity = BENCH_CAPACITY;
-#if PT_TRACE_INDEX
-  cfg.no_index = no_index;
-#else
-  (void)no_index;
-#endif
-  if (pt_log_create(&log, &cfg) != PT_OK) {
-    fprintf(stderr, "pt_log_create failed\n");
-    return 1;
-  }
+  pt_log *log = bench_log_new(BENCH_CAPACITY, no_index);
   bench_mutex_ring ring;
   if (bench_mutex_ring_init(&ring, BENCH_CAPACITY, BENCH_STAMP_REALTIME) != 0) {
     pt_log_destroy(log);
