@@ -193,8 +193,12 @@ static int pt__chunk_claim(pt_log *log, pt__cursor *cur) {
   return 0;
 }
 
-static inline void pt__log_record(pt_log *log, const pt_event *ev,
-                                  uint64_t timestamp_us) {
+/*
+ * Takes the next slot of this thread's chunk (claiming a chunk if needed).
+ * Returns the slot, with *ticket set, or NULL if the event must be dropped.
+ */
+static inline pt__slot *pt__slot_take(pt_log *log, pt__cursor **cursor,
+                                      uint64_t *ticket) {
   pt__cursor *cur = &pt__cursors[0];
   if (PT__UNLIKELY(cur->uid != log->uid)) {
     cur = pt__cursor_find(log);
@@ -202,24 +206,65 @@ static inline void pt__log_record(pt_log *log, const pt_event *ev,
   if (PT__UNLIKELY(cur->next == cur->end) && !pt__chunk_claim(log, cur)) {
     /* relaxed: a statistic. */
     atomic_fetch_add_explicit(&log->dropped, 1, memory_order_relaxed);
-    return;
+    return NULL;
   }
-  uint64_t ticket = cur->next++;
-  uint64_t index = ticket & log->mask;
-  uint64_t words[16];
-  memcpy(words, ev, sizeof words);
-  words[0] = timestamp_us; /* offsetof(pt_event, timestamp_us) == 0 */
-  pt__slot *slot = &log->slots[index];
-  for (int i = 0; i < 16; i++) {
-    /* relaxed: published by the release store of the sequence word. */
-    atomic_store_explicit(&slot->word[i], words[i], memory_order_relaxed);
-  }
+  *cursor = cur;
+  *ticket = cur->next++;
+  return &log->slots[*ticket & log->mask];
+}
+
+/* Publishes the slot's event and closes the chunk when it is full. */
+static inline void pt__slot_publish(pt_log *log, pt__cursor *cur,
+                                    uint64_t ticket) {
   /* release: the event is complete; readers that acquire this see it all. */
-  atomic_store_explicit(&log->seqs[index], 2 * ticket + 2,
+  atomic_store_explicit(&log->seqs[ticket & log->mask], 2 * ticket + 2,
                         memory_order_release);
   if (PT__UNLIKELY(cur->next == cur->end)) {
     pt__chunk_close(log, cur);
   }
+}
+
+/* Word i of an unaligned byte buffer. */
+static inline uint64_t pt__load_word(const void *src, size_t i) {
+  uint64_t word;
+  memcpy(&word, (const unsigned char *)src + 8 * i, sizeof word);
+  return word;
+}
+
+/* relaxed stores: every payload store is published by pt__slot_publish. */
+static inline void pt__slot_store(pt__slot *slot, int word, uint64_t value) {
+  atomic_store_explicit(&slot->word[word], value, memory_order_relaxed);
+}
+
+static inline void pt__log_record(pt_log *log, const pt_event *ev,
+                                  uint64_t timestamp_us) {
+  pt__cursor *cur;
+  uint64_t ticket;
+  pt__slot *slot = pt__slot_take(log, &cur, &ticket);
+  if (slot == NULL) {
+    return;
+  }
+  /* Straight-line stores: gcc -O2 does not unroll loops, and this is hot. */
+#define PT__COPY_WORD(i) pt__slot_store(slot, i, pt__load_word(ev, i))
+  PT__COPY_WORD(1);
+  PT__COPY_WORD(2);
+  PT__COPY_WORD(3);
+  PT__COPY_WORD(4);
+  PT__COPY_WORD(5);
+  PT__COPY_WORD(6);
+  PT__COPY_WORD(7);
+  PT__COPY_WORD(8);
+  PT__COPY_WORD(9);
+  PT__COPY_WORD(10);
+  PT__COPY_WORD(11);
+  PT__COPY_WORD(12);
+  PT__COPY_WORD(13);
+  PT__COPY_WORD(14);
+  PT__COPY_WORD(15);
+#undef PT__COPY_WORD
+  /* Word 0 is timestamp_us (offsetof 0), stored last: it waits on rdtsc. */
+  pt__slot_store(slot, 0, timestamp_us);
+  pt__slot_publish(log, cur, ticket);
 }
 
 void pt_log_write(pt_log *log, const pt_event *ev) {
@@ -234,6 +279,49 @@ void pt_log_write_at(pt_log *log, const pt_event *ev) {
     return;
   }
   pt__log_record(log, ev, ev->timestamp_us);
+}
+
+void pt__log_write_parts(pt_log *log, pt_trace_id trace_id,
+                         const uint8_t *peer_id, uint64_t header,
+                         const uint64_t *payload) {
+  if (PT__UNLIKELY(log == NULL)) {
+    return;
+  }
+  uint64_t timestamp_us = pt__clock_now_ns() / 1000u;
+  pt__cursor *cur;
+  uint64_t ticket;
+  pt__slot *slot = pt__slot_take(log, &cur, &ticket);
+  if (slot == NULL) {
+    return;
+  }
+  uint64_t id[2];
+  memcpy(id, trace_id.bytes, sizeof id);
+  pt__slot_store(slot, 1, id[0]);
+  pt__slot_store(slot, 2, id[1]);
+  /* Straight-line stores: gcc -O2 does not unroll loops, and this is hot. */
+  if (peer_id != NULL) {
+    header |= (uint64_t)PT_EVENT_HAS_PEER << 48;
+    pt__slot_store(slot, 3, pt__load_word(peer_id, 0));
+    pt__slot_store(slot, 4, pt__load_word(peer_id, 1));
+    pt__slot_store(slot, 5, pt__load_word(peer_id, 2));
+    pt__slot_store(slot, 6, pt__load_word(peer_id, 3));
+  } else {
+    pt__slot_store(slot, 3, 0);
+    pt__slot_store(slot, 4, 0);
+    pt__slot_store(slot, 5, 0);
+    pt__slot_store(slot, 6, 0);
+  }
+  pt__slot_store(slot, 7, header);
+  pt__slot_store(slot, 8, payload[0]);
+  pt__slot_store(slot, 9, payload[1]);
+  pt__slot_store(slot, 10, payload[2]);
+  pt__slot_store(slot, 11, payload[3]);
+  pt__slot_store(slot, 12, payload[4]);
+  pt__slot_store(slot, 13, payload[5]);
+  pt__slot_store(slot, 14, payload[6]);
+  pt__slot_store(slot, 15, payload[7]);
+  pt__slot_store(slot, 0, timestamp_us);
+  pt__slot_publish(log, cur, ticket);
 }
 
 int pt__log_read_slot(const pt_log *log, uint64_t index, pt_event *out,
