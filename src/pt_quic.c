@@ -200,9 +200,17 @@ int pt_quic_qlog_parse(const void *data, size_t len, pt_event *ev) {
                              *rec.p == '\n' || *rec.p == '\r')) {
     rec.p++;
   }
+  /* The record must be one complete object, followed by blanks only. */
+  if (rec.p >= rec.end || *rec.p != '{') {
+    return PT_ERR_PARSE;
+  }
+  const char *object_end = pt__skip_value(rec.p, rec.end);
+  if (object_end == NULL || pt__skip_ws(object_end, rec.end) != rec.end) {
+    return PT_ERR_PARSE;
+  }
+  rec.end = object_end;
   if (!pt__object_get(rec, "name", &name)) {
-    /* The header record and anything without a name: not ours. */
-    return (rec.p < rec.end && *rec.p == '{') ? 0 : PT_ERR_PARSE;
+    return 0; /* the header record, or another record without a name */
   }
   if (pt__string_is(name, "transport:packet_sent")) {
     kind = PT_EV_PACKET_SENT;

@@ -543,12 +543,17 @@ static void conn_fail(p2p_conn *c, int liberr) {
   char reason[256];
   if (liberr == NGTCP2_ERR_CRYPTO) {
     uint8_t alert = ngtcp2_conn_get_tls_alert(c->conn);
-    const char *name = gnutls_alert_get_strname(alert);
-    snprintf(reason, sizeof reason, "TLS handshake failed: alert %u (%s)%s%s%s",
-             alert, name ? name : "?",
-             alert == 120 ? ": ALPN mismatch, this node speaks '" : "",
-             alert == 120 ? c->node->alpn : "",
-             alert == 120 ? "' (trace vs release build?)" : "");
+    const char *text = gnutls_alert_get_name(alert);
+    if (alert == 120) {
+      snprintf(reason, sizeof reason,
+               "TLS handshake failed: alert 120 no_application_protocol: "
+               "ALPN mismatch, this node speaks '%s' and the peer does not "
+               "(a trace build and a release build cannot talk)",
+               c->node->alpn);
+    } else {
+      snprintf(reason, sizeof reason, "TLS handshake failed: alert %u (%s)",
+               alert, text ? text : "unknown");
+    }
   } else if (liberr == NGTCP2_ERR_DRAINING && !c->established) {
     snprintf(reason, sizeof reason,
              "connection refused by the peer during the TLS handshake "
