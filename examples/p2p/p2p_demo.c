@@ -42,7 +42,7 @@ static int parse_args(int argc, char **argv, options *o) {
   o->seed = 1;
   o->chunks = 6;
   o->out_dir = "p2p-logs";
-  for (int i = 1; i < argc; i++) {
+  for (int i = 1; i < argc; i += 2) {
     const char *a = argv[i];
     const char *v = i + 1 < argc ? argv[i + 1] : NULL;
     char *end = NULL;
@@ -70,7 +70,6 @@ static int parse_args(int argc, char **argv, options *o) {
       fprintf(stderr, "bad value for %s: %s\n", a, v);
       return -1;
     }
-    i++;
   }
   if (o->nodes < 3 || o->nodes > DEMO_MAX_NODES || o->loss < 0 ||
       o->loss > 0.5 || o->chunks < 1 || o->chunks > MAX_CHUNK_COUNT) {
