@@ -225,6 +225,23 @@ static void test_quic_events_match_ngtcp2(void **state) {
     free(lost);
     pt_events_free(evs);
   }
+  /* The parser understood every packet record ngtcp2 wrote, and each
+   * connection's own counters agree with its events. */
+  for (size_t a = 0; a < NODES; a++) {
+    for (size_t b = 0; b < NODES; b++) {
+      p2p_conn *c = p2p_node_find_conn(demo_net_node(net, a),
+                                       p2p_node_port(demo_net_node(net, b)));
+      if (a == b || c == NULL) {
+        continue;
+      }
+      const pt_quic_tracer *t = p2p_conn_tracer(c);
+      assert_int_equal(t->stats.qlog_rejected, 0);
+      assert_true(t->stats.packets_sent > 0);
+      assert_true(t->stats.packets_received > 0);
+      assert_true(t->stats.qlog_records >
+                  t->stats.packets_sent + t->stats.packets_received);
+    }
+  }
   /* 5% loss on ~200 KB of traffic: QUIC must have declared losses. */
   assert_true(total_lost > 0);
   demo_net_shutdown(net);
