@@ -44,7 +44,11 @@ struct demo_net {
   demo_config cfg;
   size_t count;
   demo_node nodes[DEMO_MAX_NODES];
-  p2p_node *nets[DEMO_MAX_NODES];
+  p2p_node *nets[DEMO_MAX_NODES];  /* NULL for nodes of other processes */
+  uint16_t ports[DEMO_MAX_NODES];  /* every node's UDP port */
+  p2p_node *local[DEMO_MAX_NODES]; /* the nodes of this process */
+  size_t local_count;
+  int peers_added;
 };
 
 uint64_t demo_now_us(void) {
@@ -122,8 +126,7 @@ static void respond(p2p_conn *conn, int64_t stream, const dmap_response *res) {
 static int send_on(demo_net *net, size_t from, const pt_msg_header *h,
                    const dmap_request *req, pending *p) {
   size_t next = (from + 1) % net->count;
-  p2p_conn *conn =
-      p2p_node_find_conn(net->nets[from], p2p_node_port(net->nets[next]));
+  p2p_conn *conn = p2p_node_find_conn(net->nets[from], net->ports[next]);
   size_t cap = PT_WIRE_HEADER_SIZE + DMAP_REQUEST_HEADER + req->size;
   uint8_t *buf;
   int hlen, blen, rv;
@@ -362,6 +365,9 @@ int demo_net_create(demo_net **out, const demo_config *cfg) {
     snprintf(seed_text, sizeof seed_text, "peertrace-node/%llu/%zu",
              (unsigned long long)cfg->seed, i);
     demo_sha256((const uint8_t *)seed_text, strlen(seed_text), n->id);
+    if (cfg->local_mask != 0 && !(cfg->local_mask & (1u << i))) {
+      continue; /* runs in another process */
+    }
     memset(&pc, 0, sizeof pc);
     memcpy(pc.node_id, n->id, PT_NODE_ID_SIZE);
     pc.alpn = cfg->alpn;
@@ -388,15 +394,8 @@ int demo_net_create(demo_net **out, const demo_config *cfg) {
       return -1;
     }
     net->nets[i] = n->net;
-  }
-  /* Everyone knows everyone's address and id (a static routing table). */
-  for (size_t i = 0; i < net->count; i++) {
-    for (size_t j = 0; j < net->count; j++) {
-      if (i != j) {
-        p2p_node_add_peer(net->nets[i], p2p_node_port(net->nets[j]),
-                          net->nodes[j].id);
-      }
-    }
+    net->ports[i] = p2p_node_port(n->net);
+    net->local[net->local_count++] = n->net;
   }
   *out = net;
   return 0;
@@ -421,18 +420,38 @@ void demo_net_destroy(demo_net *net) {
 
 int demo_net_connect(demo_net *net, int timeout_ms) {
   p2p_conn *conns[DEMO_MAX_NODES];
+  size_t count = 0;
   uint64_t deadline = demo_now_us() + (uint64_t)timeout_ms * 1000u;
   for (size_t i = 0; i < net->count; i++) {
+    if (net->ports[i] == 0) {
+      fprintf(stderr, "demo: port of node %zu unknown\n", i);
+      return -1;
+    }
+  }
+  /* Everyone knows everyone's address and id (a static routing table). */
+  for (size_t i = 0; i < net->count && !net->peers_added; i++) {
+    for (size_t j = 0; j < net->count && net->nets[i] != NULL; j++) {
+      if (i != j && p2p_node_add_peer(net->nets[i], net->ports[j],
+                                      net->nodes[j].id) != 0) {
+        return -1;
+      }
+    }
+  }
+  net->peers_added = 1;
+  for (size_t i = 0; i < net->count; i++) {
     size_t next = (i + 1) % net->count;
-    if (p2p_node_connect(net->nets[i], p2p_node_port(net->nets[next]),
-                         &conns[i]) != 0) {
+    if (net->nets[i] == NULL) {
+      continue;
+    }
+    if (p2p_node_connect(net->nets[i], net->ports[next], &conns[count++]) !=
+        0) {
       fprintf(stderr, "demo: connect: %s\n", p2p_last_error());
       return -1;
     }
   }
   for (;;) {
     size_t up = 0;
-    for (size_t i = 0; i < net->count; i++) {
+    for (size_t i = 0; i < count; i++) {
       if (p2p_conn_is_closed(conns[i])) {
         fprintf(stderr, "demo: node %zu -> node %zu: %s\n", i,
                 (i + 1) % net->count, p2p_conn_error(conns[i]));
@@ -440,14 +459,14 @@ int demo_net_connect(demo_net *net, int timeout_ms) {
       }
       up += (size_t)p2p_conn_is_established(conns[i]);
     }
-    if (up == net->count) {
+    if (up == count) {
       return 0;
     }
     if (demo_now_us() > deadline) {
       fprintf(stderr, "demo: handshakes not done in %d ms\n", timeout_ms);
       return -1;
     }
-    if (p2p_net_poll(net->nets, net->count, 20) != 0) {
+    if (p2p_net_poll(net->local, net->local_count, 20) != 0) {
       return -1;
     }
   }
@@ -459,7 +478,8 @@ int demo_net_submit(demo_net *net, size_t origin, uint8_t cmd,
   demo_node *n;
   dmap_request req;
   pt_msg_header h;
-  if (origin >= net->count || len > DMAP_MAX_CHUNK) {
+  if (origin >= net->count || net->nets[origin] == NULL ||
+      len > DMAP_MAX_CHUNK) {
     return -1;
   }
   n = &net->nodes[origin];
@@ -531,21 +551,42 @@ int demo_net_wait(demo_net *net, demo_request *const *reqs, size_t count,
     if (demo_now_us() > deadline) {
       return -1;
     }
-    if (p2p_net_poll(net->nets, net->count, 20) != 0) {
+    if (p2p_net_poll(net->local, net->local_count, 20) != 0) {
       return -1;
     }
   }
 }
 
 void demo_net_shutdown(demo_net *net) {
-  for (size_t i = 0; i < net->count; i++) {
-    p2p_node_close_all(net->nets[i]);
+  for (size_t i = 0; i < net->local_count; i++) {
+    p2p_node_close_all(net->local[i]);
   }
-  (void)p2p_net_poll(net->nets, net->count, 0);
+  (void)p2p_net_poll(net->local, net->local_count, 0);
 }
 
 size_t demo_net_size(const demo_net *net) {
   return net->count;
+}
+
+int demo_net_is_local(const demo_net *net, size_t index) {
+  return index < net->count && net->nets[index] != NULL;
+}
+
+uint16_t demo_net_port(const demo_net *net, size_t index) {
+  return index < net->count ? net->ports[index] : 0;
+}
+
+int demo_net_set_port(demo_net *net, size_t index, uint16_t port) {
+  if (index >= net->count || net->nets[index] != NULL || port == 0 ||
+      net->peers_added) {
+    return -1;
+  }
+  net->ports[index] = port;
+  return 0;
+}
+
+int demo_net_poll(demo_net *net, int max_wait_ms) {
+  return p2p_net_poll(net->local, net->local_count, max_wait_ms);
 }
 p2p_node *demo_net_node(demo_net *net, size_t index) {
   return index < net->count ? net->nets[index] : NULL;

@@ -50,11 +50,16 @@ typedef struct demo_config {
   /* Optional progress report when a client request completes. */
   void (*on_done)(const demo_request *req, void *arg);
   void *arg;
+  /* Nodes that run in this process, as a bit mask of indices; 0: all.  The
+   * others run elsewhere: give their ports with demo_net_set_port() before
+   * demo_net_connect(). */
+  uint32_t local_mask;
 } demo_config;
 
 int demo_net_create(demo_net **out, const demo_config *cfg);
 void demo_net_destroy(demo_net *net);
-/* Opens the ring connections and waits until every handshake is done. */
+/* Opens the ring connections (from this process's nodes) and waits until
+ * their handshakes are done. */
 int demo_net_connect(demo_net *net, int timeout_ms);
 /* Issues a request at node `origin`; data/len only for STORE. */
 int demo_net_submit(demo_net *net, size_t origin, uint8_t cmd,
@@ -67,6 +72,12 @@ int demo_net_wait(demo_net *net, demo_request *const *reqs, size_t count,
 void demo_net_shutdown(demo_net *net);
 
 size_t demo_net_size(const demo_net *net);
+int demo_net_is_local(const demo_net *net, size_t index);
+uint16_t demo_net_port(const demo_net *net, size_t index);
+/* The port of a node of another process; before demo_net_connect. */
+int demo_net_set_port(demo_net *net, size_t index, uint16_t port);
+/* Drives this process's nodes once (see p2p_net_poll). */
+int demo_net_poll(demo_net *net, int max_wait_ms);
 size_t demo_net_responsible(const demo_net *net,
                             const uint8_t hash[DMAP_HASH_SIZE]);
 p2p_node *demo_net_node(demo_net *net, size_t index);
