@@ -2,6 +2,7 @@
 # The P2P demo in one command, on a fresh Debian 12 machine:
 #   bash scripts/demo.sh                 # traced build (-O2), 4 nodes, 3% loss
 #   bash scripts/demo.sh --release       # same demo, tracing compiled out
+#   bash scripts/demo.sh --processes     # one process per node (+ launcher)
 #   bash scripts/demo.sh --nodes 6 --loss 0.05 --seed 9 --chunks 12 --out DIR
 # Installs the Debian packages it needs (apt-get, as root or through sudo),
 # builds the library and the demo with CMake, and runs examples/p2p/p2p_demo.

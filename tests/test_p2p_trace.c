@@ -23,12 +23,14 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <unistd.h>
 
 #include <cmocka.h>
 
 #include <peertrace/pt_quic.h>
 
 #include "demo_net.h"
+#include "demo_report.h"
 
 #define NODES 4
 #define CHUNKS 16
@@ -490,12 +492,42 @@ static void test_malformed_headers_rejected(void **state) {
   demo_net_destroy(net);
 }
 
+/* ---- Log files written by node processes ------------------------------ */
+
+static void test_log_file_round_trip(void **state) {
+  (void)state;
+  demo_net *net = start(0.0, NULL);
+  demo_node_log log, back;
+  char path[] = "/tmp/pt_test_ptlog_XXXXXX";
+  int fd = mkstemp(path);
+  assert_true(fd >= 0);
+  close(fd);
+  assert_int_equal(demo_node_log_from(demo_net_log(net, 1), &log), 0);
+  assert_true(log.count > 0);
+  assert_int_equal(demo_node_log_write(&log, path), (int)log.count);
+  assert_int_equal(demo_node_log_read(path, &back), 0);
+  assert_int_equal(back.count, log.count);
+  assert_memory_equal(back.id, demo_net_node_id(net, 1), PT_NODE_ID_SIZE);
+  assert_memory_equal(back.events, log.events, log.count * sizeof(pt_event));
+  demo_node_log_free(&back);
+  /* A file cut short, or with a count that lies, is rejected. */
+  assert_int_equal(truncate(path, (off_t)(56 + sizeof(pt_event) * 2 - 1)), 0);
+  assert_int_equal(demo_node_log_read(path, &back), -1);
+  assert_int_equal(truncate(path, 20), 0);
+  assert_int_equal(demo_node_log_read(path, &back), -1);
+  unlink(path);
+  demo_node_log_free(&log);
+  demo_net_shutdown(net);
+  demo_net_destroy(net);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_quic_events_match_ngtcp2),
       cmocka_unit_test(test_app_protocol_events),
       cmocka_unit_test(test_trace_links_nodes),
       cmocka_unit_test(test_malformed_headers_rejected),
+      cmocka_unit_test(test_log_file_round_trip),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
