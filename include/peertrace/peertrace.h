@@ -101,7 +101,14 @@ extern "C" {
   X(PT_ERR_NOMEM, -2, "out of memory")                                         \
   X(PT_ERR_PARSE, -3, "malformed input")                                       \
   X(PT_ERR_BUFFER, -4, "output buffer too small")                              \
-  X(PT_ERR_CLOCK, -5, "no usable clock")
+  X(PT_ERR_CLOCK, -5, "no usable clock")                                       \
+  X(PT_ERR_EXISTS, -6, "already exists")                                       \
+  X(PT_ERR_FULL, -7, "no free slot left")                                      \
+  X(PT_ERR_NOT_FOUND, -8, "not found")                                         \
+  X(PT_ERR_IO, -20, "input/output error")                                      \
+  X(PT_ERR_FORMAT, -30, "not a peertrace log file")                            \
+  X(PT_ERR_VERSION, -31, "unsupported log file version")                       \
+  X(PT_ERR_PERMISSION, -32, "not a regular file owned by this user")
 
 enum pt_error {
 #define PT__ERROR_ENUM(name, value, text) name = value,
@@ -233,7 +240,22 @@ _Static_assert(sizeof(pt_endpoint) == 20, "pt_endpoint is 20 bytes");
 typedef struct pt_log_config {
   size_t capacity;     /* events, power of two >= PT_LOG_MIN_CAPACITY */
   uint8_t node_id[32]; /* this node's id, stamped on queries and dumps */
+  /*
+   * NULL: the ring lives in private memory.  A path: the ring lives in a
+   * shared mapping of that file (mode 0600), readable by pt_log_open() from
+   * another process while this one runs, and after it dies.
+   */
+  const char *file_path;
+  unsigned file_flags; /* PT_LOG_FILE_REPLACE */
 } pt_log_config;
+
+/* file_flags: replace an existing file (by default creation fails). */
+#define PT_LOG_FILE_REPLACE 1u
+
+/* pt_log_writer_status results. */
+#define PT_WRITER_RUNNING 1
+#define PT_WRITER_EXITED 2 /* destroyed its log normally */
+#define PT_WRITER_DIED 3   /* gone without destroying its log (crash, kill) */
 
 /* Counters of a log (pt_log_get_stats). */
 typedef struct pt_log_stats {
@@ -339,7 +361,33 @@ PT_API void pt_log_config_init(pt_log_config *cfg);
 PT_API int pt_log_create(pt_log **out, const pt_log_config *cfg);
 
 /*
- * pt_log_destroy: frees the log.  NULL is ignored.
+ * pt_log_open: a read-only view of a log file made with
+ * pt_log_config.file_path, from this or another process, while its writer
+ * runs or after it died.  The view supports every query, pt_log_get_stats,
+ * pt_log_node_id, pt_log_writer_status and pt_follow; events whose write had
+ * not completed when the writer died are never returned.  Close it with
+ * pt_log_close.  Returns PT_OK; PT_ERR_INVALID for NULL; PT_ERR_NOT_FOUND;
+ * PT_ERR_PERMISSION if the path is not a regular file owned by this user
+ * (symlinks are not followed); PT_ERR_FORMAT if it is not a peertrace log
+ * (or its sizes do not match its header); PT_ERR_VERSION for another format
+ * version; PT_ERR_IO.  Thread-safety: safe.
+ */
+PT_API int pt_log_open(const pt_log **out, const char *path);
+
+/* pt_log_close: closes a view from pt_log_open.  NULL is ignored. */
+PT_API void pt_log_close(const pt_log *log);
+
+/*
+ * pt_log_writer_status: whether the process that writes a log is running
+ * (PT_WRITER_RUNNING), destroyed the log (PT_WRITER_EXITED) or is gone
+ * without doing so (PT_WRITER_DIED).  PT_ERR_INVALID for NULL.
+ * Thread-safety: safe.
+ */
+PT_API int pt_log_writer_status(const pt_log *log);
+
+/*
+ * pt_log_destroy: frees the log (a file-backed log's file stays, marked
+ * closed).  NULL is ignored.
  * Thread-safety: no thread may write to or query the log during or after the
  * call.
  */
@@ -410,6 +458,35 @@ PT_API int pt_log_query_peer(const pt_log *log, const uint8_t *peer_id,
 
 /* pt_events_free: frees a query result.  NULL is ignored. */
 PT_API void pt_events_free(pt_event *events);
+
+/* ---- Following a live log (like tail -f) -------------------------------- */
+
+typedef struct pt_follow pt_follow;
+
+/* pt_follow_create flags: also deliver the events already in the log. */
+#define PT_FOLLOW_FROM_START 1u
+
+/*
+ * pt_follow_create: a follower of a log (typically a pt_log_open view of a
+ * running process's file).  It only reads: writers are never blocked or
+ * slowed.  Returns PT_OK; PT_ERR_INVALID; PT_ERR_NOMEM.
+ * Thread-safety: one follower per thread; many followers may share a log.
+ */
+PT_API int pt_follow_create(pt_follow **out, const pt_log *log, unsigned flags);
+
+/*
+ * pt_follow_poll: the events completed since the previous poll, in time
+ * order, in an array owned by the follower (valid until the next poll or
+ * pt_follow_destroy).  *missed receives the number of events that were
+ * written and overwritten between two polls, unseen (the follower was
+ * lapped): exact, from the log's per-chunk overwrite counts.
+ * Returns PT_OK; PT_ERR_INVALID for NULL arguments.
+ */
+PT_API int pt_follow_poll(pt_follow *follow, const pt_event **events,
+                          size_t *count, uint64_t *missed);
+
+/* pt_follow_destroy: frees the follower.  NULL is ignored. */
+PT_API void pt_follow_destroy(pt_follow *follow);
 
 /* ---- Event text --------------------------------------------------------- */
 
@@ -513,8 +590,82 @@ PT_EVENT_TABLE(PT__SETTER)
 #define PT_EVENT(log, ev)                                                      \
   do {                                                                         \
     pt_event pt__event_copy = (ev);                                            \
-    pt_log_write((log), &pt__event_copy);                                      \
+    if (PT_TRACE_SAMPLED(pt__event_copy.trace_id)) {                           \
+      pt_log_write((log), &pt__event_copy);                                    \
+    }                                                                          \
   } while (0)
+
+/* ---- Sampling (PT_TRACE_SAMPLE) ---------------------------------------- */
+
+/*
+ * Sampling rate of PT_TRACE_SAMPLE builds: about one trace in
+ * PT_TRACE_SAMPLE_RATE is kept (default 16, i.e. 6.25 %).  Change it with
+ * -DPT_TRACE_SAMPLE_RATE=N (N >= 1; 1 keeps every trace) and give every node
+ * of a network the same value: the decision is a function of the trace id
+ * and the rate only, so nodes built alike keep and drop the same traces.
+ */
+#ifndef PT_TRACE_SAMPLE_RATE
+#define PT_TRACE_SAMPLE_RATE 16u
+#endif
+
+#if defined(__STDC_VERSION__) && __STDC_VERSION__ >= 201112L
+_Static_assert(PT_TRACE_SAMPLE_RATE >= 1, "PT_TRACE_SAMPLE_RATE must be >= 1");
+#endif
+
+/* A 64-bit finaliser with full avalanche (the splitmix64 output step). */
+static inline uint64_t pt__sample_mix(uint64_t x) {
+  x ^= x >> 30;
+  x *= 0xbf58476d1ce4e5b9u;
+  x ^= x >> 27;
+  x *= 0x94d049bb133111ebu;
+  x ^= x >> 31;
+  return x;
+}
+
+/* Bytes [at, at+8) of the id as a little-endian number, on any host. */
+static inline uint64_t pt__sample_load(const pt_trace_id *id, size_t at) {
+  uint64_t v = 0;
+  for (size_t i = 0; i < 8; i++) {
+    v |= (uint64_t)id->bytes[at + i] << (8 * i);
+  }
+  return v;
+}
+
+/*
+ * pt_trace_sample_keep: the sampling decision for one trace: 1 to keep it, 0
+ * to drop it.  A pure function of the 16 id bytes and the rate (the same on
+ * every node, host and run): a hash of the id, compared with 2^64 / rate, so
+ * about one id in `rate` is kept whatever the ids look like.  rate 0 or 1
+ * keeps everything.  The zero id ("no trace") is always kept: its events
+ * belong to no trace that sampling could leave incomplete.
+ * Thread-safety: safe (no state).
+ */
+static inline int pt_trace_sample_keep(pt_trace_id trace_id, uint32_t rate) {
+  if (rate <= 1u) {
+    return 1;
+  }
+  uint64_t lo = pt__sample_load(&trace_id, 0);
+  uint64_t hi = pt__sample_load(&trace_id, 8);
+  if ((lo | hi) == 0) {
+    return 1;
+  }
+  uint64_t h = pt__sample_mix(lo ^ pt__sample_mix(hi + 0x9e3779b97f4a7c15u));
+  return h <= UINT64_MAX / rate;
+}
+
+/*
+ * PT_TRACE_SAMPLED(trace_id): the compile-time sampling switch.  With
+ * PT_TRACE_SAMPLE=1, pt_trace_sample_keep(trace_id, PT_TRACE_SAMPLE_RATE);
+ * otherwise the constant 1 (trace_id not evaluated) and every trace is kept.
+ * Every event macro (PT_EMIT, PT_APP_*) consults it, so a trace is kept or
+ * dropped whole, on every node.  Use it to guard other trace-only work.
+ */
+#if PT_TRACE_SAMPLE
+#define PT_TRACE_SAMPLED(trace_id)                                             \
+  pt_trace_sample_keep((trace_id), PT_TRACE_SAMPLE_RATE)
+#else
+#define PT_TRACE_SAMPLED(trace_id) 1
+#endif
 
 /*
  * Internal: records an event given as parts, so that the PT_EMIT macros can
@@ -562,6 +713,9 @@ static inline void pt__put_uint(uint64_t *words, size_t offset,
       pt_log *log, pt_trace_id trace_id,                                       \
       const uint8_t *peer_id PT__FIELDS_##name(PT__PARAM)) {                   \
     typedef struct pt_##name##_data pt__data;                                  \
+    if (!PT_TRACE_SAMPLED(trace_id)) {                                         \
+      return;                                                                  \
+    }                                                                          \
     uint64_t w[8] = {0, 0, 0, 0, 0, 0, 0, 0};                                  \
     PT__FIELDS_##name(PT__PUT)                                                 \
         pt__log_write_parts(log, trace_id, peer_id, (uint64_t)id << 32, w);    \
@@ -595,6 +749,7 @@ PT_EVENT_TABLE(PT__EMITTER)
 #define PT_EVENT(log, ev) ((void)0)
 #define PT_EMIT_PEER(log, kind, trace_id, peer_id, ...) ((void)0)
 #define PT_EMIT(log, kind, trace_id, ...) ((void)0)
+#define PT_TRACE_SAMPLED(trace_id) 1
 
 #endif /* PT_TRACE */
 
@@ -616,6 +771,9 @@ PT_EVENT_TABLE(PT__EMITTER)
   PT_EMIT(log, packet_lost, trace_id, pn, PT_PN_SPACE_APPLICATION)
 #define PT_CUSTOM(log, trace_id, category, code, data, len)                    \
   PT_EMIT(log, custom, trace_id, category, code, data, len)
+
+/* The application protocol layer and sampling (PT_TRACE_APP, _SAMPLE). */
+#include <peertrace/pt_app.h>
 
 #ifdef __cplusplus
 }

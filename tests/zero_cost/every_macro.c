@@ -104,6 +104,8 @@ static uint64_t zc_round(struct zc_conn *c, uint64_t hash) {
   PT_IF_TRACE(const uint8_t app[4] = {'D', 'M', 'A', 'P'};)     /* trace */
   PT_EMIT(c->log, app_start, m.header.trace_id, app, m.command, /* trace */
           m.body, m.length);                                    /* trace */
+  PT_IF_TRACE(int keep = PT_TRACE_SAMPLED(c->trace.trace_id);)  /* trace */
+  PT_IF_TRACE(c->args_evaluated += (uint64_t)!keep;)            /* trace */
   PT_STREAM_OPENED(c->log, c->trace.trace_id, stream_id, 1);    /* trace */
   PT_PACKET_SENT(c->log, c->trace.trace_id, m.length, pn);      /* trace */
   PT_PACKET_SENT(c->log, c->trace.trace_id, m.length,           /* trace */
