@@ -145,7 +145,7 @@ static void test_quic_events_match_ngtcp2(void **state) {
   }
   assert_int_equal(demo_net_wait(net, ptrs + CHUNKS, CHUNKS, 20000), 0);
   for (size_t k = 0; k < 2 * CHUNKS; k++) {
-    assert_int_equal(reqs[k].status, DMAP_OK);
+    assert_int_equal(reqs[k].status, DMAP_STATUS_OK);
   }
   /* Loss is random: if ngtcp2 has not declared any loss yet, read the
    * chunks again (at most 10 more rounds) so there is something to compare.
@@ -293,11 +293,11 @@ static void test_app_protocol_events(void **state) {
     const uint8_t *hash;
     uint8_t status;
   } plan[] = {
-      {DMAP_STORE_CHUNK, hash, DMAP_OK},
-      {DMAP_GET_CHUNK, hash, DMAP_OK},
-      {DMAP_GET_CHUNK, missing, DMAP_NOT_FOUND},
-      {DMAP_DELETE_CHUNK, hash, DMAP_OK},
-      {DMAP_DELETE_CHUNK, hash, DMAP_NOT_FOUND},
+      {DMAP_STORE_CHUNK, hash, DMAP_STATUS_OK},
+      {DMAP_GET_CHUNK, hash, DMAP_STATUS_OK},
+      {DMAP_GET_CHUNK, missing, DMAP_STATUS_NOT_FOUND},
+      {DMAP_DELETE_CHUNK, hash, DMAP_STATUS_OK},
+      {DMAP_DELETE_CHUNK, hash, DMAP_STATUS_NOT_FOUND},
   };
   enum { PLAN = sizeof plan / sizeof plan[0] };
   demo_request reqs[PLAN];
@@ -312,7 +312,7 @@ static void test_app_protocol_events(void **state) {
     assert_int_equal(p->status, plan[i].status);
   }
   for (size_t i = 0; i < PLAN; i++) {
-    int ok = plan[i].status == DMAP_OK;
+    int ok = plan[i].status == DMAP_STATUS_OK;
     /* Client (node 0): one start and one end without a peer. */
     pt_event *evs = NULL;
     size_t n = 0;
@@ -328,6 +328,29 @@ static void test_app_protocol_events(void **state) {
     assert_int_equal(pt_log_query_trace(demo_net_log(net, 2),
                                         &reqs[i].ctx.trace_id, &evs, &n),
                      PT_OK);
+#if PT_TRACE_APP
+    /* The trace data is what the shared DMAP descriptor (examples/datamap,
+     * registered with pt_app) makes of the payload: hash, STORE size
+     * (big-endian), payload length (little-endian). */
+    for (size_t k = 0; k < n; k++) {
+      if (evs[k].kind != PT_EV_APP_START) {
+        continue;
+      }
+      const uint8_t *d = evs[k].data.app_start.data;
+      assert_memory_equal(d + DMAP_TRACE_HASH, plan[i].hash, DMAP_HASH_SIZE);
+      uint32_t size = (uint32_t)d[32] << 24 | (uint32_t)d[33] << 16 |
+                      (uint32_t)d[34] << 8 | d[35];
+      uint32_t plen = (uint32_t)d[36] | (uint32_t)d[37] << 8 |
+                      (uint32_t)d[38] << 16 | (uint32_t)d[39] << 24;
+      if (plan[i].cmd == DMAP_STORE_CHUNK) {
+        assert_int_equal(size, sizeof chunk);
+        assert_int_equal(plen, DMAP_STORE_PAYLOAD_SIZE);
+      } else {
+        assert_int_equal(size, 0);
+        assert_int_equal(plen, DMAP_HASH_SIZE);
+      }
+    }
+#endif
     assert_int_equal(count_kind(evs, n, PT_EV_APP_START, plan[i].cmd, 0, 1), 1);
     assert_int_equal(count_kind(evs, n, PT_EV_APP_END, plan[i].cmd, ok, 1), 1);
     pt_events_free(evs);
@@ -354,7 +377,7 @@ static void test_trace_links_nodes(void **state) {
   assert_int_equal(demo_net_submit(net, 0, DMAP_GET_CHUNK, hash, NULL, 0, &get),
                    0);
   assert_int_equal(demo_net_wait(net, &p, 1, 20000), 0);
-  assert_int_equal(get.status, DMAP_OK);
+  assert_int_equal(get.status, DMAP_STATUS_OK);
   assert_int_equal(get.hops, NODES); /* 0 -> 1 -> 2 -> 3 */
 
   const demo_request *reqs[2] = {&store, &get};
@@ -418,12 +441,12 @@ static void raw_on_response(p2p_node *node, p2p_conn *conn, int64_t stream,
                             const uint8_t *msg, size_t len, void *ctx,
                             void *arg) {
   raw_client *rc = arg;
-  dmap_response res;
+  dmap_reply res;
   (void)node;
   (void)conn;
   (void)stream;
   (void)ctx;
-  assert_int_equal(dmap_response_decode(msg, len, &res), 0);
+  assert_int_equal(dmap_reply_decode(msg, len, &res), 0);
   if (rc->responses < 8) {
     rc->status[rc->responses] = res.status;
   }
@@ -447,15 +470,15 @@ static void test_malformed_headers_rejected(void **state) {
   assert_int_equal(
       p2p_node_connect(raw, p2p_node_port(demo_net_node(net, 0)), &conn), 0);
 
-  uint8_t good[PT_WIRE_HEADER_SIZE + DMAP_REQUEST_HEADER];
+  uint8_t good[PT_WIRE_HEADER_SIZE + DMAP_MSG_HEADER];
   pt_msg_header h = {pt_trace_id_new(), PT_FLAG_SAMPLED};
-  dmap_request req;
+  dmap_msg req;
   memset(&req, 0, sizeof req);
   req.cmd = DMAP_GET_CHUNK;
   req.hash[0] = 0; /* responsible: node 0 itself */
   assert_int_equal(pt_wire_header_encode(&h, good, sizeof good), 19);
-  assert_int_equal(dmap_request_encode(&req, good + 19, sizeof good - 19),
-                   DMAP_REQUEST_HEADER);
+  assert_int_equal(dmap_msg_encode(&req, good + 19, sizeof good - 19),
+                   DMAP_MSG_HEADER);
   uint8_t bad_magic[sizeof good], bad_flags[sizeof good];
   memcpy(bad_magic, good, sizeof good);
   bad_magic[0] = 0x00;
@@ -477,7 +500,7 @@ static void test_malformed_headers_rejected(void **state) {
   }
   assert_int_equal(rc.responses, 4);
   for (int i = 0; i < 4; i++) {
-    assert_int_equal(rc.status[i], DMAP_BAD_REQUEST);
+    assert_int_equal(rc.status[i], DMAP_STATUS_BAD_REQUEST);
   }
   /* Still serving: a well-formed request gets a real answer. */
   assert_int_equal(p2p_conn_request(conn, good, sizeof good, NULL), 0);
@@ -485,7 +508,7 @@ static void test_malformed_headers_rejected(void **state) {
     assert_int_equal(p2p_net_poll(nodes, NODES + 1, 20), 0);
   }
   assert_int_equal(rc.responses, 5);
-  assert_int_equal(rc.status[4], DMAP_NOT_FOUND);
+  assert_int_equal(rc.status[4], DMAP_STATUS_NOT_FOUND);
   p2p_node_destroy(raw);
   pt_log_destroy(log);
   demo_net_shutdown(net);

@@ -16,12 +16,12 @@
 #include <peertrace/peertrace.h>
 #include <peertrace/pt_wire.h>
 
-#include "dmap.h"
+#include "dmap_wire.h"
 
 /* The demo's request framing: [wire header][DMAP request]. */
 static size_t encode_store(uint8_t *out, size_t cap) {
   pt_msg_header h;
-  dmap_request req;
+  dmap_msg req;
   static const uint8_t chunk[100] = {1, 2, 3};
   memset(&h, 0, sizeof h);
   h.trace_id.bytes[0] = 0xab;
@@ -32,7 +32,7 @@ static size_t encode_store(uint8_t *out, size_t cap) {
   req.data = chunk;
   int hlen = pt_wire_header_encode(&h, out, cap);
   assert_true(hlen >= 0);
-  int blen = dmap_request_encode(&req, out + hlen, cap - (size_t)hlen);
+  int blen = dmap_msg_encode(&req, out + hlen, cap - (size_t)hlen);
   assert_true(blen > 0);
   return (size_t)hlen + (size_t)blen;
 }
@@ -40,7 +40,7 @@ static size_t encode_store(uint8_t *out, size_t cap) {
 static void test_encoded_size_per_build(void **state) {
   (void)state;
   uint8_t buf[512];
-  size_t payload = DMAP_REQUEST_HEADER + 100;
+  size_t payload = DMAP_MSG_HEADER + 100;
   size_t total = encode_store(buf, sizeof buf);
 #if PT_TRACE
   assert_int_equal(PT_WIRE_HEADER_SIZE, 19);
@@ -119,7 +119,7 @@ static void test_malformed_rejected(void **state) {
   assert_int_equal(pt_wire_header_decode(NULL, 19, &out), PT_ERR_INVALID);
   assert_int_equal(pt_wire_header_decode(buf, 19, NULL), PT_ERR_INVALID);
   /* A release node's message (plain DMAP) is not a trace header. */
-  uint8_t plain[DMAP_REQUEST_HEADER] = {DMAP_GET_CHUNK};
+  uint8_t plain[DMAP_MSG_HEADER] = {DMAP_GET_CHUNK};
   assert_int_equal(pt_wire_header_decode(plain, sizeof plain, &out),
                    PT_ERR_PARSE);
 }

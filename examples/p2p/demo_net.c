@@ -38,6 +38,7 @@ typedef struct demo_node {
   chunk chunks[MAX_CHUNKS];
   pending pendings[MAX_PENDING];
   PT_TRACE_FIELD(pt_log *log;)
+  PT_APP_FIELD(const pt_app_registry *registry;)
 } demo_node;
 
 struct demo_net {
@@ -47,6 +48,7 @@ struct demo_net {
   p2p_node *nets[DEMO_MAX_NODES];  /* NULL for nodes of other processes */
   uint16_t ports[DEMO_MAX_NODES];  /* every node's UDP port */
   p2p_node *local[DEMO_MAX_NODES]; /* the nodes of this process */
+  PT_APP_FIELD(pt_app_registry *registry;) /* DMAP's descriptor */
   size_t local_count;
   int peers_added;
 };
@@ -61,18 +63,53 @@ int demo_sha256(const uint8_t *data, size_t len, uint8_t out[32]) {
   return gnutls_hash_fast(GNUTLS_DIG_SHA256, data, len, out) == 0 ? 0 : -1;
 }
 
-/* ---- App events (isolated: to become PT_APP_* of pt_app.h) ------------- */
-
+/* ---- App events ------------------------------------------------------- */
+/*
+ * The events use the shared DMAP protocol of examples/datamap: in
+ * PT_TRACE_APP builds its descriptor (dmap_protocol), registered with a
+ * pt_app registry, turns each request's DMAP payload into the 42 bytes of
+ * trace data, exactly as PT_APP_START would.  The events are written with
+ * PT_EMIT_PEER rather than PT_APP_START/END because they must also carry the
+ * peer (who sent the request, or to whom it goes): the cross-node causality
+ * of the timeline and of the correlation test rests on it, and pt_app's
+ * loggers take no peer.  Trace builds without PT_TRACE_APP record the same
+ * events with zero data, as pt_app does for an unregistered protocol.
+ */
 #if PT_TRACE
+static void app_data(const demo_node *n, const dmap_msg *m,
+                     uint8_t out[PT_APP_DATA_SIZE]) {
+  memset(out, 0, PT_APP_DATA_SIZE);
+#if PT_TRACE_APP
+  uint8_t payload[DMAP_STORE_PAYLOAD_SIZE];
+  memcpy(payload, m->hash, DMAP_HASH_SIZE);
+  for (unsigned i = 0; i < 4; i++) {
+    payload[DMAP_HASH_SIZE + i] = (uint8_t)(m->size >> (24 - 8 * i));
+  }
+  size_t len =
+      m->cmd == DMAP_STORE_CHUNK ? DMAP_STORE_PAYLOAD_SIZE : DMAP_HASH_SIZE;
+  const pt_app_protocol *app = pt_app_lookup(n->registry, DMAP_APP_ID);
+  if (app != NULL) {
+    app->to_trace_data(app, m->cmd, pt_app_payload_make(payload, len), out);
+  }
+#else
+  (void)n;
+  (void)m;
+#endif
+}
+
 static void app_start(demo_node *n, const pt_msg_header *h, const uint8_t *peer,
-                      uint8_t cmd, const uint8_t *hash) {
-  PT_EMIT_PEER(n->log, app_start, h->trace_id, peer, DMAP_APP_ID, cmd, hash,
-               DMAP_HASH_SIZE);
+                      const dmap_msg *m) {
+  uint8_t data[PT_APP_DATA_SIZE];
+  app_data(n, m, data);
+  PT_EMIT_PEER(n->log, app_start, h->trace_id, peer, DMAP_APP_ID, m->cmd, data,
+               sizeof data);
 }
 static void app_forward(demo_node *n, const pt_msg_header *h,
-                        const uint8_t *peer, uint8_t cmd, const uint8_t *hash) {
-  PT_EMIT_PEER(n->log, app_command, h->trace_id, peer, DMAP_APP_ID, cmd, hash,
-               DMAP_HASH_SIZE);
+                        const uint8_t *peer, const dmap_msg *m) {
+  uint8_t data[PT_APP_DATA_SIZE];
+  app_data(n, m, data);
+  PT_EMIT_PEER(n->log, app_command, h->trace_id, peer, DMAP_APP_ID, m->cmd,
+               data, sizeof data);
 }
 static void app_end(demo_node *n, const pt_msg_header *h, const uint8_t *peer,
                     uint8_t cmd, int ok, uint64_t duration_us) {
@@ -109,13 +146,13 @@ static pending *pending_new(demo_node *n) {
 }
 
 /* Sends [wire header][response] back on the stream a request came in on. */
-static void respond(p2p_conn *conn, int64_t stream, const dmap_response *res) {
-  size_t cap = DMAP_RESPONSE_HEADER + res->size;
+static void respond(p2p_conn *conn, int64_t stream, const dmap_reply *res) {
+  size_t cap = DMAP_REPLY_HEADER + res->size;
   uint8_t *buf = malloc(cap);
   if (buf == NULL) {
     return;
   }
-  int len = dmap_response_encode(res, buf, cap);
+  int len = dmap_reply_encode(res, buf, cap);
   if (len > 0) {
     (void)p2p_conn_respond(conn, stream, buf, (size_t)len);
   }
@@ -124,10 +161,10 @@ static void respond(p2p_conn *conn, int64_t stream, const dmap_response *res) {
 
 /* Sends [wire header][request] to the next node of the ring. */
 static int send_on(demo_net *net, size_t from, const pt_msg_header *h,
-                   const dmap_request *req, pending *p) {
+                   const dmap_msg *req, pending *p) {
   size_t next = (from + 1) % net->count;
   p2p_conn *conn = p2p_node_find_conn(net->nets[from], net->ports[next]);
-  size_t cap = PT_WIRE_HEADER_SIZE + DMAP_REQUEST_HEADER + req->size;
+  size_t cap = PT_WIRE_HEADER_SIZE + DMAP_MSG_HEADER + req->size;
   uint8_t *buf;
   int hlen, blen, rv;
   (void)h;
@@ -139,13 +176,12 @@ static int send_on(demo_net *net, size_t from, const pt_msg_header *h,
     return -1;
   }
   hlen = pt_wire_header_encode(h, buf, cap);
-  blen =
-      hlen < 0 ? -1 : dmap_request_encode(req, buf + hlen, cap - (size_t)hlen);
+  blen = hlen < 0 ? -1 : dmap_msg_encode(req, buf + hlen, cap - (size_t)hlen);
   rv = blen < 0 ? -1 : p2p_conn_request(conn, buf, (size_t)(hlen + blen), p);
   free(buf);
 #if PT_TRACE
   if (rv == 0) {
-    app_forward(&net->nodes[from], h, net->nodes[next].id, req->cmd, req->hash);
+    app_forward(&net->nodes[from], h, net->nodes[next].id, req);
   }
 #endif
   return rv;
@@ -162,7 +198,7 @@ static chunk *chunk_find(demo_node *n, const uint8_t *hash) {
 }
 
 /* The responsible node executes the request. */
-static void execute(demo_node *n, const dmap_request *req, dmap_response *res) {
+static void execute(demo_node *n, const dmap_msg *req, dmap_reply *res) {
   chunk *c = chunk_find(n, req->hash);
   memset(res, 0, sizeof *res);
   res->hops = (uint8_t)(req->hops + 1);
@@ -171,7 +207,7 @@ static void execute(demo_node *n, const dmap_request *req, dmap_response *res) {
     uint8_t digest[32];
     if (demo_sha256(req->data, req->size, digest) != 0 ||
         memcmp(digest, req->hash, 32) != 0) {
-      res->status = DMAP_BAD_HASH;
+      res->status = DMAP_STATUS_BAD_HASH;
       return;
     }
     if (c == NULL) {
@@ -181,13 +217,13 @@ static void execute(demo_node *n, const dmap_request *req, dmap_response *res) {
         }
       }
       if (c == NULL) {
-        res->status = DMAP_FULL;
+        res->status = DMAP_STATUS_FULL;
         return;
       }
     }
     uint8_t *copy = malloc(req->size ? req->size : 1);
     if (copy == NULL) {
-      res->status = DMAP_FULL;
+      res->status = DMAP_STATUS_FULL;
       return;
     }
     memcpy(copy, req->data, req->size);
@@ -196,26 +232,26 @@ static void execute(demo_node *n, const dmap_request *req, dmap_response *res) {
     memcpy(c->hash, req->hash, 32);
     c->data = copy;
     c->size = req->size;
-    res->status = DMAP_OK;
+    res->status = DMAP_STATUS_OK;
     return;
   }
   case DMAP_GET_CHUNK:
     if (c == NULL) {
-      res->status = DMAP_NOT_FOUND;
+      res->status = DMAP_STATUS_NOT_FOUND;
       return;
     }
-    res->status = DMAP_OK;
+    res->status = DMAP_STATUS_OK;
     res->size = c->size;
     res->data = c->data;
     return;
   default: /* DELETE */
     if (c == NULL) {
-      res->status = DMAP_NOT_FOUND;
+      res->status = DMAP_STATUS_NOT_FOUND;
       return;
     }
     free(c->data);
     memset(c, 0, sizeof *c);
-    res->status = DMAP_OK;
+    res->status = DMAP_STATUS_OK;
     return;
   }
 }
@@ -228,37 +264,37 @@ static void on_request(p2p_node *node, p2p_conn *conn, int64_t stream,
   size_t self = index_of_net(net, node);
   demo_node *n = &net->nodes[self];
   pt_msg_header h;
-  dmap_request req;
-  dmap_response res;
+  dmap_msg req;
+  dmap_reply res;
   uint64_t start = demo_now_us();
   int hlen = pt_wire_header_decode(msg, len, &h);
 
   memset(&res, 0, sizeof res);
-  if (hlen < 0 ||
-      dmap_request_decode(msg + hlen, len - (size_t)hlen, &req) != 0) {
-    res.status = DMAP_BAD_REQUEST;
+  if (hlen < 0 || dmap_msg_decode(msg + hlen, len - (size_t)hlen, &req) != 0) {
+    res.status = DMAP_STATUS_BAD_REQUEST;
     respond(conn, stream, &res);
     return;
   }
 #if PT_TRACE
   const uint8_t *from = p2p_conn_peer_id(conn);
-  app_start(n, &h, from, req.cmd, req.hash);
+  app_start(n, &h, from, &req);
 #endif
   if (demo_net_responsible(net, req.hash) == self || req.hops >= net->count) {
     execute(n, &req, &res);
     if (req.hops >= net->count && demo_net_responsible(net, req.hash) != self) {
-      res.status = DMAP_UNREACHABLE;
+      res.status = DMAP_STATUS_UNREACHABLE;
     }
     respond(conn, stream, &res);
 #if PT_TRACE
-    app_end(n, &h, from, req.cmd, res.status == DMAP_OK, demo_now_us() - start);
+    app_end(n, &h, from, req.cmd, res.status == DMAP_STATUS_OK,
+            demo_now_us() - start);
 #endif
     return;
   }
   pending *p = pending_new(n);
   req.hops++;
   if (p == NULL) {
-    res.status = DMAP_FULL;
+    res.status = DMAP_STATUS_FULL;
     respond(conn, stream, &res);
     return;
   }
@@ -275,7 +311,7 @@ static void on_request(p2p_node *node, p2p_conn *conn, int64_t stream,
 #endif
   if (send_on(net, self, &h, &req, p) != 0) {
     p->used = 0;
-    res.status = DMAP_UNREACHABLE;
+    res.status = DMAP_STATUS_UNREACHABLE;
     respond(conn, stream, &res);
   }
 }
@@ -286,19 +322,19 @@ static void on_response(p2p_node *node, p2p_conn *conn, int64_t stream,
   demo_net *net = arg;
   demo_node *n = &net->nodes[index_of_net(net, node)];
   pending *p = request_ctx;
-  dmap_response res;
+  dmap_reply res;
   (void)conn;
   (void)stream;
-  if (dmap_response_decode(msg, len, &res) != 0) {
+  if (dmap_reply_decode(msg, len, &res) != 0) {
     memset(&res, 0, sizeof res);
-    res.status = DMAP_BAD_REQUEST;
+    res.status = DMAP_STATUS_BAD_REQUEST;
   }
   if (p->client != NULL) {
     demo_request *r = p->client;
     r->status = res.status;
     r->hops = res.hops;
     r->end_us = demo_now_us();
-    if (r->cmd == DMAP_GET_CHUNK && res.status == DMAP_OK) {
+    if (r->cmd == DMAP_GET_CHUNK && res.status == DMAP_STATUS_OK) {
       uint8_t digest[32];
       r->result_size = res.size;
       r->result_matches = demo_sha256(res.data, res.size, digest) == 0 &&
@@ -307,7 +343,7 @@ static void on_response(p2p_node *node, p2p_conn *conn, int64_t stream,
     r->done = 1;
 #if PT_TRACE
     pt_msg_header h = {r->ctx.trace_id, r->ctx.flags};
-    app_end(n, &h, NULL, r->cmd, res.status == DMAP_OK,
+    app_end(n, &h, NULL, r->cmd, res.status == DMAP_STATUS_OK,
             r->end_us - r->start_us);
 #endif
     if (net->cfg.on_done != NULL) {
@@ -317,7 +353,7 @@ static void on_response(p2p_node *node, p2p_conn *conn, int64_t stream,
     respond(p->in_conn, p->in_stream, &res);
 #if PT_TRACE
     app_end(n, &p->header, p->has_from ? p->from : NULL, p->cmd,
-            res.status == DMAP_OK, demo_now_us() - p->start_us);
+            res.status == DMAP_STATUS_OK, demo_now_us() - p->start_us);
 #endif
   }
   (void)n;
@@ -357,6 +393,13 @@ int demo_net_create(demo_net **out, const demo_config *cfg) {
   }
   net->cfg = *cfg;
   net->count = cfg->nodes;
+#if PT_TRACE_APP
+  if (pt_app_registry_create(&net->registry) != PT_OK ||
+      pt_app_register(net->registry, &dmap_protocol) != PT_OK) {
+    demo_net_destroy(net);
+    return -1;
+  }
+#endif
   for (size_t i = 0; i < net->count; i++) {
     demo_node *n = &net->nodes[i];
     p2p_config pc;
@@ -386,6 +429,7 @@ int demo_net_create(demo_net **out, const demo_config *cfg) {
       return -1;
     }
     pc.log = n->log;
+    PT_IF_APP(n->registry = net->registry;)
     pc.cb.on_qlog = cfg->on_qlog ? on_qlog : NULL;
 #endif
     if (p2p_node_create(&n->net, &pc) != 0) {
@@ -415,6 +459,7 @@ void demo_net_destroy(demo_net *net) {
     pt_log_destroy(n->log);
 #endif
   }
+  PT_IF_APP(pt_app_registry_destroy(net->registry);)
   free(net);
 }
 
@@ -476,7 +521,7 @@ int demo_net_submit(demo_net *net, size_t origin, uint8_t cmd,
                     const uint8_t hash[DMAP_HASH_SIZE], const uint8_t *data,
                     size_t len, demo_request *r) {
   demo_node *n;
-  dmap_request req;
+  dmap_msg req;
   pt_msg_header h;
   if (origin >= net->count || net->nets[origin] == NULL ||
       len > DMAP_MAX_CHUNK) {
@@ -494,7 +539,6 @@ int demo_net_submit(demo_net *net, size_t origin, uint8_t cmd,
   r->ctx = pt_trace_ctx_new(PT_FLAG_SAMPLED | PT_FLAG_APP_INITIATED);
   h.trace_id = r->ctx.trace_id;
   h.flags = r->ctx.flags;
-  app_start(n, &h, NULL, cmd, hash);
 #endif
   memset(&req, 0, sizeof req);
   req.cmd = cmd;
@@ -502,21 +546,25 @@ int demo_net_submit(demo_net *net, size_t origin, uint8_t cmd,
   memcpy(req.hash, hash, DMAP_HASH_SIZE);
   req.size = cmd == DMAP_STORE_CHUNK ? (uint32_t)len : 0;
   req.data = data;
+#if PT_TRACE
+  app_start(n, &h, NULL, &req);
+#endif
   if (r->target == origin) {
     /* Our own chunk: no network needed. */
-    dmap_response res;
+    dmap_reply res;
     req.hops = 0;
     execute(n, &req, &res);
     r->status = res.status;
     r->hops = res.hops;
     r->end_us = demo_now_us();
-    if (cmd == DMAP_GET_CHUNK && res.status == DMAP_OK) {
+    if (cmd == DMAP_GET_CHUNK && res.status == DMAP_STATUS_OK) {
       r->result_size = res.size;
       r->result_matches = 1;
     }
     r->done = 1;
 #if PT_TRACE
-    app_end(n, &h, NULL, cmd, res.status == DMAP_OK, r->end_us - r->start_us);
+    app_end(n, &h, NULL, cmd, res.status == DMAP_STATUS_OK,
+            r->end_us - r->start_us);
 #endif
     if (net->cfg.on_done != NULL) {
       net->cfg.on_done(r, net->cfg.arg);

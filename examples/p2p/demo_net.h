@@ -17,7 +17,7 @@
 #ifndef DEMO_NET_H
 #define DEMO_NET_H
 
-#include "dmap.h"
+#include "dmap_wire.h"
 #include "p2p_net.h"
 
 #define DEMO_MAX_NODES 16

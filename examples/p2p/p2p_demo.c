@@ -179,13 +179,14 @@ static int run_client(demo_net *net, const options *o, const size_t origin[4]) {
     }
   }
   for (size_t k = 0; k < o->chunks; k++) {
-    failures += reqs[0][k].status != DMAP_OK;
-    failures += reqs[1][k].status != DMAP_OK || !reqs[1][k].result_matches ||
+    failures += reqs[0][k].status != DMAP_STATUS_OK;
+    failures += reqs[1][k].status != DMAP_STATUS_OK ||
+                !reqs[1][k].result_matches ||
                 reqs[1][k].result_size != sizes[k];
   }
   for (size_t k = 0; k < half; k++) {
-    failures += reqs[2][k].status != DMAP_OK;
-    failures += reqs[3][k].status != DMAP_NOT_FOUND;
+    failures += reqs[2][k].status != DMAP_STATUS_OK;
+    failures += reqs[3][k].status != DMAP_STATUS_NOT_FOUND;
   }
   printf("Result: %zu requests, %d unexpected outcomes\n",
          2 * o->chunks + 2 * half, failures);
