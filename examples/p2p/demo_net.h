@@ -10,7 +10,8 @@
  *
  * Recorded per node (trace builds), besides the QUIC adapter's events:
  *   app_start    a request begins on this node (peer: who sent it; none at
- *                the client); data = chunk hash
+ *                the client); data: what the DMAP descriptor of
+ *                examples/datamap makes of the payload (hash, size, length)
  *   app_command  this node sends the request on to a peer (peer: to whom)
  *   app_end      this node finished the request (ok, duration)
  */
