@@ -254,6 +254,14 @@ int pt_quic_qlog_parse(const void *data, size_t len, pt_event *ev) {
 
 /* ---- Recording --------------------------------------------------------- */
 
+/* Writes an event of the connection; a trace that compile-time sampling
+ * (PT_TRACE_SAMPLE) drops is dropped whole, as by every event macro. */
+static void pt__record(pt_quic_tracer *t, const pt_event *ev) {
+  if (PT_TRACE_SAMPLED(t->ctx.trace_id)) {
+    pt_log_write(t->log, ev);
+  }
+}
+
 static void pt__begin(const pt_quic_tracer *t, pt_event *ev) {
   pt_event_begin(ev, t->ctx.trace_id, t->has_peer ? t->peer_id : NULL);
   ev->flags = (uint8_t)(ev->flags | t->ctx.flags);
@@ -289,7 +297,7 @@ static void pt__record_packet(pt_quic_tracer *t, const char *rec, size_t len) {
     t->stats.packets_lost++;
     break;
   }
-  pt_log_write(t->log, &ev);
+  pt__record(t, &ev);
 }
 
 /* The qlog hook: splits a write into JSON-SEQ records and parses each. */
@@ -320,7 +328,7 @@ static int pt__handshake_completed(ngtcp2_conn *conn, void *user_data) {
   t->last_rtt = st.smoothed_rtt;
   pt__begin(t, &ev);
   pt_event_set_conn_established(&ev, st.smoothed_rtt / 1000u);
-  pt_log_write(t->log, &ev);
+  pt__record(t, &ev);
   return t->app_handshake_completed
              ? t->app_handshake_completed(conn, user_data)
              : 0;
@@ -332,7 +340,7 @@ static int pt__stream_open(ngtcp2_conn *conn, int64_t stream_id,
   pt_event ev;
   pt__begin(t, &ev);
   pt_event_set_stream_opened(&ev, (uint64_t)stream_id, 0);
-  pt_log_write(t->log, &ev);
+  pt__record(t, &ev);
   return t->app_stream_open ? t->app_stream_open(conn, stream_id, user_data)
                             : 0;
 }
@@ -346,7 +354,7 @@ static int pt__recv_stream_data(ngtcp2_conn *conn, uint32_t flags,
   pt__begin(t, &ev);
   pt_event_set_stream_data(&ev, (uint64_t)stream_id, offset, datalen,
                            (flags & NGTCP2_STREAM_DATA_FLAG_FIN) != 0);
-  pt_log_write(t->log, &ev);
+  pt__record(t, &ev);
   return t->app_recv_stream_data
              ? t->app_recv_stream_data(conn, flags, stream_id, offset, data,
                                        datalen, user_data, stream_user_data)
@@ -410,7 +418,7 @@ int pt_quic_tracer_conn_init(pt_quic_tracer *t, const void *remote_sa,
   }
   pt__begin(t, &ev);
   pt_event_set_conn_init(&ev, endpoint);
-  pt_log_write(t->log, &ev);
+  pt__record(t, &ev);
   return PT_OK;
 }
 
@@ -421,7 +429,7 @@ int pt_quic_tracer_stream_opened(pt_quic_tracer *t, int64_t stream_id) {
   }
   pt__begin(t, &ev);
   pt_event_set_stream_opened(&ev, (uint64_t)stream_id, 1);
-  pt_log_write(t->log, &ev);
+  pt__record(t, &ev);
   return PT_OK;
 }
 
@@ -433,6 +441,6 @@ int pt_quic_tracer_stream_sent(pt_quic_tracer *t, int64_t stream_id,
   }
   pt__begin(t, &ev);
   pt_event_set_stream_data(&ev, (uint64_t)stream_id, offset, length, fin);
-  pt_log_write(t->log, &ev);
+  pt__record(t, &ev);
   return PT_OK;
 }
