@@ -48,6 +48,9 @@
 #include <unistd.h>
 
 #include "pt_clock.h"
+#if PT_TRACE_INDEX
+#include "pt_index.h"
+#endif
 
 /* ---- Registry of live logs (slow paths only) ---------------------------- */
 
@@ -251,6 +254,11 @@ static inline void pt__slot_publish(pt_log *log, pt__cursor *cur,
   /* release: the event is complete; readers that acquire this see it all. */
   atomic_store_explicit(&log->seqs[ticket & log->mask], 2 * ticket + 2,
                         memory_order_release);
+#if PT_TRACE_INDEX
+  if (log->index != NULL) {
+    pt__index_note(log->index, log->slots[ticket & log->mask].word, ticket);
+  }
+#endif
   if (PT__UNLIKELY(cur->next == cur->end)) {
     pt__chunk_close(log, cur);
   }
@@ -487,6 +495,15 @@ int pt_log_create(pt_log **out, const pt_log_config *cfg) {
     goto fail_log;
   }
   memset(log, 0, sizeof *log);
+#if PT_TRACE_INDEX
+  /* Before the region, so that a failure leaves no file behind. */
+  if (!cfg->no_index) {
+    rv = pt__index_create(&log->index, capacity, chunk_size);
+    if (rv != PT_OK) {
+      goto fail_index;
+    }
+  }
+#endif
   pt__region region;
   if (cfg->file_path != NULL) {
     rv = pt__region_create_file(&region, &layout, cfg->file_path,
@@ -506,6 +523,10 @@ int pt_log_create(pt_log **out, const pt_log_config *cfg) {
   return PT_OK;
 
 fail_region:
+#if PT_TRACE_INDEX
+  pt__index_destroy(log->index);
+fail_index:
+#endif
   free(log);
 fail_log:
   return rv;
@@ -522,6 +543,9 @@ void pt_log_destroy(pt_log *log) {
                           memory_order_release);
   }
   pt__region_free(&log->region);
+#if PT_TRACE_INDEX
+  pt__index_destroy(log->index);
+#endif
   free(log);
 }
 

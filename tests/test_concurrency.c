@@ -19,17 +19,6 @@
 
 #include "test_helpers.h"
 
-#if defined(__SANITIZE_THREAD__) || defined(__SANITIZE_ADDRESS__)
-#define PT_TEST_SLOW 1
-#elif defined(__has_feature)
-#if __has_feature(thread_sanitizer) || __has_feature(address_sanitizer)
-#define PT_TEST_SLOW 1
-#endif
-#endif
-#ifndef PT_TEST_SLOW
-#define PT_TEST_SLOW 0
-#endif
-
 enum { WRITERS = 4, EVENTS_PER_WRITER = PT_TEST_SLOW ? 40000 : 400000 };
 
 typedef struct shared {

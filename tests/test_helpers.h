@@ -7,6 +7,32 @@
 #include <stdint.h>
 #include <string.h>
 
+/* Sanitizer builds run the heavy tests with fewer iterations. */
+#if defined(__SANITIZE_THREAD__) || defined(__SANITIZE_ADDRESS__)
+#define PT_TEST_SLOW 1
+#elif defined(__has_feature)
+#if __has_feature(thread_sanitizer) || __has_feature(address_sanitizer)
+#define PT_TEST_SLOW 1
+#endif
+#endif
+#ifndef PT_TEST_SLOW
+#define PT_TEST_SLOW 0
+#endif
+
+/* Stable sort by timestamp (insertion sort): equal times keep write order,
+ * as the log's (timestamp, ticket) order does for one writer. */
+static inline void pt_test_sort_by_time(pt_event *events, size_t n) {
+  for (size_t i = 1; i < n; i++) {
+    pt_event key = events[i];
+    size_t j = i;
+    while (j > 0 && events[j - 1].timestamp_us > key.timestamp_us) {
+      events[j] = events[j - 1];
+      j--;
+    }
+    events[j] = key;
+  }
+}
+
 /* FNV-1a over bytes 8..119 of an event (everything but the timestamp, which
  * the log writes, and the last 8 bytes, which hold this checksum). */
 static inline uint64_t pt_test_checksum(const pt_event *ev) {

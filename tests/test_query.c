@@ -52,16 +52,7 @@ static size_t model_query(const model *m, filter_fn filter, const void *arg,
       out[n++] = m->events[i];
     }
   }
-  /* Insertion sort keeps write order among equal timestamps. */
-  for (size_t i = 1; i < n; i++) {
-    pt_event key = out[i];
-    size_t j = i;
-    while (j > 0 && out[j - 1].timestamp_us > key.timestamp_us) {
-      out[j] = out[j - 1];
-      j--;
-    }
-    out[j] = key;
-  }
+  pt_test_sort_by_time(out, n);
   return n;
 }
 

@@ -247,6 +247,8 @@ typedef struct pt_log_config {
    */
   const char *file_path;
   unsigned file_flags; /* PT_LOG_FILE_REPLACE */
+  int no_index; /* 1: no query indices (PT_TRACE_INDEX builds; the queries
+                  then scan; see docs/indices.md) */
 } pt_log_config;
 
 /* file_flags: replace an existing file (by default creation fails). */
@@ -458,6 +460,96 @@ PT_API int pt_log_query_peer(const pt_log *log, const uint8_t *peer_id,
 
 /* pt_events_free: frees a query result.  NULL is ignored. */
 PT_API void pt_events_free(pt_event *events);
+
+/* ---- Query engine: pt_query (trace builds only) ------------------------- */
+/*
+ * A pt_query answers the seed's TraceQuery questions over one log.  It uses
+ * the log's indices when the build has PT_TRACE_INDEX and the log was
+ * created without no_index (see docs/indices.md), and scans the ring
+ * otherwise or when created with PT_QUERY_SCAN.  Both ways give the answers
+ * the scan queries above give: whole events still in the ring, exact
+ * matches, sorted by time (timestamp_us, ties in write order).  Events
+ * written while a query runs may or may not be in its answer; an event
+ * completely written before the query began and not overwritten before it
+ * ended always is.
+ *
+ * Memory: results are allocated with malloc; the caller owns *out and frees
+ * it with pt_events_free().  With no match, *out is NULL and *count 0.  A
+ * pt_query keeps scratch memory between calls (at most 160 bytes per ring
+ * slot, grown on demand, freed by pt_query_destroy).
+ *
+ * Errors of every pt_query_* call: PT_ERR_INVALID for NULL arguments,
+ * PT_ERR_NOMEM if memory is short.
+ * Thread-safety: one thread at a time per pt_query (the scratch memory);
+ * any number of pt_query objects may read one log while threads write it.
+ * The log must outlive its pt_query objects.
+ */
+typedef struct pt_query pt_query;
+
+/* pt_query_create flags. */
+#define PT_QUERY_SCAN 0x1u /* never use indices: scan the ring */
+
+/*
+ * pt_query_create: a query object over `log`.  flags: 0 or PT_QUERY_SCAN.
+ * Returns PT_OK and sets *out; PT_ERR_INVALID for NULL or unknown flags;
+ * PT_ERR_NOMEM.
+ */
+PT_API int pt_query_create(pt_query **out, const pt_log *log, unsigned flags);
+
+/* pt_query_destroy: frees the query object.  NULL is ignored. */
+PT_API void pt_query_destroy(pt_query *query);
+
+/* pt_query_is_indexed: 1 if the query uses indices, 0 if it scans. */
+PT_API int pt_query_is_indexed(const pt_query *query);
+
+/* pt_query_get_trace: every event of one trace id. */
+PT_API int pt_query_get_trace(pt_query *query, const pt_trace_id *trace_id,
+                              pt_event **out, size_t *count);
+
+/* pt_query_recent: the newest n events (fewer if the log holds fewer). */
+PT_API int pt_query_recent(pt_query *query, size_t n, pt_event **out,
+                           size_t *count);
+
+/*
+ * pt_query_time_range: every event with start_us <= timestamp_us < end_us.
+ * PT_ERR_INVALID also if start_us > end_us.
+ */
+PT_API int pt_query_time_range(pt_query *query, uint64_t start_us,
+                               uint64_t end_us, pt_event **out, size_t *count);
+
+/* pt_query_by_peer: every event whose peer id equals peer_id[0..32). */
+PT_API int pt_query_by_peer(pt_query *query, const uint8_t *peer_id,
+                            pt_event **out, size_t *count);
+
+/*
+ * pt_query_contains_trace: whether the log holds an event of the trace.
+ * Indexed, the trace id bloom filters answer "no" for most absent ids
+ * without reading the ring; a "maybe" is confirmed by reading the slot.
+ * Returns 1 (yes), 0 (no), or PT_ERR_INVALID.
+ */
+PT_API int pt_query_contains_trace(pt_query *query,
+                                   const pt_trace_id *trace_id);
+
+/* Connection summary of one peer (pt_query_analyze_peer). */
+typedef struct pt_peer_stats {
+  uint64_t events;           /* events with this peer id */
+  uint64_t packets_sent;     /* packet_sent events */
+  uint64_t packets_received; /* packet_received events */
+  uint64_t packets_lost;     /* packet_lost events */
+  uint64_t bytes_sent;       /* sum of packet_sent sizes */
+  uint64_t bytes_received;   /* sum of packet_received sizes */
+  double loss_rate;          /* packets_lost / packets_sent; 0 if none sent */
+  uint32_t last_rtt_us;      /* rtt of the newest conn_established; 0: none */
+  uint64_t first_seen_us;    /* timestamp of the oldest event; 0: none */
+  uint64_t last_seen_us;     /* timestamp of the newest event; 0: none */
+} pt_peer_stats;
+
+/*
+ * pt_query_analyze_peer: the seed's analyze_connection_issues: counts the
+ * peer's events still in the ring into *out (all zero if there are none).
+ */
+PT_API int pt_query_analyze_peer(pt_query *query, const uint8_t *peer_id,
+                                 pt_peer_stats *out);
 
 /* ---- Following a live log (like tail -f) -------------------------------- */
 
