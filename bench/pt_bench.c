@@ -49,6 +49,9 @@
 #include "bench_events.h"
 #include "bench_mutex_ring.h"
 #include "bench_util.h"
+#ifndef PT_BENCH_HAVE_LTTNG
+#define PT_BENCH_HAVE_LTTNG 0 /* CMake sets 1 where pkg-config finds it */
+#endif
 #if PT_BENCH_HAVE_LTTNG
 #include "bench_lttng.h"
 #endif
