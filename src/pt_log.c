@@ -86,7 +86,7 @@ static pthread_once_t pt__exit_key_once = PTHREAD_ONCE_INIT;
 
 static void pt__chunk_close(pt_log *log, pt__cursor *cur) {
   _Atomic uint64_t *state =
-      &log->chunk_state[cur->chunk & (log->chunk_count - 1)];
+      pt__state_word(log, cur->chunk & (log->chunk_count - 1));
   /* relaxed: we own the chunk; nobody else changes its state word. */
   uint64_t owned = atomic_load_explicit(state, memory_order_relaxed);
   uint64_t filled = cur->next - (cur->end - log->chunk_size);
@@ -179,7 +179,7 @@ static int pt__chunk_claim(pt_log *log, pt__cursor *cur) {
     uint64_t c = atomic_fetch_add_explicit(&log->header->next_chunk, 1,
                                            memory_order_relaxed);
     uint64_t j = c & (log->chunk_count - 1);
-    _Atomic uint64_t *state = &log->chunk_state[j];
+    _Atomic uint64_t *state = pt__state_word(log, j);
     /* relaxed: a stale value only makes the CAS below fail. */
     uint64_t seen = atomic_load_explicit(state, memory_order_relaxed);
     if (seen & PT__STATE_OWNED) {
@@ -368,7 +368,7 @@ void pt__log_write_parts(pt_log *log, pt_trace_id trace_id,
 
 uint64_t pt__log_chunk_state(const pt_log *log, uint64_t chunk) {
   /* acquire: pairs with the release in pt__chunk_close. */
-  return atomic_load_explicit(&log->chunk_state[chunk], memory_order_acquire);
+  return atomic_load_explicit(pt__state_word(log, chunk), memory_order_acquire);
 }
 
 int pt__log_read_slot(const pt_log *log, uint64_t index, pt_event *out,
@@ -610,7 +610,7 @@ int pt_log_get_stats(const pt_log *log, pt_log_stats *out) {
   for (uint64_t j = 0; j < log->chunk_count; j++) {
     /* relaxed: statistics; each chunk's count only grows. */
     overwritten += pt__state_removed(
-        atomic_load_explicit(&log->chunk_state[j], memory_order_relaxed));
+        atomic_load_explicit(pt__state_word(log, j), memory_order_relaxed));
   }
   out->overwritten = overwritten;
   /* relaxed: a statistic. */

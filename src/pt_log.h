@@ -77,6 +77,18 @@ struct pt_log {
   struct pt_log *registry_next;
 };
 
+/*
+ * Chunk state words are one per cache line: a claim's CAS and a close's
+ * store then never bounce a line between two writers filling neighbouring
+ * chunks (8 words to a line made two threads scale 0.9x instead of ~2x).
+ */
+#define PT__STATE_STRIDE (PT__CACHE_LINE / sizeof(uint64_t))
+
+static inline _Atomic uint64_t *pt__state_word(const pt_log *log,
+                                               uint64_t chunk) {
+  return &log->chunk_state[chunk * PT__STATE_STRIDE];
+}
+
 /* Lap field of a ticket: (ticket / capacity + 1) mod 2^12. */
 static inline uint64_t pt__ticket_lap(const pt_log *log, uint64_t ticket) {
   return ((ticket >> log->capacity_shift) + 1) & PT__LAP_MASK;

@@ -27,8 +27,8 @@ void pt__region_layout(pt__region_header *hdr, uint64_t capacity,
   hdr->chunk_size = chunk_size;
   hdr->chunk_count = capacity / chunk_size;
   hdr->states_offset = PT__REGION_HEADER_SIZE;
-  hdr->seqs_offset =
-      pt__align_up(hdr->states_offset + hdr->chunk_count * 8, 4096);
+  hdr->seqs_offset = pt__align_up(
+      hdr->states_offset + hdr->chunk_count * PT__CACHE_LINE, 4096);
   hdr->slots_offset = pt__align_up(hdr->seqs_offset + capacity * 8, 4096);
   hdr->total_size = hdr->slots_offset + capacity * sizeof(pt_event);
 }

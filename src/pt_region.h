@@ -4,7 +4,8 @@
  * read by another process while it is written, or after its writer died.
  *
  *   offset 0                header (pt__region_header, one page)
- *   states_offset           chunk_count x 8-byte chunk state words
+ *   states_offset           chunk_count x 8-byte chunk state words, one per
+ *                           64-byte line
  *   seqs_offset             capacity x 8-byte slot sequence words
  *   slots_offset            capacity x 128-byte events
  *   total_size              end

@@ -314,13 +314,13 @@ static void test_recovery_inside_a_claim(void **state) {
     /* The claim another writer would make next, up to the stop. */
     uint64_t c = atomic_load(&log->header->next_chunk);
     uint64_t j = c & (log->chunk_count - 1);
-    uint64_t seen = atomic_load(&log->chunk_state[j]);
+    uint64_t seen = atomic_load(pt__state_word(log, j));
     assert_false(seen & PT__STATE_OWNED);
     assert_true(pt__state_filled(seen) > 0);
     uint64_t lap = ((c >> log->count_shift) + 1) & PT__LAP_MASK;
     atomic_store(&log->header->next_chunk, c + 1);
     atomic_store(
-        &log->chunk_state[j],
+        pt__state_word(log, j),
         pt__state_make(pt__state_removed(seen) + pt__state_filled(seen), lap, 0,
                        PT__STATE_OWNED));
     if (stop == 1) { /* first event of the chunk half written */
