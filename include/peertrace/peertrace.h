@@ -29,6 +29,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <string.h>
 
 #include <peertrace/pt_events.h>
@@ -642,6 +643,98 @@ PT_API int pt_dump_load(const char *path, pt_dump *out, pt_dump_error *err);
 
 /* pt_dump_release: frees what pt_dump_load allocated; *dump is zeroed. */
 PT_API void pt_dump_release(pt_dump *dump);
+
+/* ---- Exports ------------------------------------------------------------ */
+/*
+ * An exporter turns a time-ordered stream of events from one or more nodes
+ * into one of the formats below, writing as it goes: memory stays small
+ * whatever the number of events (except where a format says otherwise).
+ * Use: pt_exporter_new, pt_exporter_add_node for every node, then
+ * pt_exporter_write for each event in time order, then pt_exporter_finish
+ * and pt_exporter_free.
+ */
+typedef enum pt_export_format {
+  /* {"nodes":[...],"events":[...]}: every field named and decoded. */
+  PT_EXPORT_JSON = 1,
+  /*
+   * qlog 0.3 JSON-SEQ (what qvis reads): one qlog trace for the events of
+   * one node (one connection: select it before exporting).  transport:,
+   * recovery:, connectivity: event names; app and custom events appear as
+   * peertrace: events.
+   */
+  PT_EXPORT_QLOG = 2,
+  /*
+   * Chrome trace JSON (ui.perfetto.dev, chrome://tracing): one process per
+   * node; app requests (app_end) as complete slices with durations, packet
+   * and other events as instants; the app slices of one trace id linked by
+   * flows (bind_id) across nodes.
+   */
+  PT_EXPORT_CHROME = 3,
+  /*
+   * OTLP/JSON (OpenTelemetry Collector, file receiver): each app request
+   * (app_start .. app_end of one trace id on one node) is a span, the
+   * trace's other events on that node during the request are its span
+   * events (at most 128; more are counted in droppedEventsCount).  Memory
+   * grows with the requests open at the same time.
+   */
+  PT_EXPORT_OTLP = 4,
+  /*
+   * SVG sequence diagram of one trace: a lane per node, arrows for packets
+   * matched across nodes (sent -> received by packet number), lost packets
+   * marked.  Buffers the trace (at most 4096 events; the rest are counted
+   * in the picture's footer).
+   */
+  PT_EXPORT_SVG = 5
+} pt_export_format;
+
+typedef struct pt_exporter pt_exporter;
+
+/*
+ * pt_app_namer: names an application command, e.g. ("DMAP", 1) ->
+ * "STORE_CHUNK".  Writes a NUL-terminated name into out and returns 1, or
+ * returns 0 to leave the command unnamed (shown as app id and number).
+ */
+typedef int (*pt_app_namer)(const uint8_t app_id[4], uint16_t cmd, char *out,
+                            size_t out_size, void *user);
+
+/*
+ * pt_exporter_new: an exporter writing `format` to fp (not closed by it).
+ * Returns PT_OK; PT_ERR_INVALID for NULL out/fp or an unknown format;
+ * PT_ERR_NOMEM.  Thread-safety: an exporter is used by one thread.
+ */
+PT_API int pt_exporter_new(pt_exporter **out, pt_export_format format,
+                           FILE *fp);
+
+/* pt_exporter_set_app_namer: sets the command namer (NULL: none). */
+PT_API int pt_exporter_set_app_namer(pt_exporter *ex, pt_app_namer namer,
+                                     void *user);
+
+/*
+ * pt_exporter_add_node: declares a node before the first event; *index
+ * receives its number for pt_exporter_write.  Returns PT_OK;
+ * PT_ERR_INVALID after the first event, for NULL arguments, past 65536
+ * nodes, or a second node for PT_EXPORT_QLOG; PT_ERR_NOMEM.
+ */
+PT_API int pt_exporter_add_node(pt_exporter *ex, const uint8_t node_id[32],
+                                unsigned *index);
+
+/*
+ * pt_exporter_write: exports one event of node `node`.  Events must come in
+ * time order (non-decreasing timestamp_us across all nodes).
+ * Returns PT_OK; PT_ERR_INVALID for NULL, an unknown node or an event older
+ * than the previous one; PT_ERR_IO if writing failed; PT_ERR_NOMEM.
+ */
+PT_API int pt_exporter_write(pt_exporter *ex, unsigned node,
+                             const pt_event *ev);
+
+/*
+ * pt_exporter_finish: writes what remains and closes the document; then
+ * flushes fp.  Returns PT_OK or PT_ERR_IO (also for an earlier write error).
+ */
+PT_API int pt_exporter_finish(pt_exporter *ex);
+
+/* pt_exporter_free: frees the exporter.  NULL is ignored. */
+PT_API void pt_exporter_free(pt_exporter *ex);
 
 /* ---- W3C traceparent ---------------------------------------------------- */
 
