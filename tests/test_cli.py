@@ -48,7 +48,10 @@ check("\033[" in out, "--color=always colours")
 
 # filter
 rc, out, _ = run("filter", "--trace", "7e57", *ALL)
-check(rc == 0 and len(event_rows(out)) == 2, "filter --trace by prefix")
+rows = event_rows(out)
+check(rc == 0 and len(rows) == 2, "filter --trace by prefix")
+check(rows and rows[0].startswith("+0.000ms ") and
+      rows[-1].startswith("+0.450ms "), "times relative to the trace's start")
 rc, out, _ = run("filter", "--kind", "packet_lost,app_end", *ALL)
 check(len(event_rows(out)) == 4, "filter --kind with two kinds")
 rc, out, _ = run("filter", "--peer", "C3C4", *ALL)

@@ -239,6 +239,7 @@ static int cli_time(const char *option, const char *text, uint64_t base_us,
 }
 
 int cli_filter_resolve(cli_filter *f, const cli_inputs *in) {
+  f->base_us = in->first_us;
   if (f->since != NULL &&
       cli_time("--since", f->since, in->first_us, &f->since_us) != 0) {
     return -1;
@@ -262,7 +263,12 @@ static int cli_hex_has_prefix(const uint8_t *bytes, const char *prefix) {
   return 1;
 }
 
-int cli_filter_match(const cli_filter *f, const pt_event *ev) {
+int cli_filter_match(cli_filter *f, const pt_event *ev) {
+  if (f->trace_prefix[0] != '\0' && !f->base_is_trace_start &&
+      cli_hex_has_prefix(ev->trace_id.bytes, f->trace_prefix)) {
+    f->base_us = ev->timestamp_us; /* the trace starts here */
+    f->base_is_trace_start = 1;
+  }
   if (ev->timestamp_us < f->since_us || ev->timestamp_us >= f->until_us) {
     return 0;
   }

@@ -56,6 +56,13 @@ typedef struct cli_filter {
   uint64_t since_us;
   uint64_t until_us; /* exclusive; UINT64_MAX = no bound */
   uint32_t kinds;    /* bit per kind; 0 = any */
+  /*
+   * Where relative times count from: the inputs' first event or, with
+   * --trace, the first event of that trace (set by cli_filter_match as the
+   * events stream by in time order).
+   */
+  uint64_t base_us;
+  int base_is_trace_start;
 } cli_filter;
 
 void cli_filter_init(cli_filter *f);
@@ -67,7 +74,7 @@ void cli_filter_init(cli_filter *f);
 int cli_filter_option(cli_filter *f, int argc, char **argv, int *i);
 /* Resolves --since/--until against the inputs.  0 or -1 (printed). */
 int cli_filter_resolve(cli_filter *f, const cli_inputs *in);
-int cli_filter_match(const cli_filter *f, const pt_event *ev);
+int cli_filter_match(cli_filter *f, const pt_event *ev);
 extern const char cli_filter_help[];
 
 /* ---- A map from (trace id, node) to a small record ---------------------- */

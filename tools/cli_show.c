@@ -126,7 +126,7 @@ static int cli_print_events(cli_args *a, cli_inputs *in) {
   while ((rc = cli_inputs_next(in, &ev, &input)) == 1) {
     if (cli_filter_match(&a->filter, &ev)) {
       const pt_dump_info *info = pt_dump_reader_info(in->inputs[input].reader);
-      cli_print_event(&a->style, &ev, info->node_id, in->first_us, "");
+      cli_print_event(&a->style, &ev, info->node_id, a->filter.base_us, "");
       shown++;
     }
   }
@@ -236,12 +236,12 @@ int cli_recent(int argc, char **argv) {
     goto done;
   }
   uint64_t first = seen > a.count ? seen - a.count : 0;
-  uint64_t base = seen > 0 ? ring[first % a.count].timestamp_us : 0;
   cli_print_event_header(&a.style);
   for (uint64_t k = first; k < seen; k++) {
     const pt_dump_info *info =
         pt_dump_reader_info(in.inputs[nodes[k % a.count]].reader);
-    cli_print_event(&a.style, &ring[k % a.count], info->node_id, base, "");
+    cli_print_event(&a.style, &ring[k % a.count], info->node_id,
+                    a.filter.base_us, "");
   }
   printf("%s%llu of %llu matching events%s\n", cli_colour(&a.style, CLI_DIM),
          (unsigned long long)(seen - first), (unsigned long long)seen,

@@ -333,7 +333,7 @@ int cli_merge(int argc, char **argv) {
     }
     cli_print_event(&a.style, &ev,
                     pt_dump_reader_info(in.inputs[input].reader)->node_id,
-                    in.first_us, marker);
+                    a.filter.base_us, marker);
   }
   if (rc == 0) {
     cli_print_traces(&a.style, &traces, &in);
