@@ -138,6 +138,9 @@ static int pt__svg_finish(pt_exporter *ex) {
           "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"%d\" "
           "height=\"%d\" viewBox=\"0 0 %d %d\" font-family=\"monospace\" "
           "font-size=\"12\">\n"
+          /* A white halo keeps labels readable where arrows cross them. */
+          "<style>text{paint-order:stroke;stroke:white;stroke-width:3px;"
+          "stroke-linejoin:round}</style>\n"
           "<title>peertrace: trace %s</title>\n"
           "<defs><marker id=\"arrow\" viewBox=\"0 0 10 10\" refX=\"10\" "
           "refY=\"5\" markerWidth=\"8\" markerHeight=\"8\" "
