@@ -5,11 +5,12 @@
  * {"displayTimeUnit":"ms","traceEvents":[...]} with `ts`/`dur` in Unix
  * microseconds.  Each node is a process (pid = node index + 1, named by
  * "process_name" metadata) with two threads: 1 "network" (packet and
- * connection events, as instants) and 2 "app" (app commands as instants,
- * app requests as complete "X" slices from app_end's duration).  The app
- * slices of one trace id carry the same bind_id with flow_in and flow_out,
- * which Perfetto draws as arrows from slice to slice in time order: across
- * nodes, that is how a request travelled.
+ * connection events, as instants) and 2 "app" (app requests as complete
+ * "X" slices from app_end's duration, app commands as zero-length slices,
+ * app_start as an instant).  The app slices of one trace id carry the same
+ * bind_id with flow_in and flow_out, which Perfetto draws as arrows from
+ * slice to slice in time order: across nodes, that is how a request
+ * travelled.
  */
 #include "pt_export.h"
 
@@ -67,13 +68,18 @@ static int pt__chrome_event(pt_exporter *ex, unsigned node,
   pt__export_json_string(fp, title);
   fprintf(fp, ",\"cat\":\"%s\",\"pid\":%u,\"tid\":%d,", category, node + 1,
           app ? 2 : 1);
-  if (ev->kind == PT_EV_APP_END) {
-    uint64_t dur = ev->data.app_end.duration_us;
+  if (ev->kind == PT_EV_APP_END || ev->kind == PT_EV_APP_COMMAND) {
+    /* A request is a slice of its duration, a command a slice of zero. */
+    uint64_t dur = ev->kind == PT_EV_APP_END ? ev->data.app_end.duration_us : 0;
     uint64_t start = dur <= ev->timestamp_us ? ev->timestamp_us - dur : 0;
     fprintf(fp, "\"ph\":\"X\",\"ts\":%llu,\"dur\":%llu,",
             (unsigned long long)start, (unsigned long long)dur);
     if (!pt_trace_id_is_zero(&ev->trace_id)) {
-      /* Flow ids are 64-bit: the trace id's first 8 bytes. */
+      /*
+       * Flow ids are 64-bit: the trace id's first 8 bytes.  Every slice of
+       * the trace ends the flow from the previous one and starts the next,
+       * so Perfetto draws the trace's path from slice to slice in time.
+       */
       char id[17];
       pt__export_hex(id, ev->trace_id.bytes, 8);
       fprintf(fp, "\"bind_id\":\"0x%s\",\"flow_in\":true,\"flow_out\":true,",

@@ -665,9 +665,9 @@ typedef enum pt_export_format {
   PT_EXPORT_QLOG = 2,
   /*
    * Chrome trace JSON (ui.perfetto.dev, chrome://tracing): one process per
-   * node; app requests (app_end) as complete slices with durations, packet
-   * and other events as instants; the app slices of one trace id linked by
-   * flows (bind_id) across nodes.
+   * node; app requests (app_end) as complete slices with durations, app
+   * commands as zero-length slices, packet and other events as instants;
+   * the app slices of one trace id linked by flows (bind_id) across nodes.
    */
   PT_EXPORT_CHROME = 3,
   /*

@@ -19,7 +19,8 @@ json)
 chrome)
   "$peertrace" export chrome -o "$out/all.trace.json" "$samples"/*.ptd
   python3 "$src/export/check_json.py" chrome "$out/all.trace.json" \
-    '{"processes": 3, "slices": 3, "instants": 32, "cross_node_flows": 1}'
+    '{"processes": 3, "slices": 4, "instants": 31, "cross_node_flows": 1,
+      "widest_flow_nodes": 3}'
   ;;
 qlog)
   sh "$src/js/setup.sh" "$node_dir"

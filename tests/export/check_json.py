@@ -70,8 +70,9 @@ def check_chrome(doc):
             if e.get("s") not in ("t", "p", "g"):
                 fail("instant without scope")
     cross = sum(1 for pids_ in flows.values() if len(pids_) > 1)
+    widest = max((len(p) for p in flows.values()), default=0)
     return {"processes": len(pids), "slices": slices, "instants": instants,
-            "cross_node_flows": cross}
+            "cross_node_flows": cross, "widest_flow_nodes": widest}
 
 
 def main():
