@@ -13,6 +13,7 @@
 #include <string.h>
 #include <unistd.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <sys/stat.h>
 #include <cmocka.h>
 
@@ -210,13 +211,15 @@ static void test_reader_streams_and_rewinds(void **state) {
 
 typedef struct writer_arg {
   pt_log *log;
-  volatile int *stop;
+  atomic_int *stop;
   uint64_t base;
 } writer_arg;
 
 static void *writer_main(void *p) {
   writer_arg *a = p;
-  for (uint64_t i = 0; !*a->stop; i++) {
+  /* relaxed: a stop request; nothing else is published through it. */
+  for (uint64_t i = 0; !atomic_load_explicit(a->stop, memory_order_relaxed);
+       i++) {
     pt_event ev;
     uint64_t n = a->base + i;
     make_event(&ev, n, 0);
@@ -228,7 +231,7 @@ static void *writer_main(void *p) {
 static void test_save_during_writes(void **state) {
   (void)state;
   pt_log *log = make_log(1024, 3);
-  volatile int stop = 0;
+  atomic_int stop = 0;
   pthread_t threads[2];
   writer_arg args[2] = {{log, &stop, 0}, {log, &stop, 1ull << 40}};
   for (int t = 0; t < 2; t++) {
@@ -254,7 +257,8 @@ static void test_save_during_writes(void **state) {
     }
     pt_dump_release(&dump);
   }
-  stop = 1;
+  /* relaxed: the joins below order everything that matters. */
+  atomic_store_explicit(&stop, 1, memory_order_relaxed);
   for (int t = 0; t < 2; t++) {
     pthread_join(threads[t], NULL);
   }
