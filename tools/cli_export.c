@@ -1,6 +1,8 @@
 /* peertrace export: dumps to JSON, qlog, Chrome trace, OTLP/JSON or SVG. */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <fcntl.h>
+#include <unistd.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -60,11 +62,19 @@ int cli_export(int argc, char **argv) {
   }
   FILE *fp = stdout;
   pt_exporter *ex = NULL;
-  if (a.output != NULL && (fp = fopen(a.output, "w")) == NULL) {
-    cli_error(a.output, "cannot create: %s", strerror(errno));
-    fp = stdout;
-    rc = CLI_EXIT_ERROR;
-    goto done;
+  if (a.output != NULL) {
+    /* Exports hold what the dumps hold: private to the user, like them. */
+    int fd = open(a.output, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+    fp = fd >= 0 ? fdopen(fd, "w") : NULL;
+    if (fp == NULL) {
+      cli_error(a.output, "cannot create: %s", strerror(errno));
+      if (fd >= 0) {
+        close(fd);
+      }
+      fp = stdout;
+      rc = CLI_EXIT_ERROR;
+      goto done;
+    }
   }
   rc = pt_exporter_new(&ex, (pt_export_format)format, fp);
   if (rc == PT_OK) {
