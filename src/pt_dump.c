@@ -564,14 +564,19 @@ int pt_dump_reader_open(pt_dump_reader **out, const char *path,
     return PT_ERR_INVALID;
   }
   *out = NULL;
-  /* O_NOFOLLOW is not used: reading through a symlink is harmless. */
-  int fd = open(path, O_RDONLY | O_CLOEXEC);
+  /*
+   * O_NONBLOCK: opening a FIFO would otherwise wait for a writer (a hang);
+   * it is refused below as not a regular file, and cleared for the rest.
+   * O_NOFOLLOW is not used: reading through a symlink is harmless.
+   */
+  int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
   if (fd < 0) {
     pt__dump_fail(err, "cannot open: %s", strerror(errno));
     return PT_ERR_IO;
   }
   struct stat st;
-  if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+  if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) ||
+      fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK) != 0) {
     pt__dump_fail(err, "not a regular file");
     close(fd);
     return PT_ERR_IO;

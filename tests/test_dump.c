@@ -525,6 +525,13 @@ static void test_open_errors(void **state) {
                    PT_ERR_IO);
   assert_non_null(strstr(err.message, "No such file"));
   assert_int_equal(pt_dump_reader_open(&r, tmp_dir, &err), PT_ERR_IO);
+  assert_non_null(strstr(err.message, "not a regular file"));
+  /* A FIFO with no writer: refused at once, not waited on. */
+  char fifo[256];
+  path_in_tmp(fifo, sizeof fifo, "fifo.ptd");
+  assert_int_equal(mkfifo(fifo, 0600), 0);
+  assert_int_equal(pt_dump_reader_open(&r, fifo, &err), PT_ERR_IO);
+  assert_non_null(strstr(err.message, "not a regular file"));
   assert_int_equal(pt_dump_reader_open(NULL, "x", &err), PT_ERR_INVALID);
   pt_dump dump;
   assert_int_equal(pt_dump_load("/nonexistent/x.ptd", &dump, NULL), PT_ERR_IO);
