@@ -55,8 +55,11 @@ static double median(double *v, int n) {
   return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
 }
 
-/* Node k's log: events interleaved in time with the other nodes', traces
- * of 16 events that visit every node. */
+/*
+ * Node k's log: events interleaved in time with the other nodes'; traces of
+ * 16 events (an app request, packets, one loss) that visit every node, so
+ * the OTLP export has 4096 spans per node to write.
+ */
 static int make_dump(const char *dir, unsigned k, char *path, size_t size) {
   pt_log_config cfg;
   pt_log_config_init(&cfg);
@@ -73,7 +76,11 @@ static int make_dump(const char *dir, unsigned k, char *path, size_t size) {
     uint32_t trace = i / 16 + 1;
     memcpy(id.bytes, &trace, sizeof trace);
     pt_event_begin(&ev, id, NULL);
-    if (i % 16 == 15) {
+    if (i % 16 == 0) {
+      pt_event_set_app_start(&ev, "DMAP", 1, "chunk", 5);
+    } else if (i % 16 == 14) {
+      pt_event_set_app_end(&ev, "DMAP", 1, 1, 14 * 8);
+    } else if (i % 16 == 15) {
       pt_event_set_packet_lost(&ev, i, PT_PN_SPACE_APPLICATION);
     } else if (i % 2) {
       pt_event_set_packet_received(&ev, i, 1200, PT_PN_SPACE_APPLICATION);
