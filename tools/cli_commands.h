@@ -22,6 +22,7 @@ int cli_export(int argc, char **argv);
 #define CLI_ARG_OUTPUT 2u /* -o FILE */
 #define CLI_ARG_COUNT 4u  /* N (first positional) or -n N */
 #define CLI_ARG_FORMAT 8u /* FORMAT (first positional) */
+#define CLI_ARG_SPLIT 16u /* --split DIR */
 
 typedef struct cli_args {
   cli_filter filter;
@@ -29,6 +30,7 @@ typedef struct cli_args {
   char **paths;
   unsigned path_count;
   const char *output;
+  const char *split_dir;
   const char *format;
   unsigned long count;
 } cli_args;

@@ -52,6 +52,14 @@ int cli_parse_args(int argc, char **argv, unsigned accepts, const char *help,
       a->output = argv[++i];
       continue;
     }
+    if ((accepts & CLI_ARG_SPLIT) && strcmp(arg, "--split") == 0) {
+      if (i + 1 >= argc) {
+        cli_error(argv[0], "--split needs a directory");
+        return CLI_EXIT_USAGE;
+      }
+      a->split_dir = argv[++i];
+      continue;
+    }
     int count_flag = (accepts & CLI_ARG_COUNT) && strcmp(arg, "-n") == 0;
     if (count_flag || (need_count && arg[0] >= '0' && arg[0] <= '9')) {
       const char *value = count_flag ? (i + 1 < argc ? argv[++i] : "") : arg;
