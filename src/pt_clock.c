@@ -89,14 +89,23 @@ void pt__clock_init(void) {
   pthread_once(&pt__clock_once, pt__clock_setup);
 }
 
+uint64_t pt__clock_realtime_monotone_ns(void) {
+  uint64_t now = pt__clock_realtime_ns();
+  if (now < pt__anchor.last) {
+    now = pt__anchor.last;
+  }
+  pt__anchor.last = now;
+  return now;
+}
+
 uint64_t pt__clock_reanchor(void) {
 #if PT__HAVE_TSC
-  uint64_t now = pt__clock_realtime_ns();
+  uint64_t now = pt__clock_realtime_monotone_ns();
   pt__anchor.tsc = __rdtsc();
   pt__anchor.ns = now;
   return now;
 #else
-  return pt__clock_realtime_ns();
+  return pt__clock_realtime_monotone_ns();
 #endif
 }
 

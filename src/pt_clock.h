@@ -8,6 +8,13 @@
  * process runs and NTP adjustments are followed.  Without an invariant TSC
  * (or with PT_CLOCK=realtime in the environment) every read is a
  * clock_gettime(CLOCK_REALTIME).
+ *
+ * Per thread, time never goes backwards: a renewed anchor (or a stepped-back
+ * CLOCK_REALTIME) starts no earlier than the thread's previous reading, so
+ * one thread's events keep their program order when sorted by time.  The
+ * calibration error (~1e-5) bounds how far that can hold the clock ahead of
+ * CLOCK_REALTIME: a few tens of nanoseconds per millisecond window, never
+ * accumulating.
  */
 #ifndef PT_CLOCK_H
 #define PT_CLOCK_H
@@ -32,6 +39,7 @@ typedef struct pt__clock_params {
 typedef struct pt__clock_anchor {
   uint64_t tsc;
   uint64_t ns;
+  uint64_t last; /* last value returned to this thread: time never goes back */
 } pt__clock_anchor;
 
 extern pt__clock_params pt__clock;
@@ -39,9 +47,12 @@ extern PT__TLS pt__clock_anchor pt__anchor;
 
 /* Calibrates once per process (pthread_once); cheap after the first call. */
 void pt__clock_init(void);
-/* Slow path: renews this thread's anchor, returns the time of tsc. */
+/* Slow path: renews this thread's anchor and returns the current time. */
 uint64_t pt__clock_reanchor(void);
+/* CLOCK_REALTIME in ns, raw. */
 uint64_t pt__clock_realtime_ns(void);
+/* CLOCK_REALTIME in ns, never below this thread's previous reading. */
+uint64_t pt__clock_realtime_monotone_ns(void);
 
 /* Current Unix time in ns.  pt__clock_init() must have run. */
 static inline uint64_t pt__clock_now_ns(void) {
@@ -50,12 +61,14 @@ static inline uint64_t pt__clock_now_ns(void) {
     uint64_t delta = __rdtsc() - pt__anchor.tsc;
     /* A fresh thread (tsc 0) or a TSC that went backwards lands here too. */
     if (PT__LIKELY(delta < pt__clock.anchor_ticks)) {
-      return pt__anchor.ns + ((delta * pt__clock.ns_per_tick_q32) >> 32);
+      uint64_t ns = pt__anchor.ns + ((delta * pt__clock.ns_per_tick_q32) >> 32);
+      pt__anchor.last = ns;
+      return ns;
     }
     return pt__clock_reanchor();
   }
 #endif
-  return pt__clock_realtime_ns();
+  return pt__clock_realtime_monotone_ns();
 }
 
 #endif /* PT_CLOCK_H */

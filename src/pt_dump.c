@@ -246,7 +246,7 @@ static int pt__dump_snapshot(const pt_log *log, pt__record **out, size_t *count,
   info->created_us = pt__clock_realtime_ns() / 1000u;
   info->clock_source =
       pt__clock.use_tsc ? PT_CLOCK_SOURCE_TSC : PT_CLOCK_SOURCE_REALTIME;
-  memcpy(info->node_id, log->node_id, 32);
+  pt_log_node_id(log, info->node_id);
   if (n > 0) {
     info->first_us = records[0].event.timestamp_us;
     info->last_us = records[n - 1].event.timestamp_us;

@@ -92,6 +92,8 @@ enum pt__tag {
   PT__TAG_BYTES44
 };
 
+#define PT__JSON_MAX_SAFE_INTEGER ((UINT64_C(1) << 53) - 1)
+
 static uint64_t pt__field_uint(const void *p, size_t size) {
   uint8_t u8;
   uint16_t u16;
@@ -124,9 +126,13 @@ static void pt__text_field(pt__text *t, int json, int first, enum pt__tag tag,
   case PT__TAG_U8:
   case PT__TAG_U16:
   case PT__TAG_U32:
-  case PT__TAG_U64:
-    pt__text_printf(t, "%llu", (unsigned long long)pt__field_uint(p, size));
+  case PT__TAG_U64: {
+    uint64_t value = pt__field_uint(p, size);
+    /* JSON numbers beyond 2^53 lose precision in JavaScript: quote them. */
+    int quote = json && value > PT__JSON_MAX_SAFE_INTEGER;
+    pt__text_printf(t, quote ? "\"%llu\"" : "%llu", (unsigned long long)value);
     break;
+  }
   case PT__TAG_BOOL:
     pt__text_printf(t, "%s", *(const uint8_t *)p ? "true" : "false");
     break;

@@ -9,13 +9,16 @@
  *
  * Our protocol gives every slot exactly one writer at a time:
  *
- *  1. Claim.  A writer takes a chunk number c = fetch_add(next_chunk, 1) and
- *     then CASes the chunk's state word from "closed" to "owned by c".  If
- *     the chunk is still owned by a lagging writer of an earlier lap, it is
- *     skipped and the lagging writer keeps it; nobody ever writes a slot
- *     that someone else owns.  The claimer marks every slot of the chunk
- *     "being written" (odd sequence) and counts the completed events it thus
- *     removes as overwritten: the count is exact by construction.
+ *  1. Claim.  A writer takes a chunk number c = fetch_add(next_chunk, 1),
+ *     counts the completed events in the chunk (a closed chunk does not
+ *     change), and CASes the chunk's state word from "closed" to "owned, lap
+ *     of c, removed += that count".  If the chunk is still owned by a lagging
+ *     writer of an earlier lap, it is skipped and the lagging writer keeps it:
+ *     nobody ever writes a slot that someone else owns.  From the CAS on, the
+ *     chunk's old events are dead (their lap no longer matches) and counted,
+ *     in one atomic step; the claimer then marks every slot "being written"
+ *     (odd sequence).  The overwritten count is exact by construction, and
+ *     stays exact in a log file whose writer is killed at any instruction.
  *  2. Write.  The owner fills its slots one event at a time with plain
  *     (relaxed atomic) stores, publishing each with a release store of the
  *     slot's sequence word (2t + 2).  No atomic read-modify-write per event:
@@ -37,11 +40,17 @@
 #define _GNU_SOURCE
 #include "pt_log.h"
 
+#include <errno.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "pt_clock.h"
+#if PT_TRACE_INDEX
+#include "pt_index.h"
+#endif
 
 /* ---- Registry of live logs (slow paths only) ---------------------------- */
 
@@ -81,12 +90,15 @@ static void pt__chunk_close(pt_log *log, pt__cursor *cur) {
     /* relaxed: ordered before the readers' view by the release below. */
     atomic_store_explicit(&log->seqs[t & log->mask], 0, memory_order_relaxed);
   }
+  _Atomic uint64_t *state =
+      &log->chunk_state[cur->chunk & (log->chunk_count - 1)];
+  /* relaxed: we own the chunk; nobody else changes its state word. */
+  uint64_t owned = atomic_load_explicit(state, memory_order_relaxed);
   /*
    * release: publishes every store to this chunk's slots and sequence words;
-   * the next owner's CAS (acquire) sees them before it reuses the slots.
+   * the next claimer's acquire sees them before it counts and reuses them.
    */
-  atomic_store_explicit(&log->chunk_state[cur->chunk & (log->chunk_count - 1)],
-                        (cur->chunk + 1) << 1, memory_order_release);
+  atomic_store_explicit(state, owned & ~PT__STATE_OWNED, memory_order_release);
   cur->next = cur->end = 0;
 }
 
@@ -109,6 +121,21 @@ static void pt__thread_exit(void *unused) {
   for (int i = 0; i < PT__CURSORS; i++) {
     pt__cursor_release(&pt__cursors[i]);
   }
+}
+
+/*
+ * In a forked child the calling thread's cursors name chunks that its parent
+ * still fills; in a shared log file both would write them.  The child forgets
+ * them (without closing: they are not its own) and claims fresh chunks.
+ */
+static void pt__forget_cursors_in_child(void) {
+  memset(pt__cursors, 0, sizeof pt__cursors);
+}
+
+static pthread_once_t pt__fork_hook_once = PTHREAD_ONCE_INIT;
+
+static void pt__register_fork_hook(void) {
+  pthread_atfork(NULL, NULL, pt__forget_cursors_in_child);
 }
 
 static void pt__exit_key_create(void) {
@@ -140,51 +167,57 @@ static pt__cursor *pt__cursor_find(const pt_log *log) {
 
 /* Claims a fresh chunk for `cur`.  Returns 0 if none could be had. */
 static int pt__chunk_claim(pt_log *log, pt__cursor *cur) {
+  if (PT__UNLIKELY(log->region.read_only)) {
+    return 0;
+  }
   for (uint64_t attempt = 0; attempt < log->chunk_count; attempt++) {
     /*
      * relaxed: the number only has to be unique; ownership of the chunk is
      * decided by the CAS below, which carries the ordering.
      */
-    uint64_t c =
-        atomic_fetch_add_explicit(&log->next_chunk, 1, memory_order_relaxed);
-    _Atomic uint64_t *state = &log->chunk_state[c & (log->chunk_count - 1)];
-    /* relaxed: a stale value only makes the CAS below fail. */
-    uint64_t seen = atomic_load_explicit(state, memory_order_relaxed);
-    if (seen & 1u) {
+    uint64_t c = atomic_fetch_add_explicit(&log->header->next_chunk, 1,
+                                           memory_order_relaxed);
+    uint64_t j = c & (log->chunk_count - 1);
+    _Atomic uint64_t *state = &log->chunk_state[j];
+    /*
+     * acquire: if the chunk is closed, its last owner's stores (released by
+     * pt__chunk_close) are visible, so the count below is of final values.
+     */
+    uint64_t seen = atomic_load_explicit(state, memory_order_acquire);
+    if (seen & PT__STATE_OWNED) {
       continue; /* a lagging writer still fills it: leave it to them */
     }
-    if (seen != 0 && (seen >> 1) - 1 >= c) {
-      continue; /* we were preempted; a later lap already used it */
-    }
-    /*
-     * acquire on success: synchronises with the previous owner's release in
-     * pt__chunk_close, so its slot stores happen before ours.
-     */
-    if (!atomic_compare_exchange_strong_explicit(
-            state, &seen, ((c + 1) << 1) | 1u, memory_order_acquire,
-            memory_order_relaxed)) {
-      continue;
+    uint64_t lap = ((c >> log->count_shift) + 1) & PT__LAP_MASK;
+    if (((pt__state_lap(seen) - lap) & PT__LAP_MASK) < (PT__LAP_MASK + 1) / 2) {
+      continue; /* we were preempted; this or a later lap already used it */
     }
     uint64_t base = c << log->chunk_shift;
+    uint64_t first = base & log->mask;
     uint64_t removed = 0;
     for (uint64_t i = 0; i < log->chunk_size; i++) {
-      _Atomic uint64_t *seq = &log->seqs[(base + i) & log->mask];
-      /* relaxed: we own the chunk; its last writer's stores are visible. */
-      uint64_t old = atomic_load_explicit(seq, memory_order_relaxed);
+      /* relaxed: ordered after the closing owner's stores by the acquire. */
+      uint64_t old =
+          atomic_load_explicit(&log->seqs[first + i], memory_order_relaxed);
       removed += (old != 0 && (old & 1u) == 0);
+    }
+    uint64_t claimed =
+        pt__state_make(pt__state_removed(seen) + removed, lap, PT__STATE_OWNED);
+    /* acquire on success: as the load above; a closed chunk is unchanged. */
+    if (!atomic_compare_exchange_strong_explicit(state, &seen, claimed,
+                                                 memory_order_acquire,
+                                                 memory_order_relaxed)) {
+      continue;
+    }
+    for (uint64_t i = 0; i < log->chunk_size; i++) {
       /* relaxed: ordered before our payload stores by the fence below. */
-      atomic_store_explicit(seq, 2 * (base + i) + 1, memory_order_relaxed);
+      atomic_store_explicit(&log->seqs[first + i], 2 * (base + i) + 1,
+                            memory_order_relaxed);
     }
     /*
      * release fence: a reader that sees any payload store we make after this
      * point also sees the odd marks, so its re-check discards the copy.
      */
     atomic_thread_fence(memory_order_release);
-    if (removed != 0) {
-      /* relaxed: a statistic; readers need no ordering with the ring. */
-      atomic_fetch_add_explicit(&log->overwritten, removed,
-                                memory_order_relaxed);
-    }
     cur->chunk = c;
     cur->next = base;
     cur->end = base + log->chunk_size;
@@ -193,33 +226,85 @@ static int pt__chunk_claim(pt_log *log, pt__cursor *cur) {
   return 0;
 }
 
-static inline void pt__log_record(pt_log *log, const pt_event *ev,
-                                  uint64_t timestamp_us) {
+/*
+ * Takes the next slot of this thread's chunk (claiming a chunk if needed).
+ * Returns the slot, with *ticket set, or NULL if the event must be dropped.
+ */
+static inline pt__slot *pt__slot_take(pt_log *log, pt__cursor **cursor,
+                                      uint64_t *ticket) {
   pt__cursor *cur = &pt__cursors[0];
   if (PT__UNLIKELY(cur->uid != log->uid)) {
     cur = pt__cursor_find(log);
   }
   if (PT__UNLIKELY(cur->next == cur->end) && !pt__chunk_claim(log, cur)) {
     /* relaxed: a statistic. */
-    atomic_fetch_add_explicit(&log->dropped, 1, memory_order_relaxed);
-    return;
+    if (!log->region.read_only) {
+      atomic_fetch_add_explicit(&log->header->dropped, 1, memory_order_relaxed);
+    }
+    return NULL;
   }
-  uint64_t ticket = cur->next++;
-  uint64_t index = ticket & log->mask;
-  uint64_t words[16];
-  memcpy(words, ev, sizeof words);
-  words[0] = timestamp_us; /* offsetof(pt_event, timestamp_us) == 0 */
-  pt__slot *slot = &log->slots[index];
-  for (int i = 0; i < 16; i++) {
-    /* relaxed: published by the release store of the sequence word. */
-    atomic_store_explicit(&slot->word[i], words[i], memory_order_relaxed);
-  }
+  *cursor = cur;
+  *ticket = cur->next++;
+  return &log->slots[*ticket & log->mask];
+}
+
+/* Publishes the slot's event and closes the chunk when it is full. */
+static inline void pt__slot_publish(pt_log *log, pt__cursor *cur,
+                                    uint64_t ticket) {
   /* release: the event is complete; readers that acquire this see it all. */
-  atomic_store_explicit(&log->seqs[index], 2 * ticket + 2,
+  atomic_store_explicit(&log->seqs[ticket & log->mask], 2 * ticket + 2,
                         memory_order_release);
+#if PT_TRACE_INDEX
+  if (log->index != NULL) {
+    pt__index_note(log->index, log->slots[ticket & log->mask].word, ticket);
+  }
+#endif
   if (PT__UNLIKELY(cur->next == cur->end)) {
     pt__chunk_close(log, cur);
   }
+}
+
+/* Word i of an unaligned byte buffer. */
+static inline uint64_t pt__load_word(const void *src, size_t i) {
+  uint64_t word;
+  memcpy(&word, (const unsigned char *)src + 8 * i, sizeof word);
+  return word;
+}
+
+/* relaxed stores: every payload store is published by pt__slot_publish. */
+static inline void pt__slot_store(pt__slot *slot, int word, uint64_t value) {
+  atomic_store_explicit(&slot->word[word], value, memory_order_relaxed);
+}
+
+static inline void pt__log_record(pt_log *log, const pt_event *ev,
+                                  uint64_t timestamp_us) {
+  pt__cursor *cur;
+  uint64_t ticket;
+  pt__slot *slot = pt__slot_take(log, &cur, &ticket);
+  if (slot == NULL) {
+    return;
+  }
+  /* Straight-line stores: gcc -O2 does not unroll loops, and this is hot. */
+#define PT__COPY_WORD(i) pt__slot_store(slot, i, pt__load_word(ev, i))
+  PT__COPY_WORD(1);
+  PT__COPY_WORD(2);
+  PT__COPY_WORD(3);
+  PT__COPY_WORD(4);
+  PT__COPY_WORD(5);
+  PT__COPY_WORD(6);
+  PT__COPY_WORD(7);
+  PT__COPY_WORD(8);
+  PT__COPY_WORD(9);
+  PT__COPY_WORD(10);
+  PT__COPY_WORD(11);
+  PT__COPY_WORD(12);
+  PT__COPY_WORD(13);
+  PT__COPY_WORD(14);
+  PT__COPY_WORD(15);
+#undef PT__COPY_WORD
+  /* Word 0 is timestamp_us (offsetof 0), stored last: it waits on rdtsc. */
+  pt__slot_store(slot, 0, timestamp_us);
+  pt__slot_publish(log, cur, ticket);
 }
 
 void pt_log_write(pt_log *log, const pt_event *ev) {
@@ -236,11 +321,60 @@ void pt_log_write_at(pt_log *log, const pt_event *ev) {
   pt__log_record(log, ev, ev->timestamp_us);
 }
 
+void pt__log_write_parts(pt_log *log, pt_trace_id trace_id,
+                         const uint8_t *peer_id, uint64_t header,
+                         const uint64_t *payload) {
+  if (PT__UNLIKELY(log == NULL)) {
+    return;
+  }
+  uint64_t timestamp_us = pt__clock_now_ns() / 1000u;
+  pt__cursor *cur;
+  uint64_t ticket;
+  pt__slot *slot = pt__slot_take(log, &cur, &ticket);
+  if (slot == NULL) {
+    return;
+  }
+  uint64_t id[2];
+  memcpy(id, trace_id.bytes, sizeof id);
+  pt__slot_store(slot, 1, id[0]);
+  pt__slot_store(slot, 2, id[1]);
+  /* Straight-line stores: gcc -O2 does not unroll loops, and this is hot. */
+  if (peer_id != NULL) {
+    header |= (uint64_t)PT_EVENT_HAS_PEER << 48;
+    pt__slot_store(slot, 3, pt__load_word(peer_id, 0));
+    pt__slot_store(slot, 4, pt__load_word(peer_id, 1));
+    pt__slot_store(slot, 5, pt__load_word(peer_id, 2));
+    pt__slot_store(slot, 6, pt__load_word(peer_id, 3));
+  } else {
+    pt__slot_store(slot, 3, 0);
+    pt__slot_store(slot, 4, 0);
+    pt__slot_store(slot, 5, 0);
+    pt__slot_store(slot, 6, 0);
+  }
+  pt__slot_store(slot, 7, header);
+  pt__slot_store(slot, 8, payload[0]);
+  pt__slot_store(slot, 9, payload[1]);
+  pt__slot_store(slot, 10, payload[2]);
+  pt__slot_store(slot, 11, payload[3]);
+  pt__slot_store(slot, 12, payload[4]);
+  pt__slot_store(slot, 13, payload[5]);
+  pt__slot_store(slot, 14, payload[6]);
+  pt__slot_store(slot, 15, payload[7]);
+  pt__slot_store(slot, 0, timestamp_us);
+  pt__slot_publish(log, cur, ticket);
+}
+
+uint64_t pt__log_chunk_state(const pt_log *log, uint64_t chunk) {
+  /* acquire: pairs with the release in pt__chunk_close. */
+  return atomic_load_explicit(&log->chunk_state[chunk], memory_order_acquire);
+}
+
 int pt__log_read_slot(const pt_log *log, uint64_t index, pt_event *out,
                       uint64_t *ticket) {
   _Atomic uint64_t *seq = &log->seqs[index];
   const pt__slot *slot = &log->slots[index];
   for (int attempt = 0; attempt < 3; attempt++) {
+    uint64_t state = pt__log_chunk_state(log, index >> log->chunk_shift);
     /* acquire: pairs with the writer's release; the payload is visible. */
     uint64_t before = atomic_load_explicit(seq, memory_order_acquire);
     if (before == 0 || (before & 1u) != 0) {
@@ -255,8 +389,12 @@ int pt__log_read_slot(const pt_log *log, uint64_t index, pt_event *out,
     atomic_thread_fence(memory_order_acquire);
     uint64_t after = atomic_load_explicit(seq, memory_order_relaxed);
     if (after == before) {
+      uint64_t t = (before - 2) / 2;
+      if (pt__ticket_lap(log, t) != pt__state_lap(state)) {
+        return 0; /* its chunk was claimed again: counted as overwritten */
+      }
       memcpy(out, words, sizeof words);
-      *ticket = (before - 2) / 2;
+      *ticket = t;
       return 1;
     }
   }
@@ -280,6 +418,44 @@ static unsigned pt__log2(uint64_t x) {
   return r;
 }
 
+/* Fills the log's cached geometry and pointers from its region. */
+static void pt__log_attach(pt_log *log, const pt__region *region) {
+  log->region = *region;
+  log->header = region->base;
+  log->capacity = log->header->capacity;
+  log->mask = log->capacity - 1;
+  log->chunk_size = log->header->chunk_size;
+  log->chunk_count = log->header->chunk_count;
+  log->chunk_shift = pt__log2(log->chunk_size);
+  log->capacity_shift = pt__log2(log->capacity);
+  log->count_shift = pt__log2(log->chunk_count);
+  unsigned char *base = region->base;
+  log->chunk_state =
+      (_Atomic uint64_t *)(void *)(base + log->header->states_offset);
+  log->seqs = (_Atomic uint64_t *)(void *)(base + log->header->seqs_offset);
+  log->slots = (pt__slot *)(void *)(base + log->header->slots_offset);
+}
+
+static void pt__registry_add(pt_log *log) {
+  pthread_mutex_lock(&pt__registry_lock);
+  log->uid = pt__next_uid++;
+  log->registry_next = pt__registry_head;
+  pt__registry_head = log;
+  pthread_mutex_unlock(&pt__registry_lock);
+}
+
+static void pt__registry_remove(pt_log *log) {
+  pthread_mutex_lock(&pt__registry_lock);
+  for (pt_log **link = &pt__registry_head; *link != NULL;
+       link = &(*link)->registry_next) {
+    if (*link == log) {
+      *link = log->registry_next;
+      break;
+    }
+  }
+  pthread_mutex_unlock(&pt__registry_lock);
+}
+
 int pt_log_create(pt_log **out, const pt_log_config *cfg) {
   pt_log_config defaults;
   if (out == NULL) {
@@ -296,78 +472,131 @@ int pt_log_create(pt_log **out, const pt_log_config *cfg) {
     return PT_ERR_INVALID;
   }
   pt__clock_init();
+  pthread_once(&pt__fork_hook_once, pt__register_fork_hook);
 
-  pt_log *log = aligned_alloc(PT__CACHE_LINE, sizeof *log);
-  if (log == NULL) {
-    goto fail_log;
-  }
-  memset(log, 0, sizeof *log);
-  log->capacity = capacity;
-  log->mask = capacity - 1;
   /*
    * Chunks: large enough that the shared counter is touched once per 64
    * events, small enough that a ring keeps at least 16 of them, so lagging
    * owners (which keep their chunk) cost a small part of the ring.
    */
-  log->chunk_size = capacity / 16 < 64 ? capacity / 16 : 64;
-  log->chunk_shift = pt__log2(log->chunk_size);
-  log->chunk_count = capacity / log->chunk_size;
-  memcpy(log->node_id, cfg->node_id, sizeof log->node_id);
+  uint64_t chunk_size = capacity / 16 < 64 ? capacity / 16 : 64;
+  pt__region_header layout;
+  pt__region_layout(&layout, capacity, chunk_size);
+  memcpy(layout.node_id, cfg->node_id, sizeof layout.node_id);
+  layout.created_us = pt_clock_now_us();
+  layout.clock_source = pt__clock.use_tsc ? PT__CLOCK_TSC : PT__CLOCK_REALTIME;
+  layout.writer_pid = (uint32_t)getpid();
+  layout.writer_start = pt__process_start_time((int)getpid());
 
-  log->slots = aligned_alloc(128, capacity * sizeof(pt__slot));
-  if (log->slots == NULL) {
-    goto fail_slots;
+  int rv;
+  pt_log *log = aligned_alloc(PT__CACHE_LINE, sizeof *log);
+  if (log == NULL) {
+    rv = PT_ERR_NOMEM;
+    goto fail_log;
   }
-  log->seqs = aligned_alloc(PT__CACHE_LINE, capacity * sizeof(uint64_t));
-  if (log->seqs == NULL) {
-    goto fail_seqs;
+  memset(log, 0, sizeof *log);
+#if PT_TRACE_INDEX
+  /* Before the region, so that a failure leaves no file behind. */
+  if (!cfg->no_index) {
+    rv = pt__index_create(&log->index, capacity, chunk_size);
+    if (rv != PT_OK) {
+      goto fail_index;
+    }
   }
-  size_t state_bytes = log->chunk_count * sizeof(uint64_t);
-  state_bytes = (state_bytes + PT__CACHE_LINE - 1) & ~(size_t)63;
-  log->chunk_state = aligned_alloc(PT__CACHE_LINE, state_bytes);
-  if (log->chunk_state == NULL) {
-    goto fail_state;
+#endif
+  pt__region region;
+  if (cfg->file_path != NULL) {
+    rv = pt__region_create_file(&region, &layout, cfg->file_path,
+                                (cfg->file_flags & PT_LOG_FILE_REPLACE) != 0);
+  } else {
+    rv = pt__region_alloc(&region, &layout);
   }
-  /* Touch every page now: the footprint is fixed and no write faults later. */
-  memset(log->slots, 0, capacity * sizeof(pt__slot));
-  memset(log->seqs, 0, capacity * sizeof(uint64_t));
-  memset(log->chunk_state, 0, state_bytes);
-
-  pthread_mutex_lock(&pt__registry_lock);
-  log->uid = pt__next_uid++;
-  log->registry_next = pt__registry_head;
-  pt__registry_head = log;
-  pthread_mutex_unlock(&pt__registry_lock);
+  if (rv != PT_OK) {
+    goto fail_region;
+  }
+  pt__log_attach(log, &region);
+  /* release: a reader of the file that sees RUNNING sees the header. */
+  atomic_store_explicit(&log->header->writer_state, PT__WRITER_RUNNING,
+                        memory_order_release);
+  pt__registry_add(log);
   *out = log;
   return PT_OK;
 
-fail_state:
-  free(log->seqs);
-fail_seqs:
-  free(log->slots);
-fail_slots:
+fail_region:
+#if PT_TRACE_INDEX
+  pt__index_destroy(log->index);
+fail_index:
+#endif
   free(log);
 fail_log:
-  return PT_ERR_NOMEM;
+  return rv;
 }
 
 void pt_log_destroy(pt_log *log) {
   if (log == NULL) {
     return;
   }
-  pthread_mutex_lock(&pt__registry_lock);
-  for (pt_log **link = &pt__registry_head; *link != NULL;
-       link = &(*link)->registry_next) {
-    if (*link == log) {
-      *link = log->registry_next;
-      break;
-    }
+  pt__registry_remove(log);
+  if (!log->region.read_only) {
+    /* release: a follower that sees CLOSED has seen every event. */
+    atomic_store_explicit(&log->header->writer_state, PT__WRITER_CLOSED,
+                          memory_order_release);
   }
-  pthread_mutex_unlock(&pt__registry_lock);
-  free(log->chunk_state);
-  free(log->seqs);
-  free(log->slots);
+  pt__region_free(&log->region);
+#if PT_TRACE_INDEX
+  pt__index_destroy(log->index);
+#endif
   free(log);
+}
+
+int pt_log_open(const pt_log **out, const char *path) {
+  if (out == NULL || path == NULL) {
+    return PT_ERR_INVALID;
+  }
+  *out = NULL;
+  pt__region region;
+  int rv = pt__region_open_file(&region, path);
+  if (rv != PT_OK) {
+    return rv;
+  }
+  pt_log *log = aligned_alloc(PT__CACHE_LINE, sizeof *log);
+  if (log == NULL) {
+    pt__region_free(&region);
+    return PT_ERR_NOMEM;
+  }
+  memset(log, 0, sizeof *log);
+  pt__log_attach(log, &region);
+  /* Not in the registry: nobody writes through a read-only view. */
+  log->uid = 0;
+  *out = log;
+  return PT_OK;
+}
+
+void pt_log_close(const pt_log *log) {
+  if (log == NULL) {
+    return;
+  }
+  pt_log *owned = (pt_log *)(uintptr_t)log;
+  pt__region_free(&owned->region);
+  free(owned);
+}
+
+int pt_log_writer_status(const pt_log *log) {
+  if (log == NULL) {
+    return PT_ERR_INVALID;
+  }
+  /* acquire: pairs with the writer's release of CLOSED. */
+  uint64_t state =
+      atomic_load_explicit(&log->header->writer_state, memory_order_acquire);
+  if (state == PT__WRITER_CLOSED) {
+    return PT_WRITER_EXITED;
+  }
+  int pid = (int)log->header->writer_pid;
+  if (pid <= 0 || (kill(pid, 0) != 0 && errno == ESRCH) ||
+      pt__process_start_time(pid) != log->header->writer_start) {
+    return PT_WRITER_DIED;
+  }
+  return PT_WRITER_RUNNING;
 }
 
 int pt_log_get_stats(const pt_log *log, pt_log_stats *out) {
@@ -375,10 +604,16 @@ int pt_log_get_stats(const pt_log *log, pt_log_stats *out) {
     return PT_ERR_INVALID;
   }
   out->capacity = log->capacity;
-  /* relaxed: statistics, each read on its own. */
-  out->overwritten =
-      atomic_load_explicit(&log->overwritten, memory_order_relaxed);
-  out->dropped = atomic_load_explicit(&log->dropped, memory_order_relaxed);
+  uint64_t overwritten = 0;
+  for (uint64_t j = 0; j < log->chunk_count; j++) {
+    /* relaxed: statistics; each chunk's count only grows. */
+    overwritten += pt__state_removed(
+        atomic_load_explicit(&log->chunk_state[j], memory_order_relaxed));
+  }
+  out->overwritten = overwritten;
+  /* relaxed: a statistic. */
+  out->dropped =
+      atomic_load_explicit(&log->header->dropped, memory_order_relaxed);
   out->chunk_size = log->chunk_size;
   return PT_OK;
 }
@@ -387,6 +622,6 @@ int pt_log_node_id(const pt_log *log, uint8_t out[32]) {
   if (log == NULL || out == NULL) {
     return PT_ERR_INVALID;
   }
-  memcpy(out, log->node_id, sizeof log->node_id);
+  memcpy(out, log->header->node_id, sizeof log->header->node_id);
   return PT_OK;
 }

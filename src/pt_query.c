@@ -1,28 +1,84 @@
 /*
- * pt_query: scan queries over a live log (recent, by trace, by time, by
- * peer).  Each query reads every slot once through the seqlock
- * (pt__log_read_slot), keeps the matching events with their tickets, and
- * sorts them by (timestamp, ticket).  Ring order is not time order: writer
- * threads fill separate chunks, so no query may stop at the first older
- * event, as the seed's time-range scan does.
+ * pt_query: queries over a live log.
+ *
+ * Two ways to find events, one way to return them.  The scan path reads
+ * every slot once through the seqlock (pt__log_read_slot).  The indexed path
+ * (PT_TRACE_INDEX, see pt_index.h) reads only the slots the chunk summaries
+ * and slot tags point at.  Both keep a slot only if the copy is whole and
+ * its full key matches, then sort by (timestamp, ticket).  Ring order is not
+ * time order: writer threads fill separate chunks, so no query stops at the
+ * first older event, as the seed's time-range scan does.
+ *
+ * The pt_log_* functions are the scan path over a throw-away pt_query.
  */
 #include <stdlib.h>
 #include <string.h>
 
 #include "pt_log.h"
+#if PT_TRACE_INDEX
+#include "pt_index.h"
+#endif
 
 typedef struct pt__found {
   pt_event event;
   uint64_t ticket;
 } pt__found;
 
-typedef int (*pt__match_fn)(const pt_event *ev, const void *arg);
+/* Sort key of found[at]: sorting these moves 24 bytes, not 136. */
+typedef struct pt__sort_key {
+  uint64_t timestamp_us;
+  uint64_t ticket;
+  size_t at;
+} pt__sort_key;
 
-static int pt__found_compare(const void *a, const void *b) {
-  const pt__found *x = a;
-  const pt__found *y = b;
-  if (x->event.timestamp_us != y->event.timestamp_us) {
-    return x->event.timestamp_us < y->event.timestamp_us ? -1 : 1;
+struct pt_query {
+  const pt_log *log;
+#if PT_TRACE_INDEX
+  const pt__index *index; /* NULL: scan */
+#endif
+  pt__found *found; /* scratch: the matches of the current query */
+  size_t found_count;
+  size_t found_cap;
+  pt__sort_key *keys; /* scratch: found in time order */
+  size_t keys_cap;
+};
+
+/* What a query keeps: one key, or a time window. */
+typedef enum pt__key_kind {
+  PT__KEY_ALL,
+  PT__KEY_TRACE,
+  PT__KEY_PEER,
+  PT__KEY_TIME
+} pt__key_kind;
+
+typedef struct pt__key {
+  pt__key_kind kind;
+  const pt_trace_id *trace_id;
+  const uint8_t *peer_id;
+  uint64_t start_us;
+  uint64_t end_us;
+} pt__key;
+
+static int pt__key_match(const pt__key *key, const pt_event *ev) {
+  switch (key->kind) {
+  case PT__KEY_TRACE:
+    return memcmp(&ev->trace_id, key->trace_id, sizeof ev->trace_id) == 0;
+  case PT__KEY_PEER:
+    return (ev->flags & PT_EVENT_HAS_PEER) != 0 &&
+           memcmp(ev->peer_id, key->peer_id, sizeof ev->peer_id) == 0;
+  case PT__KEY_TIME:
+    return ev->timestamp_us >= key->start_us && ev->timestamp_us < key->end_us;
+  case PT__KEY_ALL:
+    break;
+  }
+  return 1;
+}
+
+static int pt__sort_key_compare(const void *a, const void *b) {
+  const pt__sort_key *x = a;
+  const pt__sort_key *y = b;
+  if (x->timestamp_us != y->timestamp_us) {
+    return x->timestamp_us < y->timestamp_us ? -1 : 1;
   }
   if (x->ticket != y->ticket) {
     return x->ticket < y->ticket ? -1 : 1;
@@ -31,52 +87,413 @@ static int pt__found_compare(const void *a, const void *b) {
 }
 
 /*
- * Collects the events matching `match`, sorted, and hands back the newest
- * `limit` of them (all if limit is SIZE_MAX) as a malloc'ed pt_event array.
+ * Fills q->keys with the matches in (timestamp, ticket) order.  Matches
+ * from one chunk usually arrive in order already: then there is no sort.
  */
-static int pt__collect(const pt_log *log, pt__match_fn match, const void *arg,
-                       size_t limit, pt_event **out, size_t *count) {
-  if (log == NULL || out == NULL || count == NULL) {
-    return PT_ERR_INVALID;
+static int pt__sort_found(pt_query *q) {
+  size_t n = q->found_count;
+  if (n > q->keys_cap) {
+    pt__sort_key *grown = realloc(q->keys, q->found_cap * sizeof *grown);
+    if (grown == NULL) {
+      return PT_ERR_NOMEM;
+    }
+    q->keys = grown;
+    q->keys_cap = q->found_cap;
   }
-  *out = NULL;
-  *count = 0;
-  pt__found *found = malloc(log->capacity * sizeof *found);
-  if (found == NULL) {
-    return PT_ERR_NOMEM;
-  }
-  size_t n = 0;
-  for (uint64_t i = 0; i < log->capacity; i++) {
-    if (pt__log_read_slot(log, i, &found[n].event, &found[n].ticket) &&
-        (match == NULL || match(&found[n].event, arg))) {
-      n++;
+  int sorted = 1;
+  for (size_t i = 0; i < n; i++) {
+    q->keys[i].timestamp_us = q->found[i].event.timestamp_us;
+    q->keys[i].ticket = q->found[i].ticket;
+    q->keys[i].at = i;
+    if (i > 0 && sorted &&
+        pt__sort_key_compare(&q->keys[i - 1], &q->keys[i]) > 0) {
+      sorted = 0;
     }
   }
-  qsort(found, n, sizeof *found, pt__found_compare);
+  if (!sorted) {
+    qsort(q->keys, n, sizeof *q->keys, pt__sort_key_compare);
+  }
+  return PT_OK;
+}
+
+/* Makes room for one more match.  Returns PT_OK or PT_ERR_NOMEM. */
+static int pt__found_reserve(pt_query *q) {
+  if (q->found_count < q->found_cap) {
+    return PT_OK;
+  }
+  size_t cap = q->found_cap == 0 ? 64 : 2 * q->found_cap;
+  pt__found *grown = realloc(q->found, cap * sizeof *grown);
+  if (grown == NULL) {
+    return PT_ERR_NOMEM;
+  }
+  q->found = grown;
+  q->found_cap = cap;
+  return PT_OK;
+}
+
+/*
+ * Reads slot `index` and keeps its event if whole and matching `key`.
+ * Returns 1 if kept, 0 if not, PT_ERR_NOMEM.
+ */
+static int pt__read_keep(pt_query *q, uint64_t index, const pt__key *key) {
+  if (pt__found_reserve(q) != PT_OK) {
+    return PT_ERR_NOMEM;
+  }
+  pt__found *f = &q->found[q->found_count];
+  if (pt__log_read_slot(q->log, index, &f->event, &f->ticket) &&
+      pt__key_match(key, &f->event)) {
+    q->found_count++;
+    return 1;
+  }
+  return 0;
+}
+
+/* Scan path: every slot.  stop_at_first: for contains_trace. */
+static int pt__scan(pt_query *q, const pt__key *key, int stop_at_first) {
+  for (uint64_t i = 0; i < q->log->capacity; i++) {
+    int kept = pt__read_keep(q, i, key);
+    if (kept < 0) {
+      return kept;
+    }
+    if (kept && stop_at_first) {
+      break;
+    }
+  }
+  return PT_OK;
+}
+
+#if PT_TRACE_INDEX
+/* Indexed path for one trace or peer id: filters, then tags, then slots. */
+static int pt__index_find(pt_query *q, const pt__key *key, int stop_at_first) {
+  const pt__index *ix = q->index;
+  int peer = key->kind == PT__KEY_PEER;
+  uint64_t h = peer ? pt__index_hash_peer_id(key->peer_id)
+                    : pt__index_hash_trace_id(key->trace_id);
+  uint16_t tag = pt__filter_tag(h);
+  for (uint64_t chunk = 0; chunk < ix->chunk_count; chunk++) {
+    if (!pt__index_chunk_may_hold(ix, chunk, peer, h)) {
+      continue;
+    }
+    uint64_t base = chunk << ix->chunk_shift;
+    for (uint64_t i = base; i < base + ix->chunk_size; i++) {
+      if (pt__index_tag(ix, i, peer) != tag) {
+        continue;
+      }
+      int kept = pt__read_keep(q, i, key);
+      if (kept < 0) {
+        return kept;
+      }
+      if (kept && stop_at_first) {
+        return PT_OK;
+      }
+    }
+  }
+  return PT_OK;
+}
+
+/* Reads every slot of the chunks whose time bounds meet [start, end). */
+static int pt__index_time(pt_query *q, const pt__key *key) {
+  const pt__index *ix = q->index;
+  for (uint64_t chunk = 0; chunk < ix->chunk_count; chunk++) {
+    uint64_t min, max;
+    pt__index_chunk_times(ix, chunk, &min, &max);
+    if (max < key->start_us || min >= key->end_us) {
+      continue;
+    }
+    uint64_t base = chunk << ix->chunk_shift;
+    for (uint64_t i = base; i < base + ix->chunk_size; i++) {
+      if (pt__read_keep(q, i, key) < 0) {
+        return PT_ERR_NOMEM;
+      }
+    }
+  }
+  return PT_OK;
+}
+
+typedef struct pt__chunk_order {
+  uint64_t ts_max;
+  uint64_t chunk;
+} pt__chunk_order;
+
+static int pt__chunk_order_newest_first(const void *a, const void *b) {
+  const pt__chunk_order *x = a;
+  const pt__chunk_order *y = b;
+  if (x->ts_max != y->ts_max) {
+    return x->ts_max > y->ts_max ? -1 : 1;
+  }
+  return 0;
+}
+
+/*
+ * The newest n: visits chunks by falling ts_max and stops at the first
+ * chunk whose every event is older than the n-th newest event found so far
+ * (a tie could still win on ticket order, so ties are visited).
+ */
+static int pt__index_recent(pt_query *q, size_t n) {
+  const pt__index *ix = q->index;
+  pt__chunk_order *order = malloc(ix->chunk_count * sizeof *order);
+  if (order == NULL) {
+    return PT_ERR_NOMEM;
+  }
+  for (uint64_t chunk = 0; chunk < ix->chunk_count; chunk++) {
+    uint64_t min;
+    order[chunk].chunk = chunk;
+    pt__index_chunk_times(ix, chunk, &min, &order[chunk].ts_max);
+  }
+  qsort(order, ix->chunk_count, sizeof *order, pt__chunk_order_newest_first);
+  pt__key all = {.kind = PT__KEY_ALL};
+  int have_threshold = 0;
+  uint64_t threshold = 0;
+  int rc = PT_OK;
+  for (uint64_t k = 0; k < ix->chunk_count; k++) {
+    if (have_threshold && order[k].ts_max < threshold) {
+      break;
+    }
+    uint64_t base = order[k].chunk << ix->chunk_shift;
+    for (uint64_t i = base; i < base + ix->chunk_size && rc == PT_OK; i++) {
+      rc = pt__read_keep(q, i, &all) < 0 ? PT_ERR_NOMEM : PT_OK;
+    }
+    if (rc != PT_OK) {
+      break;
+    }
+    if (!have_threshold && q->found_count >= n) {
+      /* More events can only raise the n-th newest: a safe bound. */
+      rc = pt__sort_found(q);
+      if (rc != PT_OK) {
+        break;
+      }
+      threshold = q->keys[q->found_count - n].timestamp_us;
+      have_threshold = 1;
+    }
+  }
+  free(order);
+  return rc;
+}
+#endif /* PT_TRACE_INDEX */
+
+static int pt__query_uses_index(const pt_query *q) {
+#if PT_TRACE_INDEX
+  return q->index != NULL && pt__index_usable(q->index, q->log->region.fd >= 0);
+#else
+  (void)q;
+  return 0;
+#endif
+}
+
+/*
+ * Sorts the matches and hands back the newest `limit` of them as a
+ * malloc'ed array.
+ */
+static int pt__finish(pt_query *q, size_t limit, pt_event **out,
+                      size_t *count) {
+  size_t n = q->found_count;
+  if (pt__sort_found(q) != PT_OK) {
+    return PT_ERR_NOMEM;
+  }
   size_t first = n > limit ? n - limit : 0;
   size_t kept = n - first;
   if (kept > 0) {
     pt_event *events = malloc(kept * sizeof *events);
     if (events == NULL) {
-      free(found);
       return PT_ERR_NOMEM;
     }
     for (size_t i = 0; i < kept; i++) {
-      events[i] = found[first + i].event;
+      events[i] = q->found[q->keys[first + i].at].event;
     }
     *out = events;
     *count = kept;
   }
-  free(found);
   return PT_OK;
 }
 
-int pt_log_recent(const pt_log *log, size_t n, pt_event **out, size_t *count) {
-  return pt__collect(log, NULL, NULL, n, out, count);
+/* Runs one query: finds the matches of `key` and returns the newest limit. */
+static int pt__run(pt_query *q, const pt__key *key, size_t limit,
+                   pt_event **out, size_t *count) {
+  if (out == NULL || count == NULL) {
+    return PT_ERR_INVALID;
+  }
+  *out = NULL;
+  *count = 0;
+  q->found_count = 0;
+  if (limit == 0) {
+    return PT_OK;
+  }
+  int rc;
+#if PT_TRACE_INDEX
+  if (pt__query_uses_index(q)) {
+    if (key->kind == PT__KEY_TIME) {
+      rc = pt__index_time(q, key);
+    } else if (key->kind == PT__KEY_ALL) {
+      rc = pt__index_recent(q, limit);
+    } else {
+      rc = pt__index_find(q, key, 0);
+    }
+  } else
+#endif
+  {
+    rc = pt__scan(q, key, 0);
+  }
+  if (rc == PT_OK) {
+    rc = pt__finish(q, limit, out, count);
+  }
+  return rc;
 }
 
-static int pt__match_trace(const pt_event *ev, const void *arg) {
-  return memcmp(&ev->trace_id, arg, sizeof ev->trace_id) == 0;
+/* ---- pt_query ----------------------------------------------------------- */
+
+int pt_query_create(pt_query **out, const pt_log *log, unsigned flags) {
+  if (out == NULL) {
+    return PT_ERR_INVALID;
+  }
+  *out = NULL;
+  if (log == NULL || (flags & ~PT_QUERY_SCAN) != 0) {
+    return PT_ERR_INVALID;
+  }
+  pt_query *q = calloc(1, sizeof *q);
+  if (q == NULL) {
+    return PT_ERR_NOMEM;
+  }
+  q->log = log;
+#if PT_TRACE_INDEX
+  q->index = (flags & PT_QUERY_SCAN) ? NULL : log->index;
+#endif
+  *out = q;
+  return PT_OK;
+}
+
+void pt_query_destroy(pt_query *query) {
+  if (query != NULL) {
+    free(query->keys);
+    free(query->found);
+    free(query);
+  }
+}
+
+int pt_query_is_indexed(const pt_query *query) {
+  return query != NULL && pt__query_uses_index(query);
+}
+
+int pt_query_get_trace(pt_query *query, const pt_trace_id *trace_id,
+                       pt_event **out, size_t *count) {
+  if (query == NULL || trace_id == NULL) {
+    return PT_ERR_INVALID;
+  }
+  pt__key key = {.kind = PT__KEY_TRACE, .trace_id = trace_id};
+  return pt__run(query, &key, SIZE_MAX, out, count);
+}
+
+int pt_query_recent(pt_query *query, size_t n, pt_event **out, size_t *count) {
+  if (query == NULL) {
+    return PT_ERR_INVALID;
+  }
+  pt__key key = {.kind = PT__KEY_ALL};
+  return pt__run(query, &key, n, out, count);
+}
+
+int pt_query_time_range(pt_query *query, uint64_t start_us, uint64_t end_us,
+                        pt_event **out, size_t *count) {
+  if (query == NULL || start_us > end_us) {
+    return PT_ERR_INVALID;
+  }
+  pt__key key = {.kind = PT__KEY_TIME, .start_us = start_us, .end_us = end_us};
+  return pt__run(query, &key, SIZE_MAX, out, count);
+}
+
+int pt_query_by_peer(pt_query *query, const uint8_t *peer_id, pt_event **out,
+                     size_t *count) {
+  if (query == NULL || peer_id == NULL) {
+    return PT_ERR_INVALID;
+  }
+  pt__key key = {.kind = PT__KEY_PEER, .peer_id = peer_id};
+  return pt__run(query, &key, SIZE_MAX, out, count);
+}
+
+int pt_query_contains_trace(pt_query *query, const pt_trace_id *trace_id) {
+  if (query == NULL || trace_id == NULL) {
+    return PT_ERR_INVALID;
+  }
+  pt__key key = {.kind = PT__KEY_TRACE, .trace_id = trace_id};
+  query->found_count = 0;
+  int rc;
+#if PT_TRACE_INDEX
+  if (pt__query_uses_index(query)) {
+    rc = pt__index_find(query, &key, 1);
+  } else
+#endif
+  {
+    rc = pt__scan(query, &key, 1);
+  }
+  if (rc < 0) {
+    return rc;
+  }
+  return query->found_count > 0;
+}
+
+int pt_query_analyze_peer(pt_query *query, const uint8_t *peer_id,
+                          pt_peer_stats *out) {
+  if (query == NULL || peer_id == NULL || out == NULL) {
+    return PT_ERR_INVALID;
+  }
+  memset(out, 0, sizeof *out);
+  pt_event *events;
+  size_t n;
+  int rc = pt_query_by_peer(query, peer_id, &events, &n);
+  if (rc != PT_OK) {
+    return rc;
+  }
+  for (size_t i = 0; i < n; i++) {
+    const pt_event *ev = &events[i];
+    switch (ev->kind) {
+    case PT_EV_PACKET_SENT:
+      out->packets_sent++;
+      out->bytes_sent += ev->data.packet_sent.size;
+      break;
+    case PT_EV_PACKET_RECEIVED:
+      out->packets_received++;
+      out->bytes_received += ev->data.packet_received.size;
+      break;
+    case PT_EV_PACKET_LOST:
+      out->packets_lost++;
+      break;
+    case PT_EV_CONN_ESTABLISHED:
+      out->last_rtt_us = ev->data.conn_established.rtt_us; /* time order */
+      break;
+    default:
+      break;
+    }
+  }
+  out->events = n;
+  if (n > 0) {
+    out->first_seen_us = events[0].timestamp_us;
+    out->last_seen_us = events[n - 1].timestamp_us;
+  }
+  if (out->packets_sent > 0) {
+    out->loss_rate = (double)out->packets_lost / (double)out->packets_sent;
+  }
+  pt_events_free(events);
+  return PT_OK;
+}
+
+/* ---- The scan queries: pt_log_* ----------------------------------------- */
+
+/* Runs `key` over a throw-away scanning query of `log`. */
+static int pt__log_scan(const pt_log *log, const pt__key *key, size_t limit,
+                        pt_event **out, size_t *count) {
+  if (log == NULL || out == NULL || count == NULL) {
+    return PT_ERR_INVALID;
+  }
+  pt_query q;
+  memset(&q, 0, sizeof q);
+  q.log = log;
+  int rc = pt__run(&q, key, limit, out, count);
+  free(q.keys);
+  free(q.found);
+  return rc;
+}
+
+int pt_log_recent(const pt_log *log, size_t n, pt_event **out, size_t *count) {
+  pt__key key = {.kind = PT__KEY_ALL};
+  return pt__log_scan(log, &key, n, out, count);
 }
 
 int pt_log_query_trace(const pt_log *log, const pt_trace_id *trace_id,
@@ -84,17 +501,8 @@ int pt_log_query_trace(const pt_log *log, const pt_trace_id *trace_id,
   if (trace_id == NULL) {
     return PT_ERR_INVALID;
   }
-  return pt__collect(log, pt__match_trace, trace_id, SIZE_MAX, out, count);
-}
-
-typedef struct pt__time_window {
-  uint64_t start_us;
-  uint64_t end_us;
-} pt__time_window;
-
-static int pt__match_time(const pt_event *ev, const void *arg) {
-  const pt__time_window *w = arg;
-  return ev->timestamp_us >= w->start_us && ev->timestamp_us < w->end_us;
+  pt__key key = {.kind = PT__KEY_TRACE, .trace_id = trace_id};
+  return pt__log_scan(log, &key, SIZE_MAX, out, count);
 }
 
 int pt_log_query_time_range(const pt_log *log, uint64_t start_us,
@@ -102,13 +510,8 @@ int pt_log_query_time_range(const pt_log *log, uint64_t start_us,
   if (start_us > end_us) {
     return PT_ERR_INVALID;
   }
-  pt__time_window window = {start_us, end_us};
-  return pt__collect(log, pt__match_time, &window, SIZE_MAX, out, count);
-}
-
-static int pt__match_peer(const pt_event *ev, const void *arg) {
-  return (ev->flags & PT_EVENT_HAS_PEER) != 0 &&
-         memcmp(ev->peer_id, arg, sizeof ev->peer_id) == 0;
+  pt__key key = {.kind = PT__KEY_TIME, .start_us = start_us, .end_us = end_us};
+  return pt__log_scan(log, &key, SIZE_MAX, out, count);
 }
 
 int pt_log_query_peer(const pt_log *log, const uint8_t *peer_id, pt_event **out,
@@ -116,7 +519,8 @@ int pt_log_query_peer(const pt_log *log, const uint8_t *peer_id, pt_event **out,
   if (peer_id == NULL) {
     return PT_ERR_INVALID;
   }
-  return pt__collect(log, pt__match_peer, peer_id, SIZE_MAX, out, count);
+  pt__key key = {.kind = PT__KEY_PEER, .peer_id = peer_id};
+  return pt__log_scan(log, &key, SIZE_MAX, out, count);
 }
 
 void pt_events_free(pt_event *events) {

@@ -1,15 +1,17 @@
 #!/usr/bin/env python3
-"""test_cli.py PEERTRACE SAMPLES WORKDIR: runs the peertrace command on the
+"""test_cli.py PEERTRACE SAMPLES WORKDIR NAMES: runs the peertrace command on the
 sample dumps (tests/make_sample_dumps.c) and checks its output and exit
 codes: aligned columns, short ids, relative times, filters, recent, stats,
 merge, --help on every command, colour only when asked or on a terminal,
-and errors that name the file and exit non-zero."""
+and errors that name the file and exit non-zero.  NAMES is 1 if this
+peertrace names DMAP's commands through the app registry, else 0."""
 import os
 import re
 import subprocess
 import sys
 
 PT, SAMPLES, WORK = sys.argv[1], sys.argv[2], sys.argv[3]
+NAMES = sys.argv[4] == "1"
 CLIENT = os.path.join(SAMPLES, "client.ptd")
 ALL = [os.path.join(SAMPLES, n) for n in ("client.ptd", "relay.ptd", "storage.ptd")]
 failures = []
@@ -68,6 +70,17 @@ rc, _, err = run("filter", "--since", "+5parsecs", CLIENT)
 check(rc == 2 and "bad time" in err, "bad time: exit 2")
 rc, _, err = run("filter", "--trace", "xyz", CLIENT)
 check(rc == 2 and "not hex" in err, "bad --trace: exit 2")
+
+# App commands: named through the registry when the CLI knows DMAP.
+rc, out, _ = run("filter", "--kind", "app_end", *ALL)
+rows = event_rows(out)
+if NAMES:
+    check(len(rows) == 3 and "app_end          STORE_CHUNK app_id=DMAP cmd=1"
+          in rows[0] and "GET_CHUNK app_id=DMAP cmd=2" in rows[2],
+          "app commands named (STORE_CHUNK, GET_CHUNK)")
+else:
+    check(len(rows) == 3 and "app_end          app_id=DMAP cmd=1" in rows[0],
+          "app commands as app id and number")
 
 # recent
 rc, out, _ = run("recent", "3", *ALL)

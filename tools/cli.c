@@ -443,7 +443,7 @@ void cli_rel_time(char *out, size_t size, uint64_t t_us, uint64_t base_us) {
   }
 }
 
-void cli_event_title(const pt_event *ev, char *out, size_t size) {
+int cli_app_name(const pt_event *ev, char *out, size_t size) {
   const uint8_t *app_id = NULL;
   uint16_t cmd = 0;
   if (ev->kind == PT_EV_APP_COMMAND || ev->kind == PT_EV_APP_START) {
@@ -456,9 +456,9 @@ void cli_event_title(const pt_event *ev, char *out, size_t size) {
   if (app_id != NULL && cli_app_namer != NULL &&
       cli_app_namer(app_id, cmd, out, size, cli_app_namer_user) == 1) {
     out[size - 1] = '\0';
-    return;
+    return 1;
   }
-  snprintf(out, size, "%s", pt_event_kind_name(ev->kind));
+  return 0;
 }
 
 void cli_event_details(const pt_event *ev, char *out, size_t size) {
@@ -467,7 +467,8 @@ void cli_event_details(const pt_event *ev, char *out, size_t size) {
   const char *space = strchr(text, ' ');
   snprintf(out, size, "%s", space != NULL ? space + 1 : "");
   /* Opaque byte fields are zero-padded: drop the padding ("00" pairs). */
-  char *data = strstr(out, "data=");
+  char *data = strstr(out, " data=");
+  data = data != NULL ? data + 1 : (strncmp(out, "data=", 5) == 0 ? out : NULL);
   if (data != NULL) {
     char *end = data + 5 + strcspn(data + 5, " ");
     char *cut = end;
@@ -506,7 +507,7 @@ static const char *cli_kind_colour(unsigned kind) {
 void cli_print_event(const cli_style *s, const pt_event *ev,
                      const uint8_t node_id[32], uint64_t base_us,
                      const char *marker) {
-  char when[32], node[9], trace[9], peer[9] = "-", title[64], details[512];
+  char when[32], node[9], trace[9], peer[9] = "-", details[512];
   cli_rel_time(when, sizeof when, ev->timestamp_us, base_us);
   cli_short_hex(node, node_id);
   if (pt_trace_id_is_zero(&ev->trace_id)) {
@@ -517,10 +518,15 @@ void cli_print_event(const cli_style *s, const pt_event *ev,
   if (ev->flags & PT_EVENT_HAS_PEER) {
     cli_short_hex(peer, ev->peer_id);
   }
-  cli_event_title(ev, title, sizeof title);
+  /* App events: the command's name (STORE_CHUNK) leads the details. */
+  char name[64] = "";
+  if (cli_app_name(ev, name, sizeof name - 1)) {
+    strcat(name, " ");
+  }
   cli_event_details(ev, details, sizeof details);
-  printf("%-14s %s%-8s%s  %-8s  %-8s  %s%-16s%s %s%s\n", when,
+  printf("%-14s %s%-8s%s  %-8s  %-8s  %s%-16s%s %s%s%s%s%s\n", when,
          cli_colour(s, CLI_DIM), node, cli_colour(s, CLI_RESET), trace, peer,
-         cli_colour(s, cli_kind_colour(ev->kind)), title,
+         cli_colour(s, cli_kind_colour(ev->kind)), pt_event_kind_name(ev->kind),
+         cli_colour(s, CLI_RESET), cli_colour(s, CLI_YELLOW), name,
          cli_colour(s, CLI_RESET), details, marker);
 }

@@ -17,11 +17,18 @@
 #define CLI_EXIT_USAGE 2 /* bad command line */
 
 /*
- * Names app commands ("STORE_CHUNK" instead of DMAP/1).  NULL until the app
- * registry (issue 4) is linked in; then set it at the start of main().
+ * Names app commands ("STORE_CHUNK" instead of DMAP/1); NULL: unnamed.
+ * cli_apps_init() sets it to a lookup in the app registry.
  */
 extern pt_app_namer cli_app_namer;
 extern void *cli_app_namer_user;
+
+/* Sets cli_app_namer from the app registry where there is one (cli_apps.c). */
+void cli_apps_init(void);
+#if PT_TRACE_APP
+/* Registers the protocols the CLI knows (cli_apps_dmap.c or _none.c). */
+void cli_register_app_protocols(pt_app_registry *registry);
+#endif
 
 /* ---- Inputs: several dumps, one stream ordered by time ------------------ */
 
@@ -115,8 +122,8 @@ const char *cli_colour(const cli_style *s, const char *code);
 void cli_short_hex(char out[9], const uint8_t *bytes);
 /* "+12.345ms" relative to base_us. */
 void cli_rel_time(char *out, size_t size, uint64_t t_us, uint64_t base_us);
-/* Title of an event: app command name through cli_app_namer, else kind. */
-void cli_event_title(const pt_event *ev, char *out, size_t size);
+/* The name of an app event's command through cli_app_namer: 1, or 0. */
+int cli_app_name(const pt_event *ev, char *out, size_t size);
 /* The event's fields as "name=value ..." (pt_event_format minus the kind). */
 void cli_event_details(const pt_event *ev, char *out, size_t size);
 /* Prints one aligned event row. */

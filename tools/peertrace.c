@@ -28,6 +28,7 @@ static void usage(FILE *fp) {
 }
 
 int main(int argc, char **argv) {
+  cli_apps_init();
   if (argc < 2) {
     usage(stderr);
     return CLI_EXIT_USAGE;

@@ -103,13 +103,19 @@ extern "C" {
   X(PT_ERR_PARSE, -3, "malformed input")                                       \
   X(PT_ERR_BUFFER, -4, "output buffer too small")                              \
   X(PT_ERR_CLOCK, -5, "no usable clock")                                       \
+  X(PT_ERR_EXISTS, -6, "already exists")                                       \
+  X(PT_ERR_FULL, -7, "no free slot left")                                      \
+  X(PT_ERR_NOT_FOUND, -8, "not found")                                         \
   X(PT_ERR_IO, -20, "input/output error")                                      \
   X(PT_ERR_DUMP_MAGIC, -21, "not a peertrace dump file")                       \
   X(PT_ERR_DUMP_VERSION, -22, "unsupported dump format version")               \
   X(PT_ERR_DUMP_TRUNCATED, -23, "dump file truncated")                         \
   X(PT_ERR_DUMP_HEADER, -24, "invalid dump header")                            \
   X(PT_ERR_DUMP_EVENT, -25, "invalid event record in dump")                    \
-  X(PT_ERR_DUMP_CHECKSUM, -26, "dump checksum mismatch")
+  X(PT_ERR_DUMP_CHECKSUM, -26, "dump checksum mismatch")                       \
+  X(PT_ERR_FORMAT, -30, "not a peertrace log file")                            \
+  X(PT_ERR_VERSION, -31, "unsupported log file version")                       \
+  X(PT_ERR_PERMISSION, -32, "not a regular file owned by this user")
 
 enum pt_error {
 #define PT__ERROR_ENUM(name, value, text) name = value,
@@ -230,6 +236,10 @@ typedef struct pt_event {
 #if defined(__STDC_VERSION__) && __STDC_VERSION__ >= 201112L
 _Static_assert(sizeof(pt_event) == 128, "pt_event must be 128 bytes");
 _Static_assert(offsetof(pt_event, data) == 64, "payload starts at byte 64");
+_Static_assert(offsetof(pt_event, sequence) == 56 &&
+                   offsetof(pt_event, kind) == 60 &&
+                   offsetof(pt_event, flags) == 62,
+               "header word layout used by pt__log_write_parts");
 _Static_assert(sizeof(pt_endpoint) == 20, "pt_endpoint is 20 bytes");
 #endif
 
@@ -237,7 +247,24 @@ _Static_assert(sizeof(pt_endpoint) == 20, "pt_endpoint is 20 bytes");
 typedef struct pt_log_config {
   size_t capacity;     /* events, power of two >= PT_LOG_MIN_CAPACITY */
   uint8_t node_id[32]; /* this node's id, stamped on queries and dumps */
+  /*
+   * NULL: the ring lives in private memory.  A path: the ring lives in a
+   * shared mapping of that file (mode 0600), readable by pt_log_open() from
+   * another process while this one runs, and after it dies.
+   */
+  const char *file_path;
+  unsigned file_flags; /* PT_LOG_FILE_REPLACE */
+  int no_index; /* 1: no query indices (PT_TRACE_INDEX builds; the queries
+                  then scan; see docs/indices.md) */
 } pt_log_config;
+
+/* file_flags: replace an existing file (by default creation fails). */
+#define PT_LOG_FILE_REPLACE 1u
+
+/* pt_log_writer_status results. */
+#define PT_WRITER_RUNNING 1
+#define PT_WRITER_EXITED 2 /* destroyed its log normally */
+#define PT_WRITER_DIED 3   /* gone without destroying its log (crash, kill) */
 
 /* Counters of a log (pt_log_get_stats). */
 typedef struct pt_log_stats {
@@ -343,7 +370,33 @@ PT_API void pt_log_config_init(pt_log_config *cfg);
 PT_API int pt_log_create(pt_log **out, const pt_log_config *cfg);
 
 /*
- * pt_log_destroy: frees the log.  NULL is ignored.
+ * pt_log_open: a read-only view of a log file made with
+ * pt_log_config.file_path, from this or another process, while its writer
+ * runs or after it died.  The view supports every query, pt_log_get_stats,
+ * pt_log_node_id, pt_log_writer_status and pt_follow; events whose write had
+ * not completed when the writer died are never returned.  Close it with
+ * pt_log_close.  Returns PT_OK; PT_ERR_INVALID for NULL; PT_ERR_NOT_FOUND;
+ * PT_ERR_PERMISSION if the path is not a regular file owned by this user
+ * (symlinks are not followed); PT_ERR_FORMAT if it is not a peertrace log
+ * (or its sizes do not match its header); PT_ERR_VERSION for another format
+ * version; PT_ERR_IO.  Thread-safety: safe.
+ */
+PT_API int pt_log_open(const pt_log **out, const char *path);
+
+/* pt_log_close: closes a view from pt_log_open.  NULL is ignored. */
+PT_API void pt_log_close(const pt_log *log);
+
+/*
+ * pt_log_writer_status: whether the process that writes a log is running
+ * (PT_WRITER_RUNNING), destroyed the log (PT_WRITER_EXITED) or is gone
+ * without doing so (PT_WRITER_DIED).  PT_ERR_INVALID for NULL.
+ * Thread-safety: safe.
+ */
+PT_API int pt_log_writer_status(const pt_log *log);
+
+/*
+ * pt_log_destroy: frees the log (a file-backed log's file stays, marked
+ * closed).  NULL is ignored.
  * Thread-safety: no thread may write to or query the log during or after the
  * call.
  */
@@ -415,6 +468,125 @@ PT_API int pt_log_query_peer(const pt_log *log, const uint8_t *peer_id,
 /* pt_events_free: frees a query result.  NULL is ignored. */
 PT_API void pt_events_free(pt_event *events);
 
+/* ---- Query engine: pt_query (trace builds only) ------------------------- */
+/*
+ * A pt_query answers the seed's TraceQuery questions over one log.  It uses
+ * the log's indices when the build has PT_TRACE_INDEX and the log was
+ * created without no_index (see docs/indices.md), and scans the ring
+ * otherwise or when created with PT_QUERY_SCAN.  Both ways give the answers
+ * the scan queries above give: whole events still in the ring, exact
+ * matches, sorted by time (timestamp_us, ties in write order).  Events
+ * written while a query runs may or may not be in its answer; an event
+ * completely written before the query began and not overwritten before it
+ * ended always is.
+ *
+ * Memory: results are allocated with malloc; the caller owns *out and frees
+ * it with pt_events_free().  With no match, *out is NULL and *count 0.  A
+ * pt_query keeps scratch memory between calls (at most 160 bytes per ring
+ * slot, grown on demand, freed by pt_query_destroy).
+ *
+ * Errors of every pt_query_* call: PT_ERR_INVALID for NULL arguments,
+ * PT_ERR_NOMEM if memory is short.
+ * Thread-safety: one thread at a time per pt_query (the scratch memory);
+ * any number of pt_query objects may read one log while threads write it.
+ * The log must outlive its pt_query objects.
+ */
+typedef struct pt_query pt_query;
+
+/* pt_query_create flags. */
+#define PT_QUERY_SCAN 0x1u /* never use indices: scan the ring */
+
+/*
+ * pt_query_create: a query object over `log`.  flags: 0 or PT_QUERY_SCAN.
+ * Returns PT_OK and sets *out; PT_ERR_INVALID for NULL or unknown flags;
+ * PT_ERR_NOMEM.
+ */
+PT_API int pt_query_create(pt_query **out, const pt_log *log, unsigned flags);
+
+/* pt_query_destroy: frees the query object.  NULL is ignored. */
+PT_API void pt_query_destroy(pt_query *query);
+
+/* pt_query_is_indexed: 1 if the query uses indices, 0 if it scans. */
+PT_API int pt_query_is_indexed(const pt_query *query);
+
+/* pt_query_get_trace: every event of one trace id. */
+PT_API int pt_query_get_trace(pt_query *query, const pt_trace_id *trace_id,
+                              pt_event **out, size_t *count);
+
+/* pt_query_recent: the newest n events (fewer if the log holds fewer). */
+PT_API int pt_query_recent(pt_query *query, size_t n, pt_event **out,
+                           size_t *count);
+
+/*
+ * pt_query_time_range: every event with start_us <= timestamp_us < end_us.
+ * PT_ERR_INVALID also if start_us > end_us.
+ */
+PT_API int pt_query_time_range(pt_query *query, uint64_t start_us,
+                               uint64_t end_us, pt_event **out, size_t *count);
+
+/* pt_query_by_peer: every event whose peer id equals peer_id[0..32). */
+PT_API int pt_query_by_peer(pt_query *query, const uint8_t *peer_id,
+                            pt_event **out, size_t *count);
+
+/*
+ * pt_query_contains_trace: whether the log holds an event of the trace.
+ * Indexed, the trace id bloom filters answer "no" for most absent ids
+ * without reading the ring; a "maybe" is confirmed by reading the slot.
+ * Returns 1 (yes), 0 (no), or PT_ERR_INVALID.
+ */
+PT_API int pt_query_contains_trace(pt_query *query,
+                                   const pt_trace_id *trace_id);
+
+/* Connection summary of one peer (pt_query_analyze_peer). */
+typedef struct pt_peer_stats {
+  uint64_t events;           /* events with this peer id */
+  uint64_t packets_sent;     /* packet_sent events */
+  uint64_t packets_received; /* packet_received events */
+  uint64_t packets_lost;     /* packet_lost events */
+  uint64_t bytes_sent;       /* sum of packet_sent sizes */
+  uint64_t bytes_received;   /* sum of packet_received sizes */
+  double loss_rate;          /* packets_lost / packets_sent; 0 if none sent */
+  uint32_t last_rtt_us;      /* rtt of the newest conn_established; 0: none */
+  uint64_t first_seen_us;    /* timestamp of the oldest event; 0: none */
+  uint64_t last_seen_us;     /* timestamp of the newest event; 0: none */
+} pt_peer_stats;
+
+/*
+ * pt_query_analyze_peer: the seed's analyze_connection_issues: counts the
+ * peer's events still in the ring into *out (all zero if there are none).
+ */
+PT_API int pt_query_analyze_peer(pt_query *query, const uint8_t *peer_id,
+                                 pt_peer_stats *out);
+
+/* ---- Following a live log (like tail -f) -------------------------------- */
+
+typedef struct pt_follow pt_follow;
+
+/* pt_follow_create flags: also deliver the events already in the log. */
+#define PT_FOLLOW_FROM_START 1u
+
+/*
+ * pt_follow_create: a follower of a log (typically a pt_log_open view of a
+ * running process's file).  It only reads: writers are never blocked or
+ * slowed.  Returns PT_OK; PT_ERR_INVALID; PT_ERR_NOMEM.
+ * Thread-safety: one follower per thread; many followers may share a log.
+ */
+PT_API int pt_follow_create(pt_follow **out, const pt_log *log, unsigned flags);
+
+/*
+ * pt_follow_poll: the events completed since the previous poll, in time
+ * order, in an array owned by the follower (valid until the next poll or
+ * pt_follow_destroy).  *missed receives the number of events that were
+ * written and overwritten between two polls, unseen (the follower was
+ * lapped): exact, from the log's per-chunk overwrite counts.
+ * Returns PT_OK; PT_ERR_INVALID for NULL arguments.
+ */
+PT_API int pt_follow_poll(pt_follow *follow, const pt_event **events,
+                          size_t *count, uint64_t *missed);
+
+/* pt_follow_destroy: frees the follower.  NULL is ignored. */
+PT_API void pt_follow_destroy(pt_follow *follow);
+
 /* ---- Event text --------------------------------------------------------- */
 
 /* pt_event_kind_name: "packet_sent", ...; "unknown" for other values. */
@@ -428,7 +600,11 @@ PT_API const char *pt_event_kind_name(unsigned kind);
 PT_API int pt_event_format(const pt_event *ev, char *out, size_t out_size);
 
 /*
- * pt_event_to_json: one JSON object with every field named and decoded.
+ * pt_event_to_json: one JSON object with every field named and decoded:
+ * {"timestamp_us":..,"kind":"packet_sent","trace_id":"<32 hex>","sequence":..,
+ *  "sampled":..,"debug":..,"app_initiated":..,"peer_id":"<64 hex>"|null,
+ *  "data":{<fields of the kind, in table order>}}.  Integers above 2^53 - 1
+ * (not exact in JavaScript) are written as decimal strings.
  * Returns as pt_event_format.
  */
 PT_API int pt_event_to_json(const pt_event *ev, char *out, size_t out_size);
@@ -513,23 +689,149 @@ PT_EVENT_TABLE(PT__SETTER)
 #define PT_EVENT(log, ev)                                                      \
   do {                                                                         \
     pt_event pt__event_copy = (ev);                                            \
-    pt_log_write((log), &pt__event_copy);                                      \
+    if (PT_TRACE_SAMPLED(pt__event_copy.trace_id)) {                           \
+      pt_log_write((log), &pt__event_copy);                                    \
+    }                                                                          \
   } while (0)
+
+/* ---- Sampling (PT_TRACE_SAMPLE) ---------------------------------------- */
+
+/*
+ * Sampling rate of PT_TRACE_SAMPLE builds: about one trace in
+ * PT_TRACE_SAMPLE_RATE is kept (default 16, i.e. 6.25 %).  Change it with
+ * -DPT_TRACE_SAMPLE_RATE=N (N >= 1; 1 keeps every trace) and give every node
+ * of a network the same value: the decision is a function of the trace id
+ * and the rate only, so nodes built alike keep and drop the same traces.
+ */
+#ifndef PT_TRACE_SAMPLE_RATE
+#define PT_TRACE_SAMPLE_RATE 16u
+#endif
+
+#if defined(__STDC_VERSION__) && __STDC_VERSION__ >= 201112L
+_Static_assert(PT_TRACE_SAMPLE_RATE >= 1, "PT_TRACE_SAMPLE_RATE must be >= 1");
+#endif
+
+/* A 64-bit finaliser with full avalanche (the splitmix64 output step). */
+static inline uint64_t pt__sample_mix(uint64_t x) {
+  x ^= x >> 30;
+  x *= 0xbf58476d1ce4e5b9u;
+  x ^= x >> 27;
+  x *= 0x94d049bb133111ebu;
+  x ^= x >> 31;
+  return x;
+}
+
+/* Bytes [at, at+8) of the id as a little-endian number, on any host. */
+static inline uint64_t pt__sample_load(const pt_trace_id *id, size_t at) {
+  uint64_t v = 0;
+  for (size_t i = 0; i < 8; i++) {
+    v |= (uint64_t)id->bytes[at + i] << (8 * i);
+  }
+  return v;
+}
+
+/*
+ * pt_trace_sample_keep: the sampling decision for one trace: 1 to keep it, 0
+ * to drop it.  A pure function of the 16 id bytes and the rate (the same on
+ * every node, host and run): a hash of the id, compared with 2^64 / rate, so
+ * about one id in `rate` is kept whatever the ids look like.  rate 0 or 1
+ * keeps everything.  The zero id ("no trace") is always kept: its events
+ * belong to no trace that sampling could leave incomplete.
+ * Thread-safety: safe (no state).
+ */
+static inline int pt_trace_sample_keep(pt_trace_id trace_id, uint32_t rate) {
+  if (rate <= 1u) {
+    return 1;
+  }
+  uint64_t lo = pt__sample_load(&trace_id, 0);
+  uint64_t hi = pt__sample_load(&trace_id, 8);
+  if ((lo | hi) == 0) {
+    return 1;
+  }
+  uint64_t h = pt__sample_mix(lo ^ pt__sample_mix(hi + 0x9e3779b97f4a7c15u));
+  return h <= UINT64_MAX / rate;
+}
+
+/*
+ * PT_TRACE_SAMPLED(trace_id): the compile-time sampling switch.  With
+ * PT_TRACE_SAMPLE=1, pt_trace_sample_keep(trace_id, PT_TRACE_SAMPLE_RATE);
+ * otherwise the constant 1 (trace_id not evaluated) and every trace is kept.
+ * Every event macro (PT_EMIT, PT_APP_*) consults it, so a trace is kept or
+ * dropped whole, on every node.  Use it to guard other trace-only work.
+ */
+#if PT_TRACE_SAMPLE
+#define PT_TRACE_SAMPLED(trace_id)                                             \
+  pt_trace_sample_keep((trace_id), PT_TRACE_SAMPLE_RATE)
+#else
+#define PT_TRACE_SAMPLED(trace_id) 1
+#endif
+
+/*
+ * Internal: records an event given as parts, so that the PT_EMIT macros can
+ * assemble its 8-byte words in registers instead of building a pt_event on
+ * the stack with narrow stores and reading it back (a store-forwarding stall
+ * that doubles the cost of an event).  header = sequence | kind << 32 |
+ * flags << 48; payload = the 64 payload bytes as 8 words.  Same guarantees
+ * as pt_log_write.  Use the macros, not this function.
+ */
+PT_API void pt__log_write_parts(pt_log *log, pt_trace_id trace_id,
+                                const uint8_t *peer_id, uint64_t header,
+                                const uint64_t *payload);
+
+/* Puts an integer field at byte offset `offset` of the payload words. */
+static inline void pt__put_uint(uint64_t *words, size_t offset,
+                                uint64_t value) {
+  words[offset >> 3] |= value << ((offset & 7u) * 8u);
+}
+
+#define PT__PUT_U8(name)                                                       \
+  pt__put_uint(w, offsetof(pt__data, name), (uint8_t)name);
+#define PT__PUT_U16(name)                                                      \
+  pt__put_uint(w, offsetof(pt__data, name), (uint16_t)name);
+#define PT__PUT_U32(name)                                                      \
+  pt__put_uint(w, offsetof(pt__data, name), (uint32_t)name);
+#define PT__PUT_U64(name) pt__put_uint(w, offsetof(pt__data, name), name);
+#define PT__PUT_BOOL(name)                                                     \
+  pt__put_uint(w, offsetof(pt__data, name), (uint64_t)(name != 0));
+#define PT__PUT_ENDPOINT(name)                                                 \
+  memcpy((unsigned char *)w + offsetof(pt__data, name), &name, sizeof name);
+#define PT__PUT_APPID(name)                                                    \
+  pt__copy_bytes((uint8_t *)w + offsetof(pt__data, name), 4, name, 4);
+#define PT__PUT_BYTES42(name)                                                  \
+  pt__copy_bytes((uint8_t *)w + offsetof(pt__data, name), 42, name, name##_len);
+#define PT__PUT_BYTES44(name)                                                  \
+  pt__copy_bytes((uint8_t *)w + offsetof(pt__data, name), 44, name, name##_len);
+#define PT__PUT(tag, name) PT__PUT_##tag(name)
+
+/*
+ * pt__emit_<kind>(log, trace_id, peer_id, fields...): generated from the
+ * event table; records one event of that kind.  Used by PT_EMIT.
+ */
+#define PT__EMITTER(KIND, id, name, desc)                                      \
+  static inline void pt__emit_##name(                                          \
+      pt_log *log, pt_trace_id trace_id,                                       \
+      const uint8_t *peer_id PT__FIELDS_##name(PT__PARAM)) {                   \
+    typedef struct pt_##name##_data pt__data;                                  \
+    if (!PT_TRACE_SAMPLED(trace_id)) {                                         \
+      return;                                                                  \
+    }                                                                          \
+    uint64_t w[8] = {0, 0, 0, 0, 0, 0, 0, 0};                                  \
+    PT__FIELDS_##name(PT__PUT)                                                 \
+        pt__log_write_parts(log, trace_id, peer_id, (uint64_t)id << 32, w);    \
+  }
+PT_EVENT_TABLE(PT__EMITTER)
+#undef PT__EMITTER
 
 /*
  * PT_EMIT(log, kind, trace_id, fields...): records an event of the given
  * kind (lower-case table name) with no peer; PT_EMIT_PEER also sets the
- * 32-byte peer id.  Every kind in the table works here with no extra code.
+ * 32-byte peer id (a NULL peer_id means none).  Every kind in the table
+ * works here with no extra code.  Fields as for pt_event_set_<kind>.
  */
 #define PT_EMIT_PEER(log, kind, trace_id, peer_id, ...)                        \
-  do {                                                                         \
-    pt_event pt__event;                                                        \
-    pt_event_begin(&pt__event, (trace_id), (peer_id));                         \
-    pt_event_set_##kind(&pt__event, __VA_ARGS__);                              \
-    pt_log_write((log), &pt__event);                                           \
-  } while (0)
+  pt__emit_##kind((log), (trace_id), (peer_id), __VA_ARGS__)
 #define PT_EMIT(log, kind, trace_id, ...)                                      \
-  PT_EMIT_PEER(log, kind, trace_id, NULL, __VA_ARGS__)
+  pt__emit_##kind((log), (trace_id), NULL, __VA_ARGS__)
 
 /* ======================================================================== */
 /* Dumps and exports (trace builds only)                                     */
@@ -783,6 +1085,7 @@ PT_API int pt_traceparent_parse(const char *text, size_t len,
 #define PT_EVENT(log, ev) ((void)0)
 #define PT_EMIT_PEER(log, kind, trace_id, peer_id, ...) ((void)0)
 #define PT_EMIT(log, kind, trace_id, ...) ((void)0)
+#define PT_TRACE_SAMPLED(trace_id) 1
 
 #endif /* PT_TRACE */
 
@@ -804,6 +1107,9 @@ PT_API int pt_traceparent_parse(const char *text, size_t len,
   PT_EMIT(log, packet_lost, trace_id, pn, PT_PN_SPACE_APPLICATION)
 #define PT_CUSTOM(log, trace_id, category, code, data, len)                    \
   PT_EMIT(log, custom, trace_id, category, code, data, len)
+
+/* The application protocol layer and sampling (PT_TRACE_APP, _SAMPLE). */
+#include <peertrace/pt_app.h>
 
 #ifdef __cplusplus
 }

@@ -1,14 +1,20 @@
 #!/bin/sh
-# check_export.sh FORMAT PEERTRACE SAMPLES OUT SRC NODE_DIR
+# check_export.sh FORMAT PEERTRACE SAMPLES OUT SRC NODE_DIR NAMES
 # Exports the sample dumps (tests/make_sample_dumps.c) in FORMAT with the
 # peertrace CLI and validates the result with a real parser:
 #   json, chrome  Python's json module + structure checks (check_json.py)
 #   qlog          ajv against tests/js/qlog-0.3-seq.schema.json
 #   otlp          @opentelemetry/otlp-transformer's protobuf types
 #   svg           xmllint (libxml2-utils) + check_svg.py
-# The expected counts come from the fixed sample scenario.
+# The expected counts come from the fixed sample scenario.  NAMES is 1 if
+# peertrace names DMAP's commands (span names STORE_CHUNK, not DMAP/1).
 set -eu
-format=$1 peertrace=$2 samples=$3 out=$4 src=$5 node_dir=$6
+format=$1 peertrace=$2 samples=$3 out=$4 src=$5 node_dir=$6 names=$7
+if [ "$names" = 1 ]; then
+  span_names='["STORE_CHUNK", "STORE_CHUNK", "GET_CHUNK"]'
+else
+  span_names='["DMAP/1", "DMAP/1", "DMAP/2"]'
+fi
 mkdir -p "$out"
 case "$format" in
 json)
@@ -57,7 +63,7 @@ otlp)
   sh "$src/js/setup.sh" "$node_dir"
   "$peertrace" export otlp -o "$out/all.otlp.json" "$samples"/*.ptd
   NODE_PATH="$node_dir/node_modules" node "$src/js/check_otlp.js" \
-    "$out/all.otlp.json" '{"spans": 3, "events": 9, "errors": 1}'
+    "$out/all.otlp.json" "{\"spans\": 3, \"events\": 9, \"errors\": 1, \"names\": $span_names}"
   sed 's/"traceId":"4bf9/"traceId":"XBf9/' "$out/all.otlp.json" \
     >"$out/broken.otlp.json"
   if NODE_PATH="$node_dir/node_modules" node "$src/js/check_otlp.js" \

@@ -6,7 +6,8 @@
 //    (OTLP/JSON's hex encoding, not proto3 JSON's base64),
 //  - 64-bit integers must be decimal strings, enums integers,
 //  - the message must survive fromObject -> encode -> decode unchanged.
-// EXPECT (JSON) gives the span count and span names expected.
+// EXPECT (JSON) gives the span count, span events, error spans and span
+// names expected.
 'use strict';
 const fs = require('fs');
 const root =
@@ -114,6 +115,13 @@ if (expect.events !== undefined) {
 if (expect.errors !== undefined) {
   const errors = spans.filter((s) => s.status === 2).length;
   if (errors !== expect.errors) fail(`expected ${expect.errors} error spans, found ${errors}`);
+}
+if (expect.names !== undefined) {
+  const names = spans.map((s) => s.name).sort();
+  const want = expect.names.slice().sort();
+  if (JSON.stringify(names) !== JSON.stringify(want)) {
+    fail(`expected span names ${JSON.stringify(want)}, got ${JSON.stringify(names)}`);
+  }
 }
 console.log('check_otlp: ' + spans.length + ' spans decoded: ' +
             JSON.stringify(spans));

@@ -1,0 +1,165 @@
+/*
+ * pt_follow: following a live log, like tail -f, without ever writing to it.
+ *
+ * The follower remembers, per chunk, the lap it last saw, the chunk's
+ * removed count at that time, and which of that lap's slots it has already
+ * delivered.  When a chunk's lap has moved on, the chunk lost exactly
+ * (removed now - removed then) completed events since; those the follower
+ * had not delivered are reported as missed.  Nothing is guessed: the counts
+ * are the log's own (see pt_log.h).
+ *
+ * Order: within a poll, events are sorted by time; across polls, each writer
+ * thread's events arrive in its program order.  Two threads' events close in
+ * time may arrive in different polls, so across threads order holds only
+ * within a poll.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "pt_log.h"
+
+typedef struct pt__follow_item {
+  pt_event event;
+  uint64_t ticket;
+} pt__follow_item;
+
+struct pt_follow {
+  const pt_log *log;
+  uint64_t *lap;     /* per chunk: lap field seen */
+  uint64_t *removed; /* per chunk: removed count seen */
+  uint64_t *emitted; /* per chunk: delivered slots of that lap (bit i) */
+  pt__follow_item *items;
+  pt_event *out;
+};
+
+static int pt__follow_item_compare(const void *a, const void *b) {
+  const pt__follow_item *x = a;
+  const pt__follow_item *y = b;
+  if (x->event.timestamp_us != y->event.timestamp_us) {
+    return x->event.timestamp_us < y->event.timestamp_us ? -1 : 1;
+  }
+  return x->ticket < y->ticket ? -1 : (x->ticket > y->ticket);
+}
+
+/*
+ * Scans chunk j.  Delivers (into items) the live events not yet delivered if
+ * `deliver`, else only marks them delivered.  Returns the number of events
+ * the chunk lost unseen since the last scan.
+ */
+static uint64_t pt__follow_chunk(pt_follow *f, uint64_t j, int deliver,
+                                 uint64_t chunk_limit, size_t *n) {
+  const pt_log *log = f->log;
+  uint64_t state = pt__log_chunk_state(log, j);
+  uint64_t lap = pt__state_lap(state);
+  uint64_t removed = pt__state_removed(state);
+  uint64_t missed = 0;
+  if (lap != f->lap[j]) {
+    uint64_t delivered = (uint64_t)__builtin_popcountll(f->emitted[j]);
+    uint64_t lost = removed - f->removed[j];
+    missed = lost > delivered ? lost - delivered : 0;
+    f->lap[j] = lap;
+    f->removed[j] = removed;
+    f->emitted[j] = 0;
+  }
+  uint64_t first = j << log->chunk_shift;
+  for (uint64_t i = 0; i < log->chunk_size; i++) {
+    uint64_t bit = UINT64_C(1) << i;
+    if (f->emitted[j] & bit) {
+      continue;
+    }
+    /*
+     * acquire: as in pt__log_read_slot.  The chunk's one writer fills its
+     * slots in order: from its first slot in progress on, nothing here is
+     * delivered this time, or a later event could overtake an earlier one.
+     */
+    if (atomic_load_explicit(&log->seqs[first + i], memory_order_acquire) &
+        1u) {
+      break;
+    }
+    pt__follow_item *item = &f->items[*n];
+    if (!pt__log_read_slot(log, first + i, &item->event, &item->ticket) ||
+        pt__ticket_lap(log, item->ticket) != lap ||
+        (item->ticket >> log->chunk_shift) >= chunk_limit) {
+      continue; /* empty, in progress, of a newer lap, or claimed too late */
+    }
+    f->emitted[j] |= bit;
+    if (deliver) {
+      (*n)++;
+    }
+  }
+  return missed;
+}
+
+int pt_follow_create(pt_follow **out, const pt_log *log, unsigned flags) {
+  if (out == NULL || log == NULL) {
+    return PT_ERR_INVALID;
+  }
+  *out = NULL;
+  pt_follow *f = calloc(1, sizeof *f);
+  if (f == NULL) {
+    return PT_ERR_NOMEM;
+  }
+  f->log = log;
+  f->lap = calloc(log->chunk_count, sizeof *f->lap);
+  f->removed = calloc(log->chunk_count, sizeof *f->removed);
+  f->emitted = calloc(log->chunk_count, sizeof *f->emitted);
+  f->items = malloc(log->capacity * sizeof *f->items);
+  f->out = malloc(log->capacity * sizeof *f->out);
+  if (f->lap == NULL || f->removed == NULL || f->emitted == NULL ||
+      f->items == NULL || f->out == NULL) {
+    pt_follow_destroy(f);
+    return PT_ERR_NOMEM;
+  }
+  for (uint64_t j = 0; j < log->chunk_count; j++) {
+    uint64_t state = pt__log_chunk_state(log, j);
+    f->lap[j] = pt__state_lap(state);
+    f->removed[j] = pt__state_removed(state);
+    if (!(flags & PT_FOLLOW_FROM_START)) {
+      size_t unused = 0;
+      /* what is there now counts as seen */
+      pt__follow_chunk(f, j, 0, UINT64_MAX, &unused);
+    }
+  }
+  *out = f;
+  return PT_OK;
+}
+
+int pt_follow_poll(pt_follow *f, const pt_event **events, size_t *count,
+                   uint64_t *missed) {
+  if (f == NULL || events == NULL || count == NULL || missed == NULL) {
+    return PT_ERR_INVALID;
+  }
+  /*
+   * Only chunks claimed before this poll began are delivered from: a writer
+   * that moves on to a new chunk during the scan has its new events held for
+   * the next poll, so each writer thread's events arrive in its order.
+   * relaxed: any value read gives that guarantee.
+   */
+  uint64_t chunk_limit =
+      atomic_load_explicit(&f->log->header->next_chunk, memory_order_relaxed);
+  size_t n = 0;
+  uint64_t lost = 0;
+  for (uint64_t j = 0; j < f->log->chunk_count; j++) {
+    lost += pt__follow_chunk(f, j, 1, chunk_limit, &n);
+  }
+  qsort(f->items, n, sizeof *f->items, pt__follow_item_compare);
+  for (size_t i = 0; i < n; i++) {
+    f->out[i] = f->items[i].event;
+  }
+  *events = f->out;
+  *count = n;
+  *missed = lost;
+  return PT_OK;
+}
+
+void pt_follow_destroy(pt_follow *f) {
+  if (f == NULL) {
+    return;
+  }
+  free(f->lap);
+  free(f->removed);
+  free(f->emitted);
+  free(f->items);
+  free(f->out);
+  free(f);
+}

@@ -1,0 +1,200 @@
+/* pt_region: log memory, private or file-backed (see pt_region.h). */
+#define _GNU_SOURCE
+#include "pt_region.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+static uint64_t pt__align_up(uint64_t x, uint64_t a) {
+  return (x + a - 1) & ~(a - 1);
+}
+
+void pt__region_layout(pt__region_header *hdr, uint64_t capacity,
+                       uint64_t chunk_size) {
+  memset(hdr, 0, sizeof *hdr);
+  memcpy(hdr->magic, PT__REGION_MAGIC, sizeof hdr->magic);
+  hdr->version = PT__REGION_VERSION;
+  hdr->header_size = PT__REGION_HEADER_SIZE;
+  hdr->event_size = (uint32_t)sizeof(pt_event);
+  hdr->byte_order = PT__BYTE_ORDER_MARK;
+  hdr->capacity = capacity;
+  hdr->chunk_size = chunk_size;
+  hdr->chunk_count = capacity / chunk_size;
+  hdr->states_offset = PT__REGION_HEADER_SIZE;
+  hdr->seqs_offset =
+      pt__align_up(hdr->states_offset + hdr->chunk_count * 8, 4096);
+  hdr->slots_offset = pt__align_up(hdr->seqs_offset + capacity * 8, 4096);
+  hdr->total_size = hdr->slots_offset + capacity * sizeof(pt_event);
+}
+
+int pt__region_alloc(pt__region *region, const pt__region_header *layout) {
+  /* C11: the size must be a multiple of the alignment. */
+  void *base = aligned_alloc(4096, pt__align_up(layout->total_size, 4096));
+  if (base == NULL) {
+    return PT_ERR_NOMEM;
+  }
+  /* Touch every page now: the footprint is fixed and no write faults later. */
+  memset(base, 0, layout->total_size);
+  memcpy(base, layout, sizeof *layout);
+  region->base = base;
+  region->size = layout->total_size;
+  region->fd = -1;
+  region->read_only = 0;
+  return PT_OK;
+}
+
+int pt__region_create_file(pt__region *region, const pt__region_header *layout,
+                           const char *path, int replace) {
+  int flags = O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC;
+  flags |= replace ? O_TRUNC : O_EXCL;
+  int fd = open(path, flags, 0600);
+  if (fd < 0) {
+    return errno == EEXIST  ? PT_ERR_EXISTS
+           : errno == ELOOP ? PT_ERR_PERMISSION /* a symlink */
+                            : PT_ERR_IO;
+  }
+  struct stat st;
+  /* An existing file we may replace must be a regular file of ours. */
+  if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) || st.st_uid != geteuid()) {
+    close(fd);
+    return PT_ERR_PERMISSION;
+  }
+  if (fchmod(fd, 0600) != 0 || ftruncate(fd, (off_t)layout->total_size) != 0) {
+    close(fd);
+    return PT_ERR_IO;
+  }
+  void *base = mmap(NULL, layout->total_size, PROT_READ | PROT_WRITE,
+                    MAP_SHARED | MAP_POPULATE, fd, 0);
+  if (base == MAP_FAILED) {
+    close(fd);
+    return PT_ERR_NOMEM;
+  }
+  /* A fresh ftruncate'd file reads as zeros: only the header is written. */
+  memcpy(base, layout, sizeof *layout);
+  region->base = base;
+  region->size = layout->total_size;
+  region->fd = fd;
+  region->read_only = 0;
+  return PT_OK;
+}
+
+int pt__region_check(const pt__region_header *hdr, uint64_t size) {
+  if (size < PT__REGION_HEADER_SIZE ||
+      memcmp(hdr->magic, PT__REGION_MAGIC, sizeof hdr->magic) != 0) {
+    return PT_ERR_FORMAT;
+  }
+  if (hdr->version != PT__REGION_VERSION) {
+    return PT_ERR_VERSION;
+  }
+  if (hdr->byte_order != PT__BYTE_ORDER_MARK ||
+      hdr->header_size != PT__REGION_HEADER_SIZE ||
+      hdr->event_size != sizeof(pt_event)) {
+    return PT_ERR_FORMAT;
+  }
+  uint64_t capacity = hdr->capacity;
+  uint64_t chunk = hdr->chunk_size;
+  if (capacity < PT_LOG_MIN_CAPACITY || capacity > ((uint64_t)1 << 30) ||
+      (capacity & (capacity - 1)) != 0 || chunk == 0 ||
+      (chunk & (chunk - 1)) != 0 || chunk > capacity ||
+      hdr->chunk_count != capacity / chunk) {
+    return PT_ERR_FORMAT;
+  }
+  pt__region_header expect;
+  pt__region_layout(&expect, capacity, chunk);
+  if (hdr->states_offset != expect.states_offset ||
+      hdr->seqs_offset != expect.seqs_offset ||
+      hdr->slots_offset != expect.slots_offset ||
+      hdr->total_size != expect.total_size || size != expect.total_size) {
+    return PT_ERR_FORMAT;
+  }
+  return PT_OK;
+}
+
+int pt__region_open_file(pt__region *region, const char *path) {
+  int fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+  if (fd < 0) {
+    return errno == ENOENT  ? PT_ERR_NOT_FOUND
+           : errno == ELOOP ? PT_ERR_PERMISSION /* a symlink */
+                            : PT_ERR_IO;
+  }
+  struct stat st;
+  if (fstat(fd, &st) != 0) {
+    close(fd);
+    return PT_ERR_IO;
+  }
+  if (!S_ISREG(st.st_mode)) {
+    close(fd);
+    return PT_ERR_PERMISSION;
+  }
+  if (st.st_uid != geteuid()) {
+    close(fd);
+    return PT_ERR_PERMISSION; /* a log of another user: not ours to read */
+  }
+  uint64_t size = (uint64_t)st.st_size;
+  if (size < PT__REGION_HEADER_SIZE) {
+    close(fd);
+    return PT_ERR_FORMAT;
+  }
+  void *base = mmap(NULL, (size_t)size, PROT_READ, MAP_SHARED, fd, 0);
+  if (base == MAP_FAILED) {
+    close(fd);
+    return PT_ERR_IO;
+  }
+  int rv = pt__region_check(base, size);
+  if (rv != PT_OK) {
+    munmap(base, (size_t)size);
+    close(fd);
+    return rv;
+  }
+  region->base = base;
+  region->size = (size_t)size;
+  region->fd = fd;
+  region->read_only = 1;
+  return PT_OK;
+}
+
+void pt__region_free(pt__region *region) {
+  if (region->base == NULL) {
+    return;
+  }
+  if (region->fd >= 0) {
+    munmap(region->base, region->size);
+    close(region->fd);
+  } else {
+    free(region->base);
+  }
+  region->base = NULL;
+}
+
+uint64_t pt__process_start_time(int pid) {
+  char path[64];
+  snprintf(path, sizeof path, "/proc/%d/stat", pid);
+  FILE *f = fopen(path, "re");
+  if (f == NULL) {
+    return 0;
+  }
+  char buf[1024];
+  size_t n = fread(buf, 1, sizeof buf - 1, f);
+  fclose(f);
+  buf[n] = '\0';
+  /* Field 22 (starttime) counts from the field after the ")" of comm. */
+  char *p = strrchr(buf, ')');
+  if (p == NULL) {
+    return 0;
+  }
+  unsigned long long start = 0;
+  int field = 2;
+  for (char *tok = strtok(p + 1, " "); tok != NULL; tok = strtok(NULL, " ")) {
+    if (++field == 22) {
+      start = strtoull(tok, NULL, 10);
+      break;
+    }
+  }
+  return start;
+}

@@ -1,0 +1,309 @@
+/*
+ * test_index: the indices themselves (PT_TRACE_INDEX builds).
+ *
+ *  - The trace and peer filters and tags have no false negatives: every
+ *    event still in the ring is reported "may hold" by its chunk's filter
+ *    and carries its tag, across many wraparounds.  The false-positive rate
+ *    of the chunk filters is printed (docs/indices.md quotes it).
+ *  - An index pushed past what it can tell apart stays exact: trace and
+ *    peer ids crafted to collide with a target in every chunk filter and in
+ *    the slot tags, and timestamps so scattered that every chunk's time
+ *    bounds cover every window.  The indexed answers must equal the scan.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "test_index_common.h"
+
+#include "pt_index.h"
+#include "pt_log.h"
+
+static pt_log *make_log(size_t capacity) {
+  pt_log *log = pt_test_log(capacity, 0);
+  assert_non_null(log);
+  assert_non_null(log->index);
+  return log;
+}
+
+/* Every live slot is found by its chunk filters and tags. */
+static void check_no_false_negatives(const pt_log *log, size_t *live_out) {
+  const pt__index *ix = log->index;
+  size_t live = 0;
+  for (uint64_t i = 0; i < log->capacity; i++) {
+    pt_event ev;
+    uint64_t ticket;
+    if (!pt__log_read_slot(log, i, &ev, &ticket)) {
+      continue;
+    }
+    live++;
+    uint64_t chunk = i >> ix->chunk_shift;
+    uint64_t h = pt__index_hash_trace_id(&ev.trace_id);
+    assert_true(pt__index_chunk_may_hold(ix, chunk, 0, h));
+    assert_int_equal(pt__index_tag(ix, i, 0), pt__filter_tag(h));
+    if (ev.flags & PT_EVENT_HAS_PEER) {
+      h = pt__index_hash_peer_id(ev.peer_id);
+      assert_true(pt__index_chunk_may_hold(ix, chunk, 1, h));
+      assert_int_equal(pt__index_tag(ix, i, 1), pt__filter_tag(h));
+    }
+    uint64_t min, max;
+    pt__index_chunk_times(ix, chunk, &min, &max);
+    assert_true(min <= ev.timestamp_us && ev.timestamp_us <= max);
+  }
+  *live_out = live;
+}
+
+static void test_filters_have_no_false_negatives(void **state) {
+  (void)state;
+  pt_test_seed(0x51ed2701u);
+  pt_log *log = make_log(4096);
+  pt_query *q = NULL;
+  assert_int_equal(pt_query_create(&q, log, 0), PT_OK);
+  for (int round = 0; round < 40; round++) {
+    for (int i = 0; i < 1000; i++) {
+      pt_trace_id id;
+      uint8_t peer[32];
+      pt_test_random_bytes(id.bytes, sizeof id.bytes);
+      pt_test_random_bytes(peer, sizeof peer);
+      pt_event ev;
+      pt_event_begin(&ev, id, (pt_test_rnd() & 1) ? peer : NULL);
+      pt_event_set_packet_received(&ev, (uint64_t)i, 1200, 2);
+      ev.timestamp_us = 1000000 + pt_test_rnd() % 100000; /* any order */
+      pt_log_write_at(log, &ev);
+    }
+    size_t live = 0;
+    check_no_false_negatives(log, &live);
+    assert_true(live == (round < 4 ? (size_t)(round + 1) * 1000 : 4096) ||
+                (round >= 4 && live >= 4096 - 64));
+  }
+  /* Every live trace is reported present. */
+  size_t checked = 0;
+  for (uint64_t i = 0; i < log->capacity; i++) {
+    pt_event ev;
+    uint64_t ticket;
+    if (pt__log_read_slot(log, i, &ev, &ticket)) {
+      assert_int_equal(pt_query_contains_trace(q, &ev.trace_id), 1);
+      checked++;
+    }
+  }
+  assert_true(checked >= 4096 - 64);
+
+  /* False positives of the chunk filters, for ids not in the ring. */
+  const pt__index *ix = log->index;
+  uint64_t probes = 0, maybes = 0, tag_hits = 0;
+  for (int k = 0; k < 20000; k++) {
+    pt_trace_id id;
+    pt_test_random_bytes(id.bytes, sizeof id.bytes);
+    uint64_t h = pt__index_hash_trace_id(&id);
+    for (uint64_t c = 0; c < ix->chunk_count; c++) {
+      probes++;
+      if (pt__index_chunk_may_hold(ix, c, 0, h)) {
+        maybes++;
+        for (uint64_t s = c * ix->chunk_size; s < (c + 1) * ix->chunk_size;
+             s++) {
+          tag_hits += pt__index_tag(ix, s, 0) == pt__filter_tag(h);
+        }
+      }
+    }
+    if (k < 2000) {
+      assert_int_equal(pt_query_contains_trace(q, &id), 0);
+    }
+  }
+  printf("# chunk filter (512 bits, 3 hashes, 64 distinct ids per chunk): "
+         "false-positive rate %.4f; slots read per absent id %.4f\n",
+         (double)maybes / (double)probes, (double)tag_hits / 20000.0);
+  pt_query_destroy(q);
+  pt_log_destroy(log);
+}
+
+/* Random ids of `size` bytes whose hash agrees with `target` on `mask`. */
+static void find_colliding(uint8_t *out, size_t size, uint64_t target,
+                           uint64_t mask) {
+  for (;;) {
+    pt_test_random_bytes(out, size);
+    uint64_t h = size == 16 ? pt__index_hash_trace_id((const pt_trace_id *)out)
+                            : pt__index_hash_peer_id(out);
+    if ((h & mask) == (target & mask)) {
+      return;
+    }
+  }
+}
+
+static void expect_same_answers(pt_query *indexed, pt_query *scan, int kind,
+                                const void *key, uint64_t start, uint64_t end,
+                                size_t *found) {
+  pt_event *a = NULL, *b = NULL;
+  size_t na = 0, nb = 0;
+  switch (kind) {
+  case 0:
+    assert_int_equal(pt_query_get_trace(indexed, key, &a, &na), PT_OK);
+    assert_int_equal(pt_query_get_trace(scan, key, &b, &nb), PT_OK);
+    break;
+  case 1:
+    assert_int_equal(pt_query_by_peer(indexed, key, &a, &na), PT_OK);
+    assert_int_equal(pt_query_by_peer(scan, key, &b, &nb), PT_OK);
+    break;
+  default:
+    assert_int_equal(pt_query_time_range(indexed, start, end, &a, &na), PT_OK);
+    assert_int_equal(pt_query_time_range(scan, start, end, &b, &nb), PT_OK);
+    break;
+  }
+  pt_test_expect_same(b, nb, a, na);
+  *found += na;
+  pt_events_free(a);
+  pt_events_free(b);
+}
+
+static void test_saturated_index_is_exact(void **state) {
+  (void)state;
+  pt_test_seed(0xc0111de5u);
+  const uint64_t filter_mask = (UINT64_C(1) << 21) - 1; /* word + 3 bits */
+  const uint64_t tag_mask = ~(UINT64_C(0)) << 48;
+  enum { N = 4 };
+  pt_trace_id target;
+  uint8_t target_peer[32];
+  pt_test_random_bytes(target.bytes, 16);
+  pt_test_random_bytes(target_peer, 32);
+  uint64_t ht = pt__index_hash_trace_id(&target);
+  uint64_t hp = pt__index_hash_peer_id(target_peer);
+  pt_trace_id filter_twins[N], tag_twins[N];
+  uint8_t peer_filter_twins[N][32], peer_tag_twins[N][32];
+  for (int i = 0; i < N; i++) {
+    find_colliding(filter_twins[i].bytes, 16, ht, filter_mask);
+    find_colliding(tag_twins[i].bytes, 16, ht, tag_mask);
+    find_colliding(peer_filter_twins[i], 32, hp, filter_mask);
+    find_colliding(peer_tag_twins[i], 32, hp, tag_mask);
+  }
+
+  pt_log *log = make_log(1024);
+  const pt__index *ix = log->index;
+  pt_query *indexed = NULL, *scan = NULL;
+  assert_int_equal(pt_query_create(&indexed, log, 0), PT_OK);
+  assert_int_equal(pt_query_create(&scan, log, PT_QUERY_SCAN), PT_OK);
+  size_t found = 0;
+  for (uint64_t i = 0; i < 6 * 1024; i++) {
+    pt_event ev;
+    int pick = (int)(pt_test_rnd() % 10);
+    const pt_trace_id *trace = pick < 4   ? &filter_twins[pt_test_rnd() % N]
+                               : pick < 8 ? &tag_twins[pt_test_rnd() % N]
+                                          : &target;
+    pick = (int)(pt_test_rnd() % 10);
+    const uint8_t *peer = pick < 4   ? peer_filter_twins[pt_test_rnd() % N]
+                          : pick < 8 ? peer_tag_twins[pt_test_rnd() % N]
+                                     : target_peer;
+    pt_event_begin(&ev, *trace, peer);
+    pt_event_set_packet_sent(&ev, i, 1000, 2);
+    /* Every chunk spans almost all time: the time index cannot help. */
+    ev.timestamp_us = (i % 16 == 0)   ? 1 + pt_test_rnd() % 10
+                      : (i % 16 == 1) ? UINT64_MAX - 1 - pt_test_rnd() % 10
+                                      : pt_test_rnd() % 1000000;
+    pt_log_write_at(log, &ev);
+    if (i % 200 != 199) {
+      continue;
+    }
+    /* The index really is saturated for the target. */
+    uint64_t full_chunks = 0;
+    for (uint64_t c = 0; c < ix->chunk_count; c++) {
+      full_chunks += pt__index_chunk_may_hold(ix, c, 0, ht) &&
+                     pt__index_chunk_may_hold(ix, c, 1, hp);
+    }
+    if (i >= 1024) {
+      assert_int_equal(full_chunks, ix->chunk_count);
+    }
+    expect_same_answers(indexed, scan, 0, &target, 0, 0, &found);
+    expect_same_answers(indexed, scan, 1, target_peer, 0, 0, &found);
+    for (int k = 0; k < N; k++) {
+      expect_same_answers(indexed, scan, 0, &filter_twins[k], 0, 0, &found);
+      expect_same_answers(indexed, scan, 0, &tag_twins[k], 0, 0, &found);
+      expect_same_answers(indexed, scan, 1, peer_tag_twins[k], 0, 0, &found);
+    }
+    uint64_t start = pt_test_rnd() % 1000000;
+    expect_same_answers(indexed, scan, 2, NULL, start,
+                        start + pt_test_rnd() % 20000, &found);
+    expect_same_answers(indexed, scan, 2, NULL, 0, 11, &found);
+    assert_int_equal(pt_query_contains_trace(indexed, &target),
+                     pt_query_contains_trace(scan, &target));
+  }
+  assert_true(found > 10000); /* the comparisons were not all empty */
+  pt_query_destroy(indexed);
+  pt_query_destroy(scan);
+  pt_log_destroy(log);
+}
+
+static void write_trace(pt_log *log, pt_trace_id id, int n, uint64_t ts) {
+  for (int i = 0; i < n; i++) {
+    pt_event ev;
+    pt_event_begin(&ev, id, NULL);
+    pt_event_set_stream_opened(&ev, (uint64_t)i, 1);
+    ev.timestamp_us = ts + (uint64_t)i;
+    pt_log_write_at(log, &ev);
+  }
+}
+
+/*
+ * A file-backed ring shared with a forked child: the child's events land in
+ * the shared ring but not in the parent's (private) index, so after the fork
+ * the parent's queries must scan, and they find the child's events.
+ */
+static void test_fork_shared_file_falls_back_to_scan(void **state) {
+  (void)state;
+  pt_test_file_log file;
+  pt_test_file_log_create(&file, "pt_test_index", 1024);
+  pt_log *log = file.log;
+  pt_trace_id parent_trace = pt_trace_id_new();
+  pt_trace_id child_trace = pt_trace_id_new();
+  write_trace(log, parent_trace, 100, 1000);
+  pt_query *q = NULL;
+  assert_int_equal(pt_query_create(&q, log, 0), PT_OK);
+  assert_int_equal(pt_query_is_indexed(q), 1);
+
+  pid_t child = fork();
+  assert_true(child >= 0);
+  if (child == 0) {
+    write_trace(log, child_trace, 50, 5000);
+    _exit(0);
+  }
+  int status = 0;
+  assert_int_equal(waitpid(child, &status, 0), child);
+  assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+
+  assert_int_equal(pt_query_is_indexed(q), 0);
+  pt_event *got = NULL;
+  size_t count = 0;
+  assert_int_equal(pt_query_get_trace(q, &child_trace, &got, &count), PT_OK);
+  assert_int_equal(count, 50);
+  assert_int_equal(got[0].timestamp_us, 5000);
+  pt_events_free(got);
+  assert_int_equal(pt_query_get_trace(q, &parent_trace, &got, &count), PT_OK);
+  assert_int_equal(count, 100);
+  pt_events_free(got);
+  assert_int_equal(pt_query_contains_trace(q, &child_trace), 1);
+
+  /* A private ring is copied with its index: still indexed after fork. */
+  pt_log *private_log = make_log(256);
+  pt_query *pq = NULL;
+  assert_int_equal(pt_query_create(&pq, private_log, 0), PT_OK);
+  assert_int_equal(pt_query_is_indexed(pq), 1);
+  pt_query_destroy(pq);
+  pt_log_destroy(private_log);
+
+  pt_query_destroy(q);
+  pt_test_file_log_remove(&file);
+}
+
+int main(void) {
+  const struct CMUnitTest tests[] = {
+      cmocka_unit_test(test_filters_have_no_false_negatives),
+      cmocka_unit_test(test_saturated_index_is_exact),
+      cmocka_unit_test(test_fork_shared_file_falls_back_to_scan),
+  };
+  return cmocka_run_group_tests(tests, NULL, NULL);
+}

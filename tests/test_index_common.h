@@ -1,0 +1,85 @@
+/* Shared by the index and query engine tests: a seeded generator, a log. */
+#ifndef PT_TEST_INDEX_COMMON_H
+#define PT_TEST_INDEX_COMMON_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <unistd.h>
+
+#include <peertrace/peertrace.h>
+
+/* xorshift64: the same sequence for the same seed, on every platform. */
+static uint64_t pt_test_rng_state = 1;
+static inline void pt_test_seed(uint64_t seed) {
+  pt_test_rng_state = seed != 0 ? seed : 1;
+}
+static inline uint64_t pt_test_rnd(void) {
+  pt_test_rng_state ^= pt_test_rng_state << 13;
+  pt_test_rng_state ^= pt_test_rng_state >> 7;
+  pt_test_rng_state ^= pt_test_rng_state << 17;
+  return pt_test_rng_state;
+}
+
+static inline void pt_test_random_bytes(uint8_t *out, size_t n) {
+  for (size_t i = 0; i < n; i++) {
+    out[i] = (uint8_t)pt_test_rnd();
+  }
+}
+
+/* A log of `capacity` slots (NULL on failure); no_index as in the config. */
+static inline pt_log *pt_test_log(size_t capacity, int no_index) {
+  pt_log_config cfg;
+  pt_log_config_init(&cfg);
+  cfg.capacity = capacity;
+  cfg.no_index = no_index;
+  pt_log *log = NULL;
+  return pt_log_create(&log, &cfg) == PT_OK ? log : NULL;
+}
+
+/*
+ * The helpers below use cmocka's assertions: include this header after
+ * <cmocka.h>.
+ */
+
+/* Two answers are the same events in the same order (NULL when empty). */
+static inline void pt_test_expect_same(const pt_event *want, size_t want_count,
+                                       const pt_event *got, size_t got_count) {
+  assert_int_equal(got_count, want_count);
+  if (want_count == 0) {
+    assert_null(got);
+  }
+  for (size_t i = 0; i < want_count; i++) {
+    assert_memory_equal(&got[i], &want[i], sizeof(pt_event));
+  }
+}
+
+/* A file-backed log in a fresh directory dir (a mkdtemp template). */
+typedef struct pt_test_file_log {
+  char dir[64];
+  char path[80];
+  pt_log *log;
+} pt_test_file_log;
+
+static inline void pt_test_file_log_create(pt_test_file_log *f,
+                                           const char *name, size_t capacity) {
+  snprintf(f->dir, sizeof f->dir, "/tmp/%s.XXXXXX", name);
+  assert_non_null(mkdtemp(f->dir));
+  snprintf(f->path, sizeof f->path, "%s/log", f->dir);
+  pt_log_config cfg;
+  pt_log_config_init(&cfg);
+  cfg.capacity = capacity;
+  cfg.file_path = f->path;
+  f->log = NULL;
+  assert_int_equal(pt_log_create(&f->log, &cfg), PT_OK);
+}
+
+/* Destroys the log and removes its file and directory. */
+static inline void pt_test_file_log_remove(pt_test_file_log *f) {
+  pt_log_destroy(f->log);
+  assert_int_equal(unlink(f->path), 0);
+  assert_int_equal(rmdir(f->dir), 0);
+}
+
+#endif

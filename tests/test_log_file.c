@@ -1,0 +1,444 @@
+/*
+ * test_log_file: file-backed logs: creation rules, opening foreign or broken
+ * files, recovery after the writer dies (SIGKILL, abort, segfault) with
+ * several threads writing, and following a live log.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <setjmp.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdatomic.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "pt_log.h" /* internals, to stop a claim half-way */
+#include "test_helpers.h"
+
+static char dir[64];
+
+static void path_in_dir(char *out, size_t size, const char *name) {
+  snprintf(out, size, "%s/%s", dir, name);
+}
+
+static int setup(void **state) {
+  (void)state;
+  snprintf(dir, sizeof dir, "/tmp/pt_test_log_file.XXXXXX");
+  return mkdtemp(dir) == NULL ? -1 : 0;
+}
+
+static int teardown(void **state) {
+  (void)state;
+  char cmd[128];
+  snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
+  return system(cmd);
+}
+
+static int create_file_log(pt_log **log, const char *path, size_t capacity,
+                           unsigned flags) {
+  pt_log_config cfg;
+  pt_log_config_init(&cfg);
+  cfg.capacity = capacity;
+  cfg.file_path = path;
+  cfg.file_flags = flags;
+  memset(cfg.node_id, 0x42, sizeof cfg.node_id);
+  return pt_log_create(log, &cfg);
+}
+
+static void test_create_rules(void **state) {
+  (void)state;
+  char path[128];
+  path_in_dir(path, sizeof path, "a.ptlog");
+  pt_log *log = NULL;
+  assert_int_equal(create_file_log(&log, path, 64, 0), PT_OK);
+  struct stat st;
+  assert_int_equal(stat(path, &st), 0);
+  assert_int_equal(st.st_mode & 0777, 0600);
+  pt_log_destroy(log);
+  /* Nothing is overwritten without being asked. */
+  assert_int_equal(create_file_log(&log, path, 64, 0), PT_ERR_EXISTS);
+  assert_null(log);
+  assert_int_equal(create_file_log(&log, path, 64, PT_LOG_FILE_REPLACE), PT_OK);
+  pt_log_destroy(log);
+  /* Symlinks are never followed, even with REPLACE. */
+  char link[128];
+  path_in_dir(link, sizeof link, "link.ptlog");
+  assert_int_equal(symlink(path, link), 0);
+  assert_int_equal(create_file_log(&log, link, 64, PT_LOG_FILE_REPLACE),
+                   PT_ERR_PERMISSION);
+  const pt_log *view = NULL;
+  assert_int_equal(pt_log_open(&view, link), PT_ERR_PERMISSION);
+  assert_int_equal(pt_log_open(&view, "/nonexistent/x"), PT_ERR_NOT_FOUND);
+  assert_int_equal(pt_log_open(&view, dir), PT_ERR_PERMISSION);
+  assert_int_equal(pt_log_open(NULL, path), PT_ERR_INVALID);
+}
+
+static void write_file(const char *path, const void *data, size_t len) {
+  int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+  assert_true(fd >= 0);
+  assert_int_equal(write(fd, data, len), (ssize_t)len);
+  close(fd);
+}
+
+static void test_open_rejects_bad_files(void **state) {
+  (void)state;
+  char path[128], bad[128];
+  path_in_dir(path, sizeof path, "good.ptlog");
+  path_in_dir(bad, sizeof bad, "bad.ptlog");
+  pt_log *log = NULL;
+  assert_int_equal(create_file_log(&log, path, 64, PT_LOG_FILE_REPLACE), PT_OK);
+  pt_log_destroy(log);
+  FILE *f = fopen(path, "rb");
+  assert_non_null(f);
+  static unsigned char image[1 << 16];
+  size_t size = fread(image, 1, sizeof image, f);
+  fclose(f);
+  assert_true(size > 4096 && size < sizeof image);
+  const pt_log *view = NULL;
+
+  write_file(bad, "hello, world\n", 13); /* not a log, and short */
+  assert_int_equal(pt_log_open(&view, bad), PT_ERR_FORMAT);
+  static unsigned char junk[8192];
+  memset(junk, 'x', sizeof junk);
+  write_file(bad, junk, sizeof junk); /* not a log */
+  assert_int_equal(pt_log_open(&view, bad), PT_ERR_FORMAT);
+  write_file(bad, image, size - 1); /* truncated */
+  assert_int_equal(pt_log_open(&view, bad), PT_ERR_FORMAT);
+  unsigned char copy[sizeof image];
+  memcpy(copy, image, size);
+  copy[8] = 99; /* version */
+  write_file(bad, copy, size);
+  assert_int_equal(pt_log_open(&view, bad), PT_ERR_VERSION);
+  memcpy(copy, image, size);
+  copy[24] = 0xff; /* capacity: no longer a power of two */
+  write_file(bad, copy, size);
+  assert_int_equal(pt_log_open(&view, bad), PT_ERR_FORMAT);
+  memcpy(copy, image, size);
+  copy[56] ^= 0x10; /* slots offset */
+  write_file(bad, copy, size);
+  assert_int_equal(pt_log_open(&view, bad), PT_ERR_FORMAT);
+  assert_null(view);
+
+  /* The intact file opens. */
+  assert_int_equal(pt_log_open(&view, path), PT_OK);
+  assert_int_equal(pt_log_writer_status(view), PT_WRITER_EXITED);
+  uint8_t node[32];
+  assert_int_equal(pt_log_node_id(view, node), PT_OK);
+  assert_int_equal(node[0], 0x42);
+  pt_log_close(view);
+
+  if (geteuid() == 0) { /* a file of another user is refused */
+    assert_int_equal(chown(path, 65534, 65534), 0);
+    assert_int_equal(pt_log_open(&view, path), PT_ERR_PERMISSION);
+  }
+}
+
+/* ---- Crash recovery ------------------------------------------------------ */
+
+enum { CRASH_WRITERS = 3, CRASH_CAPACITY = 4096 };
+
+typedef struct progress {
+  _Atomic uint64_t done[CRASH_WRITERS]; /* writes that returned */
+} progress;
+
+typedef struct crash_writer {
+  pt_log *log;
+  progress *prog;
+  uint32_t id;
+  int how; /* 0: wait for SIGKILL; SIGABRT / SIGSEGV: die by it */
+} crash_writer;
+
+static void *crash_writer_main(void *p) {
+  crash_writer *w = p;
+  for (uint64_t n = 0;; n++) {
+    pt_event ev;
+    pt_test_make_event(&ev, w->id, n);
+    pt_log_write(w->log, &ev);
+    /* release: the parent reads it after our death. */
+    atomic_store_explicit(&w->prog->done[w->id], n + 1, memory_order_release);
+    if (w->how != 0 && w->id == 0 && n == 30000) {
+      if (w->how == SIGABRT) {
+        abort();
+      }
+      volatile int *nowhere = NULL;
+      *nowhere = 1; /* SIGSEGV */
+    }
+  }
+  return NULL;
+}
+
+static void crash_child(const char *path, progress *prog, int how) {
+  pt_log *log = NULL;
+  if (create_file_log(&log, path, CRASH_CAPACITY, PT_LOG_FILE_REPLACE) !=
+      PT_OK) {
+    _exit(3);
+  }
+  pthread_t threads[CRASH_WRITERS];
+  crash_writer args[CRASH_WRITERS];
+  for (uint32_t i = 0; i < CRASH_WRITERS; i++) {
+    args[i] = (crash_writer){log, prog, i, how};
+    pthread_create(&threads[i], NULL, crash_writer_main, &args[i]);
+  }
+  for (;;) {
+    pause();
+  }
+}
+
+static void run_crash(int how, unsigned delay_us) {
+  char path[128];
+  path_in_dir(path, sizeof path, "crash.ptlog");
+  progress *prog = mmap(NULL, sizeof *prog, PROT_READ | PROT_WRITE,
+                        MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+  assert_true(prog != MAP_FAILED);
+  memset(prog, 0, sizeof *prog);
+  pid_t pid = fork();
+  assert_true(pid >= 0);
+  if (pid == 0) {
+    signal(SIGABRT, SIG_DFL); /* undo cmocka's handlers */
+    signal(SIGSEGV, SIG_DFL);
+    crash_child(path, prog, how);
+  }
+  if (how == 0) {
+    /* Let every writer lap the ring a few times, then kill mid-flight. */
+    for (;;) {
+      uint64_t least = UINT64_MAX;
+      for (int i = 0; i < CRASH_WRITERS; i++) {
+        uint64_t d = atomic_load(&prog->done[i]);
+        least = d < least ? d : least;
+      }
+      if (least > 3 * CRASH_CAPACITY) {
+        break;
+      }
+      usleep(100);
+    }
+    usleep(delay_us);
+    kill(pid, SIGKILL);
+  }
+  int status = 0;
+  assert_int_equal(waitpid(pid, &status, 0), pid);
+  assert_true(WIFSIGNALED(status));
+  assert_int_equal(WTERMSIG(status), how == 0 ? SIGKILL : how);
+
+  const pt_log *view = NULL;
+  assert_int_equal(pt_log_open(&view, path), PT_OK);
+  assert_int_equal(pt_log_writer_status(view), PT_WRITER_DIED);
+  pt_event *events = NULL;
+  size_t count = 0;
+  assert_int_equal(pt_log_recent(view, SIZE_MAX, &events, &count), PT_OK);
+  pt_log_stats stats;
+  assert_int_equal(pt_log_get_stats(view, &stats), PT_OK);
+
+  uint64_t done[CRASH_WRITERS];
+  int last_recovered[CRASH_WRITERS] = {0};
+  uint64_t prev[CRASH_WRITERS];
+  int seen[CRASH_WRITERS] = {0};
+  for (int i = 0; i < CRASH_WRITERS; i++) {
+    done[i] = atomic_load(&prog->done[i]);
+  }
+  for (size_t e = 0; e < count; e++) {
+    assert_true(pt_test_event_intact(&events[e])); /* never torn */
+    uint32_t w;
+    uint64_t n;
+    pt_test_event_origin(&events[e], &w, &n);
+    assert_true(w < CRASH_WRITERS);
+    /* Nothing beyond the write in flight when the process died. */
+    assert_true(n <= done[w]);
+    if (n == done[w]) {
+      last_recovered[w] = 1; /* completed, its progress store did not */
+    }
+    if (seen[w]) {
+      assert_true(n > prev[w]); /* each writer's order kept */
+    }
+    seen[w] = 1;
+    prev[w] = n;
+  }
+  uint64_t completed = 0;
+  for (int i = 0; i < CRASH_WRITERS; i++) {
+    completed += done[i] + (uint64_t)last_recovered[i];
+  }
+  print_message("signal %d: completed %llu recovered %zu overwritten %llu\n",
+                how == 0 ? SIGKILL : how, (unsigned long long)completed, count,
+                (unsigned long long)stats.overwritten);
+  /* Every completed write is recovered or counted as overwritten. */
+  assert_int_equal(count + stats.overwritten + stats.dropped, completed);
+  assert_true(count > CRASH_CAPACITY / 2);
+  pt_events_free(events);
+  pt_log_close(view);
+  munmap(prog, sizeof *prog);
+}
+
+static void test_recovery_after_sigkill(void **state) {
+  (void)state;
+  for (unsigned i = 0; i < 8; i++) {
+    run_crash(0, i * 37);
+  }
+}
+
+static void test_recovery_after_abort_and_segfault(void **state) {
+  (void)state;
+  run_crash(SIGABRT, 0);
+  run_crash(SIGSEGV, 0);
+}
+
+/*
+ * A writer killed inside a chunk claim, at each step: after the CAS that
+ * counts the chunk's old events, and after marking some or all of its slots.
+ * The claim is replayed by hand on a quiet log, stopped at each step; the
+ * recovered view must then still account for every write exactly once.
+ */
+static void test_recovery_inside_a_claim(void **state) {
+  (void)state;
+  char path[128];
+  path_in_dir(path, sizeof path, "claim.ptlog");
+  const uint64_t stops[] = {0, 1, 7, 16};
+  for (size_t s = 0; s < sizeof stops / sizeof stops[0]; s++) {
+    pt_log *log = NULL;
+    assert_int_equal(create_file_log(&log, path, 64, PT_LOG_FILE_REPLACE),
+                     PT_OK);
+    const uint64_t written = 100; /* wraps a 64-slot ring; not chunk-aligned */
+    for (uint64_t n = 0; n < written; n++) {
+      pt_event ev;
+      pt_test_make_event(&ev, 0, n);
+      pt_log_write(log, &ev);
+    }
+    /* The claim another writer would make next, up to the stop. */
+    uint64_t c = atomic_load(&log->header->next_chunk);
+    uint64_t j = c & (log->chunk_count - 1);
+    uint64_t seen = atomic_load(&log->chunk_state[j]);
+    assert_false(seen & PT__STATE_OWNED);
+    uint64_t first = (c << log->chunk_shift) & log->mask;
+    uint64_t removed = 0;
+    for (uint64_t i = 0; i < log->chunk_size; i++) {
+      uint64_t old = atomic_load(&log->seqs[first + i]);
+      removed += (old != 0 && (old & 1u) == 0);
+    }
+    assert_true(removed > 0);
+    uint64_t lap = ((c >> log->count_shift) + 1) & PT__LAP_MASK;
+    atomic_store(&log->header->next_chunk, c + 1);
+    atomic_store(&log->chunk_state[j],
+                 pt__state_make(pt__state_removed(seen) + removed, lap, 1));
+    for (uint64_t i = 0; i < stops[s] && i < log->chunk_size; i++) {
+      atomic_store(&log->seqs[first + i],
+                   2 * ((c << log->chunk_shift) + i) + 1);
+    }
+    /* "Killed" here: read the file as a recovering process would. */
+    const pt_log *view = NULL;
+    assert_int_equal(pt_log_open(&view, path), PT_OK);
+    pt_event *events = NULL;
+    size_t count = 0;
+    pt_log_stats stats;
+    assert_int_equal(pt_log_recent(view, SIZE_MAX, &events, &count), PT_OK);
+    assert_int_equal(pt_log_get_stats(view, &stats), PT_OK);
+    assert_int_equal(count + stats.overwritten, written);
+    pt_events_free(events);
+    pt_log_close(view);
+    pt_log_destroy(log);
+  }
+}
+
+/* ---- Following a live log -------------------------------------------------
+ */
+
+enum { FOLLOW_EVENTS = 200000 };
+
+typedef struct follow_writer {
+  pt_log *log;
+  _Atomic int done;
+} follow_writer;
+
+static void *follow_writer_main(void *p) {
+  follow_writer *w = p;
+  for (uint64_t n = 0; n < FOLLOW_EVENTS; n++) {
+    pt_event ev;
+    pt_test_make_event(&ev, 1, n);
+    pt_log_write(w->log, &ev);
+    if (n % 4096 == 0) {
+      usleep(50); /* bursts: the follower keeps up sometimes, not always */
+    }
+  }
+  atomic_store(&w->done, 1);
+  return NULL; /* thread exit closes its chunk: the last events publish */
+}
+
+static void test_follow_sees_or_counts_everything(void **state) {
+  (void)state;
+  char path[128];
+  path_in_dir(path, sizeof path, "follow.ptlog");
+  follow_writer w;
+  assert_int_equal(create_file_log(&w.log, path, 256, PT_LOG_FILE_REPLACE),
+                   PT_OK);
+  atomic_init(&w.done, 0);
+  const pt_log *view = NULL;
+  assert_int_equal(pt_log_open(&view, path), PT_OK);
+  assert_int_equal(pt_log_writer_status(view), PT_WRITER_RUNNING);
+  pt_follow *f = NULL;
+  assert_int_equal(pt_follow_create(&f, view, 0), PT_OK);
+  uint8_t *delivered = calloc(FOLLOW_EVENTS, 1);
+  assert_non_null(delivered);
+
+  pthread_t t;
+  assert_int_equal(pthread_create(&t, NULL, follow_writer_main, &w), 0);
+  uint64_t got = 0, missed = 0, last_n = 0;
+  int finished = 0;
+  while (!finished) {
+    finished = atomic_load(&w.done);
+    if (finished) {
+      pthread_join(t, NULL);
+    }
+    const pt_event *events;
+    size_t count;
+    uint64_t lost;
+    assert_int_equal(pt_follow_poll(f, &events, &count, &lost), PT_OK);
+    missed += lost;
+    for (size_t i = 0; i < count; i++) {
+      assert_true(pt_test_event_intact(&events[i]));
+      uint32_t wid;
+      uint64_t n;
+      pt_test_event_origin(&events[i], &wid, &n);
+      assert_true(n < FOLLOW_EVENTS);
+      assert_int_equal(delivered[n], 0); /* never twice */
+      delivered[n] = 1;
+      if (got > 0) {
+        if (n <= last_n) {
+          fail_msg("out of order: %llu after %llu (poll of %zu, item %zu)",
+                   (unsigned long long)n, (unsigned long long)last_n, count, i);
+        }
+      }
+      last_n = n;
+      got++;
+    }
+  }
+  pt_log_stats stats;
+  assert_int_equal(pt_log_get_stats(view, &stats), PT_OK);
+  print_message("follow: delivered %llu missed %llu dropped %llu\n",
+                (unsigned long long)got, (unsigned long long)missed,
+                (unsigned long long)stats.dropped);
+  assert_int_equal(got + missed + stats.dropped, FOLLOW_EVENTS);
+  pt_follow_destroy(f);
+  pt_log_destroy(w.log);
+  assert_int_equal(pt_log_writer_status(view), PT_WRITER_EXITED);
+  pt_log_close(view);
+  free(delivered);
+}
+
+int main(void) {
+  const struct CMUnitTest tests[] = {
+      cmocka_unit_test(test_create_rules),
+      cmocka_unit_test(test_open_rejects_bad_files),
+      cmocka_unit_test(test_recovery_after_sigkill),
+      cmocka_unit_test(test_recovery_after_abort_and_segfault),
+      cmocka_unit_test(test_recovery_inside_a_claim),
+      cmocka_unit_test(test_follow_sees_or_counts_everything),
+  };
+  return cmocka_run_group_tests(tests, setup, teardown);
+}

@@ -1,0 +1,203 @@
+/*
+ * test_query: every scan query against a reference model, randomized with
+ * fixed seeds, across wraparound, with timestamps that are not in write
+ * order (as with several writer threads, or imported events).
+ *
+ * The model keeps every event ever written; the live ones are the newest
+ * `capacity` writes minus the slots the writer's current chunk has already
+ * reclaimed (the ring reuses space a chunk at a time: see pt_log.c).
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+
+#include <cmocka.h>
+
+#include "test_helpers.h"
+
+typedef struct model {
+  pt_event *events; /* every write, in write order */
+  size_t count;
+  size_t capacity;
+  size_t chunk;
+} model;
+
+static uint64_t rng_state;
+static uint64_t rnd(void) {
+  rng_state ^= rng_state << 13;
+  rng_state ^= rng_state >> 7;
+  rng_state ^= rng_state << 17;
+  return rng_state;
+}
+
+/* Index of the oldest live write. */
+static size_t model_first_live(const model *m) {
+  if (m->count <= m->capacity) {
+    return 0;
+  }
+  size_t current_chunk_start = ((m->count - 1) / m->chunk) * m->chunk;
+  return current_chunk_start + m->chunk - m->capacity;
+}
+
+typedef int (*filter_fn)(const pt_event *ev, const void *arg);
+
+/* Live events passing `filter`, sorted by (timestamp, write order). */
+static size_t model_query(const model *m, filter_fn filter, const void *arg,
+                          pt_event *out) {
+  size_t n = 0;
+  for (size_t i = model_first_live(m); i < m->count; i++) {
+    if (filter == NULL || filter(&m->events[i], arg)) {
+      out[n++] = m->events[i];
+    }
+  }
+  pt_test_sort_by_time(out, n);
+  return n;
+}
+
+static void expect_same(const pt_event *want, size_t want_count,
+                        const pt_event *got, size_t got_count) {
+  assert_int_equal(got_count, want_count);
+  for (size_t i = 0; i < want_count; i++) {
+    assert_memory_equal(&got[i], &want[i], sizeof(pt_event));
+  }
+}
+
+static int by_trace(const pt_event *ev, const void *arg) {
+  return memcmp(&ev->trace_id, arg, 16) == 0;
+}
+
+static int by_peer(const pt_event *ev, const void *arg) {
+  return (ev->flags & PT_EVENT_HAS_PEER) && memcmp(ev->peer_id, arg, 32) == 0;
+}
+
+typedef struct window {
+  uint64_t start, end;
+} window;
+
+static int by_time(const pt_event *ev, const void *arg) {
+  const window *w = arg;
+  return ev->timestamp_us >= w->start && ev->timestamp_us < w->end;
+}
+
+static void run_seed(uint64_t seed, size_t capacity) {
+  rng_state = seed;
+  pt_log_config cfg;
+  pt_log_config_init(&cfg);
+  cfg.capacity = capacity;
+  pt_log *log = NULL;
+  assert_int_equal(pt_log_create(&log, &cfg), PT_OK);
+  pt_log_stats stats;
+  assert_int_equal(pt_log_get_stats(log, &stats), PT_OK);
+
+  pt_trace_id traces[8];
+  uint8_t peers[4][32];
+  for (int i = 0; i < 8; i++) {
+    traces[i] = pt_trace_id_new();
+  }
+  for (int i = 0; i < 4; i++) {
+    memset(peers[i], 0x10 + i, 32);
+  }
+
+  size_t total = capacity * 3 + (size_t)(rnd() % capacity);
+  model m = {calloc(total, sizeof(pt_event)), 0, capacity, stats.chunk_size};
+  pt_event *want = calloc(total, sizeof(pt_event));
+  assert_non_null(m.events);
+  assert_non_null(want);
+
+  uint64_t base_time = 1700000000000000u;
+  for (size_t i = 0; i < total; i++) {
+    pt_event ev;
+    int peer = (int)(rnd() % 5); /* 4: no peer */
+    pt_event_begin(&ev, traces[rnd() % 8], peer < 4 ? peers[peer] : NULL);
+    pt_event_set_packet_sent(&ev, i, rnd() % 1500, rnd() % 3);
+    ev.sequence = (uint32_t)i;
+    /* Mostly increasing time with jitter and duplicates, like 2 threads. */
+    ev.timestamp_us = base_time + i * 3 - (rnd() % 40);
+    pt_log_write_at(log, &ev);
+    m.events[m.count++] = ev;
+
+    if (rnd() % (capacity / 2) != 0) {
+      continue; /* query now and then, mid-stream and across wraps */
+    }
+    pt_event *got = NULL;
+    size_t got_count = 0;
+    size_t want_count;
+
+    size_t n = (size_t)(rnd() % (capacity + 10));
+    assert_int_equal(pt_log_recent(log, n, &got, &got_count), PT_OK);
+    want_count = model_query(&m, NULL, NULL, want);
+    if (want_count > n) {
+      memmove(want, want + (want_count - n), n * sizeof(pt_event));
+      want_count = n;
+    }
+    expect_same(want, want_count, got, got_count);
+    pt_events_free(got);
+
+    const pt_trace_id *trace = &traces[rnd() % 8];
+    assert_int_equal(pt_log_query_trace(log, trace, &got, &got_count), PT_OK);
+    want_count = model_query(&m, by_trace, trace, want);
+    expect_same(want, want_count, got, got_count);
+    pt_events_free(got);
+
+    const uint8_t *peer_id = peers[rnd() % 4];
+    assert_int_equal(pt_log_query_peer(log, peer_id, &got, &got_count), PT_OK);
+    want_count = model_query(&m, by_peer, peer_id, want);
+    expect_same(want, want_count, got, got_count);
+    pt_events_free(got);
+
+    window w;
+    w.start = base_time + (rnd() % (3 * m.count + 1)) - 20;
+    w.end = w.start + rnd() % (3 * capacity / 4 + 1);
+    assert_int_equal(
+        pt_log_query_time_range(log, w.start, w.end, &got, &got_count), PT_OK);
+    want_count = model_query(&m, by_time, &w, want);
+    expect_same(want, want_count, got, got_count);
+    pt_events_free(got);
+  }
+  assert_int_equal(pt_log_get_stats(log, &stats), PT_OK);
+  assert_int_equal(stats.overwritten, model_first_live(&m));
+  free(want);
+  free(m.events);
+  pt_log_destroy(log);
+}
+
+static void test_queries_match_model(void **state) {
+  (void)state;
+  const uint64_t seeds[] = {1, 2, 3, 0x9e3779b97f4a7c15u, 12345, 777};
+  const size_t capacities[] = {16, 64, 256, 1024};
+  for (size_t s = 0; s < sizeof seeds / sizeof seeds[0]; s++) {
+    for (size_t c = 0; c < sizeof capacities / sizeof capacities[0]; c++) {
+      run_seed(seeds[s], capacities[c]);
+    }
+  }
+}
+
+static void test_query_bad_input(void **state) {
+  (void)state;
+  pt_log *log = NULL;
+  assert_int_equal(pt_log_create(&log, NULL), PT_OK);
+  pt_event *got = NULL;
+  size_t count = 0;
+  pt_trace_id id = pt_trace_id_new();
+  uint8_t peer[32] = {0};
+  assert_int_equal(pt_log_query_trace(log, NULL, &got, &count), PT_ERR_INVALID);
+  assert_int_equal(pt_log_query_trace(NULL, &id, &got, &count), PT_ERR_INVALID);
+  assert_int_equal(pt_log_query_trace(log, &id, NULL, &count), PT_ERR_INVALID);
+  assert_int_equal(pt_log_query_peer(log, NULL, &got, &count), PT_ERR_INVALID);
+  assert_int_equal(pt_log_query_peer(log, peer, &got, NULL), PT_ERR_INVALID);
+  assert_int_equal(pt_log_query_time_range(log, 10, 5, &got, &count),
+                   PT_ERR_INVALID);
+  assert_int_equal(pt_log_recent(log, 5, NULL, &count), PT_ERR_INVALID);
+  pt_events_free(NULL);
+  pt_log_destroy(log);
+}
+
+int main(void) {
+  const struct CMUnitTest tests[] = {
+      cmocka_unit_test(test_queries_match_model),
+      cmocka_unit_test(test_query_bad_input),
+  };
+  return cmocka_run_group_tests(tests, NULL, NULL);
+}
