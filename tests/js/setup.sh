@@ -8,6 +8,10 @@ if [ -f "$dir/node_modules/ajv/package.json" ] &&
    [ -f "$dir/node_modules/@opentelemetry/otlp-transformer/package.json" ]; then
   exit 0
 fi
-command -v npm >/dev/null || { echo "setup.sh: npm not found (apt-get install npm)" >&2; exit 1; }
+command -v npm >/dev/null || {
+  # Debian's nodejs has no npm (apt-get install npm); NodeSource's includes it.
+  echo "setup.sh: npm not found (Debian: apt-get install npm)" >&2
+  exit 1
+}
 npm install --prefix "$dir" --no-save --no-audit --no-fund --loglevel=error \
   ajv@8.17.1 @opentelemetry/otlp-transformer@0.203.0
