@@ -110,6 +110,18 @@ check(any("<- a1a2a3a4" in r for r in rows), "merge marks crossings")
 check(re.search(r"4bf92f35 .* a1a2a3a4 -> b2b3b4b5 -> c3c4c5c6", out),
       "merge shows the trace's path across nodes")
 
+# merge --by-trace: one timeline per trace, each from its own start.
+rc, out, _ = run("merge", "--by-trace", *ALL)
+heads = [l for l in out.splitlines() if l.startswith("trace ")]
+check(rc == 0 and len(heads) == 2 and
+      heads[0].startswith("trace 4bf92f3577b34da6a3ce929d0e0e4736: 33 events"),
+      "merge --by-trace prints one group per trace, by start")
+rows = event_rows(out)
+check(len(rows) == 35 and rows[33].startswith("+0.000ms ") and
+      "7e57a11c" in rows[33], "each group's times count from its start")
+rc, _, err = run("merge", "--by-trace", "--bogus", *ALL)
+check(rc == 2, "merge rejects unknown options")
+
 # --help everywhere.
 for cmd in ("show", "filter", "recent", "stats", "merge", "export"):
     rc, out, _ = run(cmd, "--help")

@@ -23,6 +23,7 @@ int cli_export(int argc, char **argv);
 #define CLI_ARG_COUNT 4u  /* N (first positional) or -n N */
 #define CLI_ARG_FORMAT 8u /* FORMAT (first positional) */
 #define CLI_ARG_SPLIT 16u /* --split DIR */
+#define CLI_ARG_GROUP 32u /* --by-trace */
 
 typedef struct cli_args {
   cli_filter filter;
@@ -31,6 +32,7 @@ typedef struct cli_args {
   unsigned path_count;
   const char *output;
   const char *split_dir;
+  int by_trace;
   const char *format;
   unsigned long count;
 } cli_args;

@@ -52,6 +52,10 @@ int cli_parse_args(int argc, char **argv, unsigned accepts, const char *help,
       a->output = argv[++i];
       continue;
     }
+    if ((accepts & CLI_ARG_GROUP) && strcmp(arg, "--by-trace") == 0) {
+      a->by_trace = 1;
+      continue;
+    }
     if ((accepts & CLI_ARG_SPLIT) && strcmp(arg, "--split") == 0) {
       if (i + 1 >= argc) {
         cli_error(argv[0], "--split needs a directory");

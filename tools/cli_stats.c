@@ -224,21 +224,31 @@ static int cli_trace_compare(const void *x, const void *y) {
   return memcmp(&a->id, &b->id, sizeof a->id);
 }
 
+/* The traces of the map, sorted by start; *n of them; NULL if no memory. */
+static cli_trace *cli_trace_list(const cli_map *traces, size_t *n) {
+  cli_trace *list = malloc((traces->count + 1) * sizeof *list);
+  if (list == NULL) {
+    return NULL;
+  }
+  *n = 0;
+  const cli_trace *values = traces->values;
+  for (size_t i = 0; i < traces->cap; i++) {
+    if (values[i].events > 0) {
+      list[(*n)++] = values[i];
+    }
+  }
+  qsort(list, *n, sizeof *list, cli_trace_compare);
+  return list;
+}
+
 static void cli_print_traces(const cli_style *s, cli_map *traces,
                              const cli_inputs *in) {
-  cli_trace *list = malloc((traces->count + 1) * sizeof *list);
+  size_t n;
+  cli_trace *list = cli_trace_list(traces, &n);
   if (list == NULL) {
     cli_error("merge", "out of memory for the trace summary");
     return;
   }
-  size_t n = 0;
-  const cli_trace *values = traces->values;
-  for (size_t i = 0; i < traces->cap; i++) {
-    if (values[i].events > 0) {
-      list[n++] = values[i];
-    }
-  }
-  qsort(list, n, sizeof *list, cli_trace_compare);
   printf("\n%s%-8s  %-14s %10s %7s %5s  %s%s\n", cli_colour(s, CLI_DIM),
          "TRACE", "START", "DURATION", "EVENTS", "HOPS", "NODES (first visit)",
          cli_colour(s, CLI_RESET));
@@ -261,18 +271,118 @@ static void cli_print_traces(const cli_style *s, cli_map *traces,
   free(list);
 }
 
+/*
+ * Counts ev (of input `input`) in its trace t; writes "<- NODE" to marker
+ * if the trace was last seen on another node.
+ */
+static void cli_trace_step(cli_trace *t, const pt_event *ev, unsigned input,
+                           const cli_inputs *in, const cli_style *s,
+                           char *marker, size_t marker_size) {
+  marker[0] = '\0';
+  if (t->events == 0) {
+    t->id = ev->trace_id;
+    t->first_us = ev->timestamp_us;
+  }
+  if (t->last_node != input + 1) {
+    if (t->last_node != 0) {
+      char from[9];
+      cli_short_hex(
+          from,
+          pt_dump_reader_info(in->inputs[t->last_node - 1].reader)->node_id);
+      snprintf(marker, marker_size, "  %s<- %s%s", cli_colour(s, CLI_CYAN),
+               from, cli_colour(s, CLI_RESET));
+      t->hops++;
+    }
+    int visited = 0;
+    for (unsigned k = 0; k < t->path_len; k++) {
+      visited |= t->path[k] == input;
+    }
+    if (!visited && t->path_len < CLI_PATH_MAX) {
+      t->path[t->path_len++] = (uint8_t)input;
+    }
+    t->last_node = input + 1;
+  }
+  t->last_us = ev->timestamp_us;
+  t->events++;
+}
+
+#define CLI_GROUP_MAX 256
+
+/*
+ * merge --by-trace: the timeline of each trace in turn (by start time), one
+ * pass over the dumps per trace, so memory stays constant; at most
+ * CLI_GROUP_MAX traces.
+ */
+static int cli_merge_by_trace(cli_args *a, cli_inputs *in, cli_map *traces) {
+  size_t n;
+  cli_trace *list = cli_trace_list(traces, &n);
+  if (list == NULL) {
+    cli_error("merge", "out of memory");
+    return CLI_EXIT_ERROR;
+  }
+  if (n > CLI_GROUP_MAX) {
+    cli_error("merge",
+              "--by-trace: %zu traces, at most %d: narrow with "
+              "--trace, --since or --until",
+              n, CLI_GROUP_MAX);
+    free(list);
+    return CLI_EXIT_USAGE;
+  }
+  cli_filter trace_filter = a->filter;
+  int rc = 0;
+  for (size_t i = 0; i < n && rc == 0; i++) {
+    const cli_trace *t = &list[i];
+    char hex[33], duration[32];
+    pt_trace_id_to_hex(&t->id, hex, sizeof hex);
+    cli_rel_time(duration, sizeof duration, t->last_us, t->first_us);
+    printf("%s%strace %s%s: %llu events, %u hops, %s\n", i ? "\n" : "",
+           cli_colour(&a->style, CLI_CYAN), hex,
+           cli_colour(&a->style, CLI_RESET), (unsigned long long)t->events,
+           t->hops, duration + 1);
+    cli_print_event_header(&a->style);
+    if (cli_inputs_rewind(in) != 0) {
+      rc = -1;
+      break;
+    }
+    cli_trace step;
+    memset(&step, 0, sizeof step);
+    pt_event ev;
+    unsigned input;
+    while ((rc = cli_inputs_next(in, &ev, &input)) == 1) {
+      if (memcmp(&ev.trace_id, &t->id, sizeof t->id) != 0 ||
+          !cli_filter_match(&trace_filter, &ev)) {
+        continue;
+      }
+      char marker[48];
+      cli_trace_step(&step, &ev, input, in, &a->style, marker, sizeof marker);
+      cli_print_event(&a->style, &ev,
+                      pt_dump_reader_info(in->inputs[input].reader)->node_id,
+                      t->first_us, marker);
+    }
+  }
+  free(list);
+  if (rc == 0) {
+    cli_print_traces(&a->style, traces, in);
+  }
+  return rc == 0 ? CLI_EXIT_OK : CLI_EXIT_ERROR;
+}
+
 int cli_merge(int argc, char **argv) {
   cli_args a;
   cli_inputs in;
   int rc = cli_start(
-      argc, argv, CLI_ARG_FILTER,
-      "usage: peertrace merge [FILTERS] DUMP...\n"
+      argc, argv, CLI_ARG_FILTER | CLI_ARG_GROUP,
+      "usage: peertrace merge [--by-trace] [FILTERS] DUMP...\n"
       "Merges the dumps of several nodes into one timeline ordered by time\n"
       "(streamed: memory does not grow with the events).  An event whose\n"
       "trace was last seen on another node is marked \"<- NODE\": the\n"
       "request crossed nodes there.  Then one line per trace id: start,\n"
       "duration, events, hops (changes of node along the timeline) and the\n"
-      "nodes it reached, in the order it reached them.\n",
+      "nodes it reached, in the order it reached them.\n"
+      "  --by-trace      one timeline per trace id instead, each from its\n"
+      "                  start (one pass over the dumps per trace; at most\n"
+      "                  256 traces: narrow with the filters); events\n"
+      "                  without a trace id are left out\n",
       &a, &in);
   if (rc != CLI_GO_ON) {
     return rc;
@@ -288,7 +398,9 @@ int cli_merge(int argc, char **argv) {
     rc = CLI_EXIT_USAGE;
     goto done;
   }
-  cli_print_event_header(&a.style);
+  if (!a.by_trace) {
+    cli_print_event_header(&a.style);
+  }
   pt_event ev;
   unsigned input;
   while ((rc = cli_inputs_next(&in, &ev, &input)) == 1) {
@@ -297,48 +409,28 @@ int cli_merge(int argc, char **argv) {
     }
     char marker[48] = "";
     if (!pt_trace_id_is_zero(&ev.trace_id)) {
-      int created;
-      cli_trace *t = cli_map_get(&traces, &ev.trace_id, 0, 1, &created);
+      cli_trace *t = cli_map_get(&traces, &ev.trace_id, 0, 1, NULL);
       if (t == NULL) {
         cli_error(argv[0], "out of memory");
         rc = -1;
         break;
       }
-      if (created) {
-        t->id = ev.trace_id;
-        t->first_us = ev.timestamp_us;
-      }
-      if (t->last_node != input + 1) {
-        if (t->last_node != 0) {
-          char from[9];
-          cli_short_hex(
-              from,
-              pt_dump_reader_info(in.inputs[t->last_node - 1].reader)->node_id);
-          snprintf(marker, sizeof marker, "  %s<- %s%s",
-                   cli_colour(&a.style, CLI_CYAN), from,
-                   cli_colour(&a.style, CLI_RESET));
-          t->hops++;
-        }
-        int visited = 0;
-        for (unsigned k = 0; k < t->path_len; k++) {
-          visited |= t->path[k] == input;
-        }
-        if (!visited && t->path_len < CLI_PATH_MAX) {
-          t->path[t->path_len++] = (uint8_t)input;
-        }
-        t->last_node = input + 1;
-      }
-      t->last_us = ev.timestamp_us;
-      t->events++;
+      cli_trace_step(t, &ev, input, &in, &a.style, marker, sizeof marker);
     }
-    cli_print_event(&a.style, &ev,
-                    pt_dump_reader_info(in.inputs[input].reader)->node_id,
-                    a.filter.base_us, marker);
+    if (!a.by_trace) {
+      cli_print_event(&a.style, &ev,
+                      pt_dump_reader_info(in.inputs[input].reader)->node_id,
+                      a.filter.base_us, marker);
+    }
   }
-  if (rc == 0) {
+  if (rc == 0 && a.by_trace) {
+    rc = cli_merge_by_trace(&a, &in, &traces);
+  } else if (rc == 0) {
     cli_print_traces(&a.style, &traces, &in);
+    rc = CLI_EXIT_OK;
+  } else {
+    rc = CLI_EXIT_ERROR;
   }
-  rc = rc == 0 ? CLI_EXIT_OK : CLI_EXIT_ERROR;
 done:
   cli_map_free(&traces);
   cli_stop(&a, &in);
