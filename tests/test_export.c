@@ -150,6 +150,45 @@ static void test_empty_exports_are_complete(void **state) {
   }
 }
 
+static void test_log_export_json(void **state) {
+  (void)state;
+  pt_log_config cfg;
+  pt_log_config_init(&cfg);
+  cfg.capacity = 64;
+  memset(cfg.node_id, 0x42, sizeof cfg.node_id);
+  pt_log *log;
+  assert_int_equal(pt_log_create(&log, &cfg), PT_OK);
+  pt_trace_id mine = pt_trace_id_new(), other = pt_trace_id_new();
+  for (uint64_t i = 0; i < 6; i++) {
+    pt_event ev;
+    pt_event_begin(&ev, (i % 2) ? other : mine, NULL);
+    pt_event_set_packet_sent(&ev, i, 100 + i, PT_PN_SPACE_APPLICATION);
+    ev.timestamp_us = 1000 - i; /* written newest first */
+    pt_log_write_at(log, &ev);
+  }
+  char *text;
+  size_t len;
+  assert_int_equal(pt_log_export_json(log, &mine, &text, &len), PT_OK);
+  assert_int_equal(strlen(text), len);
+  char hex[33];
+  pt_trace_id_to_hex(&other, hex, sizeof hex);
+  assert_null(strstr(text, hex)); /* only the asked trace */
+  assert_non_null(strstr(text, "\"node_id\":\"4242"));
+  /* pn 4, 2, 0 in time order (times 996, 998, 1000). */
+  const char *p4 = strstr(text, "\"pn\":4"), *p2 = strstr(text, "\"pn\":2"),
+             *p0 = strstr(text, "\"pn\":0");
+  assert_true(p4 != NULL && p2 != NULL && p0 != NULL && p4 < p2 && p2 < p0);
+  free(text);
+  assert_int_equal(pt_log_export_json(log, NULL, &text, &len), PT_OK);
+  assert_non_null(strstr(text, hex)); /* all traces */
+  free(text);
+  assert_int_equal(pt_log_export_json(NULL, NULL, &text, &len), PT_ERR_INVALID);
+  assert_int_equal(
+      pt_log_export(log, NULL, (pt_export_format)0, NULL, NULL, stdout),
+      PT_ERR_INVALID);
+  pt_log_destroy(log);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_arguments),
@@ -157,6 +196,7 @@ int main(void) {
       cmocka_unit_test(test_io_error_sticks),
       cmocka_unit_test(test_app_namer),
       cmocka_unit_test(test_empty_exports_are_complete),
+      cmocka_unit_test(test_log_export_json),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1038,6 +1038,28 @@ PT_API int pt_exporter_finish(pt_exporter *ex);
 /* pt_exporter_free: frees the exporter.  NULL is ignored. */
 PT_API void pt_exporter_free(pt_exporter *ex);
 
+/*
+ * pt_log_export: exports the events of a live log in one call: those of
+ * trace *trace_id, or every event if trace_id is NULL, in time order, as
+ * one node (the log's node id), to fp.  Takes the same consistent look at
+ * the ring as the queries (writers go on).  namer may be NULL.
+ * Returns PT_OK; PT_ERR_INVALID for NULL log/fp or an unknown format;
+ * PT_ERR_NOMEM; PT_ERR_IO.  Thread-safety: safe with concurrent writers.
+ */
+PT_API int pt_log_export(const pt_log *log, const pt_trace_id *trace_id,
+                         pt_export_format format, pt_app_namer namer,
+                         void *namer_user, FILE *fp);
+
+/*
+ * pt_log_export_json: the seed's export_json: the events of one trace (or
+ * all, if trace_id is NULL) as a PT_EXPORT_JSON document in a malloc'ed,
+ * NUL-terminated string; the caller frees *out with free().
+ * Returns PT_OK (and *out, *len); PT_ERR_INVALID; PT_ERR_NOMEM.
+ * Thread-safety: safe with concurrent writers.
+ */
+PT_API int pt_log_export_json(const pt_log *log, const pt_trace_id *trace_id,
+                              char **out, size_t *len);
+
 /* ---- W3C traceparent ---------------------------------------------------- */
 
 /* "00-" 32 hex "-" 16 hex "-" 2 hex: 55 characters, plus a NUL. */
