@@ -68,19 +68,15 @@ static uint64_t pt__follow_chunk(pt_follow *f, uint64_t j, int deliver,
       continue;
     }
     /*
-     * acquire: as in pt__log_read_slot.  The chunk's one writer fills its
-     * slots in order: from its first slot in progress on, nothing here is
+     * The chunk's one writer fills its slots in order: from the first slot
+     * that is not a completed event of this lap on, nothing here is
      * delivered this time, or a later event could overtake an earlier one.
      */
-    if (atomic_load_explicit(&log->seqs[first + i], memory_order_acquire) &
-        1u) {
-      break;
-    }
     pt__follow_item *item = &f->items[*n];
     if (!pt__log_read_slot(log, first + i, &item->event, &item->ticket) ||
         pt__ticket_lap(log, item->ticket) != lap ||
         (item->ticket >> log->chunk_shift) >= chunk_limit) {
-      continue; /* empty, in progress, of a newer lap, or claimed too late */
+      break; /* in progress, not yet written, newer lap, or claimed too late */
     }
     f->emitted[j] |= bit;
     if (deliver) {

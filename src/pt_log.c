@@ -9,23 +9,23 @@
  *
  * Our protocol gives every slot exactly one writer at a time:
  *
- *  1. Claim.  A writer takes a chunk number c = fetch_add(next_chunk, 1),
- *     counts the completed events in the chunk (a closed chunk does not
- *     change), and CASes the chunk's state word from "closed" to "owned, lap
- *     of c, removed += that count".  If the chunk is still owned by a lagging
- *     writer of an earlier lap, it is skipped and the lagging writer keeps it:
- *     nobody ever writes a slot that someone else owns.  From the CAS on, the
- *     chunk's old events are dead (their lap no longer matches) and counted,
- *     in one atomic step; the claimer then marks every slot "being written"
- *     (odd sequence).  The overwritten count is exact by construction, and
- *     stays exact in a log file whose writer is killed at any instruction.
- *  2. Write.  The owner fills its slots one event at a time with plain
- *     (relaxed atomic) stores, publishing each with a release store of the
- *     slot's sequence word (2t + 2).  No atomic read-modify-write per event:
- *     one fetch_add and one CAS are shared by chunk_size events.
+ *  1. Claim.  A writer takes a chunk number c = fetch_add(next_chunk, 1) and
+ *     CASes the chunk's state word from "closed" to "owned, lap of c,
+ *     removed += the previous owner's filled count".  If the chunk is still
+ *     owned by a lagging writer of an earlier lap, it is skipped and the
+ *     lagging writer keeps it: nobody ever writes a slot that someone else
+ *     owns.  From the CAS on, the chunk's old events are dead (their lap no
+ *     longer matches) and counted, in one atomic step: the overwritten count
+ *     is exact by construction, and stays exact in a log file whose writer
+ *     is killed at any instruction.
+ *  2. Write.  The owner fills its slots in order, one event at a time: mark
+ *     the slot's sequence word odd (2t + 1), store the payload with plain
+ *     (relaxed atomic) stores, publish with a release store of 2t + 2.  No
+ *     atomic read-modify-write per event: one fetch_add and one CAS are
+ *     shared by chunk_size events.
  *  3. Close.  When the chunk is full (or its thread exits, or the thread's
- *     cursor is evicted) the owner marks unused slots empty and releases the
- *     chunk (state "closed"), so a later lap may claim it.
+ *     cursor is evicted) the owner releases it: state "closed", with the
+ *     number of events it completed, which the next claim counts as removed.
  *
  * Readers use the slot's sequence word as a seqlock (Boehm, "Can seqlocks
  * get along with programming language memory models?", 2012): read it,
@@ -85,20 +85,21 @@ static pthread_key_t pt__exit_key;
 static pthread_once_t pt__exit_key_once = PTHREAD_ONCE_INIT;
 
 static void pt__chunk_close(pt_log *log, pt__cursor *cur) {
-  /* Unused slots still carry this chunk's odd marks: make them empty. */
-  for (uint64_t t = cur->next; t < cur->end; t++) {
-    /* relaxed: ordered before the readers' view by the release below. */
-    atomic_store_explicit(&log->seqs[t & log->mask], 0, memory_order_relaxed);
-  }
   _Atomic uint64_t *state =
       &log->chunk_state[cur->chunk & (log->chunk_count - 1)];
   /* relaxed: we own the chunk; nobody else changes its state word. */
   uint64_t owned = atomic_load_explicit(state, memory_order_relaxed);
+  uint64_t filled = cur->next - (cur->end - log->chunk_size);
   /*
    * release: publishes every store to this chunk's slots and sequence words;
-   * the next claimer's acquire sees them before it counts and reuses them.
+   * the next claimer's acquire sees them before it reuses the slots.  Unused
+   * slots keep their old events, dead already (their lap is not the chunk's)
+   * and counted when this chunk was claimed.
    */
-  atomic_store_explicit(state, owned & ~PT__STATE_OWNED, memory_order_release);
+  atomic_store_explicit(
+      state,
+      pt__state_make(pt__state_removed(owned), pt__state_lap(owned), filled, 0),
+      memory_order_release);
   cur->next = cur->end = 0;
 }
 
@@ -179,11 +180,8 @@ static int pt__chunk_claim(pt_log *log, pt__cursor *cur) {
                                            memory_order_relaxed);
     uint64_t j = c & (log->chunk_count - 1);
     _Atomic uint64_t *state = &log->chunk_state[j];
-    /*
-     * acquire: if the chunk is closed, its last owner's stores (released by
-     * pt__chunk_close) are visible, so the count below is of final values.
-     */
-    uint64_t seen = atomic_load_explicit(state, memory_order_acquire);
+    /* relaxed: a stale value only makes the CAS below fail. */
+    uint64_t seen = atomic_load_explicit(state, memory_order_relaxed);
     if (seen & PT__STATE_OWNED) {
       continue; /* a lagging writer still fills it: leave it to them */
     }
@@ -191,33 +189,19 @@ static int pt__chunk_claim(pt_log *log, pt__cursor *cur) {
     if (((pt__state_lap(seen) - lap) & PT__LAP_MASK) < (PT__LAP_MASK + 1) / 2) {
       continue; /* we were preempted; this or a later lap already used it */
     }
-    uint64_t base = c << log->chunk_shift;
-    uint64_t first = base & log->mask;
-    uint64_t removed = 0;
-    for (uint64_t i = 0; i < log->chunk_size; i++) {
-      /* relaxed: ordered after the closing owner's stores by the acquire. */
-      uint64_t old =
-          atomic_load_explicit(&log->seqs[first + i], memory_order_relaxed);
-      removed += (old != 0 && (old & 1u) == 0);
-    }
     uint64_t claimed =
-        pt__state_make(pt__state_removed(seen) + removed, lap, PT__STATE_OWNED);
-    /* acquire on success: as the load above; a closed chunk is unchanged. */
+        pt__state_make(pt__state_removed(seen) + pt__state_filled(seen), lap, 0,
+                       PT__STATE_OWNED);
+    /*
+     * acquire on success: synchronises with the previous owner's release in
+     * pt__chunk_close, so its slot stores happen before ours.
+     */
     if (!atomic_compare_exchange_strong_explicit(state, &seen, claimed,
                                                  memory_order_acquire,
                                                  memory_order_relaxed)) {
       continue;
     }
-    for (uint64_t i = 0; i < log->chunk_size; i++) {
-      /* relaxed: ordered before our payload stores by the fence below. */
-      atomic_store_explicit(&log->seqs[first + i], 2 * (base + i) + 1,
-                            memory_order_relaxed);
-    }
-    /*
-     * release fence: a reader that sees any payload store we make after this
-     * point also sees the odd marks, so its re-check discards the copy.
-     */
-    atomic_thread_fence(memory_order_release);
+    uint64_t base = c << log->chunk_shift;
     cur->chunk = c;
     cur->next = base;
     cur->end = base + log->chunk_size;
@@ -246,6 +230,22 @@ static inline pt__slot *pt__slot_take(pt_log *log, pt__cursor **cursor,
   *cursor = cur;
   *ticket = cur->next++;
   return &log->slots[*ticket & log->mask];
+}
+
+/*
+ * Marks a slot "being written" before its payload stores: a reader copying
+ * the old event sees the sequence change and discards its copy.
+ */
+static inline void pt__slot_begin(pt_log *log, uint64_t ticket) {
+  /* relaxed: ordered before the payload stores by the fence below. */
+  atomic_store_explicit(&log->seqs[ticket & log->mask], 2 * ticket + 1,
+                        memory_order_relaxed);
+  /*
+   * release fence: a reader that sees any payload store made after this
+   * point also sees the odd mark, so its re-check discards the copy.
+   * (On x86 this is a compiler barrier only.)
+   */
+  atomic_thread_fence(memory_order_release);
 }
 
 /* Publishes the slot's event and closes the chunk when it is full. */
@@ -284,6 +284,7 @@ static inline void pt__log_record(pt_log *log, const pt_event *ev,
   if (slot == NULL) {
     return;
   }
+  pt__slot_begin(log, ticket);
   /* Straight-line stores: gcc -O2 does not unroll loops, and this is hot. */
 #define PT__COPY_WORD(i) pt__slot_store(slot, i, pt__load_word(ev, i))
   PT__COPY_WORD(1);
@@ -334,6 +335,7 @@ void pt__log_write_parts(pt_log *log, pt_trace_id trace_id,
   if (slot == NULL) {
     return;
   }
+  pt__slot_begin(log, ticket);
   uint64_t id[2];
   memcpy(id, trace_id.bytes, sizeof id);
   pt__slot_store(slot, 1, id[0]);

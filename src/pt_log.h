@@ -11,15 +11,16 @@
  *   2t + 1     claimed for ticket t, being written: readers skip it
  *   2t + 2     holds the completed event with ticket t
  * Chunk state word:
- *   bit 0      owned: a writer is filling the chunk
- *   bits 1-15  lap field: (lap + 1) mod 2^15 of the chunk's last claim, where
- *              lap = ticket / capacity
- *   bits 16-63 removed: completed events this chunk has lost to overwriting,
- *              over its whole life (the log's overwritten count is the sum)
+ *   bit 0       owned: a writer is filling the chunk
+ *   bits 1-12   lap field: (lap + 1) mod 2^12 of the chunk's last claim, where
+ *               lap = ticket / capacity
+ *   bits 13-19  filled: events the last owner completed in it (set at close)
+ *   bits 20-63  removed: completed events this chunk has lost to overwriting,
+ *               over its whole life (the log's overwritten count is the sum)
  * An event is live iff its sequence word is even and non-zero and its
- * ticket's lap field equals its chunk's.  Because a claim sets the new lap
- * and adds the events it removes in one CAS, the count and the visible
- * events always agree, even in a log file whose writer was killed.
+ * ticket's lap field equals its chunk's.  A claim sets the new lap and adds
+ * the previous owner's `filled` to `removed` in one CAS, so the count and the
+ * visible events always agree, even in a log file whose writer was killed.
  */
 #ifndef PT_LOG_H
 #define PT_LOG_H
@@ -34,20 +35,25 @@ typedef struct pt__slot {
   _Atomic uint64_t word[16];
 } pt__slot;
 
-#define PT__LAP_MASK UINT64_C(0x7fff)
+#define PT__LAP_BITS 12
+#define PT__LAP_MASK ((UINT64_C(1) << PT__LAP_BITS) - 1)
 #define PT__STATE_OWNED UINT64_C(1)
 
 static inline uint64_t pt__state_lap(uint64_t state) {
   return (state >> 1) & PT__LAP_MASK;
 }
 
+static inline uint64_t pt__state_filled(uint64_t state) {
+  return (state >> 13) & 0x7f;
+}
+
 static inline uint64_t pt__state_removed(uint64_t state) {
-  return state >> 16;
+  return state >> 20;
 }
 
 static inline uint64_t pt__state_make(uint64_t removed, uint64_t lap_field,
-                                      uint64_t owned) {
-  return (removed << 16) | (lap_field << 1) | owned;
+                                      uint64_t filled, uint64_t owned) {
+  return (removed << 20) | (filled << 13) | (lap_field << 1) | owned;
 }
 
 struct pt_log {
@@ -71,7 +77,7 @@ struct pt_log {
   struct pt_log *registry_next;
 };
 
-/* Lap field of a ticket: (ticket / capacity + 1) mod 2^15. */
+/* Lap field of a ticket: (ticket / capacity + 1) mod 2^12. */
 static inline uint64_t pt__ticket_lap(const pt_log *log, uint64_t ticket) {
   return ((ticket >> log->capacity_shift) + 1) & PT__LAP_MASK;
 }
