@@ -42,7 +42,6 @@
 extern const uint8_t pt__dump_magic[8];
 extern const uint8_t pt__dump_end_magic[8];
 
-/* CRC-32C (Castagnoli, reflected, as in iSCSI/ext4): crc of data, chained. */
-uint32_t pt__crc32c(uint32_t crc, const void *data, size_t len);
+#include "pt_crc32c.h"
 
 #endif /* PT_DUMP_H */
