@@ -1,0 +1,456 @@
+/*
+ * p2p_demo: a small P2P DataMap network on 127.0.0.1, traced by peertrace.
+ *
+ *   p2p_demo [--nodes N] [--loss RATE] [--seed S] [--chunks K] [--out DIR]
+ *            [--processes]
+ *
+ * Starts N nodes (default 4) in this process, each with its own node id,
+ * QUIC endpoint and event log; connects them in a ring; stores K chunks,
+ * reads them back from another node and deletes some, while every node drops
+ * incoming datagrams with probability RATE (default 0.03, seeded) so QUIC
+ * has to detect losses and retransmit.  Then, in trace builds, it prints the
+ * cross-node timeline of one request, a per-peer QUIC table, and writes each
+ * node's log to DIR/node<i>.ptlog.  A release build runs the same requests
+ * with tracing compiled out and prints the same outcomes.
+ *
+ * --processes: one process per node.  This program becomes the launcher: it
+ * forks the node processes, tells each the others' ports (each binds port 0
+ * and reports the one it got), lets node 0 act as the client, stops the
+ * others when it is done, then reads the log files the nodes wrote and
+ * prints the same report from them.
+ *
+ * Exit status: 0 if every request ended as expected.
+ */
+#define _POSIX_C_SOURCE 200809L
+
+#include "demo_net.h"
+#include "demo_report.h"
+
+#include <errno.h>
+#include <ngtcp2/version.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <poll.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#define MAX_CHUNK_COUNT 64
+
+typedef struct options {
+  size_t nodes;
+  double loss;
+  uint64_t seed;
+  size_t chunks;
+  const char *out_dir;
+  int processes; /* one process per node (--processes) */
+} options;
+
+static int parse_args(int argc, char **argv, options *o) {
+  o->nodes = 4;
+  o->loss = 0.03;
+  o->seed = 1;
+  o->chunks = 6;
+  o->out_dir = "p2p-logs";
+  o->processes = 0;
+  int i = 1;
+  while (i < argc) {
+    const char *a = argv[i++];
+    if (strcmp(a, "--processes") == 0) {
+      o->processes = 1;
+      continue;
+    }
+    const char *v = i < argc ? argv[i++] : NULL;
+    char *end = NULL;
+    if (v == NULL) {
+      fprintf(stderr, "missing value after %s\n", a);
+      return -1;
+    }
+    errno = 0;
+    if (strcmp(a, "--nodes") == 0) {
+      o->nodes = (size_t)strtoul(v, &end, 10);
+    } else if (strcmp(a, "--loss") == 0) {
+      o->loss = strtod(v, &end);
+    } else if (strcmp(a, "--seed") == 0) {
+      o->seed = strtoull(v, &end, 10);
+    } else if (strcmp(a, "--chunks") == 0) {
+      o->chunks = (size_t)strtoul(v, &end, 10);
+    } else if (strcmp(a, "--out") == 0) {
+      o->out_dir = v;
+      end = (char *)(uintptr_t)(v + strlen(v));
+    } else {
+      fprintf(stderr, "unknown option %s\n", a);
+      return -1;
+    }
+    if (errno != 0 || end == NULL || *end != '\0') {
+      fprintf(stderr, "bad value for %s: %s\n", a, v);
+      return -1;
+    }
+  }
+  if (o->nodes < 3 || o->nodes > DEMO_MAX_NODES || o->loss < 0 ||
+      o->loss > 0.5 || o->chunks < 1 || o->chunks > MAX_CHUNK_COUNT) {
+    fprintf(stderr,
+            "usage: p2p_demo [--nodes 3..%d] [--loss 0..0.5] "
+            "[--seed S] [--chunks 1..%d] [--out DIR] [--processes]\n",
+            DEMO_MAX_NODES, MAX_CHUNK_COUNT);
+    return -1;
+  }
+  return 0;
+}
+
+/* Chunk k: deterministic bytes whose responsible node is chosen so that the
+ * chunks spread over every node and some lie far along the ring. */
+static size_t make_chunk(const demo_net *net, uint64_t seed, size_t k,
+                         uint8_t *buf, uint8_t hash[32]) {
+  size_t n = demo_net_size(net);
+  size_t want = n - 1 - (k % (n - 1)); /* n-1, n-2, ..., 1 from node 0 */
+  size_t len = 600 + (size_t)((seed * 7919u + k * 104729u) % 5000u);
+  for (uint32_t nonce = 0;; nonce++) {
+    for (size_t i = 0; i < len; i++) {
+      buf[i] = (uint8_t)((seed + k * 131u + i * 31u + nonce * 17u) >> 1);
+    }
+    memcpy(buf, &nonce, sizeof nonce);
+    demo_sha256(buf, len, hash);
+    if (demo_net_responsible(net, hash) == want) {
+      return len;
+    }
+  }
+}
+
+static void on_done(const demo_request *r, void *arg) {
+  (void)arg;
+  printf("  %-12s chunk %02x%02x%02x%02x.. node%zu -> node%zu  %-9s "
+         "nodes crossed %u  %6.2f ms\n",
+         dmap_cmd_name(r->cmd), r->hash[0], r->hash[1], r->hash[2], r->hash[3],
+         r->origin, r->target, dmap_status_name(r->status), r->hops,
+         (double)(r->end_us - r->start_us) / 1000.0);
+  fflush(stdout);
+}
+
+static int run_phase(demo_net *net, demo_request *reqs, size_t count) {
+  demo_request *ptrs[MAX_CHUNK_COUNT];
+  for (size_t i = 0; i < count; i++) {
+    ptrs[i] = &reqs[i];
+  }
+  if (demo_net_wait(net, ptrs, count, 20000) != 0) {
+    fprintf(stderr, "demo: requests did not finish in 20 s\n");
+    return -1;
+  }
+  return 0;
+}
+
+/* The client's work: store, read back, delete, read deleted.  origin[p] is
+ * the node issuing phase p's requests.  Returns the number of unexpected
+ * outcomes (or of requests that did not finish). */
+static int run_client(demo_net *net, const options *o, const size_t origin[4]) {
+  static uint8_t chunks[MAX_CHUNK_COUNT][8192];
+  static size_t sizes[MAX_CHUNK_COUNT];
+  static uint8_t hashes[MAX_CHUNK_COUNT][32];
+  static demo_request reqs[4][MAX_CHUNK_COUNT];
+  static const char *const verbs[4][2] = {
+      {"stores", "chunks (each routed along the ring to its node)"},
+      {"reads back", "chunks"},
+      {"deletes", "of them"},
+      {"asks for", "deleted chunks (NOT_FOUND expected)"}};
+  static const uint8_t cmds[4] = {DMAP_STORE_CHUNK, DMAP_GET_CHUNK,
+                                  DMAP_DELETE_CHUNK, DMAP_GET_CHUNK};
+  size_t half = (o->chunks + 1) / 2;
+  size_t counts[4] = {o->chunks, o->chunks, half, half};
+  int failures = 0;
+
+  for (size_t k = 0; k < o->chunks; k++) {
+    sizes[k] = make_chunk(net, o->seed, k, chunks[k], hashes[k]);
+  }
+  for (size_t p = 0; p < 4; p++) {
+    printf("Phase %zu: node%zu %s %zu %s\n", p + 1, origin[p], verbs[p][0],
+           counts[p], verbs[p][1]);
+    for (size_t k = 0; k < counts[p]; k++) {
+      int store = cmds[p] == DMAP_STORE_CHUNK;
+      if (demo_net_submit(net, origin[p], cmds[p], hashes[k],
+                          store ? chunks[k] : NULL, store ? sizes[k] : 0,
+                          &reqs[p][k]) != 0) {
+        fprintf(stderr, "demo: submit failed\n");
+        return failures + 1;
+      }
+    }
+    if (run_phase(net, reqs[p], counts[p]) != 0) {
+      return failures + 1;
+    }
+  }
+  for (size_t k = 0; k < o->chunks; k++) {
+    failures += reqs[0][k].status != DMAP_STATUS_OK;
+    failures += reqs[1][k].status != DMAP_STATUS_OK ||
+                !reqs[1][k].result_matches ||
+                reqs[1][k].result_size != sizes[k];
+  }
+  for (size_t k = 0; k < half; k++) {
+    failures += reqs[2][k].status != DMAP_STATUS_OK;
+    failures += reqs[3][k].status != DMAP_STATUS_NOT_FOUND;
+  }
+  printf("Result: %zu requests, %d unexpected outcomes\n",
+         2 * o->chunks + 2 * half, failures);
+  return failures;
+}
+
+static void print_banner(const options *o) {
+  printf("peertrace P2P demo: %zu DataMap nodes on 127.0.0.1%s, QUIC (ngtcp2 "
+         "%s) + TLS 1.3, %.1f%% injected datagram loss (seed %llu), "
+         "tracing %s\n",
+         o->nodes, o->processes ? " (one process each)" : "", NGTCP2_VERSION,
+         o->loss * 100, (unsigned long long)o->seed,
+         PT_TRACE ? "ON (ALPN " PT_WIRE_ALPN ")"
+                  : "compiled out (ALPN " PT_WIRE_ALPN ")");
+}
+
+static void print_node(const demo_net *net, size_t i) {
+  const uint8_t *id = demo_net_node_id(net, i);
+  printf("  node%zu  id %02x%02x%02x%02x%02x%02x%02x%02x..  udp port %u\n", i,
+         id[0], id[1], id[2], id[3], id[4], id[5], id[6], id[7],
+         demo_net_port(net, i));
+}
+
+/* Every node in this process. */
+static int run_in_process(const options *o) {
+  demo_net *net = NULL;
+  demo_config cfg;
+  static const size_t origin[4] = {0, 1, 2, 0};
+  memset(&cfg, 0, sizeof cfg);
+  cfg.nodes = o->nodes;
+  cfg.loss_rate = o->loss;
+  cfg.seed = o->seed;
+  cfg.on_done = on_done;
+  if (demo_net_create(&net, &cfg) != 0) {
+    return 1;
+  }
+  print_banner(o);
+  for (size_t i = 0; i < o->nodes; i++) {
+    print_node(net, i);
+  }
+  printf("Connecting the ring (node i -> node i+1)...\n");
+  if (demo_net_connect(net, 10000) != 0) {
+    demo_net_destroy(net);
+    return 1;
+  }
+  printf("  %zu QUIC connections established\n", o->nodes);
+  int failures = run_client(net, o, origin);
+  if (failures == 0) {
+    demo_report(net, o->out_dir);
+  }
+  demo_net_shutdown(net);
+  demo_net_destroy(net);
+  return failures == 0 ? 0 : 1;
+}
+
+/* ---- One process per node ---------------------------------------------- */
+
+static int read_line(int fd, char *buf, size_t size) {
+  size_t n = 0;
+  while (n + 1 < size) {
+    ssize_t r = read(fd, buf + n, 1);
+    if (r <= 0) {
+      return -1;
+    }
+    if (buf[n] == '\n') {
+      break;
+    }
+    n++;
+  }
+  buf[n] = '\0';
+  return 0;
+}
+
+/* Drives the network until the launcher writes (or closes) the pipe. */
+static int serve_until_line(demo_net *net, int fd) {
+  for (;;) {
+    struct pollfd pfd = {fd, POLLIN, 0};
+    if (poll(&pfd, 1, 0) > 0) {
+      return 0;
+    }
+    if (demo_net_poll(net, 20) != 0) {
+      return -1;
+    }
+  }
+}
+
+/* A node process: reports its port, learns the others', serves; node 0 is
+ * also the client.  Writes its log to out_dir/node<i>.ptlog at the end. */
+static int node_process(const options *o, size_t self, int up, int down) {
+  demo_net *net = NULL;
+  demo_config cfg;
+  char line[512];
+  static const size_t origin[4] = {0, 0, 0, 0};
+  int failures = 0;
+  memset(&cfg, 0, sizeof cfg);
+  cfg.nodes = o->nodes;
+  cfg.loss_rate = o->loss;
+  cfg.seed = o->seed;
+  cfg.on_done = on_done;
+  cfg.local_mask = 1u << self;
+  if (demo_net_create(&net, &cfg) != 0) {
+    return 1;
+  }
+  dprintf(up, "%u\n", demo_net_port(net, self));
+  if (read_line(down, line, sizeof line) != 0) {
+    demo_net_destroy(net);
+    return 1;
+  }
+  char *p = line;
+  for (size_t i = 0; i < o->nodes; i++) {
+    unsigned long port = strtoul(p, &p, 10);
+    if (i != self && demo_net_set_port(net, i, (uint16_t)port) != 0) {
+      demo_net_destroy(net);
+      return 1;
+    }
+  }
+  if (demo_net_connect(net, 10000) != 0) {
+    demo_net_destroy(net);
+    return 1;
+  }
+  /* Tell the launcher this node's connection is up; node 0 then waits for
+   * the word that every connection of the ring is. */
+  dprintf(up, "ready\n");
+  /* Node 0 serves (other nodes' handshakes need it) until the launcher says
+   * go, then acts as the client; the others serve until it says stop. */
+  if (serve_until_line(net, down) != 0 ||
+      (self == 0 && read_line(down, line, sizeof line) != 0)) {
+    failures++;
+  } else if (self == 0) {
+    printf("  all %zu QUIC connections of the ring are established\n",
+           o->nodes);
+    failures = run_client(net, o, origin);
+  }
+#if PT_TRACE
+  demo_node_log log;
+  char path[512];
+  snprintf(path, sizeof path, "%s/node%zu.ptlog", o->out_dir, self);
+  if (demo_node_log_from(demo_net_log(net, self), &log) != 0 ||
+      demo_node_log_write(&log, path) < 0) {
+    fprintf(stderr, "node%zu: cannot write %s\n", self, path);
+    failures++;
+  }
+  demo_node_log_free(&log);
+#endif
+  demo_net_shutdown(net);
+  demo_net_destroy(net);
+  return failures == 0 ? 0 : 1;
+}
+
+/* The launcher: forks one node process per node and wires them up. */
+static int run_processes(const options *o) {
+  pid_t pids[DEMO_MAX_NODES];
+  int up[DEMO_MAX_NODES], down[DEMO_MAX_NODES];
+  char ports[512] = "";
+  int status = 0, failed = 0;
+
+  print_banner(o);
+  if (mkdir(o->out_dir, 0755) != 0 && errno != EEXIST) {
+    fprintf(stderr, "demo: cannot create %s: %s\n", o->out_dir,
+            strerror(errno));
+    return 1;
+  }
+  fflush(stdout);
+  for (size_t i = 0; i < o->nodes; i++) {
+    int to_child[2], from_child[2];
+    if (pipe(to_child) != 0 || pipe(from_child) != 0) {
+      perror("pipe");
+      return 1;
+    }
+    pids[i] = fork();
+    if (pids[i] < 0) {
+      perror("fork");
+      return 1;
+    }
+    if (pids[i] == 0) {
+      close(to_child[1]);
+      close(from_child[0]);
+      for (size_t j = 0; j < i; j++) {
+        close(up[j]);
+        close(down[j]);
+      }
+      _exit(node_process(o, i, from_child[1], to_child[0]));
+    }
+    close(to_child[0]);
+    close(from_child[1]);
+    up[i] = from_child[0];
+    down[i] = to_child[1];
+  }
+  for (size_t i = 0; i < o->nodes; i++) {
+    char line[32];
+    size_t len = strlen(ports);
+    if (read_line(up[i], line, sizeof line) != 0) {
+      fprintf(stderr, "demo: node%zu did not start\n", i);
+      failed = 1;
+      break;
+    }
+    snprintf(ports + len, sizeof ports - len, "%s ", line);
+    printf("  node%zu  pid %ld  udp port %s\n", i, (long)pids[i], line);
+  }
+  printf("Connecting the ring (node i -> node i+1)...\n");
+  fflush(stdout);
+  for (size_t i = 0; i < o->nodes && !failed; i++) {
+    dprintf(down[i], "%s\n", ports);
+  }
+  for (size_t i = 0; i < o->nodes && !failed; i++) {
+    char line[32];
+    if (read_line(up[i], line, sizeof line) != 0 ||
+        strcmp(line, "ready") != 0) {
+      fprintf(stderr, "demo: node%zu could not connect\n", i);
+      failed = 1;
+    }
+  }
+  if (!failed) {
+    dprintf(down[0], "go\n");
+  }
+  /* Node 0 is the client: when it exits, the work is done. */
+  if (waitpid(pids[0], &status, 0) < 0 || !WIFEXITED(status) ||
+      WEXITSTATUS(status) != 0) {
+    failed = 1;
+  }
+  for (size_t i = 0; i < o->nodes; i++) {
+    if (i > 0) {
+      dprintf(down[i], "stop\n");
+      if (waitpid(pids[i], &status, 0) < 0 || !WIFEXITED(status) ||
+          WEXITSTATUS(status) != 0) {
+        failed = 1;
+      }
+    }
+    close(down[i]);
+    close(up[i]);
+  }
+#if PT_TRACE
+  if (!failed) {
+    demo_node_log logs[DEMO_MAX_NODES];
+    memset(logs, 0, sizeof logs);
+    printf("\nEvent logs written by the node processes, read back:\n");
+    for (size_t i = 0; i < o->nodes; i++) {
+      char path[512];
+      snprintf(path, sizeof path, "%s/node%zu.ptlog", o->out_dir, i);
+      if (demo_node_log_read(path, &logs[i]) != 0) {
+        fprintf(stderr, "demo: cannot read %s\n", path);
+        failed = 1;
+      } else {
+        printf("  %s: %zu events\n", path, logs[i].count);
+      }
+    }
+    if (!failed) {
+      demo_report_logs(logs, o->nodes);
+    }
+    for (size_t i = 0; i < o->nodes; i++) {
+      demo_node_log_free(&logs[i]);
+    }
+  }
+#else
+  printf("\nTracing is compiled out in this build: no timeline, no logs.\n");
+#endif
+  return failed ? 1 : 0;
+}
+
+int main(int argc, char **argv) {
+  options o;
+  setvbuf(stdout, NULL, _IOLBF, 0);
+  if (parse_args(argc, argv, &o) != 0) {
+    return 2;
+  }
+  return o.processes ? run_processes(&o) : run_in_process(&o);
+}
