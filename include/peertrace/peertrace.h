@@ -29,6 +29,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <string.h>
 
 #include <peertrace/pt_events.h>
@@ -106,6 +107,12 @@ extern "C" {
   X(PT_ERR_FULL, -7, "no free slot left")                                      \
   X(PT_ERR_NOT_FOUND, -8, "not found")                                         \
   X(PT_ERR_IO, -20, "input/output error")                                      \
+  X(PT_ERR_DUMP_MAGIC, -21, "not a peertrace dump file")                       \
+  X(PT_ERR_DUMP_VERSION, -22, "unsupported dump format version")               \
+  X(PT_ERR_DUMP_TRUNCATED, -23, "dump file truncated")                         \
+  X(PT_ERR_DUMP_HEADER, -24, "invalid dump header")                            \
+  X(PT_ERR_DUMP_EVENT, -25, "invalid event record in dump")                    \
+  X(PT_ERR_DUMP_CHECKSUM, -26, "dump checksum mismatch")                       \
   X(PT_ERR_FORMAT, -30, "not a peertrace log file")                            \
   X(PT_ERR_VERSION, -31, "unsupported log file version")                       \
   X(PT_ERR_PERMISSION, -32, "not a regular file owned by this user")
@@ -825,6 +832,265 @@ PT_EVENT_TABLE(PT__EMITTER)
   pt__emit_##kind((log), (trace_id), (peer_id), __VA_ARGS__)
 #define PT_EMIT(log, kind, trace_id, ...)                                      \
   pt__emit_##kind((log), (trace_id), NULL, __VA_ARGS__)
+
+/* ======================================================================== */
+/* Dumps and exports (trace builds only)                                     */
+/* ======================================================================== */
+/*
+ * A dump is a file holding a snapshot of one log: a versioned header (node
+ * id, capacity, loss counters, clock), the events sorted by time, and CRC-32C
+ * checksums.  The format is in docs/dump-format.md.  Exports turn events
+ * (from a live log or from dumps) into formats other tools read.
+ */
+
+/* Clock sources recorded in a dump header (pt_dump_info.clock_source). */
+#define PT_CLOCK_SOURCE_TSC 1u      /* invariant TSC anchored to REALTIME */
+#define PT_CLOCK_SOURCE_REALTIME 2u /* clock_gettime(CLOCK_REALTIME) */
+
+/* What a dump header says. */
+typedef struct pt_dump_info {
+  uint32_t format_version; /* PT_DUMP_FORMAT_VERSION */
+  uint32_t event_size;     /* 128 */
+  uint64_t capacity;       /* ring slots of the log that was dumped */
+  uint64_t event_count;    /* events in the file */
+  uint64_t overwritten;    /* the log's counters when the dump was taken */
+  uint64_t dropped;
+  uint64_t created_us;   /* Unix microseconds when the dump was taken */
+  uint64_t first_us;     /* timestamp of the first event (0: no events) */
+  uint64_t last_us;      /* timestamp of the last event (0: no events) */
+  uint32_t clock_source; /* PT_CLOCK_SOURCE_* */
+  uint8_t node_id[32];   /* the log's node id */
+} pt_dump_info;
+
+#define PT_DUMP_FORMAT_VERSION 1u
+
+/*
+ * Why a dump could not be read, for people: e.g. "record 17 at offset 2440:
+ * unknown event kind 99".  Every dump function that takes a pt_dump_error *
+ * fills it on failure (NULL is allowed).
+ */
+typedef struct pt_dump_error {
+  char message[192];
+} pt_dump_error;
+
+/*
+ * pt_log_dump_save: writes a snapshot of the log to `path`.
+ * Every event that is completely written when its slot is read is saved
+ * whole (never torn); writers are never blocked and keep writing, so events
+ * written during the save may or may not be in it.  The file is written to a
+ * new temporary file (mode 0600, O_EXCL) beside `path` and then renamed over
+ * `path`: readers never see a half-written dump, and a symlink at `path` is
+ * replaced, never followed.
+ * Returns PT_OK; PT_ERR_INVALID for NULL arguments; PT_ERR_NOMEM;
+ * PT_ERR_IO if the file cannot be created or written (errno tells why).
+ * Thread-safety: safe with concurrent writers and queries.
+ */
+PT_API int pt_log_dump_save(const pt_log *log, const char *path);
+
+/* A streaming dump reader: events one at a time, in time order. */
+typedef struct pt_dump_reader pt_dump_reader;
+
+/*
+ * pt_dump_reader_open: opens a dump and validates all of it before the first
+ * event is handed out: header fields, sizes against the file's length,
+ * checksums, and every record (known kind, zero reserved bits, time order).
+ * Memory use is constant whatever the file holds.
+ * Returns PT_OK; PT_ERR_INVALID for NULL out/path; PT_ERR_IO (cannot open or
+ * read, errno tells why); PT_ERR_DUMP_MAGIC; PT_ERR_DUMP_VERSION;
+ * PT_ERR_DUMP_TRUNCATED; PT_ERR_DUMP_HEADER; PT_ERR_DUMP_EVENT;
+ * PT_ERR_DUMP_CHECKSUM; PT_ERR_NOMEM.  err (may be NULL) says more.
+ * Thread-safety: a reader is used by one thread at a time.
+ */
+PT_API int pt_dump_reader_open(pt_dump_reader **out, const char *path,
+                               pt_dump_error *err);
+
+/*
+ * pt_dump_reader_open_memory: as pt_dump_reader_open, over data[0..size)
+ * (which must stay valid until the reader is closed).
+ */
+PT_API int pt_dump_reader_open_memory(pt_dump_reader **out, const void *data,
+                                      size_t size, pt_dump_error *err);
+
+/* pt_dump_reader_info: the header of an open dump. */
+PT_API const pt_dump_info *pt_dump_reader_info(const pt_dump_reader *reader);
+
+/*
+ * pt_dump_reader_next: the next event and its ticket (write order in the
+ * log; ticket may be NULL).  Returns 1 with an event, 0 at the end, or
+ * PT_ERR_IO / PT_ERR_DUMP_EVENT if the file changed under the reader since
+ * it was validated.
+ */
+PT_API int pt_dump_reader_next(pt_dump_reader *reader, pt_event *ev,
+                               uint64_t *ticket, pt_dump_error *err);
+
+/* pt_dump_reader_rewind: back to the first event.  Returns PT_OK/PT_ERR_IO. */
+PT_API int pt_dump_reader_rewind(pt_dump_reader *reader);
+
+/* pt_dump_reader_close: closes the reader.  NULL is ignored. */
+PT_API void pt_dump_reader_close(pt_dump_reader *reader);
+
+/* A whole dump in memory. */
+typedef struct pt_dump {
+  pt_dump_info info;
+  pt_event *events; /* info.event_count events, sorted by time */
+  size_t count;
+} pt_dump;
+
+/*
+ * pt_dump_load: reads a whole dump into memory (events: malloc'ed), with
+ * the validation of pt_dump_reader_open.  Returns as pt_dump_reader_open.
+ * Thread-safety: safe (touches only *out).
+ */
+PT_API int pt_dump_load(const char *path, pt_dump *out, pt_dump_error *err);
+
+/* pt_dump_release: frees what pt_dump_load allocated; *dump is zeroed. */
+PT_API void pt_dump_release(pt_dump *dump);
+
+/* ---- Exports ------------------------------------------------------------ */
+/*
+ * An exporter turns a time-ordered stream of events from one or more nodes
+ * into one of the formats below, writing as it goes: memory stays small
+ * whatever the number of events (except where a format says otherwise).
+ * Use: pt_exporter_new, pt_exporter_add_node for every node, then
+ * pt_exporter_write for each event in time order, then pt_exporter_finish
+ * and pt_exporter_free.
+ */
+typedef enum pt_export_format {
+  /* {"nodes":[...],"events":[...]}: every field named and decoded. */
+  PT_EXPORT_JSON = 1,
+  /*
+   * qlog 0.3 JSON-SEQ (what qvis reads): one qlog trace for the events of
+   * one node (one connection: select it before exporting).  transport:,
+   * recovery:, connectivity: event names; app and custom events appear as
+   * peertrace: events.
+   */
+  PT_EXPORT_QLOG = 2,
+  /*
+   * Chrome trace JSON (ui.perfetto.dev, chrome://tracing): one process per
+   * node; app requests (app_end) as complete slices with durations, app
+   * commands as zero-length slices, packet and other events as instants;
+   * the app slices of one trace id linked by flows (bind_id) across nodes.
+   */
+  PT_EXPORT_CHROME = 3,
+  /*
+   * OTLP/JSON (OpenTelemetry Collector, file receiver): each app request
+   * (app_start .. app_end of one trace id on one node) is a span, the
+   * trace's other events on that node during the request are its span
+   * events (at most 128; more are counted in droppedEventsCount).  Memory
+   * grows with the requests open at the same time.
+   */
+  PT_EXPORT_OTLP = 4,
+  /*
+   * SVG sequence diagram of one trace: a lane per node, arrows for packets
+   * matched across nodes (sent -> received by packet number), lost packets
+   * marked.  Buffers the trace (at most 4096 events; the rest are counted
+   * in the picture's footer).
+   */
+  PT_EXPORT_SVG = 5
+} pt_export_format;
+
+typedef struct pt_exporter pt_exporter;
+
+/*
+ * pt_app_namer: names an application command, e.g. ("DMAP", 1) ->
+ * "STORE_CHUNK".  Writes a NUL-terminated name into out and returns 1, or
+ * returns 0 to leave the command unnamed (shown as app id and number).
+ */
+typedef int (*pt_app_namer)(const uint8_t app_id[4], uint16_t cmd, char *out,
+                            size_t out_size, void *user);
+
+/*
+ * pt_exporter_new: an exporter writing `format` to fp (not closed by it).
+ * Returns PT_OK; PT_ERR_INVALID for NULL out/fp or an unknown format;
+ * PT_ERR_NOMEM.  Thread-safety: an exporter is used by one thread.
+ */
+PT_API int pt_exporter_new(pt_exporter **out, pt_export_format format,
+                           FILE *fp);
+
+/* pt_exporter_set_app_namer: sets the command namer (NULL: none). */
+PT_API int pt_exporter_set_app_namer(pt_exporter *ex, pt_app_namer namer,
+                                     void *user);
+
+/*
+ * pt_exporter_add_node: declares a node before the first event; *index
+ * receives its number for pt_exporter_write.  Returns PT_OK;
+ * PT_ERR_INVALID after the first event, for NULL arguments, past 65536
+ * nodes, or a second node for PT_EXPORT_QLOG; PT_ERR_NOMEM.
+ */
+PT_API int pt_exporter_add_node(pt_exporter *ex, const uint8_t node_id[32],
+                                unsigned *index);
+
+/*
+ * pt_exporter_write: exports one event of node `node`.  Events must come in
+ * time order (non-decreasing timestamp_us across all nodes).
+ * Returns PT_OK; PT_ERR_INVALID for NULL, an unknown node or an event older
+ * than the previous one; PT_ERR_IO if writing failed; PT_ERR_NOMEM.
+ */
+PT_API int pt_exporter_write(pt_exporter *ex, unsigned node,
+                             const pt_event *ev);
+
+/*
+ * pt_exporter_finish: writes what remains and closes the document; then
+ * flushes fp.  Returns PT_OK or PT_ERR_IO (also for an earlier write error).
+ */
+PT_API int pt_exporter_finish(pt_exporter *ex);
+
+/* pt_exporter_free: frees the exporter.  NULL is ignored. */
+PT_API void pt_exporter_free(pt_exporter *ex);
+
+/*
+ * pt_log_export: exports the events of a live log in one call: those of
+ * trace *trace_id, or every event if trace_id is NULL, in time order, as
+ * one node (the log's node id), to fp.  Takes the same consistent look at
+ * the ring as the queries (writers go on).  namer may be NULL.
+ * Returns PT_OK; PT_ERR_INVALID for NULL log/fp or an unknown format;
+ * PT_ERR_NOMEM; PT_ERR_IO.  Thread-safety: safe with concurrent writers.
+ */
+PT_API int pt_log_export(const pt_log *log, const pt_trace_id *trace_id,
+                         pt_export_format format, pt_app_namer namer,
+                         void *namer_user, FILE *fp);
+
+/*
+ * pt_log_export_json: the seed's export_json: the events of one trace (or
+ * all, if trace_id is NULL) as a PT_EXPORT_JSON document in a malloc'ed,
+ * NUL-terminated string; the caller frees *out with free().
+ * Returns PT_OK (and *out, *len); PT_ERR_INVALID; PT_ERR_NOMEM.
+ * Thread-safety: safe with concurrent writers.
+ */
+PT_API int pt_log_export_json(const pt_log *log, const pt_trace_id *trace_id,
+                              char **out, size_t *len);
+
+/* ---- W3C traceparent ---------------------------------------------------- */
+
+/* "00-" 32 hex "-" 16 hex "-" 2 hex: 55 characters, plus a NUL. */
+#define PT_TRACEPARENT_SIZE 56u
+
+/*
+ * pt_traceparent_format: writes the W3C traceparent header value
+ * "00-<trace id>-<parent id>-<flags>" (lowercase hex) and a NUL.
+ * parent_id is the 8-byte id of the calling span; only the SAMPLED bit of
+ * flags is carried (W3C defines no other).
+ * Returns PT_OK; PT_ERR_INVALID for NULL arguments or an all-zero trace or
+ * parent id (W3C forbids them); PT_ERR_BUFFER if out_size <
+ * PT_TRACEPARENT_SIZE.  Thread-safety: safe.
+ */
+PT_API int pt_traceparent_format(const pt_trace_id *trace_id,
+                                 const uint8_t parent_id[8],
+                                 pt_trace_flags flags, char *out,
+                                 size_t out_size);
+
+/*
+ * pt_traceparent_parse: parses a traceparent value of length len.  Version
+ * 00 must be exactly 55 characters; a higher version (not ff) may carry
+ * more after a '-' (W3C forward compatibility).  Hex must be lowercase.
+ * Sets *trace_id, parent_id[0..8) and *flags (the SAMPLED bit only).
+ * Returns PT_OK; PT_ERR_INVALID for NULL arguments; PT_ERR_PARSE for
+ * malformed text, version ff, or an all-zero trace or parent id (outputs
+ * unchanged).  Thread-safety: safe.
+ */
+PT_API int pt_traceparent_parse(const char *text, size_t len,
+                                pt_trace_id *trace_id, uint8_t parent_id[8],
+                                pt_trace_flags *flags);
 
 #else /* !PT_TRACE ======================================================== */
 

@@ -1,0 +1,255 @@
+/*
+ * bench_merge: time and peak memory of `peertrace merge` and `peertrace
+ * export` over 8 dumps of 65536 events each (the issue's scale target:
+ * under 2 s and 64 MiB), with the floors measured in the same run:
+ *   cat        reading the 8 files, nothing else (I/O floor)
+ *   validate   opening the 8 dumps (full validation pass) and streaming
+ *              every event once through pt_dump_reader, in this process
+ * Everything measured runs in a child process (commands with stdout to
+ * /dev/null); wall time, the child's CPU time (user + system) and its peak
+ * RSS (wait4) are reported as medians of RUNS runs.  The parent stays small
+ * (the dumps are written by a child too), because a child's peak RSS starts
+ * from its parent's: fork copies the counters and exec keeps the old high-water
+ * mark.
+ *
+ * Usage: bench_merge [RUNS] [DIR]   (defaults: 7, a fresh /tmp directory)
+ */
+#define _GNU_SOURCE
+#include <fcntl.h>
+#include <spawn.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <peertrace/peertrace.h>
+
+#ifndef PT_CLI_PATH
+#error "PT_CLI_PATH (the peertrace executable) must be defined"
+#endif
+
+#define NODES 8
+#define EVENTS 65536u
+#define MAX_RUNS 51
+#define DIR_SIZE 1024
+#define PATH_SIZE (DIR_SIZE + 32)
+
+extern char **environ;
+
+static double now_s(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
+}
+
+static int compare_double(const void *a, const void *b) {
+  double x = *(const double *)a, y = *(const double *)b;
+  return x < y ? -1 : x > y;
+}
+
+static double median(double *v, int n) {
+  qsort(v, (size_t)n, sizeof *v, compare_double);
+  return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
+}
+
+/*
+ * Node k's log: events interleaved in time with the other nodes'; traces of
+ * 16 events (an app request, packets, one loss) that visit every node, so
+ * the OTLP export has 4096 spans per node to write.
+ */
+static int make_dump(const char *dir, unsigned k, char *path, size_t size) {
+  pt_log_config cfg;
+  pt_log_config_init(&cfg);
+  cfg.capacity = EVENTS;
+  memset(cfg.node_id, (int)(0x10 * (k + 1)), sizeof cfg.node_id);
+  pt_log *log;
+  if (pt_log_create(&log, &cfg) != PT_OK) {
+    return -1;
+  }
+  for (uint32_t i = 0; i < EVENTS; i++) {
+    pt_event ev;
+    pt_trace_id id;
+    memset(&id, 0, sizeof id);
+    uint32_t trace = i / 16 + 1;
+    memcpy(id.bytes, &trace, sizeof trace);
+    pt_event_begin(&ev, id, NULL);
+    if (i % 16 == 0) {
+      pt_event_set_app_start(&ev, "DMAP", 1, "chunk", 5);
+    } else if (i % 16 == 14) {
+      pt_event_set_app_end(&ev, "DMAP", 1, 1, 14 * 8);
+    } else if (i % 16 == 15) {
+      pt_event_set_packet_lost(&ev, i, PT_PN_SPACE_APPLICATION);
+    } else if (i % 2) {
+      pt_event_set_packet_received(&ev, i, 1200, PT_PN_SPACE_APPLICATION);
+    } else {
+      pt_event_set_packet_sent(&ev, i, 1200, PT_PN_SPACE_APPLICATION);
+    }
+    ev.timestamp_us = 1764115200000000ull + (uint64_t)i * 8 + k;
+    pt_log_write_at(log, &ev);
+  }
+  int n = snprintf(path, size, "%s/node%u.ptd", dir, k);
+  int rc = (n > 0 && (size_t)n < size) ? pt_log_dump_save(log, path)
+                                       : PT_ERR_INVALID;
+  pt_log_destroy(log);
+  return rc;
+}
+
+static double last_cpu_s; /* user + system time of the last child */
+
+/* Waits for pid; its peak RSS in MiB, or -1 if it failed. */
+static double wait_child(pid_t pid, const char *what) {
+  int status;
+  struct rusage usage;
+  if (wait4(pid, &status, 0, &usage) != pid || !WIFEXITED(status) ||
+      WEXITSTATUS(status) != 0) {
+    fprintf(stderr, "bench_merge: %s failed\n", what);
+    return -1;
+  }
+  last_cpu_s =
+      (double)usage.ru_utime.tv_sec + (double)usage.ru_utime.tv_usec * 1e-6 +
+      (double)usage.ru_stime.tv_sec + (double)usage.ru_stime.tv_usec * 1e-6;
+  return (double)usage.ru_maxrss / 1024.0; /* ru_maxrss is in KiB */
+}
+
+/* Runs argv with stdout to /dev/null; wall seconds and peak RSS in MiB. */
+static int run_child(char **argv, double *seconds, double *rss_mib) {
+  posix_spawn_file_actions_t actions;
+  posix_spawn_file_actions_init(&actions);
+  posix_spawn_file_actions_addopen(&actions, STDOUT_FILENO, "/dev/null",
+                                   O_WRONLY, 0);
+  pid_t pid;
+  double t0 = now_s();
+  int rc = posix_spawn(&pid, argv[0], &actions, NULL, argv, environ);
+  posix_spawn_file_actions_destroy(&actions);
+  if (rc != 0) {
+    fprintf(stderr, "bench_merge: cannot run %s\n", argv[0]);
+    return -1;
+  }
+  *rss_mib = wait_child(pid, argv[1] != NULL ? argv[1] : argv[0]);
+  *seconds = now_s() - t0;
+  return *rss_mib < 0 ? -1 : 0;
+}
+
+/* The in-process floor: validate and stream every event of every dump. */
+static int validate_all(char paths[NODES][PATH_SIZE], uint64_t *events) {
+  *events = 0;
+  for (int k = 0; k < NODES; k++) {
+    pt_dump_reader *r;
+    pt_dump_error err;
+    if (pt_dump_reader_open(&r, paths[k], &err) != PT_OK) {
+      fprintf(stderr, "bench_merge: %s: %s\n", paths[k], err.message);
+      return -1;
+    }
+    pt_event ev;
+    while (pt_dump_reader_next(r, &ev, NULL, NULL) == 1) {
+      (*events)++;
+    }
+    pt_dump_reader_close(r);
+  }
+  struct rusage self;
+  getrusage(RUSAGE_SELF, &self);
+  printf("(bench parent's own peak RSS: %.1f MiB)\n",
+         (double)self.ru_maxrss / 1024.0);
+  return 0;
+}
+
+int main(int argc, char **argv) {
+  int runs = argc > 1 ? atoi(argv[1]) : 7;
+  if (runs < 1 || runs > MAX_RUNS) {
+    fprintf(stderr, "usage: bench_merge [RUNS (1..%d)] [DIR]\n", MAX_RUNS);
+    return 2;
+  }
+  char dir[DIR_SIZE];
+  if (argc > 2) {
+    snprintf(dir, sizeof dir, "%s", argv[2]);
+  } else {
+    snprintf(dir, sizeof dir, "/tmp/bench_merge.XXXXXX");
+    if (mkdtemp(dir) == NULL) {
+      perror("mkdtemp");
+      return 1;
+    }
+  }
+  char paths[NODES][PATH_SIZE];
+  pid_t maker = fork();
+  if (maker == 0) {
+    for (unsigned k = 0; k < NODES; k++) {
+      if (make_dump(dir, k, paths[k], sizeof paths[k]) != PT_OK) {
+        fprintf(stderr, "bench_merge: cannot write the dumps in %s\n", dir);
+        _exit(1);
+      }
+    }
+    _exit(0);
+  }
+  if (maker < 0 || wait_child(maker, "writing the dumps") < 0) {
+    return 1;
+  }
+  for (unsigned k = 0; k < NODES; k++) {
+    snprintf(paths[k], sizeof paths[k], "%s/node%u.ptd", dir, k);
+  }
+  printf("8 dumps of %u events (%u bytes each) in %s\n", EVENTS,
+         128 + EVENTS * 136 + 16, dir);
+
+  const char *cli = PT_CLI_PATH;
+  struct {
+    const char *label;
+    const char *args[4];
+  } cases[] = {
+      {"cat (I/O floor)", {"/bin/cat", NULL}},
+      {"peertrace merge", {cli, "merge", NULL}},
+      {"peertrace export json", {cli, "export", "json", NULL}},
+      {"peertrace export chrome", {cli, "export", "chrome", NULL}},
+      {"peertrace export otlp", {cli, "export", "otlp", NULL}},
+  };
+  size_t ncases = sizeof cases / sizeof cases[0];
+  double floor_s[MAX_RUNS], floor_rss[MAX_RUNS], floor_cpu[MAX_RUNS];
+  for (int r = 0; r < runs; r++) {
+    double t0 = now_s();
+    pid_t pid = fork();
+    if (pid == 0) {
+      uint64_t total;
+      _exit(validate_all(paths, &total) == 0 && total == NODES * EVENTS ? 0
+                                                                        : 1);
+    }
+    floor_rss[r] = pid < 0 ? -1 : wait_child(pid, "validate");
+    floor_s[r] = now_s() - t0;
+    floor_cpu[r] = last_cpu_s;
+    if (floor_rss[r] < 0) {
+      return 1;
+    }
+  }
+  double validate_median = median(floor_s, runs);
+  printf("%-26s %10s %10s %10s %12s\n", "case", "wall_s", "ratio", "cpu_s",
+         "peak_rss_MiB");
+  printf("%-26s %10.3f %10.2f %10.3f %12.1f\n", "validate+stream (floor)",
+         validate_median, 1.0, median(floor_cpu, runs),
+         median(floor_rss, runs));
+  for (size_t c = 0; c < ncases; c++) {
+    char *args[4 + NODES];
+    int n = 0;
+    for (; cases[c].args[n] != NULL; n++) {
+      args[n] = (char *)(uintptr_t)cases[c].args[n];
+    }
+    for (int k = 0; k < NODES; k++) {
+      args[n++] = paths[k];
+    }
+    args[n] = NULL;
+    double secs[MAX_RUNS], rss[MAX_RUNS], cpu[MAX_RUNS];
+    for (int r = 0; r < runs; r++) {
+      if (run_child(args, &secs[r], &rss[r]) != 0) {
+        return 1;
+      }
+      cpu[r] = last_cpu_s;
+    }
+    double s = median(secs, runs);
+    printf("%-26s %10.3f %10.2f %10.3f %12.1f\n", cases[c].label, s,
+           s / validate_median, median(cpu, runs), median(rss, runs));
+  }
+  struct rusage self;
+  getrusage(RUSAGE_SELF, &self);
+  printf("(bench parent's own peak RSS: %.1f MiB)\n",
+         (double)self.ru_maxrss / 1024.0);
+  return 0;
+}

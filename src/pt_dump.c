@@ -1,0 +1,622 @@
+/*
+ * pt_dump: saving a log to a file and reading it back, trusting nothing.
+ *
+ * Saving reads every slot through the ring's seqlock (pt__log_read_slot), so
+ * writers are never blocked and no event is torn; the events are sorted by
+ * (timestamp, ticket) so that readers can merge dumps by streaming them.
+ *
+ * Reading validates the whole file before handing out the first event:
+ * header fields and their CRC, the file length against the event count
+ * (before any allocation that depends on it), every record, and the CRC of
+ * the records.  Only then does pt_dump_reader_next start again from the
+ * first record.  One code path serves files and memory (fmemopen), so the
+ * fuzz target exercises exactly what the tools use.
+ */
+#define _GNU_SOURCE
+#include "pt_dump.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "pt_clock.h"
+#include "pt_crc32c.h"
+#include "pt_log.h"
+
+const uint8_t pt__dump_magic[8] = {0x89, 'P', 'T', 'D', '\r', '\n', 0x1a, '\n'};
+const uint8_t pt__dump_end_magic[8] = {0x89, 'P',  'T',  'E',
+                                       '\r', '\n', 0x1a, '\n'};
+
+/* ---- Little-endian fields ----------------------------------------------- */
+
+static void pt__put32(uint8_t *p, uint32_t v) {
+  for (int i = 0; i < 4; i++) {
+    p[i] = (uint8_t)(v >> (8 * i));
+  }
+}
+
+static void pt__put64(uint8_t *p, uint64_t v) {
+  for (int i = 0; i < 8; i++) {
+    p[i] = (uint8_t)(v >> (8 * i));
+  }
+}
+
+static uint32_t pt__get32(const uint8_t *p) {
+  uint32_t v = 0;
+  for (int i = 3; i >= 0; i--) {
+    v = (v << 8) | p[i];
+  }
+  return v;
+}
+
+static uint64_t pt__get64(const uint8_t *p) {
+  uint64_t v = 0;
+  for (int i = 7; i >= 0; i--) {
+    v = (v << 8) | p[i];
+  }
+  return v;
+}
+
+__attribute__((format(printf, 2, 3))) static void
+pt__dump_fail(pt_dump_error *err, const char *fmt, ...) {
+  if (err == NULL) {
+    return;
+  }
+  va_list ap;
+  va_start(ap, fmt);
+  vsnprintf(err->message, sizeof err->message, fmt, ap);
+  va_end(ap);
+}
+
+/* ---- Saving ------------------------------------------------------------- */
+
+typedef struct pt__record {
+  uint64_t ticket;
+  pt_event event;
+} pt__record;
+
+static int pt__record_compare(const void *a, const void *b) {
+  const pt__record *x = a;
+  const pt__record *y = b;
+  if (x->event.timestamp_us != y->event.timestamp_us) {
+    return x->event.timestamp_us < y->event.timestamp_us ? -1 : 1;
+  }
+  if (x->ticket != y->ticket) {
+    return x->ticket < y->ticket ? -1 : 1;
+  }
+  return 0;
+}
+
+static void pt__header_encode(uint8_t h[PT__DUMP_HEADER_SIZE],
+                              const pt_dump_info *info) {
+  memset(h, 0, PT__DUMP_HEADER_SIZE);
+  memcpy(h + PT__DH_MAGIC, pt__dump_magic, 8);
+  pt__put32(h + PT__DH_VERSION, info->format_version);
+  pt__put32(h + PT__DH_HEADER_SIZE, PT__DUMP_HEADER_SIZE);
+  pt__put32(h + PT__DH_EVENT_SIZE, info->event_size);
+  pt__put32(h + PT__DH_RECORD_SIZE, PT__DUMP_RECORD_SIZE);
+  pt__put64(h + PT__DH_CAPACITY, info->capacity);
+  pt__put64(h + PT__DH_EVENT_COUNT, info->event_count);
+  pt__put64(h + PT__DH_OVERWRITTEN, info->overwritten);
+  pt__put64(h + PT__DH_DROPPED, info->dropped);
+  pt__put64(h + PT__DH_CREATED, info->created_us);
+  pt__put32(h + PT__DH_CLOCK, info->clock_source);
+  pt__put32(h + PT__DH_FLAGS, 0);
+  memcpy(h + PT__DH_NODE_ID, info->node_id, 32);
+  pt__put64(h + PT__DH_FIRST, info->first_us);
+  pt__put64(h + PT__DH_LAST, info->last_us);
+  pt__put32(h + PT__DH_RESERVED, 0);
+  pt__put32(h + PT__DH_CRC, pt__crc32c(0, h, PT__DH_CRC));
+}
+
+/* Writes header, records and trailer to fp. */
+static int pt__dump_write(FILE *fp, const pt_dump_info *info,
+                          const pt__record *records, size_t count) {
+  uint8_t header[PT__DUMP_HEADER_SIZE];
+  pt__header_encode(header, info);
+  if (fwrite(header, 1, sizeof header, fp) != sizeof header) {
+    return PT_ERR_IO;
+  }
+  uint32_t crc = 0;
+  for (size_t i = 0; i < count; i++) {
+    uint8_t rec[PT__DUMP_RECORD_SIZE];
+    pt__put64(rec, records[i].ticket);
+    memcpy(rec + 8, &records[i].event, sizeof(pt_event));
+    crc = pt__crc32c(crc, rec, sizeof rec);
+    if (fwrite(rec, 1, sizeof rec, fp) != sizeof rec) {
+      return PT_ERR_IO;
+    }
+  }
+  uint8_t trailer[PT__DUMP_TRAILER_SIZE] = {0};
+  memcpy(trailer, pt__dump_end_magic, 8);
+  pt__put32(trailer + 8, crc);
+  if (fwrite(trailer, 1, sizeof trailer, fp) != sizeof trailer) {
+    return PT_ERR_IO;
+  }
+  return PT_OK;
+}
+
+/* Reads the ring into a sorted array of records; *out is malloc'ed. */
+static int pt__dump_snapshot(const pt_log *log, pt__record **out, size_t *count,
+                             pt_dump_info *info) {
+  pt__record *records = malloc(log->capacity * sizeof *records);
+  if (records == NULL) {
+    return PT_ERR_NOMEM;
+  }
+  size_t n = 0;
+  for (uint64_t i = 0; i < log->capacity; i++) {
+    n += (size_t)pt__log_read_slot(log, i, &records[n].event,
+                                   &records[n].ticket);
+  }
+  qsort(records, n, sizeof *records, pt__record_compare);
+
+  pt_log_stats stats;
+  pt_log_get_stats(log, &stats); /* after the scan: covers what it missed */
+  memset(info, 0, sizeof *info);
+  info->format_version = PT_DUMP_FORMAT_VERSION;
+  info->event_size = (uint32_t)sizeof(pt_event);
+  info->capacity = log->capacity;
+  info->event_count = n;
+  info->overwritten = stats.overwritten;
+  info->dropped = stats.dropped;
+  info->created_us = pt__clock_realtime_ns() / 1000u;
+  info->clock_source =
+      pt__clock.use_tsc ? PT_CLOCK_SOURCE_TSC : PT_CLOCK_SOURCE_REALTIME;
+  pt_log_node_id(log, info->node_id);
+  if (n > 0) {
+    info->first_us = records[0].event.timestamp_us;
+    info->last_us = records[n - 1].event.timestamp_us;
+  }
+  *out = records;
+  *count = n;
+  return PT_OK;
+}
+
+int pt_log_dump_save(const pt_log *log, const char *path) {
+  if (log == NULL || path == NULL || path[0] == '\0') {
+    return PT_ERR_INVALID;
+  }
+  pt__record *records;
+  size_t count;
+  pt_dump_info info;
+  int rc = pt__dump_snapshot(log, &records, &count, &info);
+  if (rc != PT_OK) {
+    return rc;
+  }
+  size_t path_len = strlen(path);
+  char *tmp = malloc(path_len + sizeof ".tmp.XXXXXX");
+  if (tmp == NULL) {
+    rc = PT_ERR_NOMEM;
+    goto fail_tmp;
+  }
+  memcpy(tmp, path, path_len);
+  memcpy(tmp + path_len, ".tmp.XXXXXX", sizeof ".tmp.XXXXXX");
+  /* mkostemp: O_CREAT | O_EXCL, mode 0600, a name nobody else holds. */
+  int fd = mkostemp(tmp, O_CLOEXEC);
+  if (fd < 0) {
+    rc = PT_ERR_IO;
+    goto fail_open;
+  }
+  FILE *fp = fdopen(fd, "wb");
+  if (fp == NULL) {
+    close(fd);
+    rc = PT_ERR_IO;
+    goto fail_write;
+  }
+  rc = pt__dump_write(fp, &info, records, count);
+  if (fflush(fp) != 0 || fsync(fileno(fp)) != 0) {
+    rc = PT_ERR_IO;
+  }
+  if (fclose(fp) != 0) {
+    rc = PT_ERR_IO;
+  }
+  if (rc != PT_OK) {
+    goto fail_write;
+  }
+  if (rename(tmp, path) != 0) {
+    rc = PT_ERR_IO;
+    goto fail_write;
+  }
+  free(tmp);
+  free(records);
+  return PT_OK;
+
+fail_write : {
+  int saved = errno;
+  unlink(tmp);
+  errno = saved;
+}
+fail_open:
+  free(tmp);
+fail_tmp:
+  free(records);
+  return rc;
+}
+
+/* ---- Reading ------------------------------------------------------------ */
+
+struct pt_dump_reader {
+  FILE *fp;
+  pt_dump_info info;
+  uint64_t next_index;   /* next record to hand out */
+  uint64_t prev_ticket;  /* of the previous record, for the order check */
+  uint64_t prev_time_us; /* ditto */
+};
+
+static int pt__read_exact(FILE *fp, void *buf, size_t len) {
+  /* One thread uses a reader at a time: no stdio locking needed (the
+   * parentheses call the function, not glibc's macro). */
+  return (fread_unlocked)(buf, 1, len, fp) == len ? PT_OK : PT_ERR_IO;
+}
+
+/* Validates and decodes a header. */
+static int pt__header_decode(const uint8_t h[PT__DUMP_HEADER_SIZE],
+                             uint64_t file_size, pt_dump_info *info,
+                             pt_dump_error *err) {
+  if (memcmp(h + PT__DH_MAGIC, pt__dump_magic, 8) != 0) {
+    pt__dump_fail(err, "bad magic bytes at offset 0");
+    return PT_ERR_DUMP_MAGIC;
+  }
+  uint32_t version = pt__get32(h + PT__DH_VERSION);
+  if (version != PT_DUMP_FORMAT_VERSION) {
+    pt__dump_fail(err, "format version %u (this reader knows %u)", version,
+                  PT_DUMP_FORMAT_VERSION);
+    return PT_ERR_DUMP_VERSION;
+  }
+  uint32_t stored_crc = pt__get32(h + PT__DH_CRC);
+  uint32_t crc = pt__crc32c(0, h, PT__DH_CRC);
+  if (stored_crc != crc) {
+    pt__dump_fail(err, "header CRC-32C is %08x, header says %08x", crc,
+                  stored_crc);
+    return PT_ERR_DUMP_CHECKSUM;
+  }
+  memset(info, 0, sizeof *info);
+  info->format_version = version;
+  info->event_size = pt__get32(h + PT__DH_EVENT_SIZE);
+  info->capacity = pt__get64(h + PT__DH_CAPACITY);
+  info->event_count = pt__get64(h + PT__DH_EVENT_COUNT);
+  info->overwritten = pt__get64(h + PT__DH_OVERWRITTEN);
+  info->dropped = pt__get64(h + PT__DH_DROPPED);
+  info->created_us = pt__get64(h + PT__DH_CREATED);
+  info->clock_source = pt__get32(h + PT__DH_CLOCK);
+  memcpy(info->node_id, h + PT__DH_NODE_ID, 32);
+  info->first_us = pt__get64(h + PT__DH_FIRST);
+  info->last_us = pt__get64(h + PT__DH_LAST);
+
+  uint32_t header_size = pt__get32(h + PT__DH_HEADER_SIZE);
+  uint32_t record_size = pt__get32(h + PT__DH_RECORD_SIZE);
+  const char *bad = NULL;
+  if (header_size != PT__DUMP_HEADER_SIZE) {
+    bad = "header size";
+  } else if (info->event_size != sizeof(pt_event)) {
+    bad = "event size";
+  } else if (record_size != PT__DUMP_RECORD_SIZE) {
+    bad = "record size";
+  } else if (info->capacity < PT_LOG_MIN_CAPACITY ||
+             info->capacity > PT__DUMP_MAX_CAPACITY ||
+             (info->capacity & (info->capacity - 1)) != 0) {
+    bad = "capacity (not a power of two in [16, 2^30])";
+  } else if (info->event_count > info->capacity) {
+    bad = "event count (more than the capacity)";
+  } else if (info->clock_source != PT_CLOCK_SOURCE_TSC &&
+             info->clock_source != PT_CLOCK_SOURCE_REALTIME) {
+    bad = "clock source";
+  } else if (pt__get32(h + PT__DH_FLAGS) != 0 ||
+             pt__get32(h + PT__DH_RESERVED) != 0) {
+    bad = "reserved bits (not zero)";
+  } else if (info->first_us > info->last_us ||
+             (info->event_count == 0 &&
+              (info->first_us != 0 || info->last_us != 0))) {
+    bad = "first/last time";
+  }
+  if (bad != NULL) {
+    pt__dump_fail(err, "bad %s", bad);
+    return PT_ERR_DUMP_HEADER;
+  }
+  /* event_count <= 2^30, so this cannot overflow. */
+  uint64_t expected = PT__DUMP_HEADER_SIZE +
+                      info->event_count * PT__DUMP_RECORD_SIZE +
+                      PT__DUMP_TRAILER_SIZE;
+  if (file_size < expected) {
+    pt__dump_fail(err,
+                  "%llu bytes, but a header announcing %llu events needs "
+                  "%llu",
+                  (unsigned long long)file_size,
+                  (unsigned long long)info->event_count,
+                  (unsigned long long)expected);
+    return PT_ERR_DUMP_TRUNCATED;
+  }
+  if (file_size > expected) {
+    pt__dump_fail(err, "%llu bytes after the end of the dump",
+                  (unsigned long long)(file_size - expected));
+    return PT_ERR_DUMP_HEADER;
+  }
+  return PT_OK;
+}
+
+/* Validates one record (index i) against the header and its predecessor. */
+static int pt__record_check(pt_dump_reader *r, uint64_t i, const uint8_t *rec,
+                            pt_event *ev, uint64_t *ticket,
+                            pt_dump_error *err) {
+  *ticket = pt__get64(rec);
+  memcpy(ev, rec + 8, sizeof *ev);
+  unsigned long long offset =
+      PT__DUMP_HEADER_SIZE + (unsigned long long)i * PT__DUMP_RECORD_SIZE;
+  const char *bad = NULL;
+  unsigned known_flags = PT_FLAG_SAMPLED | PT_FLAG_DEBUG |
+                         PT_FLAG_APP_INITIATED | PT_EVENT_HAS_PEER;
+  if (ev->kind == PT_EV_NONE || ev->kind >= PT_EV_KIND_LIMIT) {
+    pt__dump_fail(err, "record %llu at offset %llu: unknown event kind %u",
+                  (unsigned long long)i, offset, ev->kind);
+    return PT_ERR_DUMP_EVENT;
+  }
+  if ((ev->flags & ~known_flags) != 0 || ev->reserved != 0) {
+    bad = "unknown flag or reserved bits set";
+  } else if (!(ev->flags & PT_EVENT_HAS_PEER)) {
+    for (size_t k = 0; k < sizeof ev->peer_id; k++) {
+      if (ev->peer_id[k] != 0) {
+        bad = "peer id without the has-peer flag";
+        break;
+      }
+    }
+  }
+  if (bad == NULL) {
+    if (ev->timestamp_us < r->info.first_us ||
+        ev->timestamp_us > r->info.last_us) {
+      bad = "time outside the header's first/last range";
+    } else if (i > 0 && (ev->timestamp_us < r->prev_time_us ||
+                         (ev->timestamp_us == r->prev_time_us &&
+                          *ticket <= r->prev_ticket))) {
+      bad = "out of (time, ticket) order";
+    } else if ((i == 0 && ev->timestamp_us != r->info.first_us) ||
+               (i + 1 == r->info.event_count &&
+                ev->timestamp_us != r->info.last_us)) {
+      bad = "time differs from the header's first/last time";
+    }
+  }
+  if (bad != NULL) {
+    pt__dump_fail(err, "record %llu at offset %llu: %s", (unsigned long long)i,
+                  offset, bad);
+    return PT_ERR_DUMP_EVENT;
+  }
+  r->prev_time_us = ev->timestamp_us;
+  r->prev_ticket = *ticket;
+  return PT_OK;
+}
+
+/* The validation pass: every record, the records' CRC and the trailer. */
+static int pt__reader_verify(pt_dump_reader *r, pt_dump_error *err) {
+  uint32_t crc = 0;
+  uint8_t rec[PT__DUMP_RECORD_SIZE];
+  for (uint64_t i = 0; i < r->info.event_count; i++) {
+    if (pt__read_exact(r->fp, rec, sizeof rec) != PT_OK) {
+      pt__dump_fail(err, "short read in record %llu", (unsigned long long)i);
+      return PT_ERR_DUMP_TRUNCATED;
+    }
+    crc = pt__crc32c(crc, rec, sizeof rec);
+    pt_event ev;
+    uint64_t ticket;
+    int rc = pt__record_check(r, i, rec, &ev, &ticket, err);
+    if (rc != PT_OK) {
+      return rc;
+    }
+  }
+  uint8_t trailer[PT__DUMP_TRAILER_SIZE];
+  if (pt__read_exact(r->fp, trailer, sizeof trailer) != PT_OK) {
+    pt__dump_fail(err, "short read in the trailer");
+    return PT_ERR_DUMP_TRUNCATED;
+  }
+  if (memcmp(trailer, pt__dump_end_magic, 8) != 0 ||
+      pt__get32(trailer + 12) != 0) {
+    pt__dump_fail(err, "bad trailer (end magic or reserved bytes)");
+    return PT_ERR_DUMP_HEADER;
+  }
+  uint32_t stored = pt__get32(trailer + 8);
+  if (stored != crc) {
+    pt__dump_fail(err, "events CRC-32C is %08x, trailer says %08x", crc,
+                  stored);
+    return PT_ERR_DUMP_CHECKSUM;
+  }
+  return PT_OK;
+}
+
+static int pt__reader_start(FILE *fp, pt_dump_reader **out,
+                            pt_dump_error *err) {
+  pt_dump_reader *r = calloc(1, sizeof *r);
+  if (r == NULL) {
+    fclose(fp);
+    return PT_ERR_NOMEM;
+  }
+  r->fp = fp;
+  /* Records are read one by one: a large buffer saves most read calls. */
+  setvbuf(fp, NULL, _IOFBF, 1u << 16);
+  int rc = PT_ERR_IO;
+  long size = -1;
+  if (fseek(fp, 0, SEEK_END) == 0) {
+    size = ftell(fp);
+  }
+  if (size < 0 || fseek(fp, 0, SEEK_SET) != 0) {
+    pt__dump_fail(err, "cannot seek: %s", strerror(errno));
+    goto fail;
+  }
+  uint8_t header[PT__DUMP_HEADER_SIZE];
+  if ((uint64_t)size < sizeof header) {
+    pt__dump_fail(err, "%ld bytes, shorter than the %u-byte header", size,
+                  PT__DUMP_HEADER_SIZE);
+    rc = size >= 8 && fread(header, 1, 8, fp) == 8 &&
+                 memcmp(header, pt__dump_magic, 8) == 0
+             ? PT_ERR_DUMP_TRUNCATED
+             : PT_ERR_DUMP_MAGIC;
+    goto fail;
+  }
+  if (pt__read_exact(fp, header, sizeof header) != PT_OK) {
+    pt__dump_fail(err, "cannot read the header: %s", strerror(errno));
+    goto fail;
+  }
+  rc = pt__header_decode(header, (uint64_t)size, &r->info, err);
+  if (rc != PT_OK) {
+    goto fail;
+  }
+  rc = pt__reader_verify(r, err);
+  if (rc != PT_OK) {
+    goto fail;
+  }
+  rc = pt_dump_reader_rewind(r);
+  if (rc != PT_OK) {
+    pt__dump_fail(err, "cannot seek back to the first event");
+    goto fail;
+  }
+  *out = r;
+  return PT_OK;
+
+fail:
+  pt_dump_reader_close(r);
+  return rc;
+}
+
+int pt_dump_reader_open(pt_dump_reader **out, const char *path,
+                        pt_dump_error *err) {
+  if (out == NULL || path == NULL) {
+    return PT_ERR_INVALID;
+  }
+  *out = NULL;
+  /*
+   * O_NONBLOCK: opening a FIFO would otherwise wait for a writer (a hang);
+   * it is refused below as not a regular file, and cleared for the rest.
+   * O_NOFOLLOW is not used: reading through a symlink is harmless.
+   */
+  int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+  if (fd < 0) {
+    pt__dump_fail(err, "cannot open: %s", strerror(errno));
+    return PT_ERR_IO;
+  }
+  struct stat st;
+  if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) ||
+      fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK) != 0) {
+    pt__dump_fail(err, "not a regular file");
+    close(fd);
+    return PT_ERR_IO;
+  }
+  FILE *fp = fdopen(fd, "rb");
+  if (fp == NULL) {
+    pt__dump_fail(err, "cannot open: %s", strerror(errno));
+    close(fd);
+    return PT_ERR_IO;
+  }
+  return pt__reader_start(fp, out, err);
+}
+
+int pt_dump_reader_open_memory(pt_dump_reader **out, const void *data,
+                               size_t size, pt_dump_error *err) {
+  if (out == NULL || (data == NULL && size > 0)) {
+    return PT_ERR_INVALID;
+  }
+  *out = NULL;
+  if (size < 8) {
+    pt__dump_fail(err, "%zu bytes, shorter than the magic bytes", size);
+    return PT_ERR_DUMP_MAGIC;
+  }
+  /* fmemopen does not write through "rb"; the cast drops const only. */
+  FILE *fp = fmemopen((void *)(uintptr_t)data, size, "rb");
+  if (fp == NULL) {
+    pt__dump_fail(err, "fmemopen: %s", strerror(errno));
+    return errno == ENOMEM ? PT_ERR_NOMEM : PT_ERR_IO;
+  }
+  return pt__reader_start(fp, out, err);
+}
+
+const pt_dump_info *pt_dump_reader_info(const pt_dump_reader *reader) {
+  return reader == NULL ? NULL : &reader->info;
+}
+
+int pt_dump_reader_next(pt_dump_reader *reader, pt_event *ev, uint64_t *ticket,
+                        pt_dump_error *err) {
+  if (reader == NULL || ev == NULL) {
+    return PT_ERR_INVALID;
+  }
+  if (reader->next_index >= reader->info.event_count) {
+    return 0;
+  }
+  uint8_t rec[PT__DUMP_RECORD_SIZE];
+  if (pt__read_exact(reader->fp, rec, sizeof rec) != PT_OK) {
+    pt__dump_fail(err, "record %llu: short read (file changed?)",
+                  (unsigned long long)reader->next_index);
+    return PT_ERR_IO;
+  }
+  uint64_t t;
+  int rc = pt__record_check(reader, reader->next_index, rec, ev, &t, err);
+  if (rc != PT_OK) {
+    return rc;
+  }
+  if (ticket != NULL) {
+    *ticket = t;
+  }
+  reader->next_index++;
+  return 1;
+}
+
+int pt_dump_reader_rewind(pt_dump_reader *reader) {
+  if (reader == NULL) {
+    return PT_ERR_INVALID;
+  }
+  reader->next_index = 0;
+  reader->prev_ticket = 0;
+  reader->prev_time_us = 0;
+  return fseek(reader->fp, PT__DUMP_HEADER_SIZE, SEEK_SET) == 0 ? PT_OK
+                                                                : PT_ERR_IO;
+}
+
+void pt_dump_reader_close(pt_dump_reader *reader) {
+  if (reader != NULL) {
+    if (reader->fp != NULL) {
+      fclose(reader->fp);
+    }
+    free(reader);
+  }
+}
+
+int pt_dump_load(const char *path, pt_dump *out, pt_dump_error *err) {
+  if (path == NULL || out == NULL) {
+    return PT_ERR_INVALID;
+  }
+  memset(out, 0, sizeof *out);
+  pt_dump_reader *r;
+  int rc = pt_dump_reader_open(&r, path, err);
+  if (rc != PT_OK) {
+    return rc;
+  }
+  size_t count = (size_t)r->info.event_count;
+  pt_event *events = NULL;
+  if (count > 0) {
+    events = malloc(count * sizeof *events);
+    if (events == NULL) {
+      pt_dump_reader_close(r);
+      return PT_ERR_NOMEM;
+    }
+  }
+  for (size_t i = 0; i < count; i++) {
+    rc = pt_dump_reader_next(r, &events[i], NULL, err);
+    if (rc != 1) {
+      free(events);
+      pt_dump_reader_close(r);
+      return rc < 0 ? rc : PT_ERR_DUMP_TRUNCATED;
+    }
+  }
+  out->info = r->info;
+  out->events = events;
+  out->count = count;
+  pt_dump_reader_close(r);
+  return PT_OK;
+}
+
+void pt_dump_release(pt_dump *dump) {
+  if (dump != NULL) {
+    free(dump->events);
+    memset(dump, 0, sizeof *dump);
+  }
+}

@@ -1,0 +1,360 @@
+/*
+ * pt_export: the exporter object, shared helpers, and the plain JSON format.
+ *
+ * Every format writes as events arrive; the checks that protect the formats
+ * (nodes declared first, time order, sticky I/O errors) live here once.
+ */
+#define _GNU_SOURCE
+#include "pt_export.h"
+
+#include <arpa/inet.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+
+#define PT__EXPORT_MAX_NODES 65536u
+
+/* ---- Helpers ------------------------------------------------------------ */
+
+void pt__export_hex(char *out, const uint8_t *bytes, size_t n) {
+  static const char digits[] = "0123456789abcdef";
+  for (size_t i = 0; i < n; i++) {
+    out[2 * i] = digits[bytes[i] >> 4];
+    out[2 * i + 1] = digits[bytes[i] & 0x0fu];
+  }
+  out[2 * n] = '\0';
+}
+
+void pt__export_json_string(FILE *fp, const char *text) {
+  fputc('"', fp);
+  for (const unsigned char *p = (const unsigned char *)text; *p != '\0'; p++) {
+    if (*p == '"' || *p == '\\') {
+      fputc('\\', fp);
+      fputc(*p, fp);
+    } else if (*p < 0x20 || *p >= 0x7f) {
+      /* Bytes >= 0x7f: our texts are ASCII; anything else is escaped. */
+      fprintf(fp, "\\u%04x", *p);
+    } else {
+      fputc(*p, fp);
+    }
+  }
+  fputc('"', fp);
+}
+
+void pt__export_xml_text(FILE *fp, const char *text) {
+  for (const unsigned char *p = (const unsigned char *)text; *p != '\0'; p++) {
+    switch (*p) {
+    case '<':
+      fputs("&lt;", fp);
+      break;
+    case '>':
+      fputs("&gt;", fp);
+      break;
+    case '&':
+      fputs("&amp;", fp);
+      break;
+    case '"':
+      fputs("&quot;", fp);
+      break;
+    default:
+      if (*p < 0x20 || *p >= 0x7f) {
+        fputc('?', fp); /* not representable safely in XML 1.0 */
+      } else {
+        fputc(*p, fp);
+      }
+    }
+  }
+}
+
+/* An app id as text: printable ASCII kept, other bytes as \xNN. */
+static void pt__appid_text(const uint8_t id[4], char *out, size_t out_size) {
+  size_t len = 0;
+  out[0] = '\0';
+  for (size_t i = 0; i < 4 && len + 5 < out_size; i++) {
+    if (id[i] >= 0x20 && id[i] < 0x7f && id[i] != '\\' && id[i] != '"') {
+      out[len++] = (char)id[i];
+      out[len] = '\0';
+    } else {
+      len += (size_t)snprintf(out + len, out_size - len, "\\x%02x", id[i]);
+    }
+  }
+}
+
+void pt__export_event_title(const pt_exporter *ex, const pt_event *ev,
+                            char *out, size_t out_size) {
+  const uint8_t *app_id = NULL;
+  uint16_t cmd = 0;
+  switch (ev->kind) {
+  case PT_EV_APP_COMMAND:
+    app_id = ev->data.app_command.app_id;
+    cmd = ev->data.app_command.cmd;
+    break;
+  case PT_EV_APP_START:
+    app_id = ev->data.app_start.app_id;
+    cmd = ev->data.app_start.cmd;
+    break;
+  case PT_EV_APP_END:
+    app_id = ev->data.app_end.app_id;
+    cmd = ev->data.app_end.cmd;
+    break;
+  default:
+    snprintf(out, out_size, "%s", pt_event_kind_name(ev->kind));
+    return;
+  }
+  if (ex != NULL && ex->namer != NULL &&
+      ex->namer(app_id, cmd, out, out_size, ex->namer_user) == 1) {
+    out[out_size - 1] = '\0';
+    return;
+  }
+  char app[20];
+  pt__appid_text(app_id, app, sizeof app);
+  snprintf(out, out_size, "%s/%u", app, cmd);
+}
+
+int pt__export_event_json(const pt_event *ev, char *out, size_t out_size) {
+  int n = pt_event_to_json(ev, out, out_size);
+  return (n < 0 || (size_t)n >= out_size) ? PT_ERR_BUFFER : PT_OK;
+}
+
+/* ---- Field visitor ------------------------------------------------------ */
+
+static uint64_t pt__uint_at(const void *p, size_t size) {
+  uint64_t v = 0;
+  memcpy(&v, p, size); /* little-endian host (see pt_dump.h) */
+  return v;
+}
+
+static void pt__visit(pt__field_fn fn, void *ctx, const char *name, int tag,
+                      const void *p, size_t size) {
+  char text[128];
+  switch (tag) {
+  case 0: /* integers */
+    fn(ctx, name, PT__FIELD_UINT, pt__uint_at(p, size), NULL);
+    break;
+  case 1: /* bool */
+    fn(ctx, name, PT__FIELD_BOOL, *(const uint8_t *)p != 0, NULL);
+    break;
+  case 2: { /* endpoint */
+    pt_endpoint ep;
+    char addr[INET6_ADDRSTRLEN] = "";
+    memcpy(&ep, p, sizeof ep);
+    if (ep.family == 4 && inet_ntop(AF_INET, ep.addr, addr, sizeof addr)) {
+      snprintf(text, sizeof text, "%s:%u", addr, ep.port);
+    } else if (ep.family == 6 &&
+               inet_ntop(AF_INET6, ep.addr, addr, sizeof addr)) {
+      snprintf(text, sizeof text, "[%s]:%u", addr, ep.port);
+    } else {
+      snprintf(text, sizeof text, "none");
+    }
+    fn(ctx, name, PT__FIELD_TEXT, 0, text);
+    break;
+  }
+  case 3: /* app id */
+    pt__appid_text(p, text, sizeof text);
+    fn(ctx, name, PT__FIELD_TEXT, 0, text);
+    break;
+  default: /* bytes */
+    pt__export_hex(text, p, size < 63 ? size : 63);
+    fn(ctx, name, PT__FIELD_TEXT, 0, text);
+    break;
+  }
+}
+
+#define PT__VTAG_U8 0
+#define PT__VTAG_U16 0
+#define PT__VTAG_U32 0
+#define PT__VTAG_U64 0
+#define PT__VTAG_BOOL 1
+#define PT__VTAG_ENDPOINT 2
+#define PT__VTAG_APPID 3
+#define PT__VTAG_BYTES42 4
+#define PT__VTAG_BYTES44 4
+
+void pt__export_fields(const pt_event *ev, pt__field_fn fn, void *ctx) {
+  switch (ev->kind) {
+#define PT__FIELD_VISIT(tag, fname)                                            \
+  pt__visit(fn, ctx, #fname, PT__VTAG_##tag, &d->fname, sizeof d->fname);
+#define PT__KIND_VISIT(KIND, id, name, desc)                                   \
+  case id: {                                                                   \
+    const struct pt_##name##_data *d = &ev->data.name;                         \
+    PT__FIELDS_##name(PT__FIELD_VISIT) break;                                  \
+  }
+    PT_EVENT_TABLE(PT__KIND_VISIT)
+#undef PT__KIND_VISIT
+#undef PT__FIELD_VISIT
+  default:
+    break;
+  }
+}
+
+/* ---- The exporter object ------------------------------------------------ */
+
+int pt_exporter_new(pt_exporter **out, pt_export_format format, FILE *fp) {
+  if (out == NULL || fp == NULL) {
+    return PT_ERR_INVALID;
+  }
+  *out = NULL;
+  const pt__export_ops *ops;
+  switch (format) {
+  case PT_EXPORT_JSON:
+    ops = &pt__export_json_ops;
+    break;
+  case PT_EXPORT_QLOG:
+    ops = &pt__export_qlog_ops;
+    break;
+  case PT_EXPORT_CHROME:
+    ops = &pt__export_chrome_ops;
+    break;
+  case PT_EXPORT_OTLP:
+    ops = &pt__export_otlp_ops;
+    break;
+  case PT_EXPORT_SVG:
+    ops = &pt__export_svg_ops;
+    break;
+  default:
+    return PT_ERR_INVALID;
+  }
+  pt_exporter *ex = calloc(1, sizeof *ex);
+  if (ex == NULL) {
+    return PT_ERR_NOMEM;
+  }
+  ex->format = format;
+  ex->ops = ops;
+  ex->fp = fp;
+  *out = ex;
+  return PT_OK;
+}
+
+int pt_exporter_set_app_namer(pt_exporter *ex, pt_app_namer namer, void *user) {
+  if (ex == NULL) {
+    return PT_ERR_INVALID;
+  }
+  ex->namer = namer;
+  ex->namer_user = user;
+  return PT_OK;
+}
+
+int pt_exporter_add_node(pt_exporter *ex, const uint8_t node_id[32],
+                         unsigned *index) {
+  if (ex == NULL || node_id == NULL || index == NULL || ex->started) {
+    return PT_ERR_INVALID;
+  }
+  unsigned max = ex->ops->max_nodes ? ex->ops->max_nodes : PT__EXPORT_MAX_NODES;
+  if (ex->node_count >= max) {
+    return PT_ERR_INVALID;
+  }
+  pt__export_node *nodes =
+      realloc(ex->nodes, (ex->node_count + 1) * sizeof *nodes);
+  if (nodes == NULL) {
+    return PT_ERR_NOMEM;
+  }
+  ex->nodes = nodes;
+  pt__export_node *n = &nodes[ex->node_count];
+  memcpy(n->id, node_id, 32);
+  pt__export_hex(n->hex, node_id, 32);
+  memcpy(n->short_hex, n->hex, 8);
+  n->short_hex[8] = '\0';
+  *index = ex->node_count++;
+  return PT_OK;
+}
+
+static int pt__exporter_check_io(pt_exporter *ex) {
+  if (ex->error == PT_OK && ferror(ex->fp)) {
+    ex->error = PT_ERR_IO;
+  }
+  return ex->error;
+}
+
+int pt_exporter_write(pt_exporter *ex, unsigned node, const pt_event *ev) {
+  if (ex == NULL || ev == NULL || node >= ex->node_count) {
+    return PT_ERR_INVALID;
+  }
+  if (ex->error != PT_OK) {
+    return ex->error;
+  }
+  if (ex->event_count > 0 && ev->timestamp_us < ex->last_us) {
+    return PT_ERR_INVALID;
+  }
+  if (!ex->started) {
+    ex->started = 1;
+    ex->first_us = ev->timestamp_us;
+    ex->error = ex->ops->begin(ex, ev);
+    if (ex->error != PT_OK) {
+      return ex->error;
+    }
+  }
+  ex->last_us = ev->timestamp_us;
+  ex->event_count++;
+  int rc = ex->ops->event(ex, node, ev);
+  if (rc != PT_OK) {
+    ex->error = rc;
+  }
+  return pt__exporter_check_io(ex);
+}
+
+int pt_exporter_finish(pt_exporter *ex) {
+  if (ex == NULL) {
+    return PT_ERR_INVALID;
+  }
+  if (ex->error == PT_OK && !ex->started) {
+    ex->started = 1;
+    ex->error = ex->ops->begin(ex, NULL);
+  }
+  if (ex->error == PT_OK) {
+    ex->error = ex->ops->finish(ex);
+  }
+  if (fflush(ex->fp) != 0 && ex->error == PT_OK) {
+    ex->error = PT_ERR_IO;
+  }
+  return pt__exporter_check_io(ex);
+}
+
+void pt_exporter_free(pt_exporter *ex) {
+  if (ex == NULL) {
+    return;
+  }
+  if (ex->ops->free_state != NULL) {
+    ex->ops->free_state(ex);
+  }
+  free(ex->nodes);
+  free(ex);
+}
+
+/* ---- Plain JSON --------------------------------------------------------- */
+/*
+ * {"format":"peertrace","version":1,"nodes":[{"index":0,"node_id":"…"}],
+ *  "events":[{"node":0,"title":"…",<pt_event_to_json fields>}, …]}
+ */
+
+static int pt__json_begin(pt_exporter *ex, const pt_event *first) {
+  (void)first;
+  fputs("{\"format\":\"peertrace\",\"version\":1,\"nodes\":[", ex->fp);
+  for (unsigned i = 0; i < ex->node_count; i++) {
+    fprintf(ex->fp, "%s{\"index\":%u,\"node_id\":\"%s\"}", i ? "," : "", i,
+            ex->nodes[i].hex);
+  }
+  fputs("],\"events\":[\n", ex->fp);
+  return PT_OK;
+}
+
+static int pt__json_event(pt_exporter *ex, unsigned node, const pt_event *ev) {
+  char json[1024];
+  char title[128];
+  if (pt__export_event_json(ev, json, sizeof json) != PT_OK) {
+    return PT_ERR_BUFFER;
+  }
+  pt__export_event_title(ex, ev, title, sizeof title);
+  fprintf(ex->fp, "%s{\"node\":%u,\"title\":", ex->event_count > 1 ? ",\n" : "",
+          node);
+  pt__export_json_string(ex->fp, title);
+  fprintf(ex->fp, ",%s", json + 1); /* json starts with '{' */
+  return PT_OK;
+}
+
+static int pt__json_finish(pt_exporter *ex) {
+  fputs("\n]}\n", ex->fp);
+  return PT_OK;
+}
+
+const pt__export_ops pt__export_json_ops = {pt__json_begin, pt__json_event,
+                                            pt__json_finish, NULL, 0};

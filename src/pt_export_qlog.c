@@ -1,0 +1,158 @@
+/*
+ * pt_export_qlog: qlog 0.3 in JSON-SEQ form, the form qvis reads.
+ *
+ * RFC 7464 framing: every record is 0x1e, one JSON text, '\n'.  The first
+ * record is the header (qlog_version "0.3", qlog_format "JSON-SEQ", one
+ * `trace` with vantage_point and common_fields); each later record is one
+ * event {"time": ms relative to common_fields.reference_time, "name":
+ * "category:event", "data": {...}} with the old (pre-"quic:") category
+ * names qvis knows: transport:, recovery:, connectivity:.
+ */
+#define _GNU_SOURCE
+#include <arpa/inet.h>
+#include <string.h>
+#include <sys/socket.h>
+
+#include "pt_export.h"
+
+static const char *pt__qlog_packet_type(unsigned space) {
+  switch (space) {
+  case PT_PN_SPACE_INITIAL:
+    return "initial";
+  case PT_PN_SPACE_HANDSHAKE:
+    return "handshake";
+  case PT_PN_SPACE_APPLICATION:
+    return "1RTT";
+  default:
+    return "unknown";
+  }
+}
+
+static int pt__qlog_begin(pt_exporter *ex, const pt_event *first) {
+  uint64_t reference_us = ex->first_us;
+  const char *node = ex->node_count > 0 ? ex->nodes[0].hex : "";
+  char trace_hex[33] = "";
+  if (first != NULL) {
+    pt_trace_id_to_hex(&first->trace_id, trace_hex, sizeof trace_hex);
+  }
+  fprintf(ex->fp,
+          "\x1e{\"qlog_version\":\"0.3\",\"qlog_format\":\"JSON-SEQ\","
+          "\"title\":\"peertrace export\",\"description\":\"node %s\","
+          "\"trace\":{\"title\":\"node %.8s\",\"vantage_point\":{\"name\":"
+          "\"%s\",\"type\":\"unknown\"},\"common_fields\":{\"group_id\":"
+          "\"%s\",\"protocol_type\":[\"QUIC\"],\"time_format\":\"relative\","
+          "\"reference_time\":%llu.%03u}}}\n",
+          node, node, node, trace_hex,
+          (unsigned long long)(reference_us / 1000u),
+          (unsigned)(reference_us % 1000u));
+  return PT_OK;
+}
+
+static void pt__qlog_packet_header(FILE *fp, uint64_t pn, unsigned space) {
+  fprintf(fp, "\"header\":{\"packet_type\":\"%s\",\"packet_number\":%llu}",
+          pt__qlog_packet_type(space), (unsigned long long)pn);
+}
+
+/* Fields of app and custom events, as a data object of their own. */
+typedef struct pt__qlog_fields {
+  FILE *fp;
+  int first;
+} pt__qlog_fields;
+
+static void pt__qlog_field(void *ctx, const char *name, pt__field_type type,
+                           uint64_t u, const char *text) {
+  pt__qlog_fields *f = ctx;
+  fprintf(f->fp, "%s\"%s\":", f->first ? "" : ",", name);
+  f->first = 0;
+  if (type == PT__FIELD_UINT) {
+    fprintf(f->fp, "%llu", (unsigned long long)u);
+  } else if (type == PT__FIELD_BOOL) {
+    fputs(u ? "true" : "false", f->fp);
+  } else {
+    pt__export_json_string(f->fp, text);
+  }
+}
+
+static int pt__qlog_event(pt_exporter *ex, unsigned node, const pt_event *ev) {
+  (void)node;
+  FILE *fp = ex->fp;
+  uint64_t rel = ev->timestamp_us - ex->first_us;
+  fprintf(fp, "\x1e{\"time\":%llu.%03u,", (unsigned long long)(rel / 1000u),
+          (unsigned)(rel % 1000u));
+  switch (ev->kind) {
+  case PT_EV_PACKET_SENT:
+  case PT_EV_PACKET_RECEIVED: {
+    const struct pt_packet_sent_data *d = &ev->data.packet_sent;
+    fprintf(fp, "\"name\":\"transport:%s\",\"data\":{",
+            ev->kind == PT_EV_PACKET_SENT ? "packet_sent" : "packet_received");
+    pt__qlog_packet_header(fp, d->pn, d->space);
+    fprintf(fp, ",\"raw\":{\"length\":%u}}", d->size);
+    break;
+  }
+  case PT_EV_PACKET_LOST:
+    fputs("\"name\":\"recovery:packet_lost\",\"data\":{", fp);
+    pt__qlog_packet_header(fp, ev->data.packet_lost.pn,
+                           ev->data.packet_lost.space);
+    fputs(",\"trigger\":\"unknown\"}", fp);
+    break;
+  case PT_EV_CONN_INIT: {
+    const pt_endpoint *ep = &ev->data.conn_init.endpoint;
+    char addr[INET6_ADDRSTRLEN];
+    fputs("\"name\":\"connectivity:connection_started\",\"data\":{", fp);
+    if ((ep->family == 4 &&
+         inet_ntop(AF_INET, ep->addr, addr, sizeof addr) != NULL) ||
+        (ep->family == 6 &&
+         inet_ntop(AF_INET6, ep->addr, addr, sizeof addr) != NULL)) {
+      fprintf(fp, "\"ip_version\":\"ipv%u\",\"dst_ip\":\"%s\",\"dst_port\":%u,",
+              ep->family, addr, ep->port);
+    }
+    fputs("\"protocol\":\"QUIC\"}", fp);
+    break;
+  }
+  case PT_EV_CONN_ESTABLISHED:
+    fprintf(fp,
+            "\"name\":\"recovery:metrics_updated\",\"data\":{"
+            "\"latest_rtt\":%u.%03u}",
+            ev->data.conn_established.rtt_us / 1000u,
+            ev->data.conn_established.rtt_us % 1000u);
+    break;
+  case PT_EV_STREAM_OPENED:
+    fprintf(fp,
+            "\"name\":\"transport:stream_state_updated\",\"data\":{"
+            "\"stream_id\":%llu,\"new\":\"open\",\"stream_side\":\"%s\"}",
+            (unsigned long long)ev->data.stream_opened.stream_id,
+            ev->data.stream_opened.local ? "sending" : "receiving");
+    break;
+  case PT_EV_STREAM_DATA: {
+    const struct pt_stream_data_data *d = &ev->data.stream_data;
+    fprintf(fp,
+            "\"name\":\"transport:data_moved\",\"data\":{\"stream_id\":%llu,"
+            "\"offset\":%llu,\"length\":%u%s}",
+            (unsigned long long)d->stream_id, (unsigned long long)d->offset,
+            d->length, d->fin ? ",\"fin\":true" : "");
+    break;
+  }
+  default: {
+    /* App and custom events: our own category, fields as they are. */
+    char title[128];
+    pt__export_event_title(ex, ev, title, sizeof title);
+    fprintf(fp, "\"name\":\"peertrace:%s\",\"data\":{\"title\":",
+            pt_event_kind_name(ev->kind));
+    pt__export_json_string(fp, title);
+    pt__qlog_fields f = {fp, 0};
+    pt__export_fields(ev, pt__qlog_field, &f);
+    fputs("}", fp);
+    break;
+  }
+  }
+  fputs("}\n", fp);
+  return PT_OK;
+}
+
+static int pt__qlog_finish(pt_exporter *ex) {
+  (void)ex;
+  return PT_OK;
+}
+
+const pt__export_ops pt__export_qlog_ops = {pt__qlog_begin, pt__qlog_event,
+                                            pt__qlog_finish, NULL, 1};

@@ -1,0 +1,90 @@
+#!/usr/bin/env python3
+"""check_json.py KIND FILE: parses an export with Python's json module and
+checks its structure.  KIND is json (peertrace's own) or chrome (Chrome
+trace event format as Perfetto reads it).  Exit 1 with a reason on failure."""
+import json
+import sys
+
+
+def fail(msg):
+    print("check_json: " + msg, file=sys.stderr)
+    sys.exit(1)
+
+
+def check_peertrace(doc):
+    if doc.get("format") != "peertrace" or doc.get("version") != 1:
+        fail("missing format/version")
+    nodes = doc["nodes"]
+    events = doc["events"]
+    last = 0
+    for e in events:
+        for key in ("node", "title", "timestamp_us", "kind", "trace_id",
+                    "sequence", "peer_id", "data"):
+            if key not in e:
+                fail("event without %s: %r" % (key, e))
+        if not 0 <= e["node"] < len(nodes):
+            fail("event of an unknown node")
+        if e["timestamp_us"] < last:
+            fail("events out of time order")
+        last = e["timestamp_us"]
+        if len(e["trace_id"]) != 32:
+            fail("trace id is not 32 hex digits")
+    kinds = {}
+    for e in events:
+        kinds[e["kind"]] = kinds.get(e["kind"], 0) + 1
+    return {"nodes": len(nodes), "events": len(events), "kinds": kinds}
+
+
+def check_chrome(doc):
+    events = doc["traceEvents"]
+    pids = set()
+    names = set()
+    slices = instants = 0
+    flows = {}
+    for e in events:
+        ph = e.get("ph")
+        if ph not in ("M", "X", "i"):
+            fail("unexpected phase %r" % ph)
+        if not isinstance(e.get("pid"), int) or not isinstance(e.get("tid"), int):
+            fail("pid/tid must be integers: %r" % e)
+        if ph == "M":
+            if e["name"] == "process_name":
+                pids.add(e["pid"])
+                names.add(e["args"]["name"])
+            continue
+        if e["pid"] not in pids:
+            fail("event of a process without process_name metadata")
+        if not isinstance(e.get("ts"), (int, float)):
+            fail("ts must be a number")
+        if ph == "X":
+            slices += 1
+            if not isinstance(e.get("dur"), (int, float)) or e["dur"] < 0:
+                fail("complete event without a valid dur")
+            if "bind_id" in e:
+                int(e["bind_id"], 16)  # 64-bit hex id
+                if e.get("flow_in") is not True or e.get("flow_out") is not True:
+                    fail("flow flags missing")
+                flows.setdefault(e["bind_id"], set()).add(e["pid"])
+        else:
+            instants += 1
+            if e.get("s") not in ("t", "p", "g"):
+                fail("instant without scope")
+    cross = sum(1 for pids_ in flows.values() if len(pids_) > 1)
+    widest = max((len(p) for p in flows.values()), default=0)
+    return {"processes": len(pids), "slices": slices, "instants": instants,
+            "cross_node_flows": cross, "widest_flow_nodes": widest}
+
+
+def main():
+    kind, path = sys.argv[1], sys.argv[2]
+    expect = json.loads(sys.argv[3]) if len(sys.argv) > 3 else {}
+    with open(path, encoding="utf-8") as f:
+        doc = json.load(f)  # strict RFC 8259 parse
+    summary = check_peertrace(doc) if kind == "json" else check_chrome(doc)
+    for key, value in expect.items():
+        if summary.get(key) != value:
+            fail("%s: expected %r, got %r" % (key, value, summary.get(key)))
+    print("check_json: %s valid: %s" % (kind, json.dumps(summary)))
+
+
+main()

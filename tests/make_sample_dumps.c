@@ -1,0 +1,154 @@
+/*
+ * make_sample_dumps DIR: writes three dumps of one small, fixed scenario,
+ * the inputs of the CLI and export tests and of docs/cli.md's examples.
+ *
+ * Nodes: client (a1…), relay (b2…), storage (c3…).  Trace 4bf92f35…: the
+ * client asks the relay to store a chunk (DMAP command 1, app_start ..
+ * app_end); the relay forwards it to storage.  One client packet (pn 2) is
+ * lost and sent again as pn 4.  Trace 7e57…: a second, local request on the
+ * client.  Times are fixed (Unix µs), so output is the same on every run.
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include <peertrace/peertrace.h>
+
+#define T0 1764115200000000ull /* 2025-11-26 00:00:00 UTC */
+
+static pt_log *node_log(uint8_t first_byte) {
+  pt_log_config cfg;
+  pt_log_config_init(&cfg);
+  cfg.capacity = 256;
+  for (int i = 0; i < 32; i++) {
+    cfg.node_id[i] = (uint8_t)(first_byte + i);
+  }
+  pt_log *log = NULL;
+  if (pt_log_create(&log, &cfg) != PT_OK) {
+    return NULL;
+  }
+  return log;
+}
+
+static void peer_of(uint8_t first_byte, uint8_t out[32]) {
+  for (int i = 0; i < 32; i++) {
+    out[i] = (uint8_t)(first_byte + i);
+  }
+}
+
+/* Records ev at T0 + at_us. */
+static void put(pt_log *log, pt_event *ev, uint64_t at_us) {
+  ev->timestamp_us = T0 + at_us;
+  pt_log_write_at(log, ev);
+}
+
+static void packet(pt_log *log, pt_trace_id t, unsigned kind, uint64_t pn,
+                   uint32_t size, uint64_t at) {
+  pt_event ev;
+  pt_event_begin(&ev, t, NULL);
+  if (kind == PT_EV_PACKET_SENT) {
+    pt_event_set_packet_sent(&ev, pn, size, PT_PN_SPACE_APPLICATION);
+  } else if (kind == PT_EV_PACKET_RECEIVED) {
+    pt_event_set_packet_received(&ev, pn, size, PT_PN_SPACE_APPLICATION);
+  } else {
+    pt_event_set_packet_lost(&ev, pn, PT_PN_SPACE_APPLICATION);
+  }
+  ev.flags |= PT_FLAG_SAMPLED;
+  put(log, &ev, at);
+}
+
+static void connect_to(pt_log *log, pt_trace_id t, const uint8_t peer[32],
+                       uint16_t port, uint32_t rtt, uint64_t at) {
+  pt_event ev;
+  pt_endpoint ep = {4, 0, port, {10, 0, 0, (uint8_t)(port % 251)}};
+  pt_event_begin(&ev, t, peer);
+  pt_event_set_conn_init(&ev, ep);
+  put(log, &ev, at);
+  pt_event_begin(&ev, t, peer);
+  pt_event_set_conn_established(&ev, rtt);
+  put(log, &ev, at + rtt);
+}
+
+static void app(pt_log *log, pt_trace_id t, unsigned kind, uint16_t cmd, int ok,
+                uint64_t duration, uint64_t at) {
+  pt_event ev;
+  pt_event_begin(&ev, t, NULL);
+  if (kind == PT_EV_APP_START) {
+    pt_event_set_app_start(&ev, "DMAP", cmd, "chunk-17", 8);
+  } else if (kind == PT_EV_APP_END) {
+    pt_event_set_app_end(&ev, "DMAP", cmd, ok, duration);
+  } else {
+    pt_event_set_app_command(&ev, "DMAP", cmd, "fwd", 3);
+  }
+  ev.flags |= PT_FLAG_SAMPLED | PT_FLAG_APP_INITIATED;
+  put(log, &ev, at);
+}
+
+int main(int argc, char **argv) {
+  if (argc != 2) {
+    fprintf(stderr, "usage: make_sample_dumps DIR\n");
+    return 2;
+  }
+  pt_log *client = node_log(0xa1), *relay = node_log(0xb2),
+         *storage = node_log(0xc3);
+  if (client == NULL || relay == NULL || storage == NULL) {
+    return 1;
+  }
+  uint8_t client_id[32], relay_id[32], storage_id[32];
+  peer_of(0xa1, client_id);
+  peer_of(0xb2, relay_id);
+  peer_of(0xc3, storage_id);
+  pt_trace_id t1, t2;
+  pt_trace_id_from_hex("4bf92f3577b34da6a3ce929d0e0e4736", 32, &t1);
+  pt_trace_id_from_hex("7e57a11ce0000000000000000000beef", 32, &t2);
+
+  /* Client: start the request, connect to the relay, send the chunk. */
+  app(client, t1, PT_EV_APP_START, 1, 0, 0, 0);
+  connect_to(client, t1, relay_id, 4433, 1800, 50);
+  packet(client, t1, PT_EV_PACKET_SENT, 0, 1200, 2000);
+  packet(client, t1, PT_EV_PACKET_SENT, 1, 1200, 2010);
+  packet(client, t1, PT_EV_PACKET_SENT, 2, 1200, 2020);
+  packet(client, t1, PT_EV_PACKET_SENT, 3, 400, 2030);
+  /* Relay receives 0, 1 and 3; 2 is lost. */
+  connect_to(relay, t1, client_id, 5000, 1800, 60);
+  packet(relay, t1, PT_EV_PACKET_RECEIVED, 0, 1200, 2900);
+  packet(relay, t1, PT_EV_PACKET_RECEIVED, 1, 1200, 2912);
+  packet(relay, t1, PT_EV_PACKET_RECEIVED, 3, 400, 2931);
+  packet(client, t1, PT_EV_PACKET_LOST, 2, 0, 5800);
+  packet(client, t1, PT_EV_PACKET_SENT, 4, 1200, 5810);
+  packet(relay, t1, PT_EV_PACKET_RECEIVED, 4, 1200, 6705);
+  /* Relay forwards to storage. */
+  app(relay, t1, PT_EV_APP_COMMAND, 1, 0, 0, 6720);
+  connect_to(relay, t1, storage_id, 4433, 900, 6730);
+  packet(relay, t1, PT_EV_PACKET_SENT, 0, 1200, 7700);
+  packet(relay, t1, PT_EV_PACKET_SENT, 1, 1200, 7705);
+  packet(relay, t1, PT_EV_PACKET_SENT, 2, 1000, 7710);
+  connect_to(storage, t1, relay_id, 6000, 900, 6740);
+  packet(storage, t1, PT_EV_PACKET_RECEIVED, 0, 1200, 8150);
+  packet(storage, t1, PT_EV_PACKET_RECEIVED, 1, 1200, 8158);
+  packet(storage, t1, PT_EV_PACKET_RECEIVED, 2, 1000, 8163);
+  app(storage, t1, PT_EV_APP_START, 1, 0, 0, 8170);
+  app(storage, t1, PT_EV_APP_END, 1, 1, 2330, 10500);
+  packet(storage, t1, PT_EV_PACKET_SENT, 3, 60, 10510);
+  packet(relay, t1, PT_EV_PACKET_RECEIVED, 3, 60, 10955);
+  packet(relay, t1, PT_EV_PACKET_SENT, 5, 60, 10970);
+  packet(client, t1, PT_EV_PACKET_RECEIVED, 5, 60, 11860);
+  app(client, t1, PT_EV_APP_END, 1, 1, 11880, 11880);
+  /* A second, local request on the client that fails. */
+  app(client, t2, PT_EV_APP_START, 2, 0, 0, 12000);
+  app(client, t2, PT_EV_APP_END, 2, 0, 450, 12450);
+
+  const char *names[3] = {"client.ptd", "relay.ptd", "storage.ptd"};
+  pt_log *logs[3] = {client, relay, storage};
+  int rc = 0;
+  for (int i = 0; i < 3; i++) {
+    char path[4096];
+    snprintf(path, sizeof path, "%s/%s", argv[1], names[i]);
+    int err = pt_log_dump_save(logs[i], path);
+    if (err != PT_OK) {
+      fprintf(stderr, "make_sample_dumps: %s: %s\n", path, pt_strerror(err));
+      rc = 1;
+    }
+    pt_log_destroy(logs[i]);
+  }
+  return rc;
+}

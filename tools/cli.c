@@ -1,0 +1,532 @@
+/*
+ * The peertrace command: inputs merged by time, filters, the trace map and
+ * human output, shared by every subcommand.
+ */
+#define _GNU_SOURCE
+#include "cli.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+pt_app_namer cli_app_namer = NULL;
+void *cli_app_namer_user = NULL;
+
+void cli_error(const char *context, const char *fmt, ...) {
+  va_list ap;
+  va_start(ap, fmt);
+  fprintf(stderr, "peertrace: %s: ", context);
+  vfprintf(stderr, fmt, ap);
+  fputc('\n', stderr);
+  va_end(ap);
+}
+
+/* ---- Inputs ------------------------------------------------------------- */
+
+static int cli_input_advance(cli_input *in) {
+  pt_dump_error err;
+  int rc = pt_dump_reader_next(in->reader, &in->next, &in->ticket, &err);
+  if (rc < 0) {
+    cli_error(in->path, "%s: %s", pt_strerror(rc), err.message);
+    return -1;
+  }
+  in->has_next = rc;
+  return 0;
+}
+
+int cli_inputs_open(cli_inputs *in, char **paths, unsigned count) {
+  memset(in, 0, sizeof *in);
+  in->inputs = calloc(count, sizeof *in->inputs);
+  if (in->inputs == NULL) {
+    cli_error("memory", "out of memory");
+    return -1;
+  }
+  for (unsigned i = 0; i < count; i++) {
+    cli_input *input = &in->inputs[i];
+    pt_dump_error err;
+    input->path = paths[i];
+    int rc = pt_dump_reader_open(&input->reader, paths[i], &err);
+    if (rc != PT_OK) {
+      cli_error(paths[i], "%s: %s", pt_strerror(rc), err.message);
+      cli_inputs_close(in);
+      return -1;
+    }
+    in->count = i + 1;
+    const pt_dump_info *info = pt_dump_reader_info(input->reader);
+    if (info->event_count > 0 &&
+        (in->first_us == 0 || info->first_us < in->first_us)) {
+      in->first_us = info->first_us;
+    }
+    if (cli_input_advance(input) != 0) {
+      cli_inputs_close(in);
+      return -1;
+    }
+  }
+  return 0;
+}
+
+int cli_inputs_next(cli_inputs *in, pt_event *ev, unsigned *input) {
+  /* A linear scan: the number of dumps is small (one per node). */
+  cli_input *best = NULL;
+  unsigned best_index = 0;
+  for (unsigned i = 0; i < in->count; i++) {
+    cli_input *c = &in->inputs[i];
+    if (c->has_next &&
+        (best == NULL || c->next.timestamp_us < best->next.timestamp_us)) {
+      best = c;
+      best_index = i;
+    }
+  }
+  if (best == NULL) {
+    return 0;
+  }
+  *ev = best->next;
+  *input = best_index;
+  return cli_input_advance(best) == 0 ? 1 : -1;
+}
+
+int cli_inputs_rewind(cli_inputs *in) {
+  for (unsigned i = 0; i < in->count; i++) {
+    if (pt_dump_reader_rewind(in->inputs[i].reader) != PT_OK) {
+      cli_error(in->inputs[i].path, "cannot rewind");
+      return -1;
+    }
+    if (cli_input_advance(&in->inputs[i]) != 0) {
+      return -1;
+    }
+  }
+  return 0;
+}
+
+void cli_inputs_close(cli_inputs *in) {
+  for (unsigned i = 0; i < in->count; i++) {
+    pt_dump_reader_close(in->inputs[i].reader);
+  }
+  free(in->inputs);
+  memset(in, 0, sizeof *in);
+}
+
+/* ---- Filters ------------------------------------------------------------ */
+
+const char cli_filter_help[] =
+    "  --trace HEX     events of the trace whose id starts with HEX\n"
+    "  --peer HEX      events of the peer whose id starts with HEX\n"
+    "  --since TIME    events at or after TIME\n"
+    "  --until TIME    events before TIME\n"
+    "                  TIME: Unix microseconds, or +N[us|ms|s] after the\n"
+    "                  first event of the inputs (e.g. +1.5ms)\n"
+    "  --kind K[,K..]  events of these kinds (packet_sent, app_end, ...)\n";
+
+void cli_filter_init(cli_filter *f) {
+  memset(f, 0, sizeof *f);
+  f->until_us = UINT64_MAX;
+}
+
+static int cli_hex_prefix(const char *option, const char *value, char *out,
+                          size_t max) {
+  size_t len = strlen(value);
+  if (len == 0 || len > max) {
+    cli_error(option, "expected 1 to %zu hex digits, got \"%s\"", max, value);
+    return -1;
+  }
+  for (size_t i = 0; i < len; i++) {
+    char c = value[i];
+    if (c >= 'A' && c <= 'F') {
+      c = (char)(c - 'A' + 'a');
+    }
+    if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'))) {
+      cli_error(option, "\"%s\" is not hex", value);
+      return -1;
+    }
+    out[i] = c;
+  }
+  out[len] = '\0';
+  return 0;
+}
+
+static int cli_kinds(const char *value, uint32_t *kinds) {
+  char *copy = strdup(value);
+  if (copy == NULL) {
+    return -1;
+  }
+  int rc = 0;
+  char *save = NULL;
+  for (char *name = strtok_r(copy, ",", &save); name != NULL;
+       name = strtok_r(NULL, ",", &save)) {
+    unsigned k;
+    for (k = 1; k < PT_EV_KIND_LIMIT; k++) {
+      if (strcmp(name, pt_event_kind_name(k)) == 0) {
+        break;
+      }
+    }
+    if (k == PT_EV_KIND_LIMIT) {
+      cli_error("--kind", "unknown event kind \"%s\"", name);
+      rc = -1;
+      break;
+    }
+    *kinds |= 1u << k;
+  }
+  free(copy);
+  return rc;
+}
+
+int cli_filter_option(cli_filter *f, int argc, char **argv, int *i) {
+  const char *opt = argv[*i];
+  const char *names[] = {"--trace", "--peer", "--since", "--until", "--kind"};
+  int which = -1;
+  for (int k = 0; k < 5; k++) {
+    if (strcmp(opt, names[k]) == 0) {
+      which = k;
+    }
+  }
+  if (which < 0) {
+    return 0;
+  }
+  if (*i + 1 >= argc) {
+    cli_error(opt, "needs a value");
+    return -1;
+  }
+  const char *value = argv[++*i];
+  switch (which) {
+  case 0:
+    return cli_hex_prefix(opt, value, f->trace_prefix, 32) == 0 ? 1 : -1;
+  case 1:
+    return cli_hex_prefix(opt, value, f->peer_prefix, 64) == 0 ? 1 : -1;
+  case 2:
+    f->since = value;
+    return 1;
+  case 3:
+    f->until = value;
+    return 1;
+  default:
+    return cli_kinds(value, &f->kinds) == 0 ? 1 : -1;
+  }
+}
+
+/* Parses a TIME (see cli_filter_help) into Unix microseconds. */
+static int cli_time(const char *option, const char *text, uint64_t base_us,
+                    uint64_t *out) {
+  char *end;
+  errno = 0;
+  if (text[0] == '+') {
+    double v = strtod(text + 1, &end);
+    double scale = 0;
+    if (strcmp(end, "us") == 0) {
+      scale = 1;
+    } else if (strcmp(end, "ms") == 0) {
+      scale = 1e3;
+    } else if (strcmp(end, "s") == 0) {
+      scale = 1e6;
+    }
+    if (end == text + 1 || scale == 0 || errno != 0 || !(v >= 0) ||
+        v * scale > 1e15) {
+      cli_error(option, "bad time \"%s\" (e.g. +1.5ms, +20us, +2s)", text);
+      return -1;
+    }
+    *out = base_us + (uint64_t)(v * scale + 0.5);
+    return 0;
+  }
+  unsigned long long v = strtoull(text, &end, 10);
+  if (end == text || *end != '\0' || errno != 0 || text[0] == '-') {
+    cli_error(option, "bad time \"%s\" (Unix microseconds or +N[us|ms|s])",
+              text);
+    return -1;
+  }
+  *out = v;
+  return 0;
+}
+
+int cli_filter_resolve(cli_filter *f, const cli_inputs *in) {
+  f->base_us = in->first_us;
+  if (f->since != NULL &&
+      cli_time("--since", f->since, in->first_us, &f->since_us) != 0) {
+    return -1;
+  }
+  if (f->until != NULL &&
+      cli_time("--until", f->until, in->first_us, &f->until_us) != 0) {
+    return -1;
+  }
+  return 0;
+}
+
+static int cli_hex_has_prefix(const uint8_t *bytes, const char *prefix) {
+  static const char digits[] = "0123456789abcdef";
+  for (size_t i = 0; prefix[i] != '\0'; i++) {
+    uint8_t b = bytes[i / 2];
+    char c = digits[(i % 2) ? (b & 0x0f) : (b >> 4)];
+    if (c != prefix[i]) {
+      return 0;
+    }
+  }
+  return 1;
+}
+
+int cli_filter_match(cli_filter *f, const pt_event *ev) {
+  if (f->trace_prefix[0] != '\0' && !f->base_is_trace_start &&
+      cli_hex_has_prefix(ev->trace_id.bytes, f->trace_prefix)) {
+    f->base_us = ev->timestamp_us; /* the trace starts here */
+    f->base_is_trace_start = 1;
+  }
+  if (ev->timestamp_us < f->since_us || ev->timestamp_us >= f->until_us) {
+    return 0;
+  }
+  if (f->kinds != 0 && (ev->kind >= 32 || !(f->kinds & (1u << ev->kind)))) {
+    return 0;
+  }
+  if (f->trace_prefix[0] != '\0' &&
+      !cli_hex_has_prefix(ev->trace_id.bytes, f->trace_prefix)) {
+    return 0;
+  }
+  if (f->peer_prefix[0] != '\0' &&
+      (!(ev->flags & PT_EVENT_HAS_PEER) ||
+       !cli_hex_has_prefix(ev->peer_id, f->peer_prefix))) {
+    return 0;
+  }
+  return 1;
+}
+
+/* ---- Map ---------------------------------------------------------------- */
+
+#define CLI_KEY 20u
+
+int cli_map_init(cli_map *m, size_t value_size) {
+  memset(m, 0, sizeof *m);
+  m->value_size = value_size;
+  m->cap = 1024;
+  m->keys = malloc(m->cap * CLI_KEY);
+  m->values = calloc(m->cap, value_size);
+  if (m->keys == NULL || m->values == NULL) {
+    cli_map_free(m);
+    return -1;
+  }
+  memset(m->keys, 0xff, m->cap * CLI_KEY);
+  return 0;
+}
+
+static size_t cli_map_hash(const uint8_t *key) {
+  uint64_t h = 0xcbf29ce484222325ull;
+  for (size_t i = 0; i < CLI_KEY; i++) {
+    h = (h ^ key[i]) * 0x100000001b3ull;
+  }
+  return (size_t)(h ^ (h >> 29));
+}
+
+static int cli_map_empty(const uint8_t *slot) {
+  static const uint8_t empty[CLI_KEY] = {
+      0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
+      0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff};
+  return memcmp(slot, empty, CLI_KEY) == 0;
+}
+
+/* The slot of key, or of the empty place where it would go. */
+static size_t cli_map_slot(const cli_map *m, const uint8_t *key) {
+  size_t i = cli_map_hash(key) & (m->cap - 1);
+  while (!cli_map_empty(m->keys + i * CLI_KEY) &&
+         memcmp(m->keys + i * CLI_KEY, key, CLI_KEY) != 0) {
+    i = (i + 1) & (m->cap - 1);
+  }
+  return i;
+}
+
+static int cli_map_grow(cli_map *m) {
+  cli_map bigger = *m;
+  bigger.cap = m->cap * 2;
+  bigger.keys = malloc(bigger.cap * CLI_KEY);
+  bigger.values = calloc(bigger.cap, m->value_size);
+  if (bigger.keys == NULL || bigger.values == NULL) {
+    free(bigger.keys);
+    free(bigger.values);
+    return -1;
+  }
+  memset(bigger.keys, 0xff, bigger.cap * CLI_KEY);
+  for (size_t i = 0; i < m->cap; i++) {
+    const uint8_t *key = m->keys + i * CLI_KEY;
+    if (!cli_map_empty(key)) {
+      size_t j = cli_map_slot(&bigger, key);
+      memcpy(bigger.keys + j * CLI_KEY, key, CLI_KEY);
+      memcpy((char *)bigger.values + j * m->value_size,
+             (const char *)m->values + i * m->value_size, m->value_size);
+    }
+  }
+  free(m->keys);
+  free(m->values);
+  *m = bigger;
+  return 0;
+}
+
+void *cli_map_get(cli_map *m, const pt_trace_id *trace, uint32_t node,
+                  int create, int *created) {
+  uint8_t key[CLI_KEY];
+  memcpy(key, trace->bytes, 16);
+  memcpy(key + 16, &node, 4);
+  if (created != NULL) {
+    *created = 0;
+  }
+  size_t i = cli_map_slot(m, key);
+  if (!cli_map_empty(m->keys + i * CLI_KEY)) {
+    return (char *)m->values + i * m->value_size;
+  }
+  if (!create || cli_map_empty(key)) {
+    return NULL;
+  }
+  if ((m->count + 1) * 4 > m->cap * 3) { /* keep the load under 3/4 */
+    if (cli_map_grow(m) != 0) {
+      return NULL;
+    }
+    i = cli_map_slot(m, key);
+  }
+  memcpy(m->keys + i * CLI_KEY, key, CLI_KEY);
+  m->count++;
+  if (created != NULL) {
+    *created = 1;
+  }
+  return (char *)m->values + i * m->value_size;
+}
+
+void cli_map_free(cli_map *m) {
+  free(m->keys);
+  free(m->values);
+  memset(m, 0, sizeof *m);
+}
+
+/* ---- Output ------------------------------------------------------------- */
+
+void cli_style_init(cli_style *s) {
+  const char *no_colour = getenv("NO_COLOR");
+  s->colour = isatty(STDOUT_FILENO) && (no_colour == NULL || !no_colour[0]);
+}
+
+int cli_style_option(cli_style *s, const char *arg) {
+  if (strcmp(arg, "--color=always") == 0) {
+    s->colour = 1;
+  } else if (strcmp(arg, "--color=never") == 0) {
+    s->colour = 0;
+  } else if (strcmp(arg, "--color=auto") == 0) {
+    cli_style_init(s);
+  } else {
+    return 0;
+  }
+  return 1;
+}
+
+const char *cli_colour(const cli_style *s, const char *code) {
+  static char buf[4][16];
+  static int next;
+  if (!s->colour) {
+    return "";
+  }
+  char *b = buf[next++ % 4];
+  snprintf(b, sizeof buf[0], "\033[%sm", code);
+  return b;
+}
+
+void cli_short_hex(char out[9], const uint8_t *bytes) {
+  static const char digits[] = "0123456789abcdef";
+  for (int i = 0; i < 4; i++) {
+    out[2 * i] = digits[bytes[i] >> 4];
+    out[2 * i + 1] = digits[bytes[i] & 0x0f];
+  }
+  out[8] = '\0';
+}
+
+void cli_rel_time(char *out, size_t size, uint64_t t_us, uint64_t base_us) {
+  if (t_us >= base_us) {
+    uint64_t d = t_us - base_us;
+    snprintf(out, size, "+%llu.%03llums", (unsigned long long)(d / 1000),
+             (unsigned long long)(d % 1000));
+  } else {
+    uint64_t d = base_us - t_us;
+    snprintf(out, size, "-%llu.%03llums", (unsigned long long)(d / 1000),
+             (unsigned long long)(d % 1000));
+  }
+}
+
+int cli_app_name(const pt_event *ev, char *out, size_t size) {
+  const uint8_t *app_id = NULL;
+  uint16_t cmd = 0;
+  if (ev->kind == PT_EV_APP_COMMAND || ev->kind == PT_EV_APP_START) {
+    app_id = ev->data.app_command.app_id; /* same layout in both */
+    cmd = ev->data.app_command.cmd;
+  } else if (ev->kind == PT_EV_APP_END) {
+    app_id = ev->data.app_end.app_id;
+    cmd = ev->data.app_end.cmd;
+  }
+  if (app_id != NULL && cli_app_namer != NULL &&
+      cli_app_namer(app_id, cmd, out, size, cli_app_namer_user) == 1) {
+    out[size - 1] = '\0';
+    return 1;
+  }
+  return 0;
+}
+
+void cli_event_details(const pt_event *ev, char *out, size_t size) {
+  char text[512];
+  pt_event_format(ev, text, sizeof text);
+  const char *space = strchr(text, ' ');
+  snprintf(out, size, "%s", space != NULL ? space + 1 : "");
+  /* Opaque byte fields are zero-padded: drop the padding ("00" pairs). */
+  char *data = strstr(out, " data=");
+  data = data != NULL ? data + 1 : (strncmp(out, "data=", 5) == 0 ? out : NULL);
+  if (data != NULL) {
+    char *end = data + 5 + strcspn(data + 5, " ");
+    char *cut = end;
+    while (cut - 2 >= data + 5 && cut[-1] == '0' && cut[-2] == '0') {
+      cut -= 2;
+    }
+    memmove(cut, end, strlen(end) + 1);
+  }
+}
+
+void cli_print_event_header(const cli_style *s) {
+  printf("%s%-14s %-8s  %-8s  %-8s  %-16s %s%s\n", cli_colour(s, CLI_DIM),
+         "TIME", "NODE", "TRACE", "PEER", "EVENT", "DETAILS",
+         cli_colour(s, CLI_RESET));
+}
+
+static const char *cli_kind_colour(unsigned kind) {
+  switch (kind) {
+  case PT_EV_PACKET_LOST:
+    return CLI_RED;
+  case PT_EV_PACKET_SENT:
+  case PT_EV_PACKET_RECEIVED:
+    return CLI_BLUE;
+  case PT_EV_APP_COMMAND:
+  case PT_EV_APP_START:
+  case PT_EV_APP_END:
+    return CLI_YELLOW;
+  case PT_EV_CONN_INIT:
+  case PT_EV_CONN_ESTABLISHED:
+    return CLI_GREEN;
+  default:
+    return CLI_CYAN;
+  }
+}
+
+void cli_print_event(const cli_style *s, const pt_event *ev,
+                     const uint8_t node_id[32], uint64_t base_us,
+                     const char *marker) {
+  char when[32], node[9], trace[9], peer[9] = "-", details[512];
+  cli_rel_time(when, sizeof when, ev->timestamp_us, base_us);
+  cli_short_hex(node, node_id);
+  if (pt_trace_id_is_zero(&ev->trace_id)) {
+    snprintf(trace, sizeof trace, "-");
+  } else {
+    cli_short_hex(trace, ev->trace_id.bytes);
+  }
+  if (ev->flags & PT_EVENT_HAS_PEER) {
+    cli_short_hex(peer, ev->peer_id);
+  }
+  /* App events: the command's name (STORE_CHUNK) leads the details. */
+  char name[64] = "";
+  if (cli_app_name(ev, name, sizeof name - 1)) {
+    strcat(name, " ");
+  }
+  cli_event_details(ev, details, sizeof details);
+  printf("%-14s %s%-8s%s  %-8s  %-8s  %s%-16s%s %s%s%s%s%s\n", when,
+         cli_colour(s, CLI_DIM), node, cli_colour(s, CLI_RESET), trace, peer,
+         cli_colour(s, cli_kind_colour(ev->kind)), pt_event_kind_name(ev->kind),
+         cli_colour(s, CLI_RESET), cli_colour(s, CLI_YELLOW), name,
+         cli_colour(s, CLI_RESET), details, marker);
+}

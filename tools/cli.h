@@ -1,0 +1,139 @@
+/*
+ * The peertrace command: shared pieces (inputs merged by time, filters,
+ * a trace-id map, human output).
+ */
+#ifndef PT_CLI_H
+#define PT_CLI_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include <peertrace/peertrace.h>
+
+/* Exit codes. */
+#define CLI_EXIT_OK 0
+#define CLI_EXIT_ERROR 1 /* a file could not be read or written */
+#define CLI_EXIT_USAGE 2 /* bad command line */
+
+/*
+ * Names app commands ("STORE_CHUNK" instead of DMAP/1); NULL: unnamed.
+ * cli_apps_init() sets it to a lookup in the app registry.
+ */
+extern pt_app_namer cli_app_namer;
+extern void *cli_app_namer_user;
+
+/* Sets cli_app_namer from the app registry where there is one (cli_apps.c). */
+void cli_apps_init(void);
+#if PT_TRACE_APP
+/* Registers the protocols the CLI knows (cli_apps_dmap.c or _none.c). */
+void cli_register_app_protocols(pt_app_registry *registry);
+#endif
+
+/* ---- Inputs: several dumps, one stream ordered by time ------------------ */
+
+typedef struct cli_input {
+  const char *path;
+  pt_dump_reader *reader;
+  pt_event next; /* the reader's next event, if has_next */
+  uint64_t ticket;
+  int has_next;
+} cli_input;
+
+typedef struct cli_inputs {
+  cli_input *inputs;
+  unsigned count;
+  uint64_t first_us; /* earliest event over all inputs (0: none) */
+} cli_inputs;
+
+/* Opens every path; on failure prints "peertrace: PATH: problem". */
+int cli_inputs_open(cli_inputs *in, char **paths, unsigned count);
+/* The next event in time order (ties: input order, then ticket): 1/0/-1. */
+int cli_inputs_next(cli_inputs *in, pt_event *ev, unsigned *input);
+int cli_inputs_rewind(cli_inputs *in);
+void cli_inputs_close(cli_inputs *in);
+
+/* ---- Filters ------------------------------------------------------------ */
+
+typedef struct cli_filter {
+  char trace_prefix[33]; /* hex prefix of the trace id ("" = any) */
+  char peer_prefix[65];  /* hex prefix of the peer id ("" = any) */
+  const char *since;     /* time texts, resolved once inputs are open */
+  const char *until;
+  uint64_t since_us;
+  uint64_t until_us; /* exclusive; UINT64_MAX = no bound */
+  uint32_t kinds;    /* bit per kind; 0 = any */
+  /*
+   * Where relative times count from: the inputs' first event or, with
+   * --trace, the first event of that trace (set by cli_filter_match as the
+   * events stream by in time order).
+   */
+  uint64_t base_us;
+  int base_is_trace_start;
+} cli_filter;
+
+void cli_filter_init(cli_filter *f);
+/*
+ * Consumes a filter option at argv[*i] (--trace, --peer, --since, --until,
+ * --kind), advancing *i past its value.  Returns 1 if consumed, 0 if not a
+ * filter option, -1 on a bad value (message printed).
+ */
+int cli_filter_option(cli_filter *f, int argc, char **argv, int *i);
+/* Resolves --since/--until against the inputs.  0 or -1 (printed). */
+int cli_filter_resolve(cli_filter *f, const cli_inputs *in);
+int cli_filter_match(cli_filter *f, const pt_event *ev);
+extern const char cli_filter_help[];
+
+/* ---- A map from (trace id, node) to a small record ---------------------- */
+
+typedef struct cli_map {
+  uint8_t *keys; /* 20 bytes a slot: trace id + node, all 0xff = empty */
+  void *values;  /* value_size bytes a slot */
+  size_t value_size;
+  size_t cap; /* power of two */
+  size_t count;
+} cli_map;
+
+int cli_map_init(cli_map *m, size_t value_size);
+/* The value for key; created zero-filled if absent (*created = 1). */
+void *cli_map_get(cli_map *m, const pt_trace_id *trace, uint32_t node,
+                  int create, int *created);
+void cli_map_free(cli_map *m);
+
+/* ---- Human output ------------------------------------------------------- */
+
+typedef struct cli_style {
+  int colour;
+} cli_style;
+
+/* --color=auto|always|never; auto = stdout is a terminal and NO_COLOR unset */
+int cli_style_option(cli_style *s, const char *arg);
+void cli_style_init(cli_style *s);
+const char *cli_colour(const cli_style *s, const char *code);
+#define CLI_RESET "0"
+#define CLI_DIM "2"
+#define CLI_RED "31"
+#define CLI_GREEN "32"
+#define CLI_YELLOW "33"
+#define CLI_BLUE "34"
+#define CLI_CYAN "36"
+
+/* First 8 hex digits of a 16/32-byte id ("-" for none). */
+void cli_short_hex(char out[9], const uint8_t *bytes);
+/* "+12.345ms" relative to base_us. */
+void cli_rel_time(char *out, size_t size, uint64_t t_us, uint64_t base_us);
+/* The name of an app event's command through cli_app_namer: 1, or 0. */
+int cli_app_name(const pt_event *ev, char *out, size_t size);
+/* The event's fields as "name=value ..." (pt_event_format minus the kind). */
+void cli_event_details(const pt_event *ev, char *out, size_t size);
+/* Prints one aligned event row. */
+void cli_print_event(const cli_style *s, const pt_event *ev,
+                     const uint8_t node_id[32], uint64_t base_us,
+                     const char *marker);
+void cli_print_event_header(const cli_style *s);
+
+/* "peertrace: <context>: <message>" on stderr. */
+void cli_error(const char *context, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+#endif /* PT_CLI_H */

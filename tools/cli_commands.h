@@ -1,0 +1,60 @@
+/* The peertrace subcommands and their shared argument parser. */
+#ifndef PT_CLI_COMMANDS_H
+#define PT_CLI_COMMANDS_H
+
+#include "cli.h"
+
+typedef struct cli_command {
+  const char *name;
+  const char *summary;
+  int (*run)(int argc, char **argv); /* argv[0] is the command name */
+} cli_command;
+
+int cli_show(int argc, char **argv);
+int cli_filter_cmd(int argc, char **argv);
+int cli_recent(int argc, char **argv);
+int cli_stats(int argc, char **argv);
+int cli_merge(int argc, char **argv);
+int cli_export(int argc, char **argv);
+
+/* What a command accepts besides --help, --color and dump paths. */
+#define CLI_ARG_FILTER 1u /* --trace --peer --since --until --kind */
+#define CLI_ARG_OUTPUT 2u /* -o FILE */
+#define CLI_ARG_COUNT 4u  /* N (first positional) or -n N */
+#define CLI_ARG_FORMAT 8u /* FORMAT (first positional) */
+#define CLI_ARG_SPLIT 16u /* --split DIR */
+#define CLI_ARG_GROUP 32u /* --by-trace */
+
+typedef struct cli_args {
+  cli_filter filter;
+  cli_style style;
+  char **paths;
+  unsigned path_count;
+  const char *output;
+  const char *split_dir;
+  int by_trace;
+  const char *format;
+  unsigned long count;
+} cli_args;
+
+/*
+ * Parses argv; prints `help` for --help.  Returns CLI_GO_ON to go on, or
+ * the exit code to return right away (CLI_EXIT_OK after --help,
+ * CLI_EXIT_USAGE, CLI_EXIT_ERROR).  a->paths must be freed by the caller
+ * (cli_args_free).
+ */
+#define CLI_GO_ON (-1)
+int cli_parse_args(int argc, char **argv, unsigned accepts, const char *help,
+                   cli_args *a);
+void cli_args_free(cli_args *a);
+
+/*
+ * The start of every command: parses argv, opens the dumps and resolves the
+ * filter's times.  Returns CLI_GO_ON with *a and *in ready (release them
+ * with cli_stop), or an exit code with everything released.
+ */
+int cli_start(int argc, char **argv, unsigned accepts, const char *help,
+              cli_args *a, cli_inputs *in);
+void cli_stop(cli_args *a, cli_inputs *in);
+
+#endif /* PT_CLI_COMMANDS_H */

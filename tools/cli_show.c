@@ -1,0 +1,267 @@
+/*
+ * peertrace show / filter / recent, and the argument parser they share with
+ * the other subcommands.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli_commands.h"
+
+int cli_parse_args(int argc, char **argv, unsigned accepts, const char *help,
+                   cli_args *a) {
+  memset(a, 0, sizeof *a);
+  cli_filter_init(&a->filter);
+  cli_style_init(&a->style);
+  a->paths = calloc((size_t)argc, sizeof *a->paths);
+  if (a->paths == NULL) {
+    cli_error(argv[0], "out of memory");
+    return CLI_EXIT_ERROR;
+  }
+  int need_count = (accepts & CLI_ARG_COUNT) != 0;
+  int need_format = (accepts & CLI_ARG_FORMAT) != 0;
+  for (int i = 1; i < argc; i++) {
+    const char *arg = argv[i];
+    if (strcmp(arg, "--help") == 0 || strcmp(arg, "-h") == 0) {
+      fputs(help, stdout);
+      if (accepts & CLI_ARG_FILTER) {
+        fputs(cli_filter_help, stdout);
+      }
+      fputs("  --color=WHEN    auto (default: on a terminal), always, never\n",
+            stdout);
+      return CLI_EXIT_OK;
+    }
+    if (cli_style_option(&a->style, arg)) {
+      continue;
+    }
+    if (accepts & CLI_ARG_FILTER) {
+      int rc = cli_filter_option(&a->filter, argc, argv, &i);
+      if (rc < 0) {
+        return CLI_EXIT_USAGE;
+      }
+      if (rc > 0) {
+        continue;
+      }
+    }
+    if ((accepts & CLI_ARG_OUTPUT) && strcmp(arg, "-o") == 0) {
+      if (i + 1 >= argc) {
+        cli_error(argv[0], "-o needs a file name");
+        return CLI_EXIT_USAGE;
+      }
+      a->output = argv[++i];
+      continue;
+    }
+    if ((accepts & CLI_ARG_GROUP) && strcmp(arg, "--by-trace") == 0) {
+      a->by_trace = 1;
+      continue;
+    }
+    if ((accepts & CLI_ARG_SPLIT) && strcmp(arg, "--split") == 0) {
+      if (i + 1 >= argc) {
+        cli_error(argv[0], "--split needs a directory");
+        return CLI_EXIT_USAGE;
+      }
+      a->split_dir = argv[++i];
+      continue;
+    }
+    int count_flag = (accepts & CLI_ARG_COUNT) && strcmp(arg, "-n") == 0;
+    if (count_flag || (need_count && arg[0] >= '0' && arg[0] <= '9')) {
+      const char *value = count_flag ? (i + 1 < argc ? argv[++i] : "") : arg;
+      char *end;
+      errno = 0;
+      a->count = strtoul(value, &end, 10);
+      if (end == value || *end != '\0' || errno != 0 || value[0] == '-') {
+        cli_error(argv[0], "bad count \"%s\"", value);
+        return CLI_EXIT_USAGE;
+      }
+      need_count = 0;
+      continue;
+    }
+    if (arg[0] == '-' && arg[1] != '\0') {
+      cli_error(argv[0], "unknown option %s (see --help)", arg);
+      return CLI_EXIT_USAGE;
+    }
+    if (need_format) {
+      a->format = arg;
+      need_format = 0;
+      continue;
+    }
+    a->paths[a->path_count++] = argv[i];
+  }
+  if (need_format) {
+    cli_error(argv[0], "which format? (see --help)");
+    return CLI_EXIT_USAGE;
+  }
+  if (a->path_count == 0) {
+    cli_error(argv[0], "no dump file given (see --help)");
+    return CLI_EXIT_USAGE;
+  }
+  return CLI_GO_ON;
+}
+
+void cli_args_free(cli_args *a) {
+  free(a->paths);
+  a->paths = NULL;
+}
+
+int cli_start(int argc, char **argv, unsigned accepts, const char *help,
+              cli_args *a, cli_inputs *in) {
+  memset(in, 0, sizeof *in);
+  int rc = cli_parse_args(argc, argv, accepts, help, a);
+  if (rc != CLI_GO_ON) {
+    cli_args_free(a);
+    return rc;
+  }
+  if (cli_inputs_open(in, a->paths, a->path_count) != 0) {
+    cli_args_free(a);
+    return CLI_EXIT_ERROR;
+  }
+  if (cli_filter_resolve(&a->filter, in) != 0) {
+    cli_stop(a, in);
+    return CLI_EXIT_USAGE;
+  }
+  return CLI_GO_ON;
+}
+
+void cli_stop(cli_args *a, cli_inputs *in) {
+  cli_inputs_close(in);
+  cli_args_free(a);
+}
+
+/* Prints every matching event of the merged inputs, aligned. */
+static int cli_print_events(cli_args *a, cli_inputs *in) {
+  pt_event ev;
+  unsigned input;
+  int rc;
+  uint64_t shown = 0;
+  cli_print_event_header(&a->style);
+  while ((rc = cli_inputs_next(in, &ev, &input)) == 1) {
+    if (cli_filter_match(&a->filter, &ev)) {
+      const pt_dump_info *info = pt_dump_reader_info(in->inputs[input].reader);
+      cli_print_event(&a->style, &ev, info->node_id, a->filter.base_us, "");
+      shown++;
+    }
+  }
+  printf("%s%llu events%s\n", cli_colour(&a->style, CLI_DIM),
+         (unsigned long long)shown, cli_colour(&a->style, CLI_RESET));
+  return rc == 0 ? CLI_EXIT_OK : CLI_EXIT_ERROR;
+}
+
+static const char *cli_clock_name(uint32_t source) {
+  return source == PT_CLOCK_SOURCE_TSC ? "tsc" : "realtime";
+}
+
+static int cli_run_listing(int argc, char **argv, const char *help,
+                           int headers) {
+  cli_args a;
+  cli_inputs in;
+  int rc = cli_start(argc, argv, CLI_ARG_FILTER, help, &a, &in);
+  if (rc != CLI_GO_ON) {
+    return rc;
+  }
+  if (headers) {
+    for (unsigned i = 0; i < in.count; i++) {
+      const pt_dump_info *info = pt_dump_reader_info(in.inputs[i].reader);
+      char node[65];
+      for (int k = 0; k < 32; k++) {
+        snprintf(node + 2 * k, 3, "%02x", info->node_id[k]);
+      }
+      char span[32];
+      cli_rel_time(span, sizeof span, info->last_us, info->first_us);
+      printf("%s%s%s\n  node %s\n  format v%u, %llu events of %llu slots, "
+             "%llu overwritten, %llu dropped\n  clock %s, first event %llu "
+             "(Unix us), spans %s\n",
+             cli_colour(&a.style, CLI_CYAN), in.inputs[i].path,
+             cli_colour(&a.style, CLI_RESET), node, info->format_version,
+             (unsigned long long)info->event_count,
+             (unsigned long long)info->capacity,
+             (unsigned long long)info->overwritten,
+             (unsigned long long)info->dropped,
+             cli_clock_name(info->clock_source),
+             (unsigned long long)info->first_us, span + 1);
+    }
+    printf("\n");
+  }
+  rc = cli_print_events(&a, &in);
+  cli_stop(&a, &in);
+  return rc;
+}
+
+int cli_show(int argc, char **argv) {
+  return cli_run_listing(
+      argc, argv,
+      "usage: peertrace show [OPTIONS] DUMP...\n"
+      "Prints each dump's header (node, counts, clock) and then every event\n"
+      "of all dumps in time order, times relative to the first event.\n"
+      "Filters (as for 'filter') apply to the events.\n",
+      1);
+}
+
+int cli_filter_cmd(int argc, char **argv) {
+  return cli_run_listing(
+      argc, argv,
+      "usage: peertrace filter [FILTERS] DUMP...\n"
+      "Prints the events of the dumps (merged in time order) that match\n"
+      "every filter given.\n",
+      0);
+}
+
+int cli_recent(int argc, char **argv) {
+  cli_args a;
+  cli_inputs in;
+  int rc = cli_start(
+      argc, argv, CLI_ARG_FILTER | CLI_ARG_COUNT,
+      "usage: peertrace recent [N | -n N] [FILTERS] DUMP...\n"
+      "Prints the newest N matching events (default 20), oldest first.\n",
+      &a, &in);
+  if (rc != CLI_GO_ON) {
+    return rc;
+  }
+  if (a.count == 0) {
+    a.count = 20;
+  }
+  if (a.count > 1000000) {
+    cli_error(argv[0], "N is at most 1000000");
+    cli_stop(&a, &in);
+    return CLI_EXIT_USAGE;
+  }
+  /* A ring of the last N matches: memory is N events, not the dumps. */
+  pt_event *ring = malloc(a.count * sizeof *ring);
+  unsigned *nodes = malloc(a.count * sizeof *nodes);
+  if (ring == NULL || nodes == NULL) {
+    cli_error(argv[0], "out of memory");
+    rc = CLI_EXIT_ERROR;
+    goto done;
+  }
+  uint64_t seen = 0;
+  pt_event ev;
+  unsigned input;
+  while ((rc = cli_inputs_next(&in, &ev, &input)) == 1) {
+    if (cli_filter_match(&a.filter, &ev)) {
+      ring[seen % a.count] = ev;
+      nodes[seen % a.count] = input;
+      seen++;
+    }
+  }
+  if (rc < 0) {
+    rc = CLI_EXIT_ERROR;
+    goto done;
+  }
+  uint64_t first = seen > a.count ? seen - a.count : 0;
+  cli_print_event_header(&a.style);
+  for (uint64_t k = first; k < seen; k++) {
+    const pt_dump_info *info =
+        pt_dump_reader_info(in.inputs[nodes[k % a.count]].reader);
+    cli_print_event(&a.style, &ring[k % a.count], info->node_id,
+                    a.filter.base_us, "");
+  }
+  printf("%s%llu of %llu matching events%s\n", cli_colour(&a.style, CLI_DIM),
+         (unsigned long long)(seen - first), (unsigned long long)seen,
+         cli_colour(&a.style, CLI_RESET));
+  rc = CLI_EXIT_OK;
+done:
+  free(ring);
+  free(nodes);
+  cli_stop(&a, &in);
+  return rc;
+}

@@ -1,0 +1,49 @@
+/*
+ * peertrace: reads dump files (pt_log_dump_save) and shows, filters,
+ * summarises, merges and exports them.  See docs/cli.md.
+ */
+#define _GNU_SOURCE
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli.h"
+#include "cli_commands.h"
+
+static const cli_command commands[] = {
+    {"show", "header and every event of dumps", cli_show},
+    {"filter", "events matching --trace/--peer/--since/--until/--kind",
+     cli_filter_cmd},
+    {"recent", "the newest N events", cli_recent},
+    {"stats", "per-peer packets, bytes, loss, rtt, first/last seen", cli_stats},
+    {"merge", "dumps of several nodes as one timeline, by trace", cli_merge},
+    {"export", "json, qlog, chrome, otlp or svg", cli_export},
+};
+
+static void usage(FILE *fp) {
+  fprintf(fp, "usage: peertrace COMMAND [OPTIONS] DUMP...\n\ncommands:\n");
+  for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++) {
+    fprintf(fp, "  %-8s %s\n", commands[i].name, commands[i].summary);
+  }
+  fprintf(fp, "\n'peertrace COMMAND --help' describes a command.\n");
+}
+
+int main(int argc, char **argv) {
+  cli_apps_init();
+  if (argc < 2) {
+    usage(stderr);
+    return CLI_EXIT_USAGE;
+  }
+  if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0 ||
+      strcmp(argv[1], "help") == 0) {
+    usage(stdout);
+    return CLI_EXIT_OK;
+  }
+  for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++) {
+    if (strcmp(argv[1], commands[i].name) == 0) {
+      return commands[i].run(argc - 1, argv + 1);
+    }
+  }
+  cli_error(argv[1], "unknown command");
+  usage(stderr);
+  return CLI_EXIT_USAGE;
+}
