@@ -2,11 +2,11 @@
  * pt_follow: following a live log, like tail -f, without ever writing to it.
  *
  * The follower remembers, per chunk, the lap it last saw, the chunk's
- * removed count at that time, and which of that lap's slots it has already
- * delivered.  When a chunk's lap has moved on, the chunk lost exactly
- * (removed now - removed then) completed events since; those the follower
- * had not delivered are reported as missed.  Nothing is guessed: the counts
- * are the log's own (see pt_log.h).
+ * removed count at that time, and how many of that lap's slots it has
+ * already delivered (always a prefix: a chunk is filled in order).  When a
+ * chunk's lap has moved on, the chunk lost exactly (removed now - removed then)
+ * completed events since; those the follower had not delivered are reported as
+ * missed.  Nothing is guessed: the counts are the log's own (see pt_log.h).
  *
  * Order: within a poll, events are sorted by time; across polls, each writer
  * thread's events arrive in its program order.  Two threads' events close in
@@ -25,9 +25,9 @@ typedef struct pt__follow_item {
 
 struct pt_follow {
   const pt_log *log;
-  uint64_t *lap;     /* per chunk: lap field seen */
-  uint64_t *removed; /* per chunk: removed count seen */
-  uint64_t *emitted; /* per chunk: delivered slots of that lap (bit i) */
+  uint64_t *lap;       /* per chunk: lap field seen */
+  uint64_t *removed;   /* per chunk: removed count seen */
+  uint64_t *delivered; /* per chunk: slots of that lap delivered (prefix) */
   pt__follow_item *items;
   pt_event *out;
 };
@@ -49,24 +49,19 @@ static int pt__follow_item_compare(const void *a, const void *b) {
 static uint64_t pt__follow_chunk(pt_follow *f, uint64_t j, int deliver,
                                  uint64_t chunk_limit, size_t *n) {
   const pt_log *log = f->log;
-  uint64_t state = pt__log_chunk_state(log, j);
+  uint64_t state;
+  uint64_t removed = pt__chunk_removed(log, j, &state);
   uint64_t lap = pt__state_lap(state);
-  uint64_t removed = pt__state_removed(state);
   uint64_t missed = 0;
   if (lap != f->lap[j]) {
-    uint64_t delivered = (uint64_t)__builtin_popcountll(f->emitted[j]);
     uint64_t lost = removed - f->removed[j];
-    missed = lost > delivered ? lost - delivered : 0;
+    missed = lost > f->delivered[j] ? lost - f->delivered[j] : 0;
     f->lap[j] = lap;
     f->removed[j] = removed;
-    f->emitted[j] = 0;
+    f->delivered[j] = 0;
   }
   uint64_t first = j << log->chunk_shift;
-  for (uint64_t i = 0; i < log->chunk_size; i++) {
-    uint64_t bit = UINT64_C(1) << i;
-    if (f->emitted[j] & bit) {
-      continue;
-    }
+  for (uint64_t i = f->delivered[j]; i < log->chunk_size; i++) {
     /*
      * The chunk's one writer fills its slots in order: from the first slot
      * that is not a completed event of this lap on, nothing here is
@@ -78,7 +73,7 @@ static uint64_t pt__follow_chunk(pt_follow *f, uint64_t j, int deliver,
         (item->ticket >> log->chunk_shift) >= chunk_limit) {
       break; /* in progress, not yet written, newer lap, or claimed too late */
     }
-    f->emitted[j] |= bit;
+    f->delivered[j] = i + 1;
     if (deliver) {
       (*n)++;
     }
@@ -98,18 +93,18 @@ int pt_follow_create(pt_follow **out, const pt_log *log, unsigned flags) {
   f->log = log;
   f->lap = calloc(log->chunk_count, sizeof *f->lap);
   f->removed = calloc(log->chunk_count, sizeof *f->removed);
-  f->emitted = calloc(log->chunk_count, sizeof *f->emitted);
+  f->delivered = calloc(log->chunk_count, sizeof *f->delivered);
   f->items = malloc(log->capacity * sizeof *f->items);
   f->out = malloc(log->capacity * sizeof *f->out);
-  if (f->lap == NULL || f->removed == NULL || f->emitted == NULL ||
+  if (f->lap == NULL || f->removed == NULL || f->delivered == NULL ||
       f->items == NULL || f->out == NULL) {
     pt_follow_destroy(f);
     return PT_ERR_NOMEM;
   }
   for (uint64_t j = 0; j < log->chunk_count; j++) {
-    uint64_t state = pt__log_chunk_state(log, j);
+    uint64_t state;
+    f->removed[j] = pt__chunk_removed(log, j, &state);
     f->lap[j] = pt__state_lap(state);
-    f->removed[j] = pt__state_removed(state);
     if (!(flags & PT_FOLLOW_FROM_START)) {
       size_t unused = 0;
       /* what is there now counts as seen */
@@ -154,7 +149,7 @@ void pt_follow_destroy(pt_follow *f) {
   }
   free(f->lap);
   free(f->removed);
-  free(f->emitted);
+  free(f->delivered);
   free(f->items);
   free(f->out);
   free(f);

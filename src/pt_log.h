@@ -10,17 +10,22 @@
  *   0          empty (never written, or abandoned by an owner that left)
  *   2t + 1     claimed for ticket t, being written: readers skip it
  *   2t + 2     holds the completed event with ticket t
- * Chunk state word:
- *   bit 0       owned: a writer is filling the chunk
- *   bits 1-12   lap field: (lap + 1) mod 2^12 of the chunk's last claim, where
- *               lap = ticket / capacity
- *   bits 13-19  filled: events the last owner completed in it (set at close)
- *   bits 20-63  removed: completed events this chunk has lost to overwriting,
- *               over its whole life (the log's overwritten count is the sum)
+ * Chunk record: one cache line per chunk, two words.
+ *   state    bit 0       owned: a writer is filling the chunk
+ *            bits 1-10   filled: events its owner completed (set at close)
+ *            bits 11-20  prev_filled: the previous owner's filled count
+ *            bits 21-63  lap field: lap + 1 of the chunk's last claim, where
+ *                        lap = ticket / capacity (0: never claimed)
+ *   removed  bits 0-7    tag: low 8 bits of the lap field it was updated for
+ *            bits 8-63   completed events this chunk has lost to overwriting
+ * A claim CASes `state` (new lap, prev_filled = filled, owned), then stores
+ * `removed` += prev_filled tagged with the new lap.  Until that store lands
+ * the tag is stale, and whoever reads the pair adds prev_filled itself
+ * (pt__chunk_removed), so the count is exact at every instant, even in a log
+ * file whose writer was killed between the two.
  * An event is live iff its sequence word is even and non-zero and its
- * ticket's lap field equals its chunk's.  A claim sets the new lap and adds
- * the previous owner's `filled` to `removed` in one CAS, so the count and the
- * visible events always agree, even in a log file whose writer was killed.
+ * ticket's lap field equals its chunk's: the CAS kills a chunk's old events
+ * at the same instant as it makes them countable.
  */
 #ifndef PT_LOG_H
 #define PT_LOG_H
@@ -35,25 +40,35 @@ typedef struct pt__slot {
   _Atomic uint64_t word[16];
 } pt__slot;
 
-#define PT__LAP_BITS 12
-#define PT__LAP_MASK ((UINT64_C(1) << PT__LAP_BITS) - 1)
 #define PT__STATE_OWNED UINT64_C(1)
-
-static inline uint64_t pt__state_lap(uint64_t state) {
-  return (state >> 1) & PT__LAP_MASK;
-}
+#define PT__FILLED_MASK UINT64_C(0x3ff)
+#define PT__TAG_MASK UINT64_C(0xff)
+/* Largest chunk the 10-bit filled fields can count. */
+#define PT__MAX_CHUNK 512u
 
 static inline uint64_t pt__state_filled(uint64_t state) {
-  return (state >> 13) & 0x7f;
+  return (state >> 1) & PT__FILLED_MASK;
 }
 
-static inline uint64_t pt__state_removed(uint64_t state) {
-  return state >> 20;
+static inline uint64_t pt__state_prev_filled(uint64_t state) {
+  return (state >> 11) & PT__FILLED_MASK;
 }
 
-static inline uint64_t pt__state_make(uint64_t removed, uint64_t lap_field,
+static inline uint64_t pt__state_lap(uint64_t state) {
+  return state >> 21;
+}
+
+static inline uint64_t pt__state_make(uint64_t lap_field, uint64_t prev_filled,
                                       uint64_t filled, uint64_t owned) {
-  return (removed << 20) | (filled << 13) | (lap_field << 1) | owned;
+  return (lap_field << 21) | (prev_filled << 11) | (filled << 1) | owned;
+}
+
+static inline uint64_t pt__removed_make(uint64_t count, uint64_t lap_field) {
+  return (count << 8) | (lap_field & PT__TAG_MASK);
+}
+
+static inline uint64_t pt__removed_count(uint64_t removed) {
+  return removed >> 8;
 }
 
 struct pt_log {
@@ -78,9 +93,8 @@ struct pt_log {
 };
 
 /*
- * Chunk state words are one per cache line: a claim's CAS and a close's
- * store then never bounce a line between two writers filling neighbouring
- * chunks (8 words to a line made two threads scale 0.9x instead of ~2x).
+ * Chunk records are one per cache line: a claim's CAS and a close's store
+ * then never bounce a line between two writers filling neighbouring chunks.
  */
 #define PT__STATE_STRIDE (PT__CACHE_LINE / sizeof(uint64_t))
 
@@ -89,9 +103,14 @@ static inline _Atomic uint64_t *pt__state_word(const pt_log *log,
   return &log->chunk_state[chunk * PT__STATE_STRIDE];
 }
 
-/* Lap field of a ticket: (ticket / capacity + 1) mod 2^12. */
+static inline _Atomic uint64_t *pt__removed_word(const pt_log *log,
+                                                 uint64_t chunk) {
+  return &log->chunk_state[chunk * PT__STATE_STRIDE + 1];
+}
+
+/* Lap field of a ticket: ticket / capacity + 1. */
 static inline uint64_t pt__ticket_lap(const pt_log *log, uint64_t ticket) {
-  return ((ticket >> log->capacity_shift) + 1) & PT__LAP_MASK;
+  return (ticket >> log->capacity_shift) + 1;
 }
 
 /*
@@ -104,5 +123,11 @@ int pt__log_read_slot(const pt_log *log, uint64_t index, pt_event *out,
 
 /* The chunk state word of chunk j (acquire). */
 uint64_t pt__log_chunk_state(const pt_log *log, uint64_t chunk);
+
+/*
+ * The exact number of completed events chunk j has lost to overwriting, and
+ * (in *state) the state word it goes with.
+ */
+uint64_t pt__chunk_removed(const pt_log *log, uint64_t chunk, uint64_t *state);
 
 #endif /* PT_LOG_H */

@@ -292,16 +292,16 @@ static void test_recovery_after_abort_and_segfault(void **state) {
 
 /*
  * A writer killed inside a chunk claim or an event write, at each step: just
- * after the CAS that kills and counts the chunk's old events, and in the
- * middle of writing the chunk's first event.  The steps are replayed by hand
- * on a quiet log; the recovered view must still account for every completed
- * write exactly once and return no half-written event.
+ * after the CAS that kills the chunk's old events, after the store that
+ * counts them, and in the middle of writing the chunk's first event.  The steps
+ * are replayed by hand on a quiet log; the recovered view must still account
+ * for every completed write exactly once and return no half-written event.
  */
 static void test_recovery_inside_a_claim(void **state) {
   (void)state;
   char path[128];
   path_in_dir(path, sizeof path, "claim.ptlog");
-  for (int stop = 0; stop < 2; stop++) {
+  for (int stop = 0; stop < 3; stop++) {
     pt_log *log = NULL;
     assert_int_equal(create_file_log(&log, path, 64, PT_LOG_FILE_REPLACE),
                      PT_OK);
@@ -316,14 +316,18 @@ static void test_recovery_inside_a_claim(void **state) {
     uint64_t j = c & (log->chunk_count - 1);
     uint64_t seen = atomic_load(pt__state_word(log, j));
     assert_false(seen & PT__STATE_OWNED);
-    assert_true(pt__state_filled(seen) > 0);
-    uint64_t lap = ((c >> log->count_shift) + 1) & PT__LAP_MASK;
+    uint64_t filled = pt__state_filled(seen);
+    assert_true(filled > 0);
+    uint64_t lap = (c >> log->count_shift) + 1;
     atomic_store(&log->header->next_chunk, c + 1);
-    atomic_store(
-        pt__state_word(log, j),
-        pt__state_make(pt__state_removed(seen) + pt__state_filled(seen), lap, 0,
-                       PT__STATE_OWNED));
-    if (stop == 1) { /* first event of the chunk half written */
+    atomic_store(pt__state_word(log, j),
+                 pt__state_make(lap, filled, 0, PT__STATE_OWNED));
+    if (stop >= 1) { /* the removed count catches up */
+      uint64_t count = pt__removed_count(atomic_load(pt__removed_word(log, j)));
+      atomic_store(pt__removed_word(log, j),
+                   pt__removed_make(count + filled, lap));
+    }
+    if (stop == 2) { /* first event of the chunk half written */
       uint64_t t = c << log->chunk_shift;
       atomic_store(&log->seqs[t & log->mask], 2 * t + 1);
       atomic_store(&log->slots[t & log->mask].word[9], 0xdeadbeef);
