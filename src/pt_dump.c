@@ -165,8 +165,11 @@ static int pt__dump_snapshot(const pt_log *log, pt__record **out, size_t *count,
   info->overwritten = stats.overwritten;
   info->dropped = stats.dropped;
   info->created_us = pt__clock_realtime_ns() / 1000u;
-  info->clock_source =
-      pt__clock.use_tsc ? PT_CLOCK_SOURCE_TSC : PT_CLOCK_SOURCE_REALTIME;
+  /* The clock of the process that wrote the events (a log file may be
+   * another process's). */
+  info->clock_source = log->header->clock_source == PT__CLOCK_TSC
+                           ? PT_CLOCK_SOURCE_TSC
+                           : PT_CLOCK_SOURCE_REALTIME;
   pt_log_node_id(log, info->node_id);
   if (n > 0) {
     info->first_us = records[0].event.timestamp_us;

@@ -132,14 +132,17 @@ int pt__region_open_file(pt__region *region, const char *path) {
     close(fd);
     return PT_ERR_PERMISSION;
   }
+  uint64_t size = (uint64_t)st.st_size;
+  char magic[sizeof PT__REGION_MAGIC - 1];
+  if (size < PT__REGION_HEADER_SIZE ||
+      pread(fd, magic, sizeof magic, 0) != (ssize_t)sizeof magic ||
+      memcmp(magic, PT__REGION_MAGIC, sizeof magic) != 0) {
+    close(fd);
+    return PT_ERR_FORMAT; /* not a log file at all */
+  }
   if (st.st_uid != geteuid()) {
     close(fd);
     return PT_ERR_PERMISSION; /* a log of another user: not ours to read */
-  }
-  uint64_t size = (uint64_t)st.st_size;
-  if (size < PT__REGION_HEADER_SIZE) {
-    close(fd);
-    return PT_ERR_FORMAT;
   }
   void *base = mmap(NULL, (size_t)size, PROT_READ, MAP_SHARED, fd, 0);
   if (base == MAP_FAILED) {

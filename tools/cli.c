@@ -36,6 +36,53 @@ static int cli_input_advance(cli_input *in) {
   return 0;
 }
 
+/*
+ * A log file (pt_log_config.file_path) of a running or dead process, read
+ * through a consistent snapshot taken now: saved as a dump in a private
+ * temporary directory, opened, then unlinked.  PT_ERR_FORMAT if the path is
+ * not a log file (the caller then reads it as a dump).
+ */
+static int cli_open_log_file(pt_dump_reader **reader, const char *path,
+                             pt_dump_error *err) {
+  const pt_log *view = NULL;
+  memset(err, 0, sizeof *err);
+  int rc = pt_log_open(&view, path);
+  if (rc != PT_OK) {
+    if (rc == PT_ERR_NOT_FOUND) {
+      snprintf(err->message, sizeof err->message, "no such file");
+    } else if (rc != PT_ERR_FORMAT) {
+      snprintf(err->message, sizeof err->message, "cannot open log file");
+    }
+    return rc;
+  }
+  int status = pt_log_writer_status(view);
+  if (status == PT_WRITER_DIED) {
+    fprintf(stderr,
+            "peertrace: %s: its writer died without closing the log; "
+            "showing what it had recorded (events caught mid-write are "
+            "left out)\n",
+            path);
+  }
+  char dir[] = "/tmp/peertrace.XXXXXX";
+  char snapshot[sizeof dir + 16];
+  if (mkdtemp(dir) == NULL) {
+    pt_log_close(view);
+    snprintf(err->message, sizeof err->message, "no temporary directory");
+    return PT_ERR_IO;
+  }
+  snprintf(snapshot, sizeof snapshot, "%s/snapshot", dir);
+  rc = pt_log_dump_save(view, snapshot);
+  pt_log_close(view);
+  if (rc == PT_OK) {
+    rc = pt_dump_reader_open(reader, snapshot, err);
+  } else {
+    snprintf(err->message, sizeof err->message, "cannot snapshot log file");
+  }
+  unlink(snapshot);
+  rmdir(dir);
+  return rc;
+}
+
 int cli_inputs_open(cli_inputs *in, char **paths, unsigned count) {
   memset(in, 0, sizeof *in);
   in->inputs = calloc(count, sizeof *in->inputs);
@@ -47,7 +94,10 @@ int cli_inputs_open(cli_inputs *in, char **paths, unsigned count) {
     cli_input *input = &in->inputs[i];
     pt_dump_error err;
     input->path = paths[i];
-    int rc = pt_dump_reader_open(&input->reader, paths[i], &err);
+    int rc = cli_open_log_file(&input->reader, paths[i], &err);
+    if (rc == PT_ERR_FORMAT) { /* not a live log file: a dump */
+      rc = pt_dump_reader_open(&input->reader, paths[i], &err);
+    }
     if (rc != PT_OK) {
       cli_error(paths[i], "%s: %s", pt_strerror(rc), err.message);
       cli_inputs_close(in);

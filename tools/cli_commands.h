@@ -16,6 +16,7 @@ int cli_recent(int argc, char **argv);
 int cli_stats(int argc, char **argv);
 int cli_merge(int argc, char **argv);
 int cli_export(int argc, char **argv);
+int cli_tail(int argc, char **argv);
 
 /* What a command accepts besides --help, --color and dump paths. */
 #define CLI_ARG_FILTER 1u /* --trace --peer --since --until --kind */

@@ -1,6 +1,8 @@
 /*
- * peertrace: reads dump files (pt_log_dump_save) and shows, filters,
- * summarises, merges and exports them.  See docs/cli.md.
+ * peertrace: reads dump files (pt_log_dump_save) and log files
+ * (pt_log_config.file_path, of running or crashed processes) and shows,
+ * filters, summarises, merges and exports them, or follows a live log file.
+ * See docs/cli.md and docs/crash-and-live.md.
  */
 #define _GNU_SOURCE
 #include <stdlib.h>
@@ -17,10 +19,13 @@ static const cli_command commands[] = {
     {"stats", "per-peer packets, bytes, loss, rtt, first/last seen", cli_stats},
     {"merge", "dumps of several nodes as one timeline, by trace", cli_merge},
     {"export", "json, qlog, chrome, otlp or svg", cli_export},
+    {"tail", "follow a running process's log file, like tail -f", cli_tail},
 };
 
 static void usage(FILE *fp) {
-  fprintf(fp, "usage: peertrace COMMAND [OPTIONS] DUMP...\n\ncommands:\n");
+  fprintf(fp, "usage: peertrace COMMAND [OPTIONS] FILE...\n"
+              "FILE: a dump (pt_log_dump_save) or a log file "
+              "(pt_log_config.file_path)\n\ncommands:\n");
   for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++) {
     fprintf(fp, "  %-8s %s\n", commands[i].name, commands[i].summary);
   }

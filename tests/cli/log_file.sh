@@ -1,0 +1,77 @@
+#!/usr/bin/env bash
+# peertrace on log files (issue 7): recover a crashed node's log with
+# `show`/`stats`, follow a live one with `tail`, and refuse what is not ours.
+# Usage: log_file.sh PEERTRACE LIVE_NODE
+set -euo pipefail
+peertrace=$1
+live_node=$2
+dir=$(mktemp -d)
+trap 'rm -rf "$dir"' EXIT
+fail() { echo "FAIL: $*" >&2; exit 1; }
+
+# 1. A node that aborts: its log is recovered, up to its last completed event.
+log=$dir/crash.ptlog
+set +e
+"$live_node" "$log" --events 100000 --threads 2 --crash-after 5000 \
+  --capacity 4096 2>"$dir/node.err"
+status=$?
+set -e
+[ "$status" -ge 128 ] || fail "live_node should have died by a signal (exit $status)"
+[ "$(stat -c %a "$log")" = 600 ] || fail "log file mode is not 0600"
+"$peertrace" show "$log" >"$dir/show.out" 2>"$dir/show.err" || fail "show failed: $(cat "$dir/show.err")"
+grep -q "writer died" "$dir/show.err" || fail "show did not say the writer died"
+shown=$(tail -1 "$dir/show.out" | awk '{print $1}')
+[ "$shown" -gt 0 ] && [ "$shown" -le 4096 ] || fail "recovered $shown events"
+# Thread 0 (peer a0..) completed packet 4999 just before abort(): it is there,
+# and nothing after it.
+grep -E "a0a0a0a0 +packet_sent +pn=4999 " "$dir/show.out" >/dev/null ||
+  fail "the last completed event of the crashing thread is missing"
+if grep -E "a0a0a0a0 +packet_sent +pn=(5[0-9]{3}|[6-9][0-9]{3}) " "$dir/show.out" >/dev/null; then
+  fail "events after the crash point"
+fi
+# Header: recovered + overwritten + dropped is every completed event.
+counts=$(sed -n 's/.*format v1, \([0-9]*\) events of [0-9]* slots, \([0-9]*\) overwritten, \([0-9]*\) dropped.*/\1 \2 \3/p' "$dir/show.out")
+read -r events over dropped <<<"$counts"
+[ "$events" = "$shown" ] || fail "header says $events events, listed $shown"
+"$peertrace" stats "$log" >/dev/null 2>&1 || fail "stats on a log file failed"
+echo "crash: recovered $events events, $over overwritten, $dropped dropped"
+
+# 2. Nothing is overwritten without being asked.
+if "$live_node" "$log" --events 1 2>"$dir/again.err"; then
+  fail "an existing log file was overwritten"
+fi
+grep -q "already exists" "$dir/again.err" || fail "no clear error for an existing file"
+
+# 3. Follow a live node from the start: every event shown or counted missed.
+live=$dir/live.ptlog
+"$live_node" "$live" --events 20000 --threads 2 --delay-us 20 --capacity 1024 &
+writer=$!
+for _ in $(seq 1 200); do [ -s "$live" ] && break; sleep 0.01; done
+timeout 120 "$peertrace" tail --from-start --interval 20 "$live" >"$dir/tail.out"
+wait "$writer"
+summary=$(tail -1 "$dir/tail.out")
+echo "tail: $summary"
+grep -q "the writer closed its log" <<<"$summary" || fail "tail did not end with the writer"
+shown=$(awk '{print $1}' <<<"$summary")
+missed=$(awk '{print $3}' <<<"$summary")
+[ $((shown + missed)) -eq 40000 ] || fail "shown $shown + missed $missed != 40000"
+lines=$(grep -c packet_sent "$dir/tail.out" || true)
+[ "$lines" -eq "$shown" ] || fail "printed $lines events, summary says $shown"
+
+# 4. Files that are not logs, or not ours.
+set +e
+"$peertrace" tail /etc/hostname >/dev/null 2>"$dir/notlog.err"
+status=$?
+set -e
+[ "$status" -eq 1 ] && grep -q "not a peertrace log file" "$dir/notlog.err" ||
+  fail "tail of a non-log file: exit $status, $(cat "$dir/notlog.err")"
+if [ "$(id -u)" -eq 0 ]; then
+  chown 65534:65534 "$live"
+  set +e
+  "$peertrace" show "$live" >/dev/null 2>"$dir/foreign.err"
+  status=$?
+  set -e
+  [ "$status" -eq 1 ] && grep -q "owned by this user" "$dir/foreign.err" ||
+    fail "a log file of another user: exit $status, $(cat "$dir/foreign.err")"
+fi
+echo "log file CLI checks passed"

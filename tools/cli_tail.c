@@ -1,0 +1,170 @@
+/*
+ * peertrace tail: follows a running process's log file (pt_log_config.
+ * file_path), like tail -f.  Read-only: the writer is never blocked or
+ * slowed.  Reports when it was lapped and how many events it missed, and
+ * exits when the writer goes away or on Ctrl-C.
+ */
+#define _GNU_SOURCE
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "cli_commands.h"
+
+static volatile sig_atomic_t cli_tail_stop;
+
+static void cli_tail_on_signal(int sig) {
+  (void)sig;
+  cli_tail_stop = 1;
+}
+
+static const char cli_tail_help[] =
+    "usage: peertrace tail [OPTIONS] LOGFILE\n"
+    "Follows the log file of a running process (a log created with\n"
+    "pt_log_config.file_path) and prints its new events as they come, in\n"
+    "time order, times relative to the first one printed.  Read-only: the\n"
+    "writer is never blocked or slowed.  If the writer laps the follower,\n"
+    "a line says how many events were missed.  Ends when the writer closes\n"
+    "its log or dies (exit 0), or on Ctrl-C (exit 0).\n"
+    "  --from-start    also print the events already in the log\n"
+    "  --interval MS   poll interval in milliseconds (default 100)\n"
+    "Filters (as for 'filter') apply to the events; --since/--until take\n"
+    "Unix microseconds.\n";
+
+/* Pulls --from-start and --interval out of argv before the shared parser. */
+static int cli_tail_options(int *argc, char **argv, unsigned *flags,
+                            long *interval_ms) {
+  int out = 1;
+  for (int i = 1; i < *argc; i++) {
+    if (strcmp(argv[i], "--from-start") == 0) {
+      *flags |= PT_FOLLOW_FROM_START;
+    } else if (strcmp(argv[i], "--interval") == 0) {
+      char *end = NULL;
+      long ms = i + 1 < *argc ? strtol(argv[i + 1], &end, 10) : 0;
+      if (end == NULL || *end != '\0' || ms < 1 || ms > 60000) {
+        cli_error("tail", "--interval needs 1..60000 milliseconds");
+        return -1;
+      }
+      *interval_ms = ms;
+      i++;
+    } else {
+      argv[out++] = argv[i];
+    }
+  }
+  *argc = out;
+  return 0;
+}
+
+static void cli_tail_sleep(long ms) {
+  struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
+  nanosleep(&ts, NULL);
+}
+
+/* Prints one poll's events; returns how many were printed. */
+static uint64_t cli_tail_print(cli_args *a, const pt_event *events,
+                               size_t count, const uint8_t node[32]) {
+  uint64_t shown = 0;
+  for (size_t i = 0; i < count; i++) {
+    if (a->filter.base_us == 0) {
+      a->filter.base_us = events[i].timestamp_us;
+    }
+    if (cli_filter_match(&a->filter, &events[i])) {
+      cli_print_event(&a->style, &events[i], node, a->filter.base_us, "");
+      shown++;
+    }
+  }
+  fflush(stdout);
+  return shown;
+}
+
+int cli_tail(int argc, char **argv) {
+  unsigned flags = 0;
+  long interval_ms = 100;
+  if (cli_tail_options(&argc, argv, &flags, &interval_ms) != 0) {
+    return CLI_EXIT_USAGE;
+  }
+  cli_args a;
+  int rc = cli_parse_args(argc, argv, CLI_ARG_FILTER, cli_tail_help, &a);
+  if (rc != CLI_GO_ON) {
+    cli_args_free(&a);
+    return rc;
+  }
+  if (a.path_count != 1) {
+    cli_error("tail", "give exactly one log file");
+    cli_args_free(&a);
+    return CLI_EXIT_USAGE;
+  }
+  const char *path = a.paths[0];
+  const pt_log *log = NULL;
+  rc = pt_log_open(&log, path);
+  if (rc != PT_OK) {
+    cli_error(path, "%s",
+              rc == PT_ERR_FORMAT
+                  ? "not a peertrace log file (tail follows the "
+                    "log file of a running process, not a dump)"
+                  : pt_strerror(rc));
+    cli_args_free(&a);
+    return CLI_EXIT_ERROR;
+  }
+  /* Times given to --since/--until are absolute (Unix us) for tail. */
+  cli_inputs none;
+  memset(&none, 0, sizeof none);
+  if (cli_filter_resolve(&a.filter, &none) != 0) {
+    pt_log_close(log);
+    cli_args_free(&a);
+    return CLI_EXIT_USAGE;
+  }
+  a.filter.base_us = 0;
+  uint8_t node[32];
+  pt_log_node_id(log, node);
+  pt_follow *follow = NULL;
+  if (pt_follow_create(&follow, log, flags) != PT_OK) {
+    cli_error(path, "out of memory");
+    pt_log_close(log);
+    cli_args_free(&a);
+    return CLI_EXIT_ERROR;
+  }
+  struct sigaction sa;
+  memset(&sa, 0, sizeof sa);
+  sa.sa_handler = cli_tail_on_signal;
+  sigaction(SIGINT, &sa, NULL);
+  sigaction(SIGTERM, &sa, NULL);
+
+  cli_print_event_header(&a.style);
+  uint64_t shown = 0, missed = 0;
+  const char *why = "interrupted";
+  for (;;) {
+    /* Read the writer's status before the poll: a writer seen gone here
+     * has published everything the poll below will see. */
+    int status = pt_log_writer_status(log);
+    const pt_event *events;
+    size_t count;
+    uint64_t lost;
+    pt_follow_poll(follow, &events, &count, &lost);
+    if (lost > 0) {
+      printf("%s-- lapped: %llu events were overwritten before they could "
+             "be read%s\n",
+             cli_colour(&a.style, CLI_YELLOW), (unsigned long long)lost,
+             cli_colour(&a.style, CLI_RESET));
+      missed += lost;
+    }
+    shown += cli_tail_print(&a, events, count, node);
+    if (status == PT_WRITER_EXITED || status == PT_WRITER_DIED) {
+      why = status == PT_WRITER_EXITED ? "the writer closed its log"
+                                       : "the writer died";
+      break;
+    }
+    if (cli_tail_stop) {
+      break;
+    }
+    cli_tail_sleep(interval_ms);
+  }
+  printf("%s%llu events, %llu missed; %s%s\n", cli_colour(&a.style, CLI_DIM),
+         (unsigned long long)shown, (unsigned long long)missed, why,
+         cli_colour(&a.style, CLI_RESET));
+  pt_follow_destroy(follow);
+  pt_log_close(log);
+  cli_args_free(&a);
+  return CLI_EXIT_OK;
+}
