@@ -51,20 +51,31 @@ int pt__region_alloc(pt__region *region, const pt__region_header *layout) {
 
 int pt__region_create_file(pt__region *region, const pt__region_header *layout,
                            const char *path, int replace) {
-  int flags = O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC;
-  flags |= replace ? O_TRUNC : O_EXCL;
-  int fd = open(path, flags, 0600);
+  struct stat st;
+  if (replace) {
+    /*
+     * Replace by unlinking, never by truncating in place: a reader that has
+     * the old file mapped (a follower, a recovery) keeps a whole old log
+     * instead of faulting (SIGBUS) on a shrunk file or mistaking the new log
+     * for the old one.  Only a regular file of ours is replaced; a symlink
+     * is refused, not followed.
+     */
+    if (lstat(path, &st) == 0) {
+      if (!S_ISREG(st.st_mode) || st.st_uid != geteuid()) {
+        return PT_ERR_PERMISSION;
+      }
+      if (unlink(path) != 0 && errno != ENOENT) {
+        return PT_ERR_IO;
+      }
+    }
+  }
+  int fd = open(path, O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
   if (fd < 0) {
     return errno == EEXIST  ? PT_ERR_EXISTS
            : errno == ELOOP ? PT_ERR_PERMISSION /* a symlink */
                             : PT_ERR_IO;
   }
-  struct stat st;
-  /* An existing file we may replace must be a regular file of ours. */
-  if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) || st.st_uid != geteuid()) {
-    close(fd);
-    return PT_ERR_PERMISSION;
-  }
+  /* fchmod: exactly 0600 whatever the umask. */
   if (fchmod(fd, 0600) != 0 || ftruncate(fd, (off_t)layout->total_size) != 0) {
     close(fd);
     return PT_ERR_IO;

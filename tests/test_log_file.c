@@ -83,6 +83,56 @@ static void test_create_rules(void **state) {
   assert_int_equal(pt_log_open(NULL, path), PT_ERR_INVALID);
 }
 
+/*
+ * A node restarting with PT_LOG_FILE_REPLACE while `peertrace tail` follows
+ * its old file: the follower keeps the old log (no SIGBUS on a shrunk file,
+ * no events of the new log counted against the old one's laps).
+ */
+static void test_replace_keeps_open_views(void **state) {
+  (void)state;
+  char path[128];
+  path_in_dir(path, sizeof path, "replaced.ptlog");
+  pt_log *log = NULL;
+  assert_int_equal(create_file_log(&log, path, 4096, 0), PT_OK);
+  pt_event ev;
+  pt_event_begin(&ev, pt_trace_id_new(), NULL);
+  pt_event_set_custom(&ev, 1, 2, NULL, 0);
+  for (int i = 0; i < 3 * 4096; i++) {
+    pt_log_write(log, &ev);
+  }
+  const pt_log *view = NULL;
+  assert_int_equal(pt_log_open(&view, path), PT_OK);
+  pt_follow *follow = NULL;
+  assert_int_equal(pt_follow_create(&follow, view, PT_FOLLOW_FROM_START),
+                   PT_OK);
+  pt_log_destroy(log);
+  /* The new log is smaller: truncating the old file in place would fault. */
+  assert_int_equal(create_file_log(&log, path, 64, PT_LOG_FILE_REPLACE), PT_OK);
+  for (int i = 0; i < 10; i++) {
+    pt_log_write(log, &ev);
+  }
+  const pt_event *events;
+  size_t count;
+  uint64_t missed;
+  assert_int_equal(pt_follow_poll(follow, &events, &count, &missed), PT_OK);
+  assert_int_equal(missed, 0);
+  pt_log_stats stats;
+  assert_int_equal(pt_log_get_stats(view, &stats), PT_OK);
+  assert_int_equal(stats.capacity, 4096);
+  assert_int_equal(count + stats.overwritten, 3 * 4096);
+  assert_int_equal(pt_log_writer_status(view), PT_WRITER_EXITED);
+  pt_follow_destroy(follow);
+  pt_log_close(view);
+  pt_log_destroy(log);
+  /* Only a regular file of ours is replaced. */
+  char sub[128];
+  path_in_dir(sub, sizeof sub, "subdir");
+  assert_int_equal(mkdir(sub, 0700), 0);
+  assert_int_equal(create_file_log(&log, sub, 64, PT_LOG_FILE_REPLACE),
+                   PT_ERR_PERMISSION);
+  assert_null(log);
+}
+
 static void write_file(const char *path, const void *data, size_t len) {
   int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
   assert_true(fd >= 0);
@@ -438,6 +488,7 @@ static void test_follow_sees_or_counts_everything(void **state) {
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_create_rules),
+      cmocka_unit_test(test_replace_keeps_open_views),
       cmocka_unit_test(test_open_rejects_bad_files),
       cmocka_unit_test(test_recovery_after_sigkill),
       cmocka_unit_test(test_recovery_after_abort_and_segfault),

@@ -258,7 +258,11 @@ typedef struct pt_log_config {
                   then scan; see docs/indices.md) */
 } pt_log_config;
 
-/* file_flags: replace an existing file (by default creation fails). */
+/*
+ * file_flags: replace an existing file (by default creation fails).  The old
+ * file is unlinked, not truncated: views of it (pt_log_open, followers) keep
+ * reading the old log, whose writer then reads as exited or died.
+ */
 #define PT_LOG_FILE_REPLACE 1u
 
 /* pt_log_writer_status results. */
@@ -364,7 +368,10 @@ PT_API void pt_log_config_init(pt_log_config *cfg);
  * never changes size afterwards.  cfg may be NULL for the defaults.
  * Returns PT_OK and sets *out; PT_ERR_INVALID if out is NULL or the capacity
  * is not a power of two >= PT_LOG_MIN_CAPACITY (or above 2^30);
- * PT_ERR_NOMEM if memory is short.
+ * PT_ERR_NOMEM if memory is short.  With cfg->file_path: PT_ERR_EXISTS if
+ * the path exists and PT_LOG_FILE_REPLACE is not set; PT_ERR_PERMISSION if
+ * it is a symlink, or (with PT_LOG_FILE_REPLACE) not a regular file of this
+ * user; PT_ERR_IO if the file cannot be created or sized.
  * Thread-safety: safe.  The first call calibrates the clock (~2 ms).
  */
 PT_API int pt_log_create(pt_log **out, const pt_log_config *cfg);
