@@ -131,18 +131,34 @@ static void pt__thread_exit(void *unused) {
 }
 
 /*
+ * fork() while another thread holds the registry lock (creating, destroying,
+ * or exiting and closing its chunks) would leave the lock held forever in the
+ * child, whose next pt_log_create or cursor eviction then deadlocks.  The
+ * forking thread takes the lock around fork() so the child starts with it free.
+ */
+static void pt__registry_lock_for_fork(void) {
+  pthread_mutex_lock(&pt__registry_lock);
+}
+
+static void pt__registry_unlock_in_parent(void) {
+  pthread_mutex_unlock(&pt__registry_lock);
+}
+
+/*
  * In a forked child the calling thread's cursors name chunks that its parent
  * still fills; in a shared log file both would write them.  The child forgets
  * them (without closing: they are not its own) and claims fresh chunks.
  */
 static void pt__forget_cursors_in_child(void) {
   memset(pt__cursors, 0, sizeof pt__cursors);
+  pthread_mutex_unlock(&pt__registry_lock);
 }
 
 static pthread_once_t pt__fork_hook_once = PTHREAD_ONCE_INIT;
 
 static void pt__register_fork_hook(void) {
-  pthread_atfork(NULL, NULL, pt__forget_cursors_in_child);
+  pthread_atfork(pt__registry_lock_for_fork, pt__registry_unlock_in_parent,
+                 pt__forget_cursors_in_child);
 }
 
 static void pt__exit_key_create(void) {
