@@ -204,7 +204,11 @@ uint64_t pt__process_start_time(int pid) {
   }
   unsigned long long start = 0;
   int field = 2;
-  for (char *tok = strtok(p + 1, " "); tok != NULL; tok = strtok(NULL, " ")) {
+  char *save = NULL;
+  /* strtok_r: pt_log_writer_status is documented thread-safe; strtok's
+   * hidden state made concurrent calls read the wrong field. */
+  for (char *tok = strtok_r(p + 1, " ", &save); tok != NULL;
+       tok = strtok_r(NULL, " ", &save)) {
     if (++field == 22) {
       start = strtoull(tok, NULL, 10);
       break;

@@ -133,6 +133,46 @@ static void test_replace_keeps_open_views(void **state) {
   assert_null(log);
 }
 
+/*
+ * pt_log_writer_status is thread-safe: two threads asking about a running
+ * writer both always get RUNNING (it once parsed /proc with strtok, whose
+ * shared state made a few calls in 10^5 report a live writer as dead).
+ */
+#define STATUS_CALLS 50000
+
+static void *status_main(void *p) {
+  const pt_log *view = p;
+  uintptr_t wrong = 0;
+  for (int i = 0; i < STATUS_CALLS; i++) {
+    wrong += pt_log_writer_status(view) != PT_WRITER_RUNNING;
+  }
+  return (void *)wrong;
+}
+
+static void test_writer_status_concurrent(void **state) {
+  (void)state;
+  char path[128];
+  path_in_dir(path, sizeof path, "status.ptlog");
+  pt_log *log = NULL;
+  assert_int_equal(create_file_log(&log, path, 64, 0), PT_OK);
+  const pt_log *view = NULL;
+  assert_int_equal(pt_log_open(&view, path), PT_OK);
+  pthread_t t[2];
+  for (int i = 0; i < 2; i++) {
+    assert_int_equal(
+        pthread_create(&t[i], NULL, status_main, (void *)(uintptr_t)view), 0);
+  }
+  uintptr_t wrong = 0;
+  for (int i = 0; i < 2; i++) {
+    void *r;
+    assert_int_equal(pthread_join(t[i], &r), 0);
+    wrong += (uintptr_t)r;
+  }
+  assert_int_equal(wrong, 0);
+  pt_log_close(view);
+  pt_log_destroy(log);
+}
+
 static void write_file(const char *path, const void *data, size_t len) {
   int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
   assert_true(fd >= 0);
@@ -489,6 +529,7 @@ int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_create_rules),
       cmocka_unit_test(test_replace_keeps_open_views),
+      cmocka_unit_test(test_writer_status_concurrent),
       cmocka_unit_test(test_open_rejects_bad_files),
       cmocka_unit_test(test_recovery_after_sigkill),
       cmocka_unit_test(test_recovery_after_abort_and_segfault),
