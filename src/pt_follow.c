@@ -124,10 +124,12 @@ int pt_follow_poll(pt_follow *f, const pt_event **events, size_t *count,
    * Only chunks claimed before this poll began are delivered from: a writer
    * that moves on to a new chunk during the scan has its new events held for
    * the next poll, so each writer thread's events arrive in its order.
-   * relaxed: any value read gives that guarantee.
+   * acquire: pairs with the release fetch_add of every claim (a release
+   * sequence), so the previous chunk of a writer whose new chunk is below
+   * the limit has all its events visible to this scan.
    */
   uint64_t chunk_limit =
-      atomic_load_explicit(&f->log->header->next_chunk, memory_order_relaxed);
+      atomic_load_explicit(&f->log->header->next_chunk, memory_order_acquire);
   size_t n = 0;
   uint64_t lost = 0;
   for (uint64_t j = 0; j < f->log->chunk_count; j++) {

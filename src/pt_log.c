@@ -195,11 +195,14 @@ static int pt__chunk_claim(pt_log *log, pt__cursor *cur) {
   }
   for (uint64_t attempt = 0; attempt < log->chunk_count; attempt++) {
     /*
-     * relaxed: the number only has to be unique; ownership of the chunk is
-     * decided by the CAS below, which carries the ordering.
+     * release: ownership is decided by the CAS below, but a follower that
+     * acquires next_chunk >= c + 1 (pt_follow_poll's chunk_limit) must also
+     * see every event this thread published in its previous chunk, or it
+     * could deliver this chunk's events before that chunk's last ones.  Free
+     * on x86 (lock xadd either way).
      */
     uint64_t c = atomic_fetch_add_explicit(&log->header->next_chunk, 1,
-                                           memory_order_relaxed);
+                                           memory_order_release);
     uint64_t j = c & (log->chunk_count - 1);
     _Atomic uint64_t *state = pt__state_word(log, j);
     /* relaxed: a stale value only makes the CAS below fail. */
