@@ -451,6 +451,13 @@ static int run_processes(const options *o) {
   }
   if (!failed) {
     dprintf(down[0], "go\n");
+  } else {
+    /* End of file on their pipes ends every node, node 0 included (it
+     * would otherwise wait for "go" forever). */
+    for (size_t i = 0; i < o->nodes; i++) {
+      close(down[i]);
+      down[i] = -1;
+    }
   }
   /* Node 0 is the client: when it exits, the work is done. */
   if (waitpid(pids[0], &status, 0) < 0 || !WIFEXITED(status) ||
@@ -468,14 +475,18 @@ static int run_processes(const options *o) {
         printf("  node%zu killed with SIGKILL (--crash-node)\n", i);
       }
     } else if (i > 0) {
-      dprintf(down[i], "stop\n");
+      if (down[i] >= 0) {
+        dprintf(down[i], "stop\n");
+      }
       if (waitpid(pids[i], &status, 0) < 0 || !WIFEXITED(status) ||
           WEXITSTATUS(status) != 0) {
         fprintf(stderr, "demo: node%zu did not exit cleanly\n", i);
         failed = 1;
       }
     }
-    close(down[i]);
+    if (down[i] >= 0) {
+      close(down[i]);
+    }
     close(up[i]);
   }
 #if PT_TRACE
