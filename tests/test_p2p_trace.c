@@ -92,13 +92,15 @@ static void make_chunk(const demo_net *net, size_t target, uint32_t seed,
   }
 }
 
-static demo_net *start(double loss, qlog_tap *tap) {
+/* A connected ring; log_dir: see demo_config (NULL: logs in memory). */
+static demo_net *start_in(double loss, qlog_tap *tap, const char *log_dir) {
   demo_net *net = NULL;
   demo_config cfg;
   memset(&cfg, 0, sizeof cfg);
   cfg.nodes = NODES;
   cfg.loss_rate = loss;
   cfg.seed = 42;
+  cfg.log_dir = log_dir;
   if (tap != NULL) {
     cfg.on_qlog = tap_qlog;
     cfg.arg = tap;
@@ -106,6 +108,30 @@ static demo_net *start(double loss, qlog_tap *tap) {
   assert_int_equal(demo_net_create(&net, &cfg), 0);
   assert_int_equal(demo_net_connect(net, 10000), 0);
   return net;
+}
+
+static demo_net *start(double loss, qlog_tap *tap) {
+  return start_in(loss, tap, NULL);
+}
+
+/* Node 0 stores a chunk that belongs to the last node, then reads it back:
+ * both requests cross every node of the ring. */
+static void store_then_get(demo_net *net, uint32_t seed, demo_request *store,
+                           demo_request *get) {
+  static uint8_t chunk[CHUNK_SIZE];
+  uint8_t hash[32];
+  make_chunk(net, NODES - 1, seed, chunk, sizeof chunk, hash);
+  demo_request *p = store;
+  assert_int_equal(demo_net_submit(net, 0, DMAP_STORE_CHUNK, hash, chunk,
+                                   sizeof chunk, store),
+                   0);
+  assert_int_equal(demo_net_wait(net, &p, 1, 20000), 0);
+  p = get;
+  assert_int_equal(demo_net_submit(net, 0, DMAP_GET_CHUNK, hash, NULL, 0, get),
+                   0);
+  assert_int_equal(demo_net_wait(net, &p, 1, 20000), 0);
+  assert_int_equal(get->status, DMAP_STATUS_OK);
+  assert_int_equal(get->hops, NODES); /* 0 -> 1 -> 2 -> 3 */
 }
 
 /* Every event of a log, oldest first. */
@@ -366,21 +392,8 @@ static void test_app_protocol_events(void **state) {
 static void test_trace_links_nodes(void **state) {
   (void)state;
   demo_net *net = start(0.03, NULL);
-  static uint8_t chunk[CHUNK_SIZE];
-  uint8_t hash[32];
-  make_chunk(net, NODES - 1, 99, chunk, sizeof chunk, hash);
   demo_request store, get;
-  demo_request *p = &store;
-  assert_int_equal(demo_net_submit(net, 0, DMAP_STORE_CHUNK, hash, chunk,
-                                   sizeof chunk, &store),
-                   0);
-  assert_int_equal(demo_net_wait(net, &p, 1, 20000), 0);
-  p = &get;
-  assert_int_equal(demo_net_submit(net, 0, DMAP_GET_CHUNK, hash, NULL, 0, &get),
-                   0);
-  assert_int_equal(demo_net_wait(net, &p, 1, 20000), 0);
-  assert_int_equal(get.status, DMAP_STATUS_OK);
-  assert_int_equal(get.hops, NODES); /* 0 -> 1 -> 2 -> 3 */
+  store_then_get(net, 99, &store, &get);
 
   const demo_request *reqs[2] = {&store, &get};
   for (size_t r = 0; r < 2; r++) {
@@ -547,30 +560,9 @@ static void test_demo_log_files_and_dumps(void **state) {
   (void)state;
   char dir[] = "/tmp/pt_test_p2p_dumps_XXXXXX";
   assert_non_null(mkdtemp(dir));
-  demo_net *net = NULL;
-  demo_config cfg;
-  memset(&cfg, 0, sizeof cfg);
-  cfg.nodes = NODES;
-  cfg.loss_rate = 0.03;
-  cfg.seed = 42;
-  cfg.log_dir = dir;
-  assert_int_equal(demo_net_create(&net, &cfg), 0);
-  assert_int_equal(demo_net_connect(net, 10000), 0);
-  static uint8_t chunk[CHUNK_SIZE];
-  uint8_t hash[32];
-  make_chunk(net, NODES - 1, 7, chunk, sizeof chunk, hash);
+  demo_net *net = start_in(0.03, NULL, dir);
   demo_request store, get;
-  demo_request *p = &store;
-  assert_int_equal(demo_net_submit(net, 0, DMAP_STORE_CHUNK, hash, chunk,
-                                   sizeof chunk, &store),
-                   0);
-  assert_int_equal(demo_net_wait(net, &p, 1, 20000), 0);
-  p = &get;
-  assert_int_equal(demo_net_submit(net, 0, DMAP_GET_CHUNK, hash, NULL, 0, &get),
-                   0);
-  assert_int_equal(demo_net_wait(net, &p, 1, 20000), 0);
-  assert_int_equal(get.status, DMAP_STATUS_OK);
-  assert_int_equal(get.hops, NODES);
+  store_then_get(net, 7, &store, &get);
 
   /* Nothing polls now, so the logs stand still while they are compared. */
   pt_dump dumps[NODES];
