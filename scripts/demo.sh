@@ -5,7 +5,9 @@
 #   bash scripts/demo.sh --processes     # one process per node (+ launcher)
 #   bash scripts/demo.sh --nodes 6 --loss 0.05 --seed 9 --chunks 12 --out DIR
 # Installs the Debian packages it needs (apt-get, as root or through sudo),
-# builds the library and the demo with CMake, and runs examples/p2p/p2p_demo.
+# builds the library, the demo and (trace builds) the peertrace tool with
+# CMake, and runs examples/p2p/p2p_demo, which writes one dump per node to
+# p2p-logs/node<i>.ptd and prints the peertrace commands to try on them.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -33,7 +35,12 @@ fi
 
 echo "== building ($preset preset) in $dir"
 cmake --preset "$preset" -B "$dir" -DPT_BUILD_TESTS=OFF -DPT_BUILD_BENCH=OFF >/dev/null
-cmake --build "$dir" -j "$(nproc)" --target p2p_demo >/dev/null
+targets=p2p_demo
+# Trace builds: also the peertrace tool, which reads the dumps the demo
+# writes ($dir/tools/peertrace; the demo prints the commands to try).
+[ "$preset" = release ] || targets="p2p_demo peertrace_cli"
+# shellcheck disable=SC2086
+cmake --build "$dir" -j "$(nproc)" --target $targets >/dev/null
 echo "== running $dir/examples/p2p/p2p_demo $*"
 echo
 exec "$dir/examples/p2p/p2p_demo" "$@"

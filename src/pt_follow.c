@@ -8,15 +8,18 @@
  * completed events since; those the follower had not delivered are reported as
  * missed.  Nothing is guessed: the counts are the log's own (see pt_log.h).
  *
- * Order: within a poll, events are sorted by time; across polls, each writer
- * thread's events arrive in its program order.  Two threads' events close in
- * time may arrive in different polls, so across threads order holds only
- * within a poll.
+ * Order: each poll delivers the events older than a watermark 1 ms before
+ * now, sorted by time, so each writer thread's events arrive in its order
+ * and, across threads, in time order unless one event's write took more
+ * than that margin (a preempted writer).
  */
 #include <stdlib.h>
 #include <string.h>
 
 #include "pt_log.h"
+
+/* Events younger than this are held back for the next poll (see poll). */
+#define PT__FOLLOW_MARGIN_US 1000u
 
 typedef struct pt__follow_item {
   pt_event event;
@@ -47,7 +50,7 @@ static int pt__follow_item_compare(const void *a, const void *b) {
  * the chunk lost unseen since the last scan.
  */
 static uint64_t pt__follow_chunk(pt_follow *f, uint64_t j, int deliver,
-                                 uint64_t chunk_limit, size_t *n) {
+                                 uint64_t watermark_us, size_t *n) {
   const pt_log *log = f->log;
   uint64_t state;
   uint64_t removed = pt__chunk_removed(log, j, &state);
@@ -70,8 +73,8 @@ static uint64_t pt__follow_chunk(pt_follow *f, uint64_t j, int deliver,
     pt__follow_item *item = &f->items[*n];
     if (!pt__log_read_slot(log, first + i, &item->event, &item->ticket) ||
         pt__ticket_lap(log, item->ticket) != lap ||
-        (item->ticket >> log->chunk_shift) >= chunk_limit) {
-      break; /* in progress, not yet written, newer lap, or claimed too late */
+        item->event.timestamp_us >= watermark_us) {
+      break; /* in progress, not yet written, newer lap, or too recent */
     }
     f->delivered[j] = i + 1;
     if (deliver) {
@@ -121,19 +124,23 @@ int pt_follow_poll(pt_follow *f, const pt_event **events, size_t *count,
     return PT_ERR_INVALID;
   }
   /*
-   * Only chunks claimed before this poll began are delivered from: a writer
-   * that moves on to a new chunk during the scan has its new events held for
-   * the next poll, so each writer thread's events arrive in its order.
-   * acquire: pairs with the release fetch_add of every claim (a release
-   * sequence), so the previous chunk of a writer whose new chunk is below
-   * the limit has all its events visible to this scan.
+   * Only events older than a watermark a little before now are delivered:
+   * an event still being written when its chunk is scanned holds back the
+   * rest of its chunk, and any later event of its thread is stamped after
+   * the scan, so above the watermark.  Each writer thread's events thus
+   * arrive in its order, and across threads in time order unless a write
+   * takes longer than the margin.  A writer that closed its log or died
+   * writes nothing more: everything is delivered.
    */
-  uint64_t chunk_limit =
-      atomic_load_explicit(&f->log->header->next_chunk, memory_order_acquire);
+  int status = pt_log_writer_status(f->log);
+  uint64_t watermark_us = UINT64_MAX;
+  if (status == PT_WRITER_RUNNING) {
+    watermark_us = pt_clock_now_us() - PT__FOLLOW_MARGIN_US;
+  }
   size_t n = 0;
   uint64_t lost = 0;
   for (uint64_t j = 0; j < f->log->chunk_count; j++) {
-    lost += pt__follow_chunk(f, j, 1, chunk_limit, &n);
+    lost += pt__follow_chunk(f, j, 1, watermark_us, &n);
   }
   qsort(f->items, n, sizeof *f->items, pt__follow_item_compare);
   for (size_t i = 0; i < n; i++) {

@@ -49,6 +49,17 @@
 
 #include "pt_clock.h"
 
+/*
+ * Chunk numbers a writer reserves at a time: one shared fetch_add per
+ * PT__RESERVE chunks, and a thread's consecutive chunks are neighbours in
+ * memory.  A reserved number is only a right to try: each chunk is still
+ * claimed by its own CAS when its turn comes (a later lap may have taken it
+ * meanwhile; the number is then skipped).
+ */
+#ifndef PT__RESERVE
+#define PT__RESERVE 16u
+#endif
+
 /* Slots a writer claims at a time (at most PT__MAX_CHUNK). */
 #ifndef PT__CHUNK
 #define PT__CHUNK 256u
@@ -79,10 +90,13 @@ static pt_log *pt__registry_find(uint64_t uid) {
 #define PT__CURSORS 8
 
 typedef struct pt__cursor {
-  uint64_t uid;   /* log uid, 0 = unused */
-  uint64_t next;  /* next ticket to write */
-  uint64_t end;   /* one past the chunk's last ticket; next == end: none */
-  uint64_t chunk; /* chunk number being filled */
+  uint64_t uid;      /* log uid, 0 = unused */
+  uint64_t next;     /* next ticket to write */
+  uint64_t end;      /* one past the chunk's last ticket; next == end: none */
+  uint64_t chunk;    /* chunk number being filled */
+  uint64_t reserved; /* next chunk number of this thread's reservation */
+  uint64_t reserved_end; /* one past its last; reserved == end: none left */
+  uint64_t reserve_size; /* chunks to reserve next time: 1, 2, 4, ... */
 } pt__cursor;
 
 static PT__TLS pt__cursor pt__cursors[PT__CURSORS];
@@ -195,14 +209,23 @@ static int pt__chunk_claim(pt_log *log, pt__cursor *cur) {
   }
   for (uint64_t attempt = 0; attempt < log->chunk_count; attempt++) {
     /*
-     * release: ownership is decided by the CAS below, but a follower that
-     * acquires next_chunk >= c + 1 (pt_follow_poll's chunk_limit) must also
-     * see every event this thread published in its previous chunk, or it
-     * could deliver this chunk's events before that chunk's last ones.  Free
-     * on x86 (lock xadd either way).
+     * relaxed: the number only has to be unique; ownership of the chunk is
+     * decided by the CAS below, which carries the ordering.
      */
-    uint64_t c = atomic_fetch_add_explicit(&log->header->next_chunk, 1,
-                                           memory_order_release);
+    if (cur->reserved == cur->reserved_end) {
+      /*
+       * A thread's first reservation is one chunk and each next one twice
+       * the last, up to PT__RESERVE: a short-lived thread wastes no number
+       * (so the ring stays evenly used), a busy one soon shares the counter
+       * only once per PT__RESERVE chunks.
+       */
+      uint64_t size = cur->reserve_size == 0 ? 1 : cur->reserve_size;
+      cur->reserved = atomic_fetch_add_explicit(&log->header->next_chunk, size,
+                                                memory_order_relaxed);
+      cur->reserved_end = cur->reserved + size;
+      cur->reserve_size = size < log->reserve_max ? 2 * size : log->reserve_max;
+    }
+    uint64_t c = cur->reserved++;
     uint64_t j = c & (log->chunk_count - 1);
     _Atomic uint64_t *state = pt__state_word(log, j);
     /* relaxed: a stale value only makes the CAS below fail. */
@@ -408,20 +431,28 @@ uint64_t pt__log_chunk_state(const pt_log *log, uint64_t chunk) {
 }
 
 uint64_t pt__chunk_removed(const pt_log *log, uint64_t chunk, uint64_t *state) {
-  /*
-   * acquire, removed word first: if it already carries the current claim's
-   * tag, the state read next is that claim's (or later), so prev_filled is
-   * not added twice.
-   */
-  uint64_t removed =
-      atomic_load_explicit(pt__removed_word(log, chunk), memory_order_acquire);
-  uint64_t st = pt__log_chunk_state(log, chunk);
-  uint64_t count = pt__removed_count(removed);
-  if ((removed & PT__TAG_MASK) != (pt__state_lap(st) & PT__TAG_MASK)) {
-    count += pt__state_prev_filled(st); /* claimed, not yet counted */
+  for (;;) {
+    /*
+     * acquire, state / removed / state: the removed word is read while the
+     * state word held one value (a lap only grows, so equal reads mean no
+     * claim in between), so either the removed word already counts that
+     * claim's prev_filled (its tag is the claim's lap) or it does not yet.
+     * A claim happens once per chunk fill, so this settles at once.
+     */
+    uint64_t before = pt__log_chunk_state(log, chunk);
+    uint64_t removed = atomic_load_explicit(pt__removed_word(log, chunk),
+                                            memory_order_acquire);
+    uint64_t after = pt__log_chunk_state(log, chunk);
+    if ((before >> 21) != (after >> 21)) {
+      continue; /* claimed again meanwhile: read the new pair */
+    }
+    uint64_t count = pt__removed_count(removed);
+    if ((removed & PT__TAG_MASK) != (pt__state_lap(after) & PT__TAG_MASK)) {
+      count += pt__state_prev_filled(after); /* claimed, not yet counted */
+    }
+    *state = after;
+    return count;
   }
-  *state = st;
-  return count;
 }
 
 int pt__log_read_slot(const pt_log *log, uint64_t index, pt_event *out,
@@ -471,6 +502,15 @@ static unsigned pt__log2(uint64_t x) {
     r++;
   }
   return r;
+}
+
+/* A zeroed pt_log on its own cache line(s); NULL if memory is short. */
+static pt_log *pt__log_alloc(void) {
+  void *p = NULL;
+  if (posix_memalign(&p, PT__CACHE_LINE, sizeof(pt_log)) != 0) {
+    return NULL;
+  }
+  return memset(p, 0, sizeof(pt_log));
 }
 
 /* Fills the log's cached geometry and pointers from its region. */
@@ -547,7 +587,7 @@ int pt_log_create(pt_log **out, const pt_log_config *cfg) {
   layout.writer_start = pt__process_start_time((int)getpid());
 
   int rv;
-  pt_log *log = aligned_alloc(PT__CACHE_LINE, sizeof *log);
+  pt_log *log = pt__log_alloc();
   if (log == NULL) {
     rv = PT_ERR_NOMEM;
     goto fail_log;
@@ -576,6 +616,10 @@ int pt_log_create(pt_log **out, const pt_log_config *cfg) {
     goto fail_region;
   }
   pt__log_attach(log, &region);
+  /* At most a quarter of the ring's chunks in one reservation. */
+  log->reserve_max = log->chunk_count / 4 < PT__RESERVE
+                         ? (log->chunk_count / 4 > 0 ? log->chunk_count / 4 : 1)
+                         : PT__RESERVE;
   /* release: a reader of the file that sees RUNNING sees the header. */
   atomic_store_explicit(&log->header->writer_state, PT__WRITER_RUNNING,
                         memory_order_release);
@@ -620,7 +664,7 @@ int pt_log_open(const pt_log **out, const char *path) {
   if (rv != PT_OK) {
     return rv;
   }
-  pt_log *log = aligned_alloc(PT__CACHE_LINE, sizeof *log);
+  pt_log *log = pt__log_alloc();
   if (log == NULL) {
     pt__region_free(&region);
     return PT_ERR_NOMEM;

@@ -84,6 +84,7 @@ struct pt_log {
   unsigned chunk_shift;    /* log2(chunk_size) */
   unsigned capacity_shift; /* log2(capacity) */
   unsigned count_shift;    /* log2(chunk_count) */
+  uint64_t reserve_max;    /* chunk numbers a writer reserves at most */
   pt__region_header *header;
   pt__region region;
 #if PT_TRACE_INDEX

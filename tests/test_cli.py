@@ -123,7 +123,7 @@ rc, _, err = run("merge", "--by-trace", "--bogus", *ALL)
 check(rc == 2, "merge rejects unknown options")
 
 # --help everywhere.
-for cmd in ("show", "filter", "recent", "stats", "merge", "export"):
+for cmd in ("show", "filter", "recent", "stats", "merge", "export", "tail"):
     rc, out, _ = run(cmd, "--help")
     check(rc == 0 and out.startswith("usage: peertrace " + cmd),
           cmd + " --help")
@@ -132,7 +132,7 @@ check(rc == 0 and "commands:" in out, "peertrace --help")
 
 # Errors name the file and the problem, exit non-zero.
 rc, _, err = run("show", os.path.join(WORK, "missing.ptd"))
-check(rc == 1 and "missing.ptd: input/output error: cannot open" in err,
+check(rc == 1 and "missing.ptd: not found: no such file" in err,
       "missing file")
 data = bytearray(open(CLIENT, "rb").read())
 data[600] ^= 0xFF

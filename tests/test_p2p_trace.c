@@ -13,6 +13,8 @@
  *    send on the sending node.
  *  - Untrusted input: malformed trace headers from a remote peer are
  *    rejected with an error response, and the node keeps serving.
+ *  - Files: node logs in files (demo_config.log_dir) read by another reader,
+ *    and the dumps the demo writes, read back by its report.
  *
  * Ports: every node binds 127.0.0.1:0.  Every wait is bounded (demo_net_wait
  * with a timeout); nothing asserts on timings.
@@ -90,13 +92,15 @@ static void make_chunk(const demo_net *net, size_t target, uint32_t seed,
   }
 }
 
-static demo_net *start(double loss, qlog_tap *tap) {
+/* A connected ring; log_dir: see demo_config (NULL: logs in memory). */
+static demo_net *start_in(double loss, qlog_tap *tap, const char *log_dir) {
   demo_net *net = NULL;
   demo_config cfg;
   memset(&cfg, 0, sizeof cfg);
   cfg.nodes = NODES;
   cfg.loss_rate = loss;
   cfg.seed = 42;
+  cfg.log_dir = log_dir;
   if (tap != NULL) {
     cfg.on_qlog = tap_qlog;
     cfg.arg = tap;
@@ -104,6 +108,30 @@ static demo_net *start(double loss, qlog_tap *tap) {
   assert_int_equal(demo_net_create(&net, &cfg), 0);
   assert_int_equal(demo_net_connect(net, 10000), 0);
   return net;
+}
+
+static demo_net *start(double loss, qlog_tap *tap) {
+  return start_in(loss, tap, NULL);
+}
+
+/* Node 0 stores a chunk that belongs to the last node, then reads it back:
+ * both requests cross every node of the ring. */
+static void store_then_get(demo_net *net, uint32_t seed, demo_request *store,
+                           demo_request *get) {
+  static uint8_t chunk[CHUNK_SIZE];
+  uint8_t hash[32];
+  make_chunk(net, NODES - 1, seed, chunk, sizeof chunk, hash);
+  demo_request *p = store;
+  assert_int_equal(demo_net_submit(net, 0, DMAP_STORE_CHUNK, hash, chunk,
+                                   sizeof chunk, store),
+                   0);
+  assert_int_equal(demo_net_wait(net, &p, 1, 20000), 0);
+  p = get;
+  assert_int_equal(demo_net_submit(net, 0, DMAP_GET_CHUNK, hash, NULL, 0, get),
+                   0);
+  assert_int_equal(demo_net_wait(net, &p, 1, 20000), 0);
+  assert_int_equal(get->status, DMAP_STATUS_OK);
+  assert_int_equal(get->hops, NODES); /* 0 -> 1 -> 2 -> 3 */
 }
 
 /* Every event of a log, oldest first. */
@@ -364,21 +392,8 @@ static void test_app_protocol_events(void **state) {
 static void test_trace_links_nodes(void **state) {
   (void)state;
   demo_net *net = start(0.03, NULL);
-  static uint8_t chunk[CHUNK_SIZE];
-  uint8_t hash[32];
-  make_chunk(net, NODES - 1, 99, chunk, sizeof chunk, hash);
   demo_request store, get;
-  demo_request *p = &store;
-  assert_int_equal(demo_net_submit(net, 0, DMAP_STORE_CHUNK, hash, chunk,
-                                   sizeof chunk, &store),
-                   0);
-  assert_int_equal(demo_net_wait(net, &p, 1, 20000), 0);
-  p = &get;
-  assert_int_equal(demo_net_submit(net, 0, DMAP_GET_CHUNK, hash, NULL, 0, &get),
-                   0);
-  assert_int_equal(demo_net_wait(net, &p, 1, 20000), 0);
-  assert_int_equal(get.status, DMAP_STATUS_OK);
-  assert_int_equal(get.hops, NODES); /* 0 -> 1 -> 2 -> 3 */
+  store_then_get(net, 99, &store, &get);
 
   const demo_request *reqs[2] = {&store, &get};
   for (size_t r = 0; r < 2; r++) {
@@ -515,33 +530,92 @@ static void test_malformed_headers_rejected(void **state) {
   demo_net_destroy(net);
 }
 
-/* ---- Log files written by node processes ------------------------------ */
+/* ---- Log files and dumps of the demo ---------------------------------- */
 
-static void test_log_file_round_trip(void **state) {
+static int cmp_event(const void *a, const void *b) {
+  return memcmp(a, b, sizeof(pt_event));
+}
+
+/* Loads each node's events from the log file (pt_log_open view). */
+static size_t view_count(const char *dir, size_t i, int *writer) {
+  char path[512];
+  const pt_log *view = NULL;
+  pt_event *evs = NULL;
+  size_t n = 0;
+  pt_log_stats st;
+  demo_log_file_path(path, sizeof path, dir, i);
+  assert_int_equal(pt_log_open(&view, path), PT_OK);
+  *writer = pt_log_writer_status(view);
+  assert_int_equal(pt_log_get_stats(view, &st), PT_OK);
+  assert_int_equal(pt_log_recent(view, (size_t)st.capacity, &evs, &n), PT_OK);
+  pt_events_free(evs);
+  pt_log_close(view);
+  return n;
+}
+
+/* File-backed node logs (demo_config.log_dir) and the dumps the demo saves
+ * hold every event of each node; the report reads the dumps back and shows
+ * the request that crossed every node; a damaged dump is refused. */
+static void test_demo_log_files_and_dumps(void **state) {
   (void)state;
-  demo_net *net = start(0.0, NULL);
-  demo_node_log log, back;
-  char path[] = "/tmp/pt_test_ptlog_XXXXXX";
-  int fd = mkstemp(path);
-  assert_true(fd >= 0);
-  close(fd);
-  assert_int_equal(demo_node_log_from(demo_net_log(net, 1), &log), 0);
-  assert_true(log.count > 0);
-  assert_int_equal(demo_node_log_write(&log, path), (int)log.count);
-  assert_int_equal(demo_node_log_read(path, &back), 0);
-  assert_int_equal(back.count, log.count);
-  assert_memory_equal(back.id, demo_net_node_id(net, 1), PT_NODE_ID_SIZE);
-  assert_memory_equal(back.events, log.events, log.count * sizeof(pt_event));
-  demo_node_log_free(&back);
-  /* A file cut short, or with a count that lies, is rejected. */
-  assert_int_equal(truncate(path, (off_t)(56 + sizeof(pt_event) * 2 - 1)), 0);
-  assert_int_equal(demo_node_log_read(path, &back), -1);
-  assert_int_equal(truncate(path, 20), 0);
-  assert_int_equal(demo_node_log_read(path, &back), -1);
-  unlink(path);
-  demo_node_log_free(&log);
+  char dir[] = "/tmp/pt_test_p2p_dumps_XXXXXX";
+  assert_non_null(mkdtemp(dir));
+  demo_net *net = start_in(0.03, NULL, dir);
+  demo_request store, get;
+  store_then_get(net, 7, &store, &get);
+
+  /* Nothing polls now, so the logs stand still while they are compared. */
+  pt_dump dumps[NODES];
+  pt_event *live[NODES];
+  size_t live_count[NODES];
+  for (size_t i = 0; i < NODES; i++) {
+    int writer = 0;
+    live[i] = all_events(demo_net_log(net, i), &live_count[i]);
+    assert_true(live_count[i] > 0);
+    /* Another reader of the node's log file sees the same events. */
+    assert_int_equal(view_count(dir, i, &writer), live_count[i]);
+    assert_int_equal(writer, PT_WRITER_RUNNING);
+    assert_int_equal(demo_dump_save(demo_net_log(net, i), dir, i), 0);
+  }
+  assert_int_equal(demo_dumps_load(dir, NODES, dumps), 0);
+  for (size_t i = 0; i < NODES; i++) {
+    assert_memory_equal(dumps[i].info.node_id, demo_net_node_id(net, i),
+                        PT_NODE_ID_SIZE);
+    assert_int_equal(dumps[i].count, live_count[i]);
+    /* The same events (the dump orders them by time): compare as sets. */
+    qsort(live[i], live_count[i], sizeof(pt_event), cmp_event);
+    qsort(dumps[i].events, dumps[i].count, sizeof(pt_event), cmp_event);
+    assert_memory_equal(dumps[i].events, live[i],
+                        live_count[i] * sizeof(pt_event));
+    pt_events_free(live[i]);
+  }
+  /* The report's request: it crossed all four nodes, and the GET wins a tie
+   * with the STORE. */
+  pt_trace_id shown;
+  demo_report_dumps(dumps, NODES, &shown);
+  assert_memory_equal(&shown, &get.ctx.trace_id, sizeof shown);
+  demo_dumps_release(dumps, NODES);
+
+  /* A damaged dump is named and refused, never half read. */
+  char path[512];
+  demo_dump_path(path, sizeof path, dir, 2);
+  FILE *f = fopen(path, "r+b");
+  assert_non_null(f);
+  assert_int_equal(fseek(f, 300, SEEK_SET), 0);
+  int c = fgetc(f);
+  assert_int_equal(fseek(f, 300, SEEK_SET), 0);
+  assert_int_not_equal(fputc(c ^ 0x5a, f), EOF);
+  assert_int_equal(fclose(f), 0);
+  assert_int_equal(demo_dumps_load(dir, NODES, dumps), -1);
+
   demo_net_shutdown(net);
   demo_net_destroy(net);
+  /* The log files stay, marked closed by their writer. */
+  int writer = 0;
+  assert_true(view_count(dir, 1, &writer) > 0);
+  assert_int_equal(writer, PT_WRITER_EXITED);
+  demo_files_remove(dir);
+  assert_int_equal(rmdir(dir), 0); /* nothing else was left there */
 }
 
 int main(void) {
@@ -550,7 +624,7 @@ int main(void) {
       cmocka_unit_test(test_app_protocol_events),
       cmocka_unit_test(test_trace_links_nodes),
       cmocka_unit_test(test_malformed_headers_rejected),
-      cmocka_unit_test(test_log_file_round_trip),
+      cmocka_unit_test(test_demo_log_files_and_dumps),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

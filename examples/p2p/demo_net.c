@@ -422,9 +422,19 @@ int demo_net_create(demo_net **out, const demo_config *cfg) {
     pc.cb.arg = net;
 #if PT_TRACE
     pt_log_config lc;
+    char log_path[512];
     pt_log_config_init(&lc);
     memcpy(lc.node_id, n->id, PT_NODE_ID_SIZE);
-    if (pt_log_create(&n->log, &lc) != PT_OK) {
+    if (cfg->log_dir != NULL) {
+      snprintf(log_path, sizeof log_path, "%s/node%zu.ptlog", cfg->log_dir, i);
+      lc.file_path = log_path;
+      lc.file_flags = PT_LOG_FILE_REPLACE;
+    }
+    int log_rc = pt_log_create(&n->log, &lc);
+    if (log_rc != PT_OK) {
+      fprintf(stderr, "demo: node %zu: cannot create its log%s%s: %s\n", i,
+              cfg->log_dir != NULL ? " " : "",
+              cfg->log_dir != NULL ? log_path : "", pt_strerror(log_rc));
       demo_net_destroy(net);
       return -1;
     }

@@ -55,6 +55,12 @@ typedef struct demo_config {
    * others run elsewhere: give their ports with demo_net_set_port() before
    * demo_net_connect(). */
   uint32_t local_mask;
+  /* Trace builds: NULL keeps each local node's log in private memory; a
+   * directory puts node i's ring in the file DIR/node<i>.ptlog
+   * (pt_log_config.file_path, replacing an older file), which outlives a
+   * crash of this process and which `peertrace show|tail` read while it
+   * runs.  Ignored when tracing is compiled out. */
+  const char *log_dir;
 } demo_config;
 
 int demo_net_create(demo_net **out, const demo_config *cfg);

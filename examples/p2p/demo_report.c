@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 static void print_socket_counters(demo_net *net) {
   printf("\nPer-node socket counters\n");
@@ -29,98 +30,58 @@ static void print_socket_counters(demo_net *net) {
 
 #if PT_TRACE
 
-/* ---- Log files --------------------------------------------------------- */
+/* ---- Dump files -------------------------------------------------------- */
 
-#define PTLOG_HEADER 56
+void demo_dump_path(char *out, size_t size, const char *dir, size_t index) {
+  snprintf(out, size, "%s/node%zu.ptd", dir, index);
+}
 
-static const uint8_t ptlog_magic[8] = {'P', 'T', 'L', 'O', 'G', 0, 0, 1};
+void demo_log_file_path(char *out, size_t size, const char *dir, size_t index) {
+  snprintf(out, size, "%s/node%zu.ptlog", dir, index);
+}
 
-static void put_le(uint8_t *p, uint64_t v, size_t n) {
-  for (size_t i = 0; i < n; i++) {
-    p[i] = (uint8_t)(v >> (8 * i));
+void demo_files_remove(const char *dir) {
+  for (size_t i = 0; i < DEMO_MAX_NODES; i++) {
+    char path[512];
+    demo_dump_path(path, sizeof path, dir, i);
+    unlink(path);
+    demo_log_file_path(path, sizeof path, dir, i);
+    unlink(path);
   }
 }
 
-static uint64_t get_le(const uint8_t *p, size_t n) {
-  uint64_t v = 0;
-  for (size_t i = 0; i < n; i++) {
-    v |= (uint64_t)p[i] << (8 * i);
-  }
-  return v;
-}
-
-int demo_node_log_from(pt_log *log, demo_node_log *out) {
-  pt_log_stats st;
-  memset(out, 0, sizeof *out);
-  if (pt_log_get_stats(log, &st) != PT_OK ||
-      pt_log_node_id(log, out->id) != PT_OK ||
-      pt_log_recent(log, (size_t)st.capacity, &out->events, &out->count) !=
-          PT_OK) {
+int demo_dump_save(const pt_log *log, const char *dir, size_t index) {
+  char path[512];
+  demo_dump_path(path, sizeof path, dir, index);
+  int rc = pt_log_dump_save(log, path);
+  if (rc != PT_OK) {
+    fprintf(stderr, "demo: cannot write %s: %s (%s)\n", path, pt_strerror(rc),
+            strerror(errno));
     return -1;
   }
-  out->from_query = 1;
   return 0;
 }
 
-void demo_node_log_free(demo_node_log *log) {
-  if (log->from_query) {
-    pt_events_free(log->events);
-  } else {
-    free(log->events);
+void demo_dumps_release(pt_dump *dumps, size_t count) {
+  for (size_t i = 0; i < count; i++) {
+    pt_dump_release(&dumps[i]);
   }
-  memset(log, 0, sizeof *log);
 }
 
-int demo_node_log_write(const demo_node_log *log, const char *path) {
-  uint8_t header[PTLOG_HEADER] = {0};
-  FILE *f = fopen(path, "wb");
-  if (f == NULL) {
-    return -1;
+int demo_dumps_load(const char *dir, size_t count, pt_dump *dumps) {
+  memset(dumps, 0, count * sizeof *dumps);
+  for (size_t i = 0; i < count; i++) {
+    char path[512];
+    pt_dump_error err;
+    demo_dump_path(path, sizeof path, dir, i);
+    int rc = pt_dump_load(path, &dumps[i], &err);
+    if (rc != PT_OK) {
+      fprintf(stderr, "demo: cannot read %s: %s: %s\n", path, pt_strerror(rc),
+              err.message);
+      demo_dumps_release(dumps, i);
+      return -1;
+    }
   }
-  memcpy(header, ptlog_magic, sizeof ptlog_magic);
-  put_le(header + 8, sizeof(pt_event), 4);
-  memcpy(header + 16, log->id, PT_NODE_ID_SIZE);
-  put_le(header + 48, log->count, 8);
-  int ok = fwrite(header, sizeof header, 1, f) == 1 &&
-           (log->count == 0 ||
-            fwrite(log->events, sizeof(pt_event), log->count, f) == log->count);
-  ok = (fclose(f) == 0) && ok;
-  return ok ? (int)log->count : -1;
-}
-
-int demo_node_log_read(const char *path, demo_node_log *out) {
-  uint8_t header[PTLOG_HEADER];
-  struct stat st;
-  FILE *f = fopen(path, "rb");
-  memset(out, 0, sizeof *out);
-  if (f == NULL) {
-    return -1;
-  }
-  if (fstat(fileno(f), &st) != 0 || fread(header, sizeof header, 1, f) != 1 ||
-      memcmp(header, ptlog_magic, sizeof ptlog_magic) != 0 ||
-      get_le(header + 8, 4) != sizeof(pt_event)) {
-    fclose(f);
-    return -1;
-  }
-  uint64_t count = get_le(header + 48, 8);
-  /* The count must match the file's size exactly. */
-  if (st.st_size < PTLOG_HEADER ||
-      count != ((uint64_t)st.st_size - PTLOG_HEADER) / sizeof(pt_event) ||
-      ((uint64_t)st.st_size - PTLOG_HEADER) % sizeof(pt_event) != 0) {
-    fclose(f);
-    return -1;
-  }
-  memcpy(out->id, header + 16, PT_NODE_ID_SIZE);
-  out->events = malloc(count ? (size_t)count * sizeof(pt_event) : 1);
-  if (out->events == NULL ||
-      (count > 0 && fread(out->events, sizeof(pt_event), (size_t)count, f) !=
-                        (size_t)count)) {
-    fclose(f);
-    demo_node_log_free(out);
-    return -1;
-  }
-  out->count = (size_t)count;
-  fclose(f);
   return 0;
 }
 
@@ -142,13 +103,12 @@ static int by_time(const void *a, const void *b) {
   return x->ev < y->ev ? -1 : (x->ev > y->ev); /* write order */
 }
 
-static size_t peer_of(const demo_node_log *logs, size_t count,
-                      const pt_event *ev) {
+static size_t peer_of(const pt_dump *logs, size_t count, const pt_event *ev) {
   if (!(ev->flags & PT_EVENT_HAS_PEER)) {
     return SIZE_MAX;
   }
   for (size_t i = 0; i < count; i++) {
-    if (memcmp(logs[i].id, ev->peer_id, PT_NODE_ID_SIZE) == 0) {
+    if (memcmp(logs[i].info.node_id, ev->peer_id, PT_NODE_ID_SIZE) == 0) {
       return i;
     }
   }
@@ -159,7 +119,7 @@ static int same_trace(const pt_event *a, const pt_trace_id *id) {
   return memcmp(&a->trace_id, id, sizeof *id) == 0;
 }
 
-static size_t nodes_reached(const demo_node_log *logs, size_t count,
+static size_t nodes_reached(const pt_dump *logs, size_t count,
                             const pt_trace_id *id) {
   size_t reached = 0;
   for (size_t i = 0; i < count; i++) {
@@ -174,7 +134,7 @@ static size_t nodes_reached(const demo_node_log *logs, size_t count,
 }
 
 /* 1 if the client's app_end for this trace on its node says ok. */
-static int client_ok(const demo_node_log *log, const pt_trace_id *id) {
+static int client_ok(const pt_dump *log, const pt_trace_id *id) {
   for (size_t k = 0; k < log->count; k++) {
     const pt_event *e = &log->events[k];
     if (e->kind == PT_EV_APP_END && !(e->flags & PT_EVENT_HAS_PEER) &&
@@ -187,7 +147,7 @@ static int client_ok(const demo_node_log *log, const pt_trace_id *id) {
 
 /* The client request (app_start without a peer) to show: the one that
  * reached most nodes; among those a successful one, a GET if possible. */
-static const pt_event *pick_request(const demo_node_log *logs, size_t count,
+static const pt_event *pick_request(const pt_dump *logs, size_t count,
                                     size_t *origin) {
   const pt_event *best = NULL;
   size_t best_score = 0;
@@ -210,8 +170,8 @@ static const pt_event *pick_request(const demo_node_log *logs, size_t count,
   return best;
 }
 
-static void describe(const demo_node_log *logs, size_t count,
-                     const node_event *all, size_t k, char *what, size_t size) {
+static void describe(const pt_dump *logs, size_t count, const node_event *all,
+                     size_t k, char *what, size_t size) {
   const pt_event *ev = all[k].ev;
   size_t peer = peer_of(logs, count, ev);
   switch (ev->kind) {
@@ -257,14 +217,18 @@ static void describe(const demo_node_log *logs, size_t count,
   }
 }
 
-static void print_timeline(const demo_node_log *logs, size_t count) {
+static void print_timeline(const pt_dump *logs, size_t count,
+                           pt_trace_id *shown) {
   size_t origin = 0, total = 0;
   const pt_event *req = pick_request(logs, count, &origin);
   char hex[33];
+  memset(shown, 0, sizeof *shown);
   if (req == NULL) {
+    printf("\nNo client request in the logs: no timeline to show\n");
     return;
   }
   pt_trace_id id = req->trace_id;
+  *shown = id;
   for (size_t i = 0; i < count; i++) {
     for (size_t k = 0; k < logs[i].count; k++) {
       total += (size_t)same_trace(&logs[i].events[k], &id);
@@ -307,7 +271,7 @@ static void print_timeline(const demo_node_log *logs, size_t count) {
 
 /* ---- Per-peer table ---------------------------------------------------- */
 
-static void print_peer_table(const demo_node_log *logs, size_t count) {
+static void print_peer_table(const pt_dump *logs, size_t count) {
   printf("\nPer-peer QUIC table, counted from each node's own event log\n");
   printf("  %-6s %-6s %8s %8s %6s %7s %9s %10s\n", "node", "peer", "pkts out",
          "pkts in", "lost", "loss %", "rtt ms", "bytes out");
@@ -355,51 +319,94 @@ static void print_peer_table(const demo_node_log *logs, size_t count) {
          "receiving side. rtt: smoothed, when the handshake completed.\n");
 }
 
-void demo_report_logs(const demo_node_log *logs, size_t count) {
-  print_timeline(logs, count);
-  print_peer_table(logs, count);
+void demo_report_dumps(const pt_dump *dumps, size_t count, pt_trace_id *shown) {
+  print_timeline(dumps, count, shown);
+  print_peer_table(dumps, count);
 }
 
-void demo_report(demo_net *net, const char *out_dir) {
-  demo_node_log logs[DEMO_MAX_NODES];
-  size_t n = demo_net_size(net);
-  memset(logs, 0, sizeof logs);
-  for (size_t i = 0; i < n; i++) {
-    if (demo_node_log_from(demo_net_log(net, i), &logs[i]) != 0) {
-      fprintf(stderr, "demo: cannot read the log of node %zu\n", i);
-    }
+void demo_print_next_steps(const char *tool, const char *dir,
+                           const pt_dump *dumps, size_t count,
+                           const pt_trace_id *shown, int log_files) {
+  char hex[33] = "TRACE_ID";
+  if (!pt_trace_id_is_zero(shown)) {
+    pt_trace_id_to_hex(shown, hex, sizeof hex);
+    hex[8] = '\0'; /* any prefix selects a trace, as git's short hashes */
   }
-  demo_report_logs(logs, n);
-  print_socket_counters(net);
+  printf("\nNext: the same dumps with the peertrace tool (docs/cli.md), which "
+         "names nodes by\nthe first 8 hex digits of their ids:");
+  for (size_t i = 0; i < count; i++) {
+    const uint8_t *id = dumps[i].info.node_id;
+    printf("%s node%zu=%02x%02x%02x%02x", i ? "," : "", i, id[0], id[1], id[2],
+           id[3]);
+  }
+  printf("\n");
+  printf("  %s merge %s/*.ptd\n"
+         "      every node's events as one timeline, then each trace id's "
+         "path across the nodes\n",
+         tool, dir);
+  printf("  %s merge --by-trace --trace %s --kind "
+         "app_start,app_command,app_end %s/*.ptd\n"
+         "      the request shown above, node by node\n",
+         tool, hex, dir);
+  printf("  %s stats %s/*.ptd\n"
+         "      per node and peer: packets, loss rate, bytes, rtt\n",
+         tool, dir);
+  printf("  %s export svg --trace %s -o trace.svg %s/*.ptd\n"
+         "      that request as a sequence diagram (open trace.svg in a "
+         "browser)\n",
+         tool, hex, dir);
+  printf("  %s export chrome -o trace.json %s/*.ptd\n"
+         "      for ui.perfetto.dev; also: export qlog|otlp|json\n",
+         tool, dir);
+  if (log_files) {
+    printf("  %s show %s/node1.ptlog\n"
+           "      a node's own log file: readable while the node runs "
+           "(`tail` follows it live)\n      and after it crashed\n",
+           tool, dir);
+  }
+}
+
+int demo_report(demo_net *net, const char *out_dir, const char *tool) {
+  pt_dump dumps[DEMO_MAX_NODES];
+  pt_trace_id shown;
+  size_t n = demo_net_size(net);
   if (mkdir(out_dir, 0755) != 0 && errno != EEXIST) {
     fprintf(stderr, "demo: cannot create %s: %s\n", out_dir, strerror(errno));
-  } else {
-    printf("\nEvent logs, one file per node (.ptlog: format in "
-           "examples/p2p/demo_report.h)\n");
-    for (size_t i = 0; i < n; i++) {
-      char path[512];
-      snprintf(path, sizeof path, "%s/node%zu.ptlog", out_dir, i);
-      int written = demo_node_log_write(&logs[i], path);
-      if (written < 0) {
-        fprintf(stderr, "demo: writing %s failed\n", path);
-      } else {
-        printf("  %s: %d events\n", path, written);
-      }
+    return -1;
+  }
+  demo_files_remove(out_dir);
+  for (size_t i = 0; i < n; i++) {
+    if (demo_dump_save(demo_net_log(net, i), out_dir, i) != 0) {
+      return -1;
     }
   }
-  for (size_t i = 0; i < n; i++) {
-    demo_node_log_free(&logs[i]);
+  if (demo_dumps_load(out_dir, n, dumps) != 0) {
+    return -1;
   }
+  demo_report_dumps(dumps, n, &shown);
+  print_socket_counters(net);
+  printf("\nEvent logs, one dump file per node (format: "
+         "docs/dump-format.md)\n");
+  for (size_t i = 0; i < n; i++) {
+    char path[512];
+    demo_dump_path(path, sizeof path, out_dir, i);
+    printf("  %s: %zu events\n", path, dumps[i].count);
+  }
+  demo_print_next_steps(tool, out_dir, dumps, n, &shown, 0);
+  demo_dumps_release(dumps, n);
+  return 0;
 }
 
 #else /* !PT_TRACE */
 
-void demo_report(demo_net *net, const char *out_dir) {
+int demo_report(demo_net *net, const char *out_dir, const char *tool) {
   (void)out_dir;
+  (void)tool;
   printf("\nTracing is compiled out in this build: no timeline, no per-peer "
          "event table, no logs\n(and zero bytes of trace context on the "
          "wire).\n");
   print_socket_counters(net);
+  return 0;
 }
 
 #endif /* PT_TRACE */

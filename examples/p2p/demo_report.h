@@ -1,16 +1,15 @@
 /*
  * demo_report - what the P2P demo prints at the end, computed from the
- * nodes' event logs alone (so it works the same on the logs of one process
- * and on log files written by separate node processes):
+ * nodes' dump files alone (so it works the same on the logs of one process
+ * and on the logs of separate node processes):
  *   - the cross-node timeline of one request: the client request whose trace
  *     id reached the most nodes (a GET if there is a tie);
- *   - a per-peer QUIC table: packets sent/received/lost, loss rate, rtt.
+ *   - a per-peer QUIC table: packets sent/received/lost, loss rate, rtt;
+ *   - the `peertrace` commands to try next on the same files.
  *
- * .ptlog files (until a shared dump format exists), little-endian:
- *   8 bytes  "PTLOG\0\0\1"
- *   4 bytes  event size (128)      4 bytes  reserved (0)
- *   32 bytes node id               8 bytes  event count
- *   count x 128-byte pt_event, oldest first, exactly as in peertrace.h
+ * Node i's log is saved as the dump DIR/node<i>.ptd (pt_log_dump_save;
+ * format in docs/dump-format.md) and read back with pt_dump_load, the
+ * reader the `peertrace` tool uses, so the report shows what the files hold.
  */
 #ifndef DEMO_REPORT_H
 #define DEMO_REPORT_H
@@ -18,28 +17,39 @@
 #include "demo_net.h"
 
 #if PT_TRACE
-/* One node's events. */
-typedef struct demo_node_log {
-  uint8_t id[PT_NODE_ID_SIZE];
-  pt_event *events; /* release with demo_node_log_free() */
-  size_t count;
-  int from_query; /* events came from pt_log_recent (pt_events_free) */
-} demo_node_log;
+/* The path of node i's dump (DIR/node<i>.ptd) or log file (.ptlog). */
+void demo_dump_path(char *out, size_t size, const char *dir, size_t index);
+void demo_log_file_path(char *out, size_t size, const char *dir, size_t index);
 
-/* Copies every event of a log.  Returns 0 or -1. */
-int demo_node_log_from(pt_log *log, demo_node_log *out);
-/* Writes a log to a .ptlog file.  Returns the event count or -1. */
-int demo_node_log_write(const demo_node_log *log, const char *path);
-/* Reads a .ptlog file (untrusted: sizes checked).  Returns 0 or -1. */
-int demo_node_log_read(const char *path, demo_node_log *out);
-void demo_node_log_free(demo_node_log *log);
+/* Removes DIR/node<i>.ptd and DIR/node<i>.ptlog for every possible i, so
+ * that a glob of DIR never mixes this run's files with an earlier run's. */
+void demo_files_remove(const char *dir);
 
-/* Prints the timeline and the per-peer table for logs[0..count). */
-void demo_report_logs(const demo_node_log *logs, size_t count);
+/* Saves a log (a live one, or a pt_log_open view) as DIR/node<i>.ptd.
+ * Returns 0, or -1 after saying why on stderr. */
+int demo_dump_save(const pt_log *log, const char *dir, size_t index);
+
+/* Loads DIR/node<i>.ptd for i < count (validated by pt_dump_load: the files
+ * are input like any other).  Returns 0, or -1 after naming the file and the
+ * problem on stderr (dumps[] is then released). */
+int demo_dumps_load(const char *dir, size_t count, pt_dump *dumps);
+void demo_dumps_release(pt_dump *dumps, size_t count);
+
+/* Prints the timeline and the per-peer table for dumps[0..count), node i
+ * being dumps[i].  *shown: the trace id of the timeline (zero if none). */
+void demo_report_dumps(const pt_dump *dumps, size_t count, pt_trace_id *shown);
+
+/* Prints what to try next with the peertrace tool (path `tool`) on DIR's
+ * dumps; with log_files, also how to read the nodes' .ptlog files. */
+void demo_print_next_steps(const char *tool, const char *dir,
+                           const pt_dump *dumps, size_t count,
+                           const pt_trace_id *shown, int log_files);
 #endif
 
-/* In-process report: the above, socket counters, and the log files in
- * out_dir (trace builds); release builds print the socket counters. */
-void demo_report(demo_net *net, const char *out_dir);
+/* In-process report: saves every node's log as a dump in out_dir, prints
+ * the above from the dumps, the socket counters and the next steps (trace
+ * builds); release builds print the socket counters and write nothing.
+ * Returns 0, or -1 if the dumps could not be written or read back. */
+int demo_report(demo_net *net, const char *out_dir, const char *tool);
 
 #endif /* DEMO_REPORT_H */

@@ -2,22 +2,31 @@
  * p2p_demo: a small P2P DataMap network on 127.0.0.1, traced by peertrace.
  *
  *   p2p_demo [--nodes N] [--loss RATE] [--seed S] [--chunks K] [--out DIR]
- *            [--processes]
+ *            [--processes [--crash-node I]]
  *
  * Starts N nodes (default 4) in this process, each with its own node id,
  * QUIC endpoint and event log; connects them in a ring; stores K chunks,
  * reads them back from another node and deletes some, while every node drops
  * incoming datagrams with probability RATE (default 0.03, seeded) so QUIC
- * has to detect losses and retransmit.  Then, in trace builds, it prints the
- * cross-node timeline of one request, a per-peer QUIC table, and writes each
- * node's log to DIR/node<i>.ptlog.  A release build runs the same requests
- * with tracing compiled out and prints the same outcomes.
+ * has to detect losses and retransmit.  Then, in trace builds, it saves each
+ * node's log as the dump DIR/node<i>.ptd (default DIR: p2p-logs; the format
+ * of docs/dump-format.md, read by the peertrace tool), reads the dumps back
+ * and prints from them the cross-node timeline of one request, a per-peer
+ * QUIC table, and the peertrace commands to try next.  A release build runs
+ * the same requests with tracing compiled out, prints the same outcomes and
+ * writes no file.  DIR/node<i>.ptd and .ptlog of an earlier run are removed.
  *
  * --processes: one process per node.  This program becomes the launcher: it
  * forks the node processes, tells each the others' ports (each binds port 0
  * and reports the one it got), lets node 0 act as the client, stops the
- * others when it is done, then reads the log files the nodes wrote and
- * prints the same report from them.
+ * others when it is done.  In trace builds each node process records into a
+ * log file, DIR/node<i>.ptlog (the ring in a shared file mapping: `peertrace
+ * tail` follows it while the node runs, and a node that crashes leaves its
+ * events there); the launcher then opens those files (pt_log_open), saves
+ * them as DIR/node<i>.ptd and prints the same report from the dumps.
+ * --crash-node I (1 <= I < N): when the client is done, the launcher kills
+ * node I with SIGKILL instead of stopping it, to show that its events are
+ * recovered from its log file all the same.
  *
  * Exit status: 0 if every request ended as expected.
  */
@@ -32,6 +41,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <poll.h>
+#include <signal.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -44,7 +54,9 @@ typedef struct options {
   uint64_t seed;
   size_t chunks;
   const char *out_dir;
-  int processes; /* one process per node (--processes) */
+  int processes;     /* one process per node (--processes) */
+  size_t crash_node; /* --crash-node: SIGKILL this node at the end */
+  const char *tool;  /* how to run the peertrace tool, for the hints */
 } options;
 
 static int parse_args(int argc, char **argv, options *o) {
@@ -54,6 +66,7 @@ static int parse_args(int argc, char **argv, options *o) {
   o->chunks = 6;
   o->out_dir = "p2p-logs";
   o->processes = 0;
+  o->crash_node = SIZE_MAX;
   int i = 1;
   while (i < argc) {
     const char *a = argv[i++];
@@ -76,6 +89,8 @@ static int parse_args(int argc, char **argv, options *o) {
       o->seed = strtoull(v, &end, 10);
     } else if (strcmp(a, "--chunks") == 0) {
       o->chunks = (size_t)strtoul(v, &end, 10);
+    } else if (strcmp(a, "--crash-node") == 0) {
+      o->crash_node = (size_t)strtoul(v, &end, 10);
     } else if (strcmp(a, "--out") == 0) {
       o->out_dir = v;
       end = (char *)(uintptr_t)(v + strlen(v));
@@ -89,10 +104,13 @@ static int parse_args(int argc, char **argv, options *o) {
     }
   }
   if (o->nodes < 3 || o->nodes > DEMO_MAX_NODES || o->loss < 0 ||
-      o->loss > 0.5 || o->chunks < 1 || o->chunks > MAX_CHUNK_COUNT) {
+      o->loss > 0.5 || o->chunks < 1 || o->chunks > MAX_CHUNK_COUNT ||
+      (o->crash_node != SIZE_MAX &&
+       (!o->processes || o->crash_node < 1 || o->crash_node >= o->nodes))) {
     fprintf(stderr,
             "usage: p2p_demo [--nodes 3..%d] [--loss 0..0.5] "
-            "[--seed S] [--chunks 1..%d] [--out DIR] [--processes]\n",
+            "[--seed S] [--chunks 1..%d] [--out DIR]\n"
+            "                [--processes [--crash-node 1..nodes-1]]\n",
             DEMO_MAX_NODES, MAX_CHUNK_COUNT);
     return -1;
   }
@@ -234,8 +252,8 @@ static int run_in_process(const options *o) {
   }
   printf("  %zu QUIC connections established\n", o->nodes);
   int failures = run_client(net, o, origin);
-  if (failures == 0) {
-    demo_report(net, o->out_dir);
+  if (failures == 0 && demo_report(net, o->out_dir, o->tool) != 0) {
+    failures = 1;
   }
   demo_net_shutdown(net);
   demo_net_destroy(net);
@@ -274,7 +292,7 @@ static int serve_until_line(demo_net *net, int fd) {
 }
 
 /* A node process: reports its port, learns the others', serves; node 0 is
- * also the client.  Writes its log to out_dir/node<i>.ptlog at the end. */
+ * also the client.  Trace builds: records into out_dir/node<i>.ptlog. */
 static int node_process(const options *o, size_t self, int up, int down) {
   demo_net *net = NULL;
   demo_config cfg;
@@ -287,6 +305,7 @@ static int node_process(const options *o, size_t self, int up, int down) {
   cfg.seed = o->seed;
   cfg.on_done = on_done;
   cfg.local_mask = 1u << self;
+  cfg.log_dir = PT_TRACE ? o->out_dir : NULL;
   if (demo_net_create(&net, &cfg) != 0) {
     return 1;
   }
@@ -320,21 +339,42 @@ static int node_process(const options *o, size_t self, int up, int down) {
            o->nodes);
     failures = run_client(net, o, origin);
   }
-#if PT_TRACE
-  demo_node_log log;
-  char path[512];
-  snprintf(path, sizeof path, "%s/node%zu.ptlog", o->out_dir, self);
-  if (demo_node_log_from(demo_net_log(net, self), &log) != 0 ||
-      demo_node_log_write(&log, path) < 0) {
-    fprintf(stderr, "node%zu: cannot write %s\n", self, path);
-    failures++;
-  }
-  demo_node_log_free(&log);
-#endif
   demo_net_shutdown(net);
   demo_net_destroy(net);
   return failures == 0 ? 0 : 1;
 }
+
+#if PT_TRACE
+/* Opens each node process's log file (running, exited or crashed: the file
+ * says which) and saves it as DIR/node<i>.ptd.  Returns 0 or -1. */
+static int save_node_logs(const options *o) {
+  int rc = 0;
+  printf("\nLog files of the node processes, opened with pt_log_open and "
+         "saved as dumps:\n");
+  for (size_t i = 0; i < o->nodes; i++) {
+    char path[512];
+    const pt_log *view = NULL;
+    demo_log_file_path(path, sizeof path, o->out_dir, i);
+    int open_rc = pt_log_open(&view, path);
+    if (open_rc != PT_OK) {
+      fprintf(stderr, "demo: cannot open %s: %s\n", path, pt_strerror(open_rc));
+      rc = -1;
+      continue;
+    }
+    int writer = pt_log_writer_status(view);
+    if (demo_dump_save(view, o->out_dir, i) != 0) {
+      rc = -1;
+    } else {
+      printf("  %s  (%s)\n", path,
+             writer == PT_WRITER_DIED     ? "its node died: events recovered"
+             : writer == PT_WRITER_EXITED ? "its node exited"
+                                          : "its node still runs");
+    }
+    pt_log_close(view);
+  }
+  return rc;
+}
+#endif
 
 /* The launcher: forks one node process per node and wires them up. */
 static int run_processes(const options *o) {
@@ -344,11 +384,14 @@ static int run_processes(const options *o) {
   int status = 0, failed = 0;
 
   print_banner(o);
+#if PT_TRACE
   if (mkdir(o->out_dir, 0755) != 0 && errno != EEXIST) {
     fprintf(stderr, "demo: cannot create %s: %s\n", o->out_dir,
             strerror(errno));
     return 1;
   }
+  demo_files_remove(o->out_dir);
+#endif
   fflush(stdout);
   for (size_t i = 0; i < o->nodes; i++) {
     int to_child[2], from_child[2];
@@ -386,6 +429,13 @@ static int run_processes(const options *o) {
     snprintf(ports + len, sizeof ports - len, "%s ", line);
     printf("  node%zu  pid %ld  udp port %s\n", i, (long)pids[i], line);
   }
+#if PT_TRACE
+  if (!failed) {
+    printf("Each node process records into its own log file, %s/node<i>.ptlog;"
+           "\n  follow one live with: %s tail %s/node1.ptlog\n",
+           o->out_dir, o->tool, o->out_dir);
+  }
+#endif
   printf("Connecting the ring (node i -> node i+1)...\n");
   fflush(stdout);
   for (size_t i = 0; i < o->nodes && !failed; i++) {
@@ -401,6 +451,13 @@ static int run_processes(const options *o) {
   }
   if (!failed) {
     dprintf(down[0], "go\n");
+  } else {
+    /* End of file on their pipes ends every node, node 0 included (it
+     * would otherwise wait for "go" forever). */
+    for (size_t i = 0; i < o->nodes; i++) {
+      close(down[i]);
+      down[i] = -1;
+    }
   }
   /* Node 0 is the client: when it exits, the work is done. */
   if (waitpid(pids[0], &status, 0) < 0 || !WIFEXITED(status) ||
@@ -408,49 +465,76 @@ static int run_processes(const options *o) {
     failed = 1;
   }
   for (size_t i = 0; i < o->nodes; i++) {
-    if (i > 0) {
-      dprintf(down[i], "stop\n");
+    if (i > 0 && i == o->crash_node) {
+      /* What a crash leaves: no exit path runs in the node, its log file
+       * keeps every event it completed. */
+      kill(pids[i], SIGKILL);
+      if (waitpid(pids[i], &status, 0) < 0 || !WIFSIGNALED(status)) {
+        failed = 1;
+      } else {
+        printf("  node%zu killed with SIGKILL (--crash-node)\n", i);
+      }
+    } else if (i > 0) {
+      if (down[i] >= 0) {
+        dprintf(down[i], "stop\n");
+      }
       if (waitpid(pids[i], &status, 0) < 0 || !WIFEXITED(status) ||
           WEXITSTATUS(status) != 0) {
+        fprintf(stderr, "demo: node%zu did not exit cleanly\n", i);
         failed = 1;
       }
     }
-    close(down[i]);
+    if (down[i] >= 0) {
+      close(down[i]);
+    }
     close(up[i]);
   }
 #if PT_TRACE
-  if (!failed) {
-    demo_node_log logs[DEMO_MAX_NODES];
-    memset(logs, 0, sizeof logs);
-    printf("\nEvent logs written by the node processes, read back:\n");
-    for (size_t i = 0; i < o->nodes; i++) {
-      char path[512];
-      snprintf(path, sizeof path, "%s/node%zu.ptlog", o->out_dir, i);
-      if (demo_node_log_read(path, &logs[i]) != 0) {
-        fprintf(stderr, "demo: cannot read %s\n", path);
-        failed = 1;
-      } else {
-        printf("  %s: %zu events\n", path, logs[i].count);
-      }
-    }
-    if (!failed) {
-      demo_report_logs(logs, o->nodes);
-    }
-    for (size_t i = 0; i < o->nodes; i++) {
-      demo_node_log_free(&logs[i]);
-    }
+  /* Whatever happened to the nodes, their log files hold what they did. */
+  pt_dump dumps[DEMO_MAX_NODES];
+  pt_trace_id shown;
+  if (save_node_logs(o) != 0 ||
+      demo_dumps_load(o->out_dir, o->nodes, dumps) != 0) {
+    return 1;
   }
+  for (size_t i = 0; i < o->nodes; i++) {
+    char path[512];
+    demo_dump_path(path, sizeof path, o->out_dir, i);
+    printf("  %s: %zu events\n", path, dumps[i].count);
+  }
+  demo_report_dumps(dumps, o->nodes, &shown);
+  demo_print_next_steps(o->tool, o->out_dir, dumps, o->nodes, &shown, 1);
+  demo_dumps_release(dumps, o->nodes);
 #else
   printf("\nTracing is compiled out in this build: no timeline, no logs.\n");
 #endif
   return failed ? 1 : 0;
 }
 
+/* How to run the peertrace tool built beside this program: the build tree
+ * has BUILD/examples/p2p/p2p_demo and BUILD/tools/peertrace (as `bash
+ * scripts/demo.sh` builds them), so the path is derived from argv[0]; a
+ * program found elsewhere falls back to plain `peertrace` (installed). */
+static const char *find_tool(const char *argv0, char *buf, size_t size) {
+  static const char suffix[] = "examples/p2p/p2p_demo";
+  size_t len = strlen(argv0), slen = sizeof suffix - 1;
+  if (len >= slen && strcmp(argv0 + len - slen, suffix) == 0 &&
+      (len == slen || argv0[len - slen - 1] == '/') &&
+      (size_t)snprintf(buf, size, "%.*stools/peertrace", (int)(len - slen),
+                       argv0) < size &&
+      access(buf, X_OK) == 0) {
+    return buf;
+  }
+  return "peertrace";
+}
+
 int main(int argc, char **argv) {
   options o;
+  char tool[1024];
   setvbuf(stdout, NULL, _IOLBF, 0);
   if (parse_args(argc, argv, &o) != 0) {
     return 2;
   }
+  o.tool = find_tool(argc > 0 ? argv[0] : "", tool, sizeof tool);
   return o.processes ? run_processes(&o) : run_in_process(&o);
 }

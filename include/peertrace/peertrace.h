@@ -583,9 +583,12 @@ PT_API int pt_follow_create(pt_follow **out, const pt_log *log, unsigned flags);
 /*
  * pt_follow_poll: the events completed since the previous poll, in time
  * order, in an array owned by the follower (valid until the next poll or
- * pt_follow_destroy).  *missed receives the number of events that were
- * written and overwritten between two polls, unseen (the follower was
- * lapped): exact, from the log's per-chunk overwrite counts.
+ * pt_follow_destroy).  While the writer runs, events of the last
+ * millisecond are held back for the next poll (so that each writer thread's
+ * events arrive in order); once it closed its log or died
+ * (pt_log_writer_status), everything is delivered.  *missed receives the number
+ * of events that were written and overwritten between two polls, unseen (the
+ * follower was lapped): exact, from the log's per-chunk overwrite counts.
  * Returns PT_OK; PT_ERR_INVALID for NULL arguments.
  */
 PT_API int pt_follow_poll(pt_follow *follow, const pt_event **events,
