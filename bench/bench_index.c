@@ -380,11 +380,13 @@ int main(int argc, char **argv) {
   }
   pt_log_stats stats;
   pt_log_get_stats(log, &stats);
-  printf("ring %llu events (chunks of %llu), index memory %llu bytes "
-         "(ring: %llu bytes)\n",
+  printf("ring %llu events (chunks of %llu, index blocks of %llu), index "
+         "memory %llu bytes (ring: %llu bytes)\n",
          (unsigned long long)stats.capacity,
          (unsigned long long)stats.chunk_size,
-         (unsigned long long)pt__index_memory(stats.capacity, stats.chunk_size),
+         (unsigned long long)log->index->chunk_size,
+         (unsigned long long)pt__index_memory(stats.capacity,
+                                              log->index->chunk_size),
          (unsigned long long)(stats.capacity * 136));
   printf("median of %d runs, microseconds per query\n\n", runs);
   printf("%-22s %8s %12s %12s %12s %10s\n", "query", "events", "indexed",

@@ -4,6 +4,8 @@
  * One vertical lane per node, one row per event (time runs down, the time
  * relative to the trace's first event on the left).  A packet sent on one
  * node and received on another (same packet number and space) is an arrow
+ * (so is an app request: app_command to the peer's app_start, and its reply:
+ * the peer's app_end to the requester's app_end)
  * between the lanes; a lost packet is a red arrow that stops half-way with
  * a cross; app requests are boxes on their lane.  The picture needs the
  * whole trace, so events are buffered (at most PT__SVG_MAX_EVENTS; the
@@ -85,6 +87,46 @@ static long pt__svg_find_sent(const pt__svg_state *st, size_t k, int other,
         s->event.data.packet_sent.pn == pn &&
         s->event.data.packet_sent.space == space &&
         (other ? s->node != it->node : s->node == it->node)) {
+      return (long)j;
+    }
+  }
+  return -1;
+}
+
+/* The lane of the node whose id is the event's peer id, or -1. */
+static long pt__svg_peer_lane(const pt_exporter *ex, const pt_event *ev) {
+  if (!(ev->flags & PT_EVENT_HAS_PEER)) {
+    return -1;
+  }
+  for (unsigned n = 0; n < ex->node_count; n++) {
+    if (memcmp(ex->nodes[n].id, ev->peer_id, sizeof ev->peer_id) == 0) {
+      return (long)n;
+    }
+  }
+  return -1;
+}
+
+/*
+ * The message an app event receives, as the row it was sent from, or -1:
+ * for an app_start from peer P, P's latest earlier app_command to this node
+ * (the request); for an app_end on a node that sent a request to Q, Q's
+ * latest earlier app_end answering this node (the reply).
+ */
+static long pt__svg_find_message(const pt_exporter *ex, const pt__svg_state *st,
+                                 size_t k, const int *used) {
+  const pt__svg_item *it = &st->items[k];
+  for (size_t j = k; j-- > 0;) {
+    const pt__svg_item *s = &st->items[j];
+    if (used[j] || s->node == it->node ||
+        pt__svg_peer_lane(ex, &s->event) != (long)it->node) {
+      continue;
+    }
+    if (it->event.kind == PT_EV_APP_START &&
+        s->event.kind == PT_EV_APP_COMMAND &&
+        (long)s->node == pt__svg_peer_lane(ex, &it->event)) {
+      return (long)j;
+    }
+    if (it->event.kind == PT_EV_APP_END && s->event.kind == PT_EV_APP_END) {
       return (long)j;
     }
   }
@@ -181,6 +223,16 @@ static int pt__svg_finish(pt_exporter *ex) {
         fprintf(fp,
                 "<line x1=\"%d\" y1=\"%d\" x2=\"%d\" y2=\"%d\" "
                 "stroke=\"#1f4e9c\" stroke-width=\"1.5\" "
+                "marker-end=\"url(#arrow)\"/>\n",
+                pt__svg_x(st->items[j].node), pt__svg_y((size_t)j), x, y);
+      }
+    } else if (ev->kind == PT_EV_APP_START || ev->kind == PT_EV_APP_END) {
+      long j = pt__svg_find_message(ex, st, k, used);
+      if (j >= 0) {
+        used[j] = 1;
+        fprintf(fp,
+                "<line x1=\"%d\" y1=\"%d\" x2=\"%d\" y2=\"%d\" "
+                "stroke=\"#8a6d00\" stroke-width=\"1.5\" "
                 "marker-end=\"url(#arrow)\"/>\n",
                 pt__svg_x(st->items[j].node), pt__svg_y((size_t)j), x, y);
       }

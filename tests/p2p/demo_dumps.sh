@@ -59,6 +59,12 @@ grep -q "<svg" "$work/trace.svg" || fail "trace.svg is not an SVG"
 if command -v xmllint >/dev/null; then
   xmllint --noout "$work/trace.svg" || fail "trace.svg is not well-formed"
 fi
+# The request is drawn: an arrow for each hop out and each reply back.
+hops=$((nodes - 1))
+arrows=$(grep -c 'marker-end="url(#arrow)"' "$work/trace.svg" || true)
+[ "$arrows" -ge $((2 * hops)) ] ||
+  fail "trace.svg has $arrows arrows for a request crossing $nodes nodes"
+echo "svg: $arrows arrows for $hops hops"
 chrome=$(command_line "export chrome")
 (cd "$work" && eval "$chrome") || fail "$chrome failed"
 python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); assert d["traceEvents"]' \
