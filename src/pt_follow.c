@@ -57,7 +57,9 @@ static uint64_t pt__follow_chunk(pt_follow *f, uint64_t j, int deliver,
   uint64_t lap = pt__state_lap(state);
   uint64_t missed = 0;
   if (lap != f->lap[j]) {
-    uint64_t lost = removed - f->removed[j];
+    /* A count that went down means the file was replaced or edited: the
+     * follower cannot know what it missed, and starts over from here. */
+    uint64_t lost = removed >= f->removed[j] ? removed - f->removed[j] : 0;
     missed = lost > f->delivered[j] ? lost - f->delivered[j] : 0;
     f->lap[j] = lap;
     f->removed[j] = removed;

@@ -87,7 +87,12 @@ static pt_log *pt__registry_find(uint64_t uid) {
 
 /* ---- Per-thread cursors ------------------------------------------------- */
 
-#define PT__CURSORS 8
+/*
+ * Logs a thread can write to in turn without closing chunks early: a cursor
+ * evicted to make room closes its chunk (events kept, the chunk's unused
+ * slots wasted, and the registry lock taken in that write).
+ */
+#define PT__CURSORS 32
 
 typedef struct pt__cursor {
   uint64_t uid;      /* log uid, 0 = unused */
@@ -118,6 +123,7 @@ static void pt__chunk_close(pt_log *log, pt__cursor *cur) {
    */
   atomic_store_explicit(state,
                         pt__state_make(pt__state_lap(owned),
+                                       pt__state_parity(owned),
                                        pt__state_prev_filled(owned), filled, 0),
                         memory_order_release);
   cur->next = cur->end = 0;
@@ -142,6 +148,9 @@ static void pt__thread_exit(void *unused) {
   for (int i = 0; i < PT__CURSORS; i++) {
     pt__cursor_release(&pt__cursors[i]);
   }
+  /* Re-armed: a later write from another thread-local destructor sets the
+   * key again, and pthreads runs this once more. */
+  pt__thread_has_exit_hook = 0;
 }
 
 /*
@@ -233,12 +242,13 @@ static int pt__chunk_claim(pt_log *log, pt__cursor *cur) {
     if (seen & PT__STATE_OWNED) {
       continue; /* a lagging writer still fills it: leave it to them */
     }
-    uint64_t lap = (c >> log->count_shift) + 1;
-    if (pt__state_lap(seen) >= lap) {
+    uint64_t lap = ((c >> log->count_shift) + 1) & PT__LAP_MASK;
+    if (seen != 0 && pt__lap_at_or_after(pt__state_lap(seen), lap)) {
       continue; /* we were preempted; this or a later lap already used it */
     }
     uint64_t filled = pt__state_filled(seen);
-    uint64_t claimed = pt__state_make(lap, filled, 0, PT__STATE_OWNED);
+    uint64_t parity = pt__state_parity(seen) ^ 1u;
+    uint64_t claimed = pt__state_make(lap, parity, filled, 0, PT__STATE_OWNED);
     /*
      * acquire on success: synchronises with the previous owner's release in
      * pt__chunk_close, so its slot stores happen before ours.  This CAS kills
@@ -258,7 +268,7 @@ static int pt__chunk_claim(pt_log *log, pt__cursor *cur) {
      * release: a reader that sees the new tag also sees the CAS above, so it
      * never adds prev_filled twice (pt__chunk_removed).
      */
-    atomic_store_explicit(removed, pt__removed_make(count + filled, lap),
+    atomic_store_explicit(removed, pt__removed_make(count + filled, parity),
                           memory_order_release);
     uint64_t base = c << log->chunk_shift;
     cur->chunk = c;
@@ -447,7 +457,7 @@ uint64_t pt__chunk_removed(const pt_log *log, uint64_t chunk, uint64_t *state) {
       continue; /* claimed again meanwhile: read the new pair */
     }
     uint64_t count = pt__removed_count(removed);
-    if ((removed & PT__TAG_MASK) != (pt__state_lap(after) & PT__TAG_MASK)) {
+    if ((removed & PT__TAG_MASK) != pt__state_parity(after)) {
       count += pt__state_prev_filled(after); /* claimed, not yet counted */
     }
     *state = after;

@@ -14,15 +14,18 @@
  *   state    bit 0       owned: a writer is filling the chunk
  *            bits 1-10   filled: events its owner completed (set at close)
  *            bits 11-20  prev_filled: the previous owner's filled count
- *            bits 21-63  lap field: lap + 1 of the chunk's last claim, where
- *                        lap = ticket / capacity (0: never claimed)
- *   removed  bits 0-7    tag: low 8 bits of the lap field it was updated for
+ *            bit 21      parity: flips at every claim of this chunk
+ *            bits 22-63  lap field: (lap + 1) mod 2^42 of the chunk's last
+ *                        claim, where lap = ticket / capacity (0: never)
+ *   removed  bit 0       tag: the parity of the claim it was last updated for
  *            bits 8-63   completed events this chunk has lost to overwriting
- * A claim CASes `state` (new lap, prev_filled = filled, owned), then stores
- * `removed` += prev_filled tagged with the new lap.  Until that store lands
- * the tag is stale, and whoever reads the pair adds prev_filled itself
- * (pt__chunk_removed), so the count is exact at every instant, even in a log
- * file whose writer was killed between the two.
+ * A claim CASes `state` (new lap, flipped parity, prev_filled = filled,
+ * owned), then stores `removed` += prev_filled tagged with the new parity.
+ * Until that store lands the tag differs from the state's parity, and
+ * whoever reads the pair adds prev_filled itself (pt__chunk_removed), so the
+ * count is exact at every instant, even in a log file whose writer was
+ * killed between the two.  (A parity cannot alias: claims of one chunk are
+ * sequential, so the tag is either this claim's or the one before.)
  * An event is live iff its sequence word is even and non-zero and its
  * ticket's lap field equals its chunk's: the CAS kills a chunk's old events
  * at the same instant as it makes them countable.
@@ -42,7 +45,7 @@ typedef struct pt__slot {
 
 #define PT__STATE_OWNED UINT64_C(1)
 #define PT__FILLED_MASK UINT64_C(0x3ff)
-#define PT__TAG_MASK UINT64_C(0xff)
+#define PT__TAG_MASK UINT64_C(1)
 /* Largest chunk the 10-bit filled fields can count. */
 #define PT__MAX_CHUNK 512u
 
@@ -54,17 +57,26 @@ static inline uint64_t pt__state_prev_filled(uint64_t state) {
   return (state >> 11) & PT__FILLED_MASK;
 }
 
+#define PT__LAP_BITS 42
+#define PT__LAP_MASK ((UINT64_C(1) << PT__LAP_BITS) - 1)
+
 static inline uint64_t pt__state_lap(uint64_t state) {
-  return state >> 21;
+  return state >> 22;
 }
 
-static inline uint64_t pt__state_make(uint64_t lap_field, uint64_t prev_filled,
-                                      uint64_t filled, uint64_t owned) {
-  return (lap_field << 21) | (prev_filled << 11) | (filled << 1) | owned;
+static inline uint64_t pt__state_parity(uint64_t state) {
+  return (state >> 21) & 1u;
 }
 
-static inline uint64_t pt__removed_make(uint64_t count, uint64_t lap_field) {
-  return (count << 8) | (lap_field & PT__TAG_MASK);
+static inline uint64_t pt__state_make(uint64_t lap_field, uint64_t parity,
+                                      uint64_t prev_filled, uint64_t filled,
+                                      uint64_t owned) {
+  return ((lap_field & PT__LAP_MASK) << 22) | (parity << 21) |
+         (prev_filled << 11) | (filled << 1) | owned;
+}
+
+static inline uint64_t pt__removed_make(uint64_t count, uint64_t parity) {
+  return (count << 8) | parity;
 }
 
 static inline uint64_t pt__removed_count(uint64_t removed) {
@@ -109,9 +121,15 @@ static inline _Atomic uint64_t *pt__removed_word(const pt_log *log,
   return &log->chunk_state[chunk * PT__STATE_STRIDE + 1];
 }
 
-/* Lap field of a ticket: ticket / capacity + 1. */
+/* Lap field of a ticket: (ticket / capacity + 1) mod 2^42. */
 static inline uint64_t pt__ticket_lap(const pt_log *log, uint64_t ticket) {
-  return (ticket >> log->capacity_shift) + 1;
+  return ((ticket >> log->capacity_shift) + 1) & PT__LAP_MASK;
+}
+
+/* Whether lap field a is b or later, modulo 2^42 (laps only move forward,
+ * and never by 2^41 between two looks at one chunk). */
+static inline int pt__lap_at_or_after(uint64_t a, uint64_t b) {
+  return ((a - b) & PT__LAP_MASK) < (PT__LAP_MASK + 1) / 2;
 }
 
 /*

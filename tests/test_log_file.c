@@ -391,7 +391,9 @@ static void test_recovery_inside_a_claim(void **state) {
   (void)state;
   char path[128];
   path_in_dir(path, sizeof path, "claim.ptlog");
-  for (int stop = 0; stop < 3; stop++) {
+  for (int run = 0; run < 6; run++) {
+    int stop = run % 3;
+    int jump = run / 3;
     pt_log *log = NULL;
     assert_int_equal(create_file_log(&log, path, 64, PT_LOG_FILE_REPLACE),
                      PT_OK);
@@ -401,21 +403,27 @@ static void test_recovery_inside_a_claim(void **state) {
       pt_test_make_event(&ev, 0, n);
       pt_log_write(log, &ev);
     }
-    /* The claim another writer would make next, up to the stop. */
-    uint64_t c = atomic_load(&log->header->next_chunk);
+    /*
+     * The claim another writer would make next, up to the stop; with `jump`
+     * the chunk's lap moves on by 256 (a chunk skipped while held by an idle
+     * thread), which an 8-bit lap tag could not tell from no move at all.
+     */
+    uint64_t c = atomic_load(&log->header->next_chunk) +
+                 (jump ? 256 * log->chunk_count : 0);
     uint64_t j = c & (log->chunk_count - 1);
     uint64_t seen = atomic_load(pt__state_word(log, j));
     assert_false(seen & PT__STATE_OWNED);
     uint64_t filled = pt__state_filled(seen);
     assert_true(filled > 0);
     uint64_t lap = (c >> log->count_shift) + 1;
+    uint64_t parity = pt__state_parity(seen) ^ 1u;
     atomic_store(&log->header->next_chunk, c + 1);
     atomic_store(pt__state_word(log, j),
-                 pt__state_make(lap, filled, 0, PT__STATE_OWNED));
+                 pt__state_make(lap, parity, filled, 0, PT__STATE_OWNED));
     if (stop >= 1) { /* the removed count catches up */
       uint64_t count = pt__removed_count(atomic_load(pt__removed_word(log, j)));
       atomic_store(pt__removed_word(log, j),
-                   pt__removed_make(count + filled, lap));
+                   pt__removed_make(count + filled, parity));
     }
     if (stop == 2) { /* first event of the chunk half written */
       uint64_t t = c << log->chunk_shift;
@@ -438,6 +446,41 @@ static void test_recovery_inside_a_claim(void **state) {
     pt_log_close(view);
     pt_log_destroy(log);
   }
+}
+
+/*
+ * The lap field is 42 bits: on a small ring it wraps after 2^46 events or
+ * so.  Started just before the wrap, the ring keeps working across it.
+ */
+static void test_lap_field_wraps(void **state) {
+  (void)state;
+  pt_log_config cfg;
+  pt_log_config_init(&cfg);
+  cfg.capacity = 16; /* 16 chunks of 1 slot: a lap per 16 claims */
+  pt_log *log = NULL;
+  assert_int_equal(pt_log_create(&log, &cfg), PT_OK);
+  atomic_store(&log->header->next_chunk, (PT__LAP_MASK - 3)
+                                             << log->count_shift);
+  for (uint64_t n = 0; n < 200; n++) { /* ~12 laps, across the wrap */
+    pt_event ev;
+    pt_test_make_event(&ev, 0, n);
+    pt_log_write(log, &ev);
+    if (n % 16 == 15) {
+      pt_event *events = NULL;
+      size_t count = 0;
+      pt_log_stats stats;
+      assert_int_equal(pt_log_recent(log, SIZE_MAX, &events, &count), PT_OK);
+      assert_int_equal(pt_log_get_stats(log, &stats), PT_OK);
+      assert_int_equal(count, 16);
+      assert_int_equal(count + stats.overwritten, n + 1);
+      uint32_t w;
+      uint64_t last;
+      pt_test_event_origin(&events[count - 1], &w, &last);
+      assert_int_equal(last, n);
+      pt_events_free(events);
+    }
+  }
+  pt_log_destroy(log);
 }
 
 /* ---- Following a live log -------------------------------------------------
@@ -537,6 +580,7 @@ int main(void) {
       cmocka_unit_test(test_recovery_after_sigkill),
       cmocka_unit_test(test_recovery_after_abort_and_segfault),
       cmocka_unit_test(test_recovery_inside_a_claim),
+      cmocka_unit_test(test_lap_field_wraps),
       cmocka_unit_test(test_follow_sees_or_counts_everything),
   };
   return cmocka_run_group_tests(tests, setup, teardown);
