@@ -418,6 +418,9 @@ PT_API void pt_log_destroy(pt_log *log);
  * counted (pt_log_stats.overwritten); an event that finds no free slot is
  * counted as dropped.  log == NULL or ev == NULL: nothing happens.
  * Thread-safety: any number of threads may write concurrently, with readers.
+ * A thread keeps a claimed chunk of 256 slots open in up to 32 logs; writing
+ * to more logs in turn closes chunks early (wasting ring space) and takes a
+ * lock in those writes.
  */
 PT_API void pt_log_write(pt_log *log, const pt_event *ev);
 
