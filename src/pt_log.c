@@ -57,7 +57,7 @@
  * meanwhile; the number is then skipped).
  */
 #ifndef PT__RESERVE
-#define PT__RESERVE 16u
+#define PT__RESERVE 64u
 #endif
 
 /* Slots a writer claims at a time (at most PT__MAX_CHUNK). */
