@@ -7,6 +7,10 @@
 #define PT__LIKELY(x) __builtin_expect(!!(x), 1)
 #define PT__UNLIKELY(x) __builtin_expect(!!(x), 0)
 
+/* For the hot path's helpers: clang left pt__slot_publish out of line (25
+ * instructions and a call per event, 13.5 ns against gcc's 11.6). */
+#define PT__HOT_INLINE static inline __attribute__((always_inline))
+
 /*
  * Thread-local storage in the initial-exec model: one %fs-relative access,
  * no __tls_get_addr call, even when built as a shared library.  The library

@@ -283,8 +283,8 @@ static int pt__chunk_claim(pt_log *log, pt__cursor *cur) {
  * Takes the next slot of this thread's chunk (claiming a chunk if needed).
  * Returns the slot, with *ticket set, or NULL if the event must be dropped.
  */
-static inline pt__slot *pt__slot_take(pt_log *log, pt__cursor **cursor,
-                                      uint64_t *ticket) {
+PT__HOT_INLINE pt__slot *pt__slot_take(pt_log *log, pt__cursor **cursor,
+                                       uint64_t *ticket) {
   pt__cursor *cur = &pt__cursors[0];
   if (PT__UNLIKELY(cur->uid != log->uid)) {
     cur = pt__cursor_find(log);
@@ -305,7 +305,7 @@ static inline pt__slot *pt__slot_take(pt_log *log, pt__cursor **cursor,
  * Marks a slot "being written" before its payload stores: a reader copying
  * the old event sees the sequence change and discards its copy.
  */
-static inline void pt__slot_begin(pt_log *log, uint64_t ticket) {
+PT__HOT_INLINE void pt__slot_begin(pt_log *log, uint64_t ticket) {
   /* relaxed: ordered before the payload stores by the fence below. */
   atomic_store_explicit(&log->seqs[ticket & log->mask], 2 * ticket + 1,
                         memory_order_relaxed);
@@ -318,8 +318,8 @@ static inline void pt__slot_begin(pt_log *log, uint64_t ticket) {
 }
 
 /* Publishes the slot's event and closes the chunk when it is full. */
-static inline void pt__slot_publish(pt_log *log, pt__cursor *cur,
-                                    uint64_t ticket) {
+PT__HOT_INLINE void pt__slot_publish(pt_log *log, pt__cursor *cur,
+                                     uint64_t ticket) {
   /* release: the event is complete; readers that acquire this see it all. */
   atomic_store_explicit(&log->seqs[ticket & log->mask], 2 * ticket + 2,
                         memory_order_release);
@@ -334,19 +334,19 @@ static inline void pt__slot_publish(pt_log *log, pt__cursor *cur,
 }
 
 /* Word i of an unaligned byte buffer. */
-static inline uint64_t pt__load_word(const void *src, size_t i) {
+PT__HOT_INLINE uint64_t pt__load_word(const void *src, size_t i) {
   uint64_t word;
   memcpy(&word, (const unsigned char *)src + 8 * i, sizeof word);
   return word;
 }
 
 /* relaxed stores: every payload store is published by pt__slot_publish. */
-static inline void pt__slot_store(pt__slot *slot, int word, uint64_t value) {
+PT__HOT_INLINE void pt__slot_store(pt__slot *slot, int word, uint64_t value) {
   atomic_store_explicit(&slot->word[word], value, memory_order_relaxed);
 }
 
-static inline void pt__log_record(pt_log *log, const pt_event *ev,
-                                  uint64_t timestamp_us) {
+PT__HOT_INLINE void pt__log_record(pt_log *log, const pt_event *ev,
+                                   uint64_t timestamp_us) {
   pt__cursor *cur;
   uint64_t ticket;
   pt__slot *slot = pt__slot_take(log, &cur, &ticket);
