@@ -16,15 +16,6 @@
 
 /* ---- Helpers ------------------------------------------------------------ */
 
-void pt__export_hex(char *out, const uint8_t *bytes, size_t n) {
-  static const char digits[] = "0123456789abcdef";
-  for (size_t i = 0; i < n; i++) {
-    out[2 * i] = digits[bytes[i] >> 4];
-    out[2 * i + 1] = digits[bytes[i] & 0x0fu];
-  }
-  out[2 * n] = '\0';
-}
-
 void pt__export_json_string(FILE *fp, const char *text) {
   fputc('"', fp);
   for (const unsigned char *p = (const unsigned char *)text; *p != '\0'; p++) {
@@ -154,7 +145,7 @@ static void pt__visit(pt__field_fn fn, void *ctx, const char *name, int tag,
     fn(ctx, name, PT__FIELD_TEXT, 0, text);
     break;
   default: /* bytes */
-    pt__export_hex(text, p, size < 63 ? size : 63);
+    pt__hex_encode(text, p, size < 63 ? size : 63);
     fn(ctx, name, PT__FIELD_TEXT, 0, text);
     break;
   }
@@ -251,7 +242,7 @@ int pt_exporter_add_node(pt_exporter *ex, const uint8_t node_id[32],
   ex->nodes = nodes;
   pt__export_node *n = &nodes[ex->node_count];
   memcpy(n->id, node_id, 32);
-  pt__export_hex(n->hex, node_id, 32);
+  pt__hex_encode(n->hex, node_id, 32);
   memcpy(n->short_hex, n->hex, 8);
   n->short_hex[8] = '\0';
   *index = ex->node_count++;

@@ -8,6 +8,8 @@
 
 #include <stdio.h>
 
+#include "pt_hex.h"
+
 #include "pt_common.h"
 
 typedef struct pt__export_node {
@@ -47,8 +49,6 @@ extern const pt__export_ops pt__export_chrome_ops;
 extern const pt__export_ops pt__export_otlp_ops;
 extern const pt__export_ops pt__export_svg_ops;
 
-/* Lowercase hex of bytes[0..n) into out (2n + 1 bytes, NUL-terminated). */
-void pt__export_hex(char *out, const uint8_t *bytes, size_t n);
 
 /* A JSON string literal (quotes included) for NUL-terminated text. */
 void pt__export_json_string(FILE *fp, const char *text);

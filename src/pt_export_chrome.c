@@ -81,7 +81,7 @@ static int pt__chrome_event(pt_exporter *ex, unsigned node,
        * so Perfetto draws the trace's path from slice to slice in time.
        */
       char id[17];
-      pt__export_hex(id, ev->trace_id.bytes, 8);
+      pt__hex_encode(id, ev->trace_id.bytes, 8);
       fprintf(fp, "\"bind_id\":\"0x%s\",\"flow_in\":true,\"flow_out\":true,",
               id);
     }

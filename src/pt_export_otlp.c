@@ -104,7 +104,7 @@ static void pt__otlp_write_span(pt_exporter *ex, const pt__otlp_span *s,
   FILE *fp = ex->fp;
   const pt__export_node *node = &ex->nodes[s->node];
   char trace_hex[33];
-  pt__export_hex(trace_hex, s->trace_id.bytes, 16);
+  pt__hex_encode(trace_hex, s->trace_id.bytes, 16);
   uint64_t h = 0xcbf29ce484222325ull;
   h = pt__fnv(h, node->id, 32);
   h = pt__fnv(h, &s->trace_id, sizeof s->trace_id);
@@ -117,7 +117,7 @@ static void pt__otlp_write_span(pt_exporter *ex, const pt__otlp_span *s,
     span_id[i] = (uint8_t)(h >> (8 * i));
   }
   char span_hex[17];
-  pt__export_hex(span_hex, span_id, 8);
+  pt__hex_encode(span_hex, span_id, 8);
 
   fprintf(fp, "%s\n{\"resource\":{\"attributes\":[",
           st->any_written ? "," : "");

@@ -15,6 +15,7 @@
 
 #include "pt_clock.h"
 #include "pt_common.h"
+#include "pt_hex.h"
 
 typedef struct pt__rng {
   uint64_t s[4];
@@ -102,49 +103,23 @@ int pt_trace_id_is_zero(const pt_trace_id *id) {
 }
 
 int pt_trace_id_to_hex(const pt_trace_id *id, char *out, size_t out_size) {
-  static const char digits[] = "0123456789abcdef";
   if (id == NULL || out == NULL) {
     return PT_ERR_INVALID;
   }
   if (out_size < 33) {
     return PT_ERR_BUFFER;
   }
-  for (size_t i = 0; i < 16; i++) {
-    out[2 * i] = digits[id->bytes[i] >> 4];
-    out[2 * i + 1] = digits[id->bytes[i] & 0xf];
-  }
-  out[32] = '\0';
+  pt__hex_encode(out, id->bytes, sizeof id->bytes);
   return PT_OK;
-}
-
-static int pt__hex_value(char c) {
-  if (c >= '0' && c <= '9') {
-    return c - '0';
-  }
-  if (c >= 'a' && c <= 'f') {
-    return c - 'a' + 10;
-  }
-  if (c >= 'A' && c <= 'F') {
-    return c - 'A' + 10;
-  }
-  return -1;
 }
 
 int pt_trace_id_from_hex(const char *text, size_t len, pt_trace_id *out) {
   if (text == NULL || out == NULL) {
     return PT_ERR_INVALID;
   }
-  if (len != 32) {
-    return PT_ERR_PARSE;
-  }
   pt_trace_id id;
-  for (size_t i = 0; i < 16; i++) {
-    int hi = pt__hex_value(text[2 * i]);
-    int lo = pt__hex_value(text[2 * i + 1]);
-    if (hi < 0 || lo < 0) {
-      return PT_ERR_PARSE;
-    }
-    id.bytes[i] = (uint8_t)(hi << 4 | lo);
+  if (len != 32 || pt__hex_decode(text, id.bytes, sizeof id.bytes, 0) != 0) {
+    return PT_ERR_PARSE;
   }
   *out = id;
   return PT_OK;

@@ -7,14 +7,7 @@
 
 #include <string.h>
 
-static const char pt__hex_digits[] = "0123456789abcdef";
-
-static void pt__hex_put(char *out, const uint8_t *bytes, size_t n) {
-  for (size_t i = 0; i < n; i++) {
-    out[2 * i] = pt__hex_digits[bytes[i] >> 4];
-    out[2 * i + 1] = pt__hex_digits[bytes[i] & 0x0fu];
-  }
-}
+#include "pt_hex.h"
 
 static int pt__all_zero(const uint8_t *bytes, size_t n) {
   for (size_t i = 0; i < n; i++) {
@@ -38,37 +31,19 @@ int pt_traceparent_format(const pt_trace_id *trace_id,
     return PT_ERR_INVALID;
   }
   uint8_t w3c_flags = (uint8_t)(flags & PT_FLAG_SAMPLED);
+  /* Each encode ends with a NUL that the next separator overwrites. */
   memcpy(out, "00-", 3);
-  pt__hex_put(out + 3, trace_id->bytes, 16);
+  pt__hex_encode(out + 3, trace_id->bytes, 16);
   out[35] = '-';
-  pt__hex_put(out + 36, parent_id, 8);
+  pt__hex_encode(out + 36, parent_id, 8);
   out[52] = '-';
-  pt__hex_put(out + 53, &w3c_flags, 1);
-  out[55] = '\0';
+  pt__hex_encode(out + 53, &w3c_flags, 1);
   return PT_OK;
 }
 
 /* Lowercase hex only, as W3C requires. */
-static int pt__hex_value(char c) {
-  if (c >= '0' && c <= '9') {
-    return c - '0';
-  }
-  if (c >= 'a' && c <= 'f') {
-    return c - 'a' + 10;
-  }
-  return -1;
-}
-
 static int pt__hex_get(const char *text, uint8_t *out, size_t n) {
-  for (size_t i = 0; i < n; i++) {
-    int hi = pt__hex_value(text[2 * i]);
-    int lo = pt__hex_value(text[2 * i + 1]);
-    if (hi < 0 || lo < 0) {
-      return PT_ERR_PARSE;
-    }
-    out[i] = (uint8_t)(hi << 4 | lo);
-  }
-  return PT_OK;
+  return pt__hex_decode(text, out, n, 1) == 0 ? PT_OK : PT_ERR_PARSE;
 }
 
 int pt_traceparent_parse(const char *text, size_t len, pt_trace_id *trace_id,

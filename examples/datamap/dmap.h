@@ -76,6 +76,9 @@ typedef struct dmap_request {
 } dmap_request;
 
 /* dmap_store_init: an empty store (trace members left to the caller). */
+/* The name of a DMAP command ("STORE_CHUNK", ...; "UNKNOWN" otherwise). */
+const char *dmap_command_name(uint16_t cmd);
+
 void dmap_store_init(dmap_store *store);
 
 /*

@@ -32,16 +32,7 @@ static void dmap_to_trace_data(const pt_app_protocol *app, uint16_t cmd,
 static const char *dmap_describe_command(const pt_app_protocol *app,
                                          uint16_t cmd) {
   (void)app;
-  switch (cmd) {
-  case DMAP_STORE_CHUNK:
-    return "STORE_CHUNK";
-  case DMAP_GET_CHUNK:
-    return "GET_CHUNK";
-  case DMAP_DELETE_CHUNK:
-    return "DELETE_CHUNK";
-  default:
-    return "UNKNOWN";
-  }
+  return dmap_command_name(cmd);
 }
 
 /* should_trace is NULL: every command is traced (the seed's default). */

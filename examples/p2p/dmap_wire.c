@@ -88,23 +88,7 @@ int dmap_reply_decode(const uint8_t *in, size_t len, dmap_reply *res) {
 }
 
 const char *dmap_cmd_name(unsigned cmd) {
-#if PT_TRACE_APP
-  /* The names of the shared DMAP descriptor (examples/datamap). */
-  const char *name =
-      dmap_protocol.describe_command(&dmap_protocol, (uint16_t)cmd);
-  return name != NULL ? name : "UNKNOWN";
-#else
-  switch (cmd) {
-  case DMAP_STORE_CHUNK:
-    return "STORE_CHUNK";
-  case DMAP_GET_CHUNK:
-    return "GET_CHUNK";
-  case DMAP_DELETE_CHUNK:
-    return "DELETE_CHUNK";
-  default:
-    return "UNKNOWN";
-  }
-#endif
+  return cmd > UINT16_MAX ? "UNKNOWN" : dmap_command_name((uint16_t)cmd);
 }
 
 const char *dmap_status_name(unsigned status) {
