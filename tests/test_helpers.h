@@ -33,6 +33,27 @@ static inline void pt_test_sort_by_time(pt_event *events, size_t n) {
   }
 }
 
+/*
+ * Reference model of a ring written by one thread: every write in write
+ * order; the live ones are the newest `capacity` writes minus the slots the
+ * writer's current chunk (of `chunk` slots) has already reclaimed.
+ */
+typedef struct pt_test_model {
+  pt_event *events;
+  size_t count;
+  size_t capacity;
+  size_t chunk;
+} pt_test_model;
+
+/* Index of the oldest live write. */
+static inline size_t pt_test_model_first_live(const pt_test_model *m) {
+  if (m->count <= m->capacity) {
+    return 0;
+  }
+  size_t current_chunk_start = ((m->count - 1) / m->chunk) * m->chunk;
+  return current_chunk_start + m->chunk - m->capacity;
+}
+
 /* FNV-1a over bytes 8..119 of an event (everything but the timestamp, which
  * the log writes, and the last 8 bytes, which hold this checksum). */
 static inline uint64_t pt_test_checksum(const pt_event *ev) {

@@ -17,12 +17,7 @@
 
 #include "test_helpers.h"
 
-typedef struct model {
-  pt_event *events; /* every write, in write order */
-  size_t count;
-  size_t capacity;
-  size_t chunk;
-} model;
+typedef pt_test_model model;
 
 static uint64_t rng_state;
 static uint64_t rnd(void) {
@@ -32,22 +27,13 @@ static uint64_t rnd(void) {
   return rng_state;
 }
 
-/* Index of the oldest live write. */
-static size_t model_first_live(const model *m) {
-  if (m->count <= m->capacity) {
-    return 0;
-  }
-  size_t current_chunk_start = ((m->count - 1) / m->chunk) * m->chunk;
-  return current_chunk_start + m->chunk - m->capacity;
-}
-
 typedef int (*filter_fn)(const pt_event *ev, const void *arg);
 
 /* Live events passing `filter`, sorted by (timestamp, write order). */
 static size_t model_query(const model *m, filter_fn filter, const void *arg,
                           pt_event *out) {
   size_t n = 0;
-  for (size_t i = model_first_live(m); i < m->count; i++) {
+  for (size_t i = pt_test_model_first_live(m); i < m->count; i++) {
     if (filter == NULL || filter(&m->events[i], arg)) {
       out[n++] = m->events[i];
     }
@@ -157,7 +143,7 @@ static void run_seed(uint64_t seed, size_t capacity) {
     pt_events_free(got);
   }
   assert_int_equal(pt_log_get_stats(log, &stats), PT_OK);
-  assert_int_equal(stats.overwritten, model_first_live(&m));
+  assert_int_equal(stats.overwritten, pt_test_model_first_live(&m));
   free(want);
   free(m.events);
   pt_log_destroy(log);

@@ -26,20 +26,7 @@
 
 #include <peertrace/peertrace.h>
 
-typedef struct model {
-  pt_event *events; /* every write, in write order */
-  size_t count;
-  size_t capacity;
-  size_t chunk;
-} model;
-
-static size_t model_first_live(const model *m) {
-  if (m->count <= m->capacity) {
-    return 0;
-  }
-  size_t current_chunk_start = ((m->count - 1) / m->chunk) * m->chunk;
-  return current_chunk_start + m->chunk - m->capacity;
-}
+typedef pt_test_model model;
 
 typedef struct filter {
   enum { F_ALL, F_TRACE, F_PEER, F_TIME } kind;
@@ -66,7 +53,7 @@ static int filter_match(const filter *f, const pt_event *ev) {
 /* Live events passing `f`, sorted by (timestamp, write order). */
 static size_t model_query(const model *m, const filter *f, pt_event *out) {
   size_t n = 0;
-  for (size_t i = model_first_live(m); i < m->count; i++) {
+  for (size_t i = pt_test_model_first_live(m); i < m->count; i++) {
     if (filter_match(f, &m->events[i])) {
       out[n++] = m->events[i];
     }
