@@ -11,6 +11,8 @@
 #include <sys/socket.h>
 
 #include "pt_common.h"
+#include "pt_event.h"
+#include "pt_hex.h"
 
 const char *pt_event_kind_name(unsigned kind) {
   switch (kind) {
@@ -45,142 +47,144 @@ pt__text_printf(pt__text *t, const char *fmt, ...) {
   }
 }
 
-static void pt__text_hex(pt__text *t, const uint8_t *bytes, size_t n) {
-  for (size_t i = 0; i < n; i++) {
-    pt__text_printf(t, "%02x", bytes[i]);
-  }
-}
+/* ---- Fields, by type: one walker for every printer and exporter --------- */
 
-/* Text of an app id: printable ASCII as is, other bytes escaped. */
-static void pt__text_appid(pt__text *t, const uint8_t *id, int json) {
-  for (size_t i = 0; i < 4; i++) {
-    uint8_t c = id[i];
-    if (c >= 0x20 && c < 0x7f && c != '"' && c != '\\') {
-      pt__text_printf(t, "%c", c);
-    } else if (json) {
-      pt__text_printf(t, "\\u%04x", c);
+void pt__appid_text(const uint8_t id[4], char *out, size_t out_size) {
+  size_t len = 0;
+  out[0] = '\0';
+  for (size_t i = 0; i < 4 && len + 5 < out_size; i++) {
+    if (id[i] >= 0x20 && id[i] < 0x7f && id[i] != '\\' && id[i] != '"') {
+      out[len++] = (char)id[i];
+      out[len] = '\0';
     } else {
-      pt__text_printf(t, "\\x%02x", c);
+      len += (size_t)snprintf(out + len, out_size - len, "\\x%02x", id[i]);
     }
   }
 }
 
-static void pt__text_endpoint(pt__text *t, const pt_endpoint *ep) {
-  char addr[INET6_ADDRSTRLEN] = "-";
-  if (ep->family == 4) {
-    inet_ntop(AF_INET, ep->addr, addr, sizeof addr);
-    pt__text_printf(t, "%s:%u", addr, ep->port);
-  } else if (ep->family == 6) {
-    inet_ntop(AF_INET6, ep->addr, addr, sizeof addr);
-    pt__text_printf(t, "[%s]:%u", addr, ep->port);
-  } else {
-    pt__text_printf(t, "none");
+static uint64_t pt__uint_at(const void *p, size_t size) {
+  uint64_t v = 0;
+  memcpy(&v, p, size); /* little-endian host (see pt_dump.h) */
+  return v;
+}
+
+static void pt__visit(pt__field_fn fn, void *ctx, const char *name, int tag,
+                      const void *p, size_t size) {
+  char text[128];
+  switch (tag) {
+  case 0: /* integers */
+    fn(ctx, name, PT__FIELD_UINT, pt__uint_at(p, size), NULL);
+    break;
+  case 1: /* bool */
+    fn(ctx, name, PT__FIELD_BOOL, *(const uint8_t *)p != 0, NULL);
+    break;
+  case 2: { /* endpoint */
+    pt_endpoint ep;
+    char addr[INET6_ADDRSTRLEN] = "";
+    memcpy(&ep, p, sizeof ep);
+    if (ep.family == 4 && inet_ntop(AF_INET, ep.addr, addr, sizeof addr)) {
+      snprintf(text, sizeof text, "%s:%u", addr, ep.port);
+    } else if (ep.family == 6 &&
+               inet_ntop(AF_INET6, ep.addr, addr, sizeof addr)) {
+      snprintf(text, sizeof text, "[%s]:%u", addr, ep.port);
+    } else {
+      snprintf(text, sizeof text, "none");
+    }
+    fn(ctx, name, PT__FIELD_TEXT, 0, text);
+    break;
+  }
+  case 3: /* app id */
+    pt__appid_text(p, text, sizeof text);
+    fn(ctx, name, PT__FIELD_TEXT, 0, text);
+    break;
+  default: /* bytes */
+    pt__hex_encode(text, p, size < 63 ? size : 63);
+    fn(ctx, name, PT__FIELD_TEXT, 0, text);
+    break;
   }
 }
 
-/* ---- Fields, by type tag ------------------------------------------------- */
+#define PT__VTAG_U8 0
+#define PT__VTAG_U16 0
+#define PT__VTAG_U32 0
+#define PT__VTAG_U64 0
+#define PT__VTAG_BOOL 1
+#define PT__VTAG_ENDPOINT 2
+#define PT__VTAG_APPID 3
+#define PT__VTAG_BYTES42 4
+#define PT__VTAG_BYTES44 4
 
-enum pt__tag {
-  PT__TAG_U8,
-  PT__TAG_U16,
-  PT__TAG_U32,
-  PT__TAG_U64,
-  PT__TAG_BOOL,
-  PT__TAG_ENDPOINT,
-  PT__TAG_APPID,
-  PT__TAG_BYTES42,
-  PT__TAG_BYTES44
-};
+void pt__event_fields(const pt_event *ev, pt__field_fn fn, void *ctx) {
+  switch (ev->kind) {
+#define PT__FIELD_VISIT(tag, fname)                                            \
+  pt__visit(fn, ctx, #fname, PT__VTAG_##tag, &d->fname, sizeof d->fname);
+#define PT__KIND_VISIT(KIND, id, name, desc)                                   \
+  case id: {                                                                   \
+    const struct pt_##name##_data *d = &ev->data.name;                         \
+    PT__FIELDS_##name(PT__FIELD_VISIT) break;                                  \
+  }
+    PT_EVENT_TABLE(PT__KIND_VISIT)
+#undef PT__KIND_VISIT
+#undef PT__FIELD_VISIT
+  default:
+    break;
+  }
+}
 
 #define PT__JSON_MAX_SAFE_INTEGER ((UINT64_C(1) << 53) - 1)
 
-static uint64_t pt__field_uint(const void *p, size_t size) {
-  uint8_t u8;
-  uint16_t u16;
-  uint32_t u32;
-  uint64_t u64 = 0;
-  switch (size) {
-  case 1:
-    memcpy(&u8, p, 1);
-    return u8;
-  case 2:
-    memcpy(&u16, p, 2);
-    return u16;
-  case 4:
-    memcpy(&u32, p, 4);
-    return u32;
-  default:
-    memcpy(&u64, p, 8);
-    return u64;
-  }
-}
+typedef struct pt__payload_text {
+  pt__text *t;
+  int json;
+  int first;
+} pt__payload_text;
 
-static void pt__text_field(pt__text *t, int json, int first, enum pt__tag tag,
-                           const char *name, const void *p, size_t size) {
-  if (json) {
-    pt__text_printf(t, "%s\"%s\":", first ? "" : ",", name);
+/* A field as " name=value" or, in JSON, as "name":value. */
+static void pt__payload_field(void *ctx, const char *name, pt__field_type type,
+                              uint64_t u, const char *text) {
+  pt__payload_text *p = ctx;
+  pt__text *t = p->t;
+  if (p->json) {
+    pt__text_printf(t, "%s\"%s\":", p->first ? "" : ",", name);
   } else {
     pt__text_printf(t, " %s=", name);
   }
-  switch (tag) {
-  case PT__TAG_U8:
-  case PT__TAG_U16:
-  case PT__TAG_U32:
-  case PT__TAG_U64: {
-    uint64_t value = pt__field_uint(p, size);
+  p->first = 0;
+  switch (type) {
+  case PT__FIELD_UINT:
     /* JSON numbers beyond 2^53 lose precision in JavaScript: quote them. */
-    int quote = json && value > PT__JSON_MAX_SAFE_INTEGER;
-    pt__text_printf(t, quote ? "\"%llu\"" : "%llu", (unsigned long long)value);
+    pt__text_printf(
+        t, p->json && u > PT__JSON_MAX_SAFE_INTEGER ? "\"%llu\"" : "%llu",
+        (unsigned long long)u);
     break;
-  }
-  case PT__TAG_BOOL:
-    pt__text_printf(t, "%s", *(const uint8_t *)p ? "true" : "false");
+  case PT__FIELD_BOOL:
+    pt__text_printf(t, "%s", u ? "true" : "false");
     break;
-  case PT__TAG_ENDPOINT: {
-    pt_endpoint ep;
-    memcpy(&ep, p, sizeof ep);
-    pt__text_printf(t, "%s", json ? "\"" : "");
-    pt__text_endpoint(t, &ep);
-    pt__text_printf(t, "%s", json ? "\"" : "");
-    break;
-  }
-  case PT__TAG_APPID:
-    pt__text_printf(t, "%s", json ? "\"" : "");
-    pt__text_appid(t, p, json);
-    pt__text_printf(t, "%s", json ? "\"" : "");
-    break;
-  case PT__TAG_BYTES42:
-  case PT__TAG_BYTES44:
-    pt__text_printf(t, "%s", json ? "\"" : "");
-    pt__text_hex(t, p, size);
-    pt__text_printf(t, "%s", json ? "\"" : "");
+  case PT__FIELD_TEXT:
+    /* Texts hold no '"' and no control byte; a '\\' starts an escape. */
+    if (!p->json) {
+      pt__text_printf(t, "%s", text);
+      break;
+    }
+    pt__text_printf(t, "\"");
+    for (const char *c = text; *c != '\0'; c++) {
+      pt__text_printf(t, *c == '\\' ? "\\\\" : "%c", *c);
+    }
+    pt__text_printf(t, "\"");
     break;
   }
 }
 
-/* Every field of the payload, in table order. */
+/* Every field of the payload, in table order; raw hex for unknown kinds. */
 static void pt__text_payload(pt__text *t, const pt_event *ev, int json) {
-  int first = 1;
-  switch (ev->kind) {
-#define PT__FIELD_TEXT(tag, fname)                                             \
-  pt__text_field(t, json, first, PT__TAG_##tag, #fname, &d->fname,             \
-                 sizeof d->fname);                                             \
-  first = 0;
-#define PT__PAYLOAD_TEXT(KIND, id, name, desc)                                 \
-  case id: {                                                                   \
-    const struct pt_##name##_data *d = &ev->data.name;                         \
-    PT__FIELDS_##name(PT__FIELD_TEXT) break;                                   \
+  if (ev->kind == PT_EV_NONE || ev->kind >= PT_EV_KIND_LIMIT) {
+    char hex[2 * sizeof ev->data.raw + 1];
+    pt__hex_encode(hex, ev->data.raw, sizeof ev->data.raw);
+    pt__text_printf(t, json ? "\"raw\":\"%s\"" : " raw=%s", hex);
+    return;
   }
-    PT_EVENT_TABLE(PT__PAYLOAD_TEXT)
-#undef PT__PAYLOAD_TEXT
-#undef PT__FIELD_TEXT
-  default:
-    pt__text_printf(t, json ? "\"raw\":\"" : " raw=");
-    pt__text_hex(t, ev->data.raw, sizeof ev->data.raw);
-    pt__text_printf(t, json ? "\"" : "");
-    break;
-  }
-  (void)first;
+  pt__payload_text p = {t, json, 1};
+  pt__event_fields(ev, pt__payload_field, &p);
 }
 
 static int pt__text_result(const pt__text *t) {
@@ -220,9 +224,9 @@ int pt_event_to_json(const pt_event *ev, char *out, size_t out_size) {
                   (ev->flags & PT_FLAG_DEBUG) ? "true" : "false",
                   (ev->flags & PT_FLAG_APP_INITIATED) ? "true" : "false");
   if (ev->flags & PT_EVENT_HAS_PEER) {
-    pt__text_printf(&t, "\"");
-    pt__text_hex(&t, ev->peer_id, sizeof ev->peer_id);
-    pt__text_printf(&t, "\"");
+    char peer[2 * sizeof ev->peer_id + 1];
+    pt__hex_encode(peer, ev->peer_id, sizeof ev->peer_id);
+    pt__text_printf(&t, "\"%s\"", peer);
   } else {
     pt__text_printf(&t, "null");
   }

@@ -58,19 +58,6 @@ void pt__export_xml_text(FILE *fp, const char *text) {
 }
 
 /* An app id as text: printable ASCII kept, other bytes as \xNN. */
-static void pt__appid_text(const uint8_t id[4], char *out, size_t out_size) {
-  size_t len = 0;
-  out[0] = '\0';
-  for (size_t i = 0; i < 4 && len + 5 < out_size; i++) {
-    if (id[i] >= 0x20 && id[i] < 0x7f && id[i] != '\\' && id[i] != '"') {
-      out[len++] = (char)id[i];
-      out[len] = '\0';
-    } else {
-      len += (size_t)snprintf(out + len, out_size - len, "\\x%02x", id[i]);
-    }
-  }
-}
-
 void pt__export_event_title(const pt_exporter *ex, const pt_event *ev,
                             char *out, size_t out_size) {
   const uint8_t *app_id = NULL;
@@ -108,75 +95,6 @@ int pt__export_event_json(const pt_event *ev, char *out, size_t out_size) {
 }
 
 /* ---- Field visitor ------------------------------------------------------ */
-
-static uint64_t pt__uint_at(const void *p, size_t size) {
-  uint64_t v = 0;
-  memcpy(&v, p, size); /* little-endian host (see pt_dump.h) */
-  return v;
-}
-
-static void pt__visit(pt__field_fn fn, void *ctx, const char *name, int tag,
-                      const void *p, size_t size) {
-  char text[128];
-  switch (tag) {
-  case 0: /* integers */
-    fn(ctx, name, PT__FIELD_UINT, pt__uint_at(p, size), NULL);
-    break;
-  case 1: /* bool */
-    fn(ctx, name, PT__FIELD_BOOL, *(const uint8_t *)p != 0, NULL);
-    break;
-  case 2: { /* endpoint */
-    pt_endpoint ep;
-    char addr[INET6_ADDRSTRLEN] = "";
-    memcpy(&ep, p, sizeof ep);
-    if (ep.family == 4 && inet_ntop(AF_INET, ep.addr, addr, sizeof addr)) {
-      snprintf(text, sizeof text, "%s:%u", addr, ep.port);
-    } else if (ep.family == 6 &&
-               inet_ntop(AF_INET6, ep.addr, addr, sizeof addr)) {
-      snprintf(text, sizeof text, "[%s]:%u", addr, ep.port);
-    } else {
-      snprintf(text, sizeof text, "none");
-    }
-    fn(ctx, name, PT__FIELD_TEXT, 0, text);
-    break;
-  }
-  case 3: /* app id */
-    pt__appid_text(p, text, sizeof text);
-    fn(ctx, name, PT__FIELD_TEXT, 0, text);
-    break;
-  default: /* bytes */
-    pt__hex_encode(text, p, size < 63 ? size : 63);
-    fn(ctx, name, PT__FIELD_TEXT, 0, text);
-    break;
-  }
-}
-
-#define PT__VTAG_U8 0
-#define PT__VTAG_U16 0
-#define PT__VTAG_U32 0
-#define PT__VTAG_U64 0
-#define PT__VTAG_BOOL 1
-#define PT__VTAG_ENDPOINT 2
-#define PT__VTAG_APPID 3
-#define PT__VTAG_BYTES42 4
-#define PT__VTAG_BYTES44 4
-
-void pt__export_fields(const pt_event *ev, pt__field_fn fn, void *ctx) {
-  switch (ev->kind) {
-#define PT__FIELD_VISIT(tag, fname)                                            \
-  pt__visit(fn, ctx, #fname, PT__VTAG_##tag, &d->fname, sizeof d->fname);
-#define PT__KIND_VISIT(KIND, id, name, desc)                                   \
-  case id: {                                                                   \
-    const struct pt_##name##_data *d = &ev->data.name;                         \
-    PT__FIELDS_##name(PT__FIELD_VISIT) break;                                  \
-  }
-    PT_EVENT_TABLE(PT__KIND_VISIT)
-#undef PT__KIND_VISIT
-#undef PT__FIELD_VISIT
-  default:
-    break;
-  }
-}
 
 /* ---- The exporter object ------------------------------------------------ */
 

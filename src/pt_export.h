@@ -8,6 +8,7 @@
 
 #include <stdio.h>
 
+#include "pt_event.h"
 #include "pt_hex.h"
 
 #include "pt_common.h"
@@ -49,7 +50,6 @@ extern const pt__export_ops pt__export_chrome_ops;
 extern const pt__export_ops pt__export_otlp_ops;
 extern const pt__export_ops pt__export_svg_ops;
 
-
 /* A JSON string literal (quotes included) for NUL-terminated text. */
 void pt__export_json_string(FILE *fp, const char *text);
 
@@ -65,15 +65,5 @@ void pt__export_event_title(const pt_exporter *ex, const pt_event *ev,
 
 /* pt_event_to_json of ev into out; PT_ERR_BUFFER if it does not fit. */
 int pt__export_event_json(const pt_event *ev, char *out, size_t out_size);
-
-/* Field visitor: one call per payload field of the event's kind. */
-typedef enum pt__field_type {
-  PT__FIELD_UINT, /* u: the value */
-  PT__FIELD_BOOL, /* u: 0 or 1 */
-  PT__FIELD_TEXT  /* text: endpoint, app id or hex bytes */
-} pt__field_type;
-typedef void (*pt__field_fn)(void *ctx, const char *name, pt__field_type type,
-                             uint64_t u, const char *text);
-void pt__export_fields(const pt_event *ev, pt__field_fn fn, void *ctx);
 
 #endif /* PT_EXPORT_H */

@@ -155,7 +155,7 @@ static void pt__otlp_write_span(pt_exporter *ex, const pt__otlp_span *s,
     pt__export_json_string(fp, title);
     fputs(",\"attributes\":[", fp);
     pt__otlp_attrs attrs = {fp, 0};
-    pt__export_fields(ev, pt__otlp_field, &attrs);
+    pt__event_fields(ev, pt__otlp_field, &attrs);
     fputs("]}", fp);
   }
   fprintf(fp, "],\"droppedEventsCount\":%u,\"status\":{\"code\":%d}}]}]}",

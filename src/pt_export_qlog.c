@@ -140,7 +140,7 @@ static int pt__qlog_event(pt_exporter *ex, unsigned node, const pt_event *ev) {
             pt_event_kind_name(ev->kind));
     pt__export_json_string(fp, title);
     pt__qlog_fields f = {fp, 0};
-    pt__export_fields(ev, pt__qlog_field, &f);
+    pt__event_fields(ev, pt__qlog_field, &f);
     fputs("}", fp);
     break;
   }

@@ -167,8 +167,10 @@ static void test_json_parses(void **state) {
   assert_int_equal(strlen(json_string_value(json_object_get(root, "peer_id"))),
                    64);
   json_t *data = json_object_get(root, "data");
+  /* The app id as in every printer and export: unprintable, '"' and '\\'
+   * bytes as \xNN. */
   assert_string_equal(json_string_value(json_object_get(data, "app_id")),
-                      "D\"\\\x01");
+                      "D\\x22\\x5c\\x01");
   assert_int_equal(json_integer_value(json_object_get(data, "cmd")), 0x0102);
   assert_string_equal(json_string_value(json_object_get(data, "data")) + 0,
                       "616263000000000000000000000000000000000000000000000000"

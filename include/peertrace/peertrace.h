@@ -617,7 +617,9 @@ PT_API int pt_event_format(const pt_event *ev, char *out, size_t out_size);
  * {"timestamp_us":..,"kind":"packet_sent","trace_id":"<32 hex>","sequence":..,
  *  "sampled":..,"debug":..,"app_initiated":..,"peer_id":"<64 hex>"|null,
  *  "data":{<fields of the kind, in table order>}}.  Integers above 2^53 - 1
- * (not exact in JavaScript) are written as decimal strings.
+ * (not exact in JavaScript) are written as decimal strings; an app id as its
+ * 4 characters, a byte that is not printable ASCII (or is '"' or '\') as
+ * \xNN, as in every text output and export.
  * Returns as pt_event_format.
  */
 PT_API int pt_event_to_json(const pt_event *ev, char *out, size_t out_size);
