@@ -54,17 +54,37 @@ uint64_t pt__clock_realtime_ns(void);
 /* CLOCK_REALTIME in ns, never below this thread's previous reading. */
 uint64_t pt__clock_realtime_monotone_ns(void);
 
-/* Current Unix time in ns.  pt__clock_init() must have run. */
-static inline uint64_t pt__clock_now_ns(void) {
+/*
+ * The TSC fast path alone: returns 1 with the current Unix time in *ns, or 0
+ * when only pt__clock_now_ns can tell (a fresh thread, an anchor over a
+ * millisecond old, a TSC that went backwards, or no usable TSC).  Lets the
+ * writers keep every call out of their fast path.
+ */
+static inline int pt__clock_now_ns_fast(uint64_t *ns) {
 #if PT__HAVE_TSC
   if (PT__LIKELY(pt__clock.use_tsc)) {
     uint64_t delta = __rdtsc() - pt__anchor.tsc;
-    /* A fresh thread (tsc 0) or a TSC that went backwards lands here too. */
+    /* A fresh thread (tsc 0) or a TSC that went backwards fails this too. */
     if (PT__LIKELY(delta < pt__clock.anchor_ticks)) {
-      uint64_t ns = pt__anchor.ns + ((delta * pt__clock.ns_per_tick_q32) >> 32);
-      pt__anchor.last = ns;
-      return ns;
+      *ns = pt__anchor.ns + ((delta * pt__clock.ns_per_tick_q32) >> 32);
+      pt__anchor.last = *ns;
+      return 1;
     }
+  }
+#else
+  (void)ns;
+#endif
+  return 0;
+}
+
+/* Current Unix time in ns.  pt__clock_init() must have run. */
+static inline uint64_t pt__clock_now_ns(void) {
+  uint64_t ns;
+  if (PT__LIKELY(pt__clock_now_ns_fast(&ns))) {
+    return ns;
+  }
+#if PT__HAVE_TSC
+  if (PT__LIKELY(pt__clock.use_tsc)) {
     return pt__clock_reanchor();
   }
 #endif

@@ -792,6 +792,13 @@ static inline int pt_trace_sample_keep(pt_trace_id trace_id, uint32_t rate) {
 PT_API void pt__log_write_parts(pt_log *log, pt_trace_id trace_id,
                                 const uint8_t *peer_id, uint64_t header,
                                 const uint64_t *payload);
+/*
+ * Internal: the same for an event with no peer whose payload fits in its
+ * first two words (the packet and stream kinds): the words travel in
+ * registers and the library stores the other six as zeros.
+ */
+PT_API void pt__log_write_small(pt_log *log, pt_trace_id trace_id,
+                                uint64_t header, uint64_t w0, uint64_t w1);
 
 /* Puts an integer field at byte offset `offset` of the payload words. */
 static inline void pt__put_uint(uint64_t *words, size_t offset,
@@ -831,8 +838,12 @@ static inline void pt__put_uint(uint64_t *words, size_t offset,
       return;                                                                  \
     }                                                                          \
     uint64_t w[8] = {0, 0, 0, 0, 0, 0, 0, 0};                                  \
-    PT__FIELDS_##name(PT__PUT)                                                 \
-        pt__log_write_parts(log, trace_id, peer_id, (uint64_t)id << 32, w);    \
+    PT__FIELDS_##name(PT__PUT);                                                \
+    if (sizeof(pt__data) <= 16 && peer_id == NULL) {                           \
+      pt__log_write_small(log, trace_id, (uint64_t)id << 32, w[0], w[1]);      \
+    } else {                                                                   \
+      pt__log_write_parts(log, trace_id, peer_id, (uint64_t)id << 32, w);      \
+    }                                                                          \
   }
 PT_EVENT_TABLE(PT__EMITTER)
 #undef PT__EMITTER
