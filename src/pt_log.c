@@ -517,6 +517,15 @@ void pt__log_write_parts(pt_log *log, pt_trace_id trace_id,
   }
 }
 
+/* The slow path of pt__log_write_small: a tail call, so that the fast path
+ * keeps no stack frame. */
+static __attribute__((noinline)) void
+pt__log_write_small_general(pt_log *log, uint64_t id0, uint64_t id1,
+                            uint64_t header, uint64_t w0, uint64_t w1) {
+  const uint64_t payload[8] = {w0, w1, 0, 0, 0, 0, 0, 0};
+  pt__log_write_general(log, id0, id1, NULL, header, payload, NULL);
+}
+
 void pt__log_write_small(pt_log *log, pt_trace_id trace_id, uint64_t header,
                          uint64_t w0, uint64_t w1) {
   if (PT__UNLIKELY(log == NULL)) {
@@ -524,16 +533,12 @@ void pt__log_write_small(pt_log *log, pt_trace_id trace_id, uint64_t header,
   }
   uint64_t id[2];
   memcpy(id, trace_id.bytes, sizeof id);
-  {
-    /* Never leaves the fast path: its words become immediate stores. */
-    const uint64_t payload[8] = {w0, w1, 0, 0, 0, 0, 0, 0};
-    if (PT__LIKELY(
-            pt__log_write_fast(log, id[0], id[1], NULL, header, payload))) {
-      return;
-    }
-  }
+  /* Never leaves the fast path: its words become immediate stores. */
   const uint64_t payload[8] = {w0, w1, 0, 0, 0, 0, 0, 0};
-  pt__log_write_general(log, id[0], id[1], NULL, header, payload, NULL);
+  if (PT__UNLIKELY(
+          !pt__log_write_fast(log, id[0], id[1], NULL, header, payload))) {
+    pt__log_write_small_general(log, id[0], id[1], header, w0, w1);
+  }
 }
 
 uint64_t pt__log_chunk_state(const pt_log *log, uint64_t chunk) {
