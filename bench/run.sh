@@ -88,9 +88,9 @@ cg_run write --write
 cg_run mutex --mutex
 per_event() { awk -v t="$2" -v n="$IR_EVENTS" -v what="$1" 'BEGIN { printf "  %-62s %6.1f\n", what, t / n }'; }
 per_event "PT_PACKET_SENT, default log (indices in index builds), all" "$(cg_total "$cg/ir.macro")"
-per_event "  of which the call pt__log_write_parts (with callees)" "$(cg_inclusive "$cg/ir.macro" pt__log_write_parts)"
+per_event "  of which the call pt__log_write_small (with callees)" "$(cg_inclusive "$cg/ir.macro" pt__log_write_small)"
 per_event "PT_PACKET_SENT, log with no_index (the ring alone), all" "$(cg_total "$cg/ir.ring")"
-per_event "  of which the call pt__log_write_parts (with callees)" "$(cg_inclusive "$cg/ir.ring" pt__log_write_parts)"
+per_event "  of which the call pt__log_write_small (with callees)" "$(cg_inclusive "$cg/ir.ring" pt__log_write_small)"
 per_event "build a pt_event + PT_EVENT (pt_log_write), default log, all" "$(cg_total "$cg/ir.write")"
 per_event "  of which pt_log_write (with callees)" "$(cg_inclusive "$cg/ir.write" pt_log_write)"
 per_event "build a pt_event + mutex ring write, all" "$(cg_total "$cg/ir.mutex")"
