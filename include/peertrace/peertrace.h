@@ -633,12 +633,24 @@ PT_API int pt_event_to_json(const pt_event *ev, char *out, size_t out_size);
  */
 static inline void pt_event_begin(pt_event *ev, pt_trace_id trace_id,
                                   const uint8_t *peer_id) {
-  memset(ev, 0, sizeof *ev);
+  /*
+   * Field by field, each part at most 64 bytes, rather than one 128-byte
+   * memset: gcc 12 -O2 turns that into `rep stosq`, which costs ~10 ns on
+   * the EPYC we measure on (as much as recording the event); these become
+   * a few vector stores.
+   */
+  ev->timestamp_us = 0;
   ev->trace_id = trace_id;
   if (peer_id != NULL) {
     memcpy(ev->peer_id, peer_id, sizeof ev->peer_id);
-    ev->flags = (uint8_t)PT_EVENT_HAS_PEER;
+  } else {
+    memset(ev->peer_id, 0, sizeof ev->peer_id);
   }
+  ev->sequence = 0;
+  ev->kind = 0;
+  ev->flags = peer_id != NULL ? (uint8_t)PT_EVENT_HAS_PEER : 0;
+  ev->reserved = 0;
+  memset(&ev->data, 0, sizeof ev->data);
 }
 
 /* Copies at most dst_size bytes of untrusted src[0..len), zero-filling. */
