@@ -13,7 +13,7 @@ COMPILER=${CC:-gcc}
 BUILD=$ROOT/build/bench
 [ "$COMPILER" != gcc ] && BUILD=$ROOT/build/bench-$(basename "$COMPILER")
 EVENTS=1048576
-REPS=21
+REPS=61
 PACKETS=1048576
 IR_EVENTS=262144
 if [ "${1:-}" = "--quick" ]; then
