@@ -83,6 +83,23 @@ static inline uint64_t pt__removed_count(uint64_t removed) {
   return removed >> 8;
 }
 
+/*
+ * Chunk numbers a writer reserves at a time: one shared fetch_add per
+ * PT__RESERVE chunks, and a thread's consecutive chunks are neighbours in
+ * memory.  A reserved number is only a right to try: each chunk is still
+ * claimed by its own CAS when its turn comes (a later lap may have taken it
+ * meanwhile; the number is then skipped).
+ */
+#ifndef PT__RESERVE
+#define PT__RESERVE 64u
+#endif
+
+/* Slots a writer claims at a time (at most PT__MAX_CHUNK). */
+#ifndef PT__CHUNK
+#define PT__CHUNK 256u
+#endif
+_Static_assert(PT__CHUNK <= PT__MAX_CHUNK, "filled fields count to 1023");
+
 struct pt_log {
   /* Read on every write: keep together. */
   uint64_t uid; /* unique per log object ever created; never reused */
@@ -137,6 +154,17 @@ static inline int pt__lap_at_or_after(uint64_t a, uint64_t b) {
  * holds a live, completed event that stayed unchanged while it was copied.
  * Returns 1 if copied, 0 if the slot is empty, being written or overwritten.
  */
+/*
+ * The writers' side (pt_log_write.c).  pt__log_writers_init: once per
+ * process, before the first log (fork hooks).  pt__registry_add gives a new
+ * log its never-reused uid and makes it known to thread-exit and cursor
+ * eviction, which close chunks only of logs still alive;
+ * pt__registry_remove forgets it (before its memory is freed).
+ */
+void pt__log_writers_init(void);
+void pt__registry_add(pt_log *log);
+void pt__registry_remove(pt_log *log);
+
 int pt__log_read_slot(const pt_log *log, uint64_t index, pt_event *out,
                       uint64_t *ticket);
 
