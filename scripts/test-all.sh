@@ -21,6 +21,7 @@ configs=(
   "gcc-release|gcc|release|"
   "clang-release|clang|release|"
   "gcc-minimal|gcc|release|-DPT_TRACE_MINIMAL=ON"
+  "gcc-asan|gcc|asan|"
   "clang-asan|clang|asan|"
   "clang-tsan|clang|tsan|"
 )

@@ -260,8 +260,14 @@ static void *crash_writer_main(void *p) {
       if (w->how == SIGABRT) {
         abort();
       }
-      volatile int *nowhere = NULL;
-      *nowhere = 1; /* SIGSEGV */
+      /* A real SIGSEGV, without the undefined behaviour of a NULL store
+       * (which gcc's UBSan reports and exits on instead of crashing). */
+      volatile char *guard =
+          mmap(NULL, 4096, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+      if (guard != MAP_FAILED) {
+        *guard = 1;
+      }
+      raise(SIGSEGV);
     }
   }
   return NULL;

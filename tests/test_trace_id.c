@@ -21,7 +21,7 @@ static void test_ids_are_distinct_and_nonzero(void **state) {
     ids[i] = pt_trace_id_new();
     assert_false(pt_trace_id_is_zero(&ids[i]));
     for (int b = 0; b < 128; b++) {
-      bit_counts[b] += (ids[i].bytes[b / 8] >> (b % 8)) & 1u;
+      bit_counts[b] += (unsigned)(ids[i].bytes[b / 8] >> (b % 8)) & 1u;
     }
   }
   /* Sort-free duplicate check on the first 8 bytes via a simple hash set. */

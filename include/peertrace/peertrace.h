@@ -806,7 +806,8 @@ PT_API void pt__log_write_parts(pt_log *log, pt_trace_id trace_id,
                                 const uint64_t *payload);
 /*
  * Internal: the same for an event with no peer whose payload fits in its
- * first two words (the packet and stream kinds): the words travel in
+ * first two words (packet_sent/received/lost, stream_opened, and
+ * conn_established and app_end when they name no peer): the words travel in
  * registers and the library stores the other six as zeros.
  */
 PT_API void pt__log_write_small(pt_log *log, pt_trace_id trace_id,
