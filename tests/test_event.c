@@ -120,6 +120,28 @@ static void test_emit_matches_setters(void **state) {
   pt_log_destroy(log);
 }
 
+/* pt_event_begin leaves no byte of what was there before. */
+static void test_begin_clears_everything(void **state) {
+  (void)state;
+  pt_trace_id tid;
+  memset(tid.bytes, 0x5a, sizeof tid.bytes);
+  uint8_t peer[32];
+  memset(peer, 0x33, sizeof peer);
+  for (int with_peer = 0; with_peer <= 1; with_peer++) {
+    pt_event ev;
+    memset(&ev, 0xff, sizeof ev);
+    pt_event_begin(&ev, tid, with_peer ? peer : NULL);
+    pt_event want;
+    memset(&want, 0, sizeof want);
+    want.trace_id = tid;
+    if (with_peer) {
+      memcpy(want.peer_id, peer, sizeof peer);
+      want.flags = PT_EVENT_HAS_PEER;
+    }
+    assert_memory_equal(&ev, &want, sizeof ev);
+  }
+}
+
 static void test_format(void **state) {
   (void)state;
   pt_event ev;
@@ -216,6 +238,7 @@ int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_layout),
       cmocka_unit_test(test_emit_matches_setters),
+      cmocka_unit_test(test_begin_clears_everything),
       cmocka_unit_test(test_format),
       cmocka_unit_test(test_json_parses),
   };

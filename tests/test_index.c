@@ -125,6 +125,58 @@ static void test_filters_have_no_false_negatives(void **state) {
   pt_log_destroy(log);
 }
 
+/*
+ * The same through the writers' fast path: pt_log_write and the PT_EMIT
+ * macros (pt__log_write_small and pt__log_write_parts) stamp events now and
+ * index them inline; only a chunk's first event takes the general path.
+ */
+static void test_fast_path_writes_are_indexed(void **state) {
+  (void)state;
+  pt_test_seed(0x51ed2702u);
+  pt_log *log = make_log(4096);
+  pt_query *q = NULL;
+  assert_int_equal(pt_query_create(&q, log, 0), PT_OK);
+  for (int round = 0; round < 12; round++) {
+    for (int i = 0; i < 1000; i++) {
+      pt_trace_id id;
+      uint8_t peer[32];
+      pt_test_random_bytes(id.bytes, sizeof id.bytes);
+      pt_test_random_bytes(peer, sizeof peer);
+      switch (i % 4) {
+      case 0: {
+        pt_event ev;
+        pt_event_begin(&ev, id, (pt_test_rnd() & 1) ? peer : NULL);
+        pt_event_set_packet_received(&ev, (uint64_t)i, 1200, 2);
+        pt_log_write(log, &ev);
+        break;
+      }
+      case 1:
+        PT_PACKET_SENT(log, id, 1200, (uint64_t)i); /* small path */
+        break;
+      case 2:
+        PT_CONN_ESTABLISHED(log, id, peer, 250); /* parts, with a peer */
+        break;
+      default:
+        PT_STREAM_DATA(log, id, 4, 0, 100, 0); /* parts, no peer */
+        break;
+      }
+    }
+    size_t live = 0;
+    check_no_false_negatives(log, &live);
+    assert_true(live >= (round < 4 ? (size_t)(round + 1) * 1000
+                                   : 4096 - log->chunk_size));
+    for (uint64_t i = 0; i < log->capacity; i++) {
+      pt_event ev;
+      uint64_t ticket;
+      if (pt__log_read_slot(log, i, &ev, &ticket)) {
+        assert_int_equal(pt_query_contains_trace(q, &ev.trace_id), 1);
+      }
+    }
+  }
+  pt_query_destroy(q);
+  pt_log_destroy(log);
+}
+
 /* Random ids of `size` bytes whose hash agrees with `target` on `mask`. */
 static void find_colliding(uint8_t *out, size_t size, uint64_t target,
                            uint64_t mask) {
@@ -303,6 +355,7 @@ static void test_fork_shared_file_falls_back_to_scan(void **state) {
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_filters_have_no_false_negatives),
+      cmocka_unit_test(test_fast_path_writes_are_indexed),
       cmocka_unit_test(test_saturated_index_is_exact),
       cmocka_unit_test(test_fork_shared_file_falls_back_to_scan),
   };

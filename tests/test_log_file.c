@@ -577,6 +577,90 @@ static void test_follow_sees_or_counts_everything(void **state) {
   free(delivered);
 }
 
+/* A write through a read-only view is ignored, with no fault and no trace
+ * in the file; the writer's own events are untouched. */
+static void test_write_through_view_is_ignored(void **state) {
+  (void)state;
+  char path[128];
+  path_in_dir(path, sizeof path, "view-write.ptlog");
+  pt_log *log = NULL;
+  assert_int_equal(create_file_log(&log, path, 64, 0), PT_OK);
+  pt_event ev;
+  pt_test_make_event(&ev, 1, 0);
+  pt_log_write(log, &ev);
+  const pt_log *view = NULL;
+  assert_int_equal(pt_log_open(&view, path), PT_OK);
+  pt_log *cast = (pt_log *)(uintptr_t)view;
+  for (uint64_t n = 0; n < 100; n++) {
+    pt_test_make_event(&ev, 2, n);
+    pt_log_write(cast, &ev);
+    PT_PACKET_SENT(cast, ev.trace_id, 1200, n);
+  }
+  pt_log_stats stats;
+  assert_int_equal(pt_log_get_stats(view, &stats), PT_OK);
+  assert_int_equal(stats.dropped, 0);
+  assert_int_equal(stats.overwritten, 0);
+  pt_event *events = NULL;
+  size_t count = 0;
+  assert_int_equal(pt_log_recent(view, 64, &events, &count), PT_OK);
+  assert_int_equal(count, 1);
+  uint32_t writer;
+  uint64_t n;
+  pt_test_event_origin(&events[0], &writer, &n);
+  assert_int_equal(writer, 1);
+  pt_events_free(events);
+  pt_log_close(view);
+  pt_log_destroy(log);
+}
+
+/* A child forked while its parent holds a chunk of a shared log file must
+ * not write into that chunk (the parent still fills it): both sides' events
+ * survive, none overwritten. */
+static void test_fork_child_claims_its_own_chunks(void **state) {
+  (void)state;
+  char path[128];
+  path_in_dir(path, sizeof path, "fork.ptlog");
+  pt_log *log = NULL;
+  assert_int_equal(create_file_log(&log, path, 4096, 0), PT_OK);
+  pt_event ev;
+  pt_test_make_event(&ev, 1, 0);
+  pt_log_write(log, &ev); /* the parent now holds a chunk */
+  pid_t pid = fork();
+  assert_true(pid >= 0);
+  if (pid == 0) {
+    for (uint64_t n = 0; n < 3; n++) {
+      pt_test_make_event(&ev, 2, n);
+      pt_log_write(log, &ev);
+    }
+    _exit(0); /* no destructors: the child's chunk stays open, as in a crash */
+  }
+  int status = 0;
+  assert_int_equal(waitpid(pid, &status, 0), pid);
+  assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+  for (uint64_t n = 1; n < 4; n++) {
+    pt_test_make_event(&ev, 1, n);
+    pt_log_write(log, &ev);
+  }
+  pt_event *events = NULL;
+  size_t count = 0;
+  assert_int_equal(pt_log_recent(log, 4096, &events, &count), PT_OK);
+  assert_int_equal(count, 7);
+  size_t from_child = 0;
+  for (size_t i = 0; i < count; i++) {
+    uint32_t writer;
+    uint64_t n;
+    assert_true(pt_test_event_intact(&events[i]));
+    pt_test_event_origin(&events[i], &writer, &n);
+    from_child += writer == 2;
+  }
+  assert_int_equal(from_child, 3);
+  pt_events_free(events);
+  pt_log_stats stats;
+  assert_int_equal(pt_log_get_stats(log, &stats), PT_OK);
+  assert_int_equal(stats.overwritten, 0);
+  pt_log_destroy(log);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_create_rules),
@@ -588,6 +672,8 @@ int main(void) {
       cmocka_unit_test(test_recovery_inside_a_claim),
       cmocka_unit_test(test_lap_field_wraps),
       cmocka_unit_test(test_follow_sees_or_counts_everything),
+      cmocka_unit_test(test_write_through_view_is_ignored),
+      cmocka_unit_test(test_fork_child_claims_its_own_chunks),
   };
   return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -386,7 +386,9 @@ PT_API int pt_log_create(pt_log **out, const pt_log_config *cfg);
  * PT_ERR_PERMISSION if the path is not a regular file owned by this user
  * (symlinks are not followed); PT_ERR_FORMAT if it is not a peertrace log
  * (or its sizes do not match its header); PT_ERR_VERSION for another format
- * version; PT_ERR_IO.  Thread-safety: safe.
+ * version; PT_ERR_IO.  Thread-safety: safe.  A write through a view (its
+ * const cast away) records nothing and changes nothing: the file is mapped
+ * read-only.
  */
 PT_API int pt_log_open(const pt_log **out, const char *path);
 
