@@ -6,17 +6,26 @@
  * checksum of its own bytes; the reader checks every event it ever gets, and
  * at the end every write must be accounted for: live in the ring, counted as
  * overwritten, or counted as dropped.  Run under TSan in CI.
+ *
+ * A reader and a writer meet only by chance; test_interrupted_writer makes
+ * the meeting certain: a timer signal stops the writer at random
+ * instructions, many of them in the middle of an event, and the handler
+ * plays a reader that was preempted between its first reads and its copy.
  */
 #include <pthread.h>
+#include <signal.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stdatomic.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdlib.h>
+#include <string.h>
+#include <time.h>
 
 #include <cmocka.h>
 
+#include "pt_log.h" /* internals: a reader's steps, one by one */
 #include "test_helpers.h"
 
 enum { WRITERS = 4, EVENTS_PER_WRITER = PT_TEST_SLOW ? 40000 : 400000 };
@@ -194,12 +203,147 @@ static void test_thread_churn_keeps_ring_usable(void **state) {
   pt_log_destroy(sh.log);
 }
 
+/* ---- A writer stopped mid-event ---------------------------------------- */
+
+enum {
+  IW_CAPACITY = 64, /* 16 chunks of 4 slots */
+  IW_CHUNKS = 16,
+  IW_SNAPS = 6, /* reader start points kept: the last 6 write boundaries */
+  IW_EVENTS = PT_TEST_SLOW ? 100000 : 2000000
+};
+
+/* What a reader would have read at each recent write boundary: every
+ * chunk's state and every slot's sequence word.  Written by the writer
+ * (main thread), read by the signal handler on the same thread. */
+static pt_log *iw_log;
+static _Atomic uint64_t iw_seq[IW_SNAPS][IW_CAPACITY];
+static _Atomic uint64_t iw_state[IW_SNAPS][IW_CHUNKS];
+static _Atomic uint64_t iw_newest; /* snapshots taken so far */
+static _Atomic uint64_t iw_signals, iw_mid_event, iw_accepted, iw_torn;
+
+static timer_t iw_timer;
+
+/* The next signal, 50 us after the handler is done (one-shot, re-armed by
+ * the handler: however long it takes, the writer gets to run between). */
+static void iw_arm(void) {
+  struct itimerspec next = {{0, 0}, {0, 50000}};
+  timer_settime(iw_timer, 0, &next, NULL);
+}
+
+/*
+ * The handler plays readers that read a chunk's state and a slot's sequence
+ * word up to IW_SNAPS - 2 writes ago, were preempted, and now copy the slot
+ * and re-read its sequence word, as pt__log_read_slot does.  Whatever such
+ * a reader accepts must be a whole event.  Only atomics and timer_settime:
+ * async-signal-safe.
+ */
+static void iw_handler(int sig) {
+  (void)sig;
+  atomic_fetch_add_explicit(&iw_signals, 1, memory_order_relaxed);
+  uint64_t newest = atomic_load_explicit(&iw_newest, memory_order_relaxed);
+  atomic_signal_fence(memory_order_acquire);
+  for (uint64_t i = 0; i < IW_CAPACITY; i++) {
+    uint64_t now = atomic_load_explicit(&iw_log->seqs[i], memory_order_relaxed);
+    if (now & 1u) {
+      atomic_fetch_add_explicit(&iw_mid_event, 1, memory_order_relaxed);
+    }
+    int accept = 0;
+    /* The snapshot after `newest` may be half made: ages to IW_SNAPS - 2. */
+    for (uint64_t age = 0; age + 2 <= IW_SNAPS && age < newest && !accept;
+         age++) {
+      unsigned s = (unsigned)((newest - 1 - age) % IW_SNAPS);
+      uint64_t before =
+          atomic_load_explicit(&iw_seq[s][i], memory_order_relaxed);
+      uint64_t state = atomic_load_explicit(
+          &iw_state[s][i >> iw_log->chunk_shift], memory_order_relaxed);
+      accept = before == now && before != 0 && (before & 1u) == 0 &&
+               pt__ticket_lap(iw_log, (before - 2) / 2) == pt__state_lap(state);
+    }
+    if (!accept) {
+      continue;
+    }
+    uint64_t words[16];
+    for (int w = 0; w < 16; w++) {
+      words[w] =
+          atomic_load_explicit(&iw_log->slots[i].word[w], memory_order_relaxed);
+    }
+    pt_event ev;
+    memcpy(&ev, words, sizeof ev);
+    atomic_fetch_add_explicit(&iw_accepted, 1, memory_order_relaxed);
+    if (!pt_test_event_intact(&ev)) {
+      atomic_fetch_add_explicit(&iw_torn, 1, memory_order_relaxed);
+    }
+  }
+  iw_arm();
+}
+
+static void test_interrupted_writer(void **state) {
+  (void)state;
+  pt_log_config cfg;
+  pt_log_config_init(&cfg);
+  cfg.capacity = IW_CAPACITY;
+  assert_int_equal(pt_log_create(&iw_log, &cfg), PT_OK);
+  assert_int_equal(iw_log->chunk_count, IW_CHUNKS);
+  struct sigaction sa;
+  memset(&sa, 0, sizeof sa);
+  sa.sa_handler = iw_handler;
+  sigemptyset(&sa.sa_mask);
+  assert_int_equal(sigaction(SIGALRM, &sa, NULL), 0);
+  struct sigevent sev;
+  memset(&sev, 0, sizeof sev);
+  sev.sigev_notify = SIGEV_SIGNAL;
+  sev.sigev_signo = SIGALRM;
+  assert_int_equal(timer_create(CLOCK_MONOTONIC, &sev, &iw_timer), 0);
+  iw_arm();
+
+  /* 97 distinct events (prime to the ring size), made beforehand so that
+   * the loop is mostly the write: consecutive events in a slot differ. */
+  static pt_event pool[97];
+  for (uint64_t k = 0; k < 97; k++) {
+    pt_test_make_event(&pool[k], 0, k);
+  }
+  for (uint64_t n = 0; n < IW_EVENTS; n++) {
+    unsigned s = (unsigned)(n % IW_SNAPS);
+    for (uint64_t c = 0; c < IW_CHUNKS; c++) {
+      atomic_store_explicit(&iw_state[s][c], pt__log_chunk_state(iw_log, c),
+                            memory_order_relaxed);
+    }
+    for (uint64_t i = 0; i < IW_CAPACITY; i++) {
+      atomic_store_explicit(
+          &iw_seq[s][i],
+          atomic_load_explicit(&iw_log->seqs[i], memory_order_acquire),
+          memory_order_relaxed);
+    }
+    atomic_signal_fence(memory_order_release);
+    atomic_store_explicit(&iw_newest, n + 1, memory_order_relaxed);
+    pt_log_write(iw_log, &pool[n % 97]);
+  }
+
+  timer_delete(iw_timer); /* disarms it */
+  signal(SIGALRM, SIG_IGN);
+  print_message("interrupted writer: %llu signals, %llu mid-event, %llu "
+                "copies accepted, %llu torn\n",
+                (unsigned long long)atomic_load(&iw_signals),
+                (unsigned long long)atomic_load(&iw_mid_event),
+                (unsigned long long)atomic_load(&iw_accepted),
+                (unsigned long long)atomic_load(&iw_torn));
+  assert_int_equal(atomic_load(&iw_torn), 0);
+  assert_true(atomic_load(&iw_accepted) > 0);
+#if !defined(__SANITIZE_THREAD__) && !PT_TEST_SLOW
+  /* The test only means something if the writer was caught mid-event
+   * (TSan delivers signals only at safe points, so never there). */
+  assert_true(atomic_load(&iw_mid_event) > 0);
+#endif
+  pt_log_destroy(iw_log);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_contention_16),
       cmocka_unit_test(test_contention_64),
       cmocka_unit_test(test_contention_256),
       cmocka_unit_test(test_thread_churn_keeps_ring_usable),
+      cmocka_unit_test(test_interrupted_writer),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
