@@ -412,9 +412,12 @@ PT__HOT_INLINE void pt__slot_fill(pt__slot *slot, uint64_t id0, uint64_t id1,
   pt__slot_store(slot, 0, timestamp_us);
 }
 
-/* What follows a publish, out of line: the indices, closing a full chunk. */
-static __attribute__((noinline)) void
-pt__slot_after_publish(pt_log *log, pt__cursor *cur, uint64_t ticket) {
+/* What follows a publish, out of line: the indices, closing the chunk if
+ * this was its last slot. */
+static __attribute__((noinline)) void pt__slot_after_publish(pt_log *log,
+                                                             pt__cursor *cur,
+                                                             uint64_t ticket,
+                                                             int last) {
 #if PT_TRACE_INDEX
   /* Before the close: once closed, the chunk (and its summary) may be
    * claimed by another writer. */
@@ -424,7 +427,7 @@ pt__slot_after_publish(pt_log *log, pt__cursor *cur, uint64_t ticket) {
 #else
   (void)ticket;
 #endif
-  if (cur->next == cur->end) {
+  if (last) {
     pt__chunk_close(log, cur);
   }
 }
@@ -440,7 +443,7 @@ PT__HOT_INLINE void pt__slot_publish(pt_log *log, const pt__take *t) {
   /* release: the event is complete; readers that acquire this see it all. */
   atomic_store_explicit(t->seq, 2 * t->ticket + 2, memory_order_release);
   if (PT__UNLIKELY(t->last) || PT__LOG_HAS_INDEX(log)) {
-    pt__slot_after_publish(log, t->cur, t->ticket);
+    pt__slot_after_publish(log, t->cur, t->ticket, t->last);
   }
 }
 
