@@ -50,6 +50,24 @@ static void make_event(pt_event *ev, uint64_t i, uint64_t ts) {
   ev->timestamp_us = ts;
 }
 
+/*
+ * A log of `capacity` events (node id bytes `node`) holding events 0..n-1
+ * stamped t0 + i, saved as a dump named `name` in the test directory; its
+ * path in path[0..size).  The caller destroys the log.
+ */
+static pt_log *saved_log(size_t capacity, uint8_t node, uint64_t n, uint64_t t0,
+                         const char *name, char *path, size_t size) {
+  pt_log *log = make_log(capacity, node);
+  for (uint64_t i = 0; i < n; i++) {
+    pt_event ev;
+    make_event(&ev, i, t0 + i);
+    pt_log_write_at(log, &ev);
+  }
+  path_in_tmp(path, size, name);
+  assert_int_equal(pt_log_dump_save(log, path), PT_OK);
+  return log;
+}
+
 static void read_file(const char *path, uint8_t **data, size_t *size) {
   FILE *fp = fopen(path, "rb");
   assert_non_null(fp);
@@ -153,15 +171,8 @@ static void test_empty_log(void **state) {
 
 static void test_overwritten_counted(void **state) {
   (void)state;
-  pt_log *log = make_log(16, 1);
-  for (uint64_t i = 0; i < 100; i++) {
-    pt_event ev;
-    make_event(&ev, i, 1000 + i);
-    pt_log_write_at(log, &ev);
-  }
   char path[256];
-  path_in_tmp(path, sizeof path, "over.ptd");
-  assert_int_equal(pt_log_dump_save(log, path), PT_OK);
+  pt_log *log = saved_log(16, 1, 100, 1000, "over.ptd", path, sizeof path);
   pt_dump dump;
   assert_int_equal(pt_dump_load(path, &dump, NULL), PT_OK);
   pt_log_stats stats;
@@ -177,15 +188,8 @@ static void test_overwritten_counted(void **state) {
 
 static void test_reader_streams_and_rewinds(void **state) {
   (void)state;
-  pt_log *log = make_log(32, 2);
-  for (uint64_t i = 0; i < 20; i++) {
-    pt_event ev;
-    make_event(&ev, i, 5000 + i);
-    pt_log_write_at(log, &ev);
-  }
   char path[256];
-  path_in_tmp(path, sizeof path, "stream.ptd");
-  assert_int_equal(pt_log_dump_save(log, path), PT_OK);
+  pt_log *log = saved_log(32, 2, 20, 5000, "stream.ptd", path, sizeof path);
   pt_dump_reader *r;
   assert_int_equal(pt_dump_reader_open(&r, path, NULL), PT_OK);
   assert_int_equal(pt_dump_reader_info(r)->event_count, 20);
@@ -306,15 +310,8 @@ static size_t good_size;
 
 /* A valid 8-event dump in memory, the starting point of every bad file. */
 static void make_good(void) {
-  pt_log *log = make_log(16, 6);
-  for (uint64_t i = 0; i < 8; i++) {
-    pt_event ev;
-    make_event(&ev, i, 100 + i);
-    pt_log_write_at(log, &ev);
-  }
   char path[256];
-  path_in_tmp(path, sizeof path, "good.ptd");
-  assert_int_equal(pt_log_dump_save(log, path), PT_OK);
+  pt_log *log = saved_log(16, 6, 8, 100, "good.ptd", path, sizeof path);
   read_file(path, &good, &good_size);
   pt_log_destroy(log);
 }
