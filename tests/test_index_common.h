@@ -1,4 +1,5 @@
-/* Shared by the index and query engine tests: a seeded generator, a log. */
+/* Shared by the query, index and query engine tests: a seeded generator,
+ * a log, the events of the model tests, answer comparison, file logs. */
 #ifndef PT_TEST_INDEX_COMMON_H
 #define PT_TEST_INDEX_COMMON_H
 
@@ -25,6 +26,32 @@ static inline uint64_t pt_test_rnd(void) {
 static inline void pt_test_random_bytes(uint8_t *out, size_t n) {
   for (size_t i = 0; i < n; i++) {
     out[i] = (uint8_t)pt_test_rnd();
+  }
+}
+
+/*
+ * Event i of a randomized model test: a packet_sent of one of the first
+ * ntraces trace ids, with one of the first npeers peer ids or (1 time in
+ * npeers + 2 times 2) none, sequence i, stamped to rise 3 us per event with
+ * up to 40 us of jitter (ties and disorder, as with several writers) and,
+ * if far_one_in is not 0, one time in far_one_in anywhere in the first
+ * 3 x span_events events' time.
+ */
+static inline void pt_test_model_event(pt_event *ev, size_t i,
+                                       const pt_trace_id *traces,
+                                       size_t ntraces, uint8_t (*peers)[32],
+                                       size_t npeers, uint64_t base_time,
+                                       unsigned far_one_in,
+                                       size_t span_events) {
+  size_t peer = (size_t)(pt_test_rnd() % (npeers + 2));
+  pt_event_begin(ev, traces[pt_test_rnd() % ntraces],
+                 peer < npeers ? peers[peer] : NULL);
+  pt_event_set_packet_sent(ev, i, (uint32_t)(pt_test_rnd() % 1500),
+                           (uint8_t)(pt_test_rnd() % 3));
+  ev->sequence = (uint32_t)i;
+  ev->timestamp_us = base_time + i * 3 - (pt_test_rnd() % 40);
+  if (far_one_in != 0 && pt_test_rnd() % far_one_in == 0) {
+    ev->timestamp_us = base_time + pt_test_rnd() % (3 * span_events);
   }
 }
 

@@ -16,16 +16,9 @@
 #include <cmocka.h>
 
 #include "test_helpers.h"
+#include "test_index_common.h"
 
 typedef pt_test_model model;
-
-static uint64_t rng_state;
-static uint64_t rnd(void) {
-  rng_state ^= rng_state << 13;
-  rng_state ^= rng_state >> 7;
-  rng_state ^= rng_state << 17;
-  return rng_state;
-}
 
 typedef int (*filter_fn)(const pt_event *ev, const void *arg);
 
@@ -40,14 +33,6 @@ static size_t model_query(const model *m, filter_fn filter, const void *arg,
   }
   pt_test_sort_by_time(out, n);
   return n;
-}
-
-static void expect_same(const pt_event *want, size_t want_count,
-                        const pt_event *got, size_t got_count) {
-  assert_int_equal(got_count, want_count);
-  for (size_t i = 0; i < want_count; i++) {
-    assert_memory_equal(&got[i], &want[i], sizeof(pt_event));
-  }
 }
 
 static int by_trace(const pt_event *ev, const void *arg) {
@@ -68,7 +53,7 @@ static int by_time(const pt_event *ev, const void *arg) {
 }
 
 static void run_seed(uint64_t seed, size_t capacity) {
-  rng_state = seed;
+  pt_test_seed(seed);
   pt_log_config cfg;
   pt_log_config_init(&cfg);
   cfg.capacity = capacity;
@@ -86,7 +71,7 @@ static void run_seed(uint64_t seed, size_t capacity) {
     memset(peers[i], 0x10 + i, 32);
   }
 
-  size_t total = capacity * 3 + (size_t)(rnd() % capacity);
+  size_t total = capacity * 3 + (size_t)(pt_test_rnd() % capacity);
   model m = {calloc(total, sizeof(pt_event)), 0, capacity, stats.chunk_size};
   pt_event *want = calloc(total, sizeof(pt_event));
   assert_non_null(m.events);
@@ -95,51 +80,47 @@ static void run_seed(uint64_t seed, size_t capacity) {
   uint64_t base_time = 1700000000000000u;
   for (size_t i = 0; i < total; i++) {
     pt_event ev;
-    int peer = (int)(rnd() % 5); /* 4: no peer */
-    pt_event_begin(&ev, traces[rnd() % 8], peer < 4 ? peers[peer] : NULL);
-    pt_event_set_packet_sent(&ev, i, rnd() % 1500, rnd() % 3);
-    ev.sequence = (uint32_t)i;
     /* Mostly increasing time with jitter and duplicates, like 2 threads. */
-    ev.timestamp_us = base_time + i * 3 - (rnd() % 40);
+    pt_test_model_event(&ev, i, traces, 8, peers, 4, base_time, 0, 0);
     pt_log_write_at(log, &ev);
     m.events[m.count++] = ev;
 
-    if (rnd() % (capacity / 2) != 0) {
+    if (pt_test_rnd() % (capacity / 2) != 0) {
       continue; /* query now and then, mid-stream and across wraps */
     }
     pt_event *got = NULL;
     size_t got_count = 0;
     size_t want_count;
 
-    size_t n = (size_t)(rnd() % (capacity + 10));
+    size_t n = (size_t)(pt_test_rnd() % (capacity + 10));
     assert_int_equal(pt_log_recent(log, n, &got, &got_count), PT_OK);
     want_count = model_query(&m, NULL, NULL, want);
     if (want_count > n) {
       memmove(want, want + (want_count - n), n * sizeof(pt_event));
       want_count = n;
     }
-    expect_same(want, want_count, got, got_count);
+    pt_test_expect_same(want, want_count, got, got_count);
     pt_events_free(got);
 
-    const pt_trace_id *trace = &traces[rnd() % 8];
+    const pt_trace_id *trace = &traces[pt_test_rnd() % 8];
     assert_int_equal(pt_log_query_trace(log, trace, &got, &got_count), PT_OK);
     want_count = model_query(&m, by_trace, trace, want);
-    expect_same(want, want_count, got, got_count);
+    pt_test_expect_same(want, want_count, got, got_count);
     pt_events_free(got);
 
-    const uint8_t *peer_id = peers[rnd() % 4];
+    const uint8_t *peer_id = peers[pt_test_rnd() % 4];
     assert_int_equal(pt_log_query_peer(log, peer_id, &got, &got_count), PT_OK);
     want_count = model_query(&m, by_peer, peer_id, want);
-    expect_same(want, want_count, got, got_count);
+    pt_test_expect_same(want, want_count, got, got_count);
     pt_events_free(got);
 
     window w;
-    w.start = base_time + (rnd() % (3 * m.count + 1)) - 20;
-    w.end = w.start + rnd() % (3 * capacity / 4 + 1);
+    w.start = base_time + (pt_test_rnd() % (3 * m.count + 1)) - 20;
+    w.end = w.start + pt_test_rnd() % (3 * capacity / 4 + 1);
     assert_int_equal(
         pt_log_query_time_range(log, w.start, w.end, &got, &got_count), PT_OK);
     want_count = model_query(&m, by_time, &w, want);
-    expect_same(want, want_count, got, got_count);
+    pt_test_expect_same(want, want_count, got, got_count);
     pt_events_free(got);
   }
   assert_int_equal(pt_log_get_stats(log, &stats), PT_OK);

@@ -147,16 +147,9 @@ static void run_seed(uint64_t seed, size_t capacity) {
   uint64_t base_time = 1700000000000000u;
   for (size_t i = 0; i < total; i++) {
     pt_event ev;
-    int peer = (int)(pt_test_rnd() % (PEERS + 2)); /* PEERS, PEERS+1: no peer */
-    pt_event_begin(&ev, traces[pt_test_rnd() % TRACES],
-                   peer < PEERS ? peers[peer] : NULL);
-    pt_event_set_packet_sent(&ev, i, pt_test_rnd() % 1500, pt_test_rnd() % 3);
-    ev.sequence = (uint32_t)i;
     /* Mostly rising time with jitter and ties, now and then far away. */
-    ev.timestamp_us = base_time + i * 3 - (pt_test_rnd() % 40);
-    if (pt_test_rnd() % 64 == 0) {
-      ev.timestamp_us = base_time + pt_test_rnd() % (3 * total);
-    }
+    pt_test_model_event(&ev, i, traces, TRACES, peers, PEERS, base_time, 64,
+                        total);
     pt_log_write_at(log, &ev);
     m.events[m.count++] = ev;
 
