@@ -31,6 +31,7 @@ struct pt_follow {
   uint64_t *lap;       /* per chunk: lap field seen */
   uint64_t *removed;   /* per chunk: removed count seen */
   uint64_t *delivered; /* per chunk: slots of that lap delivered (prefix) */
+  uint64_t pending;    /* missed before creation, for the first poll */
   pt__follow_item *items;
   pt_event *out;
 };
@@ -110,7 +111,17 @@ int pt_follow_create(pt_follow **out, const pt_log *log, unsigned flags) {
     uint64_t state;
     f->removed[j] = pt__chunk_removed(log, j, &state);
     f->lap[j] = pt__state_lap(state);
-    if (!(flags & PT_FOLLOW_FROM_START)) {
+    if (flags & PT_FOLLOW_FROM_START) {
+      /*
+       * From the start means from the log's first event: those the ring
+       * overwrote before now were written and will never be seen, so the
+       * first poll reports them as missed.  (Counting from the chunks'
+       * counts at creation lost them from seen + missed = written whenever
+       * the follower started after the writer had lapped the ring, as
+       * `peertrace tail --from-start` on a loaded machine did.)
+       */
+      f->pending += f->removed[j];
+    } else {
       size_t unused = 0;
       /* what is there now counts as seen */
       pt__follow_chunk(f, j, 0, UINT64_MAX, &unused);
@@ -150,7 +161,8 @@ int pt_follow_poll(pt_follow *f, const pt_event **events, size_t *count,
   }
   *events = f->out;
   *count = n;
-  *missed = lost;
+  *missed = lost + f->pending;
+  f->pending = 0;
   return PT_OK;
 }
 

@@ -27,7 +27,8 @@ static const char cli_tail_help[] =
     "writer is never blocked or slowed.  If the writer laps the follower,\n"
     "a line says how many events were missed.  Ends when the writer closes\n"
     "its log or dies (exit 0), or on Ctrl-C (exit 0).\n"
-    "  --from-start    also print the events already in the log\n"
+    "  --from-start    also print the events already in the log (those it\n"
+    "                  overwrote before tail started count as missed)\n"
     "  --interval MS   poll interval in milliseconds (default 100)\n"
     "Filters (as for 'filter') apply to the events; --since/--until take\n"
     "Unix microseconds.\n";

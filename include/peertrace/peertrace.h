@@ -574,7 +574,12 @@ PT_API int pt_query_analyze_peer(pt_query *query, const uint8_t *peer_id,
 
 typedef struct pt_follow pt_follow;
 
-/* pt_follow_create flags: also deliver the events already in the log. */
+/*
+ * pt_follow_create flags: follow from the log's first event: deliver the
+ * events already in the log, and count those it overwrote before the
+ * follower was created as missed (in the first poll), so that delivered +
+ * missed = every event written.  Without it the follower starts at now.
+ */
 #define PT_FOLLOW_FROM_START 1u
 
 /*
@@ -593,7 +598,11 @@ PT_API int pt_follow_create(pt_follow **out, const pt_log *log, unsigned flags);
  * events arrive in order); once it closed its log or died
  * (pt_log_writer_status), everything is delivered.  *missed receives the number
  * of events that were written and overwritten between two polls, unseen (the
- * follower was lapped): exact, from the log's per-chunk overwrite counts.
+ * follower was lapped), plus in the first poll of a PT_FOLLOW_FROM_START
+ * follower those overwritten before it was created: exact, from the log's
+ * per-chunk overwrite counts.  Over the follower's life, delivered + missed
+ * = events written since its start (the log's first event with
+ * PT_FOLLOW_FROM_START), dropped events aside.
  * Returns PT_OK; PT_ERR_INVALID for NULL arguments.
  */
 PT_API int pt_follow_poll(pt_follow *follow, const pt_event **events,
