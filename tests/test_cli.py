@@ -7,6 +7,8 @@ and errors that name the file and exit non-zero.  NAMES is 1 if this
 peertrace names DMAP's commands through the app registry, else 0."""
 import os
 import re
+import resource
+import signal
 import subprocess
 import sys
 
@@ -17,10 +19,15 @@ ALL = [os.path.join(SAMPLES, n) for n in ("client.ptd", "relay.ptd", "storage.pt
 failures = []
 
 
-def run(*args):
-    p = subprocess.run([PT, *args], capture_output=True, text=True,
-                       env={**os.environ, "NO_COLOR": ""})
-    return p.returncode, p.stdout, p.stderr
+def run(*args, stdout=subprocess.PIPE):
+    """(exit code, stdout, stderr); exit code None if it hung (10 s)."""
+    try:
+        p = subprocess.run([PT, *args], stdout=stdout, stderr=subprocess.PIPE,
+                           text=True, env={**os.environ, "NO_COLOR": ""},
+                           timeout=10)
+    except subprocess.TimeoutExpired:
+        return None, "", "(hung: killed after 10 s)"
+    return p.returncode, p.stdout or "", p.stderr
 
 
 def check(cond, what):
@@ -132,7 +139,7 @@ check(rc == 0 and "commands:" in out, "peertrace --help")
 
 # Errors name the file and the problem, exit non-zero.
 rc, _, err = run("show", os.path.join(WORK, "missing.ptd"))
-check(rc == 1 and "missing.ptd: not found: no such file" in err,
+check(rc == 1 and "missing.ptd: No such file or directory" in err,
       "missing file")
 data = bytearray(open(CLIENT, "rb").read())
 data[600] ^= 0xFF
@@ -160,6 +167,193 @@ check(rc == 1 and "/nonexistent/x.json: cannot create" in err,
       "unwritable output")
 rc, _, err = run("export", "json", "-o", "/dev/full", CLIENT)
 check(rc == 1 and "/dev/full" in err, "write error (disk full) reported")
+
+# ---- Every bad input gets a clear answer (issue 11) ------------------------
+def absent(name):
+    """WORK/name, removed if an earlier run left it."""
+    path = os.path.join(WORK, name)
+    if os.path.lexists(path):
+        os.unlink(path)
+    return path
+
+
+# Non-regular files: refused at once with what they are, never a hang.
+fifo = absent("cli.fifo")
+os.mkfifo(fifo)
+for args in (["show", fifo], ["tail", fifo], ["export", "json", fifo]):
+    rc, _, err = run(*args)
+    check(rc == 1 and "cli.fifo: is a FIFO (named pipe)" in err,
+          "%s of a FIFO: refused, no hang (exit %s: %s)" % (args[0], rc, err))
+rc, _, err = run("show", WORK)
+check(rc == 1 and "is a directory" in err, "a directory: " + err)
+rc, _, err = run("show", "/dev/null")
+check(rc == 1 and "/dev/null: is a character device" in err, "/dev/null: " + err)
+
+
+def symlink(name, target):
+    path = absent(name)
+    os.symlink(target, path)
+    return path
+
+
+# Symlinks are followed for reading; each broken case says what is wrong.
+link = symlink("link.ptd", CLIENT)
+rc, out, err = run("show", link)
+_, direct, _ = run("show", CLIENT)
+check(rc == 0 and event_rows(out) == event_rows(direct),
+      "show through a symlink reads the dump (exit %s: %s)" % (rc, err))
+rc, _, err = run("show", symlink("null.ptd", "/dev/null"))
+check(rc == 1 and "null.ptd: is a character device (/dev/null)" in err,
+      "symlink to /dev/null: " + err)
+rc, _, err = run("show", symlink("dir.ptd", WORK))
+check(rc == 1 and "dir.ptd: is a directory (" in err, "symlink to a dir: " + err)
+rc, _, err = run("show", symlink("dangling.ptd", "nowhere.ptd"))
+check(rc == 1 and "dangling.ptd: dangling symbolic link: its target "
+      "nowhere.ptd: No such file or directory" in err, "dangling: " + err)
+rc, _, err = run("show", symlink("loop.ptd", "loop.ptd"))
+check(rc == 1 and "loop.ptd: Too many levels of symbolic links" in err,
+      "symlink loop: " + err)
+# A file with a log file's magic is a (damaged) log, not a "bad dump".
+damaged = os.path.join(WORK, "damaged.ptlog")
+open(damaged, "wb").write(b"PTLOG\r\n\x1a" + bytes(200))
+rc, _, err = run("show", damaged)
+check(rc == 1 and "damaged.ptlog: damaged peertrace log file" in err and
+      "dump" not in err, "a damaged log file: " + err)
+
+# Options that cannot mean anything are usage errors (exit 2).
+for args, what in (
+        (["--since", "+6ms", "--until", "+5ms"], "is not before --until"),
+        (["--since", "+5ms", "--until", "+5ms"], "is not before --until"),
+        (["--kind", ""], "empty list of event kinds"),
+        (["--kind", "app_end,,app_start"], "empty event kind"),
+        (["--kind", "app_end,"], "empty event kind"),
+        (["--trace", "4bf9", "--trace", "7e57"], "--trace: given twice"),
+        (["--peer", "a1", "--peer", "b2"], "--peer: given twice")):
+    rc, _, err = run("filter", *args, CLIENT)
+    check(rc == 2 and what in err, "filter %s: exit %s, %s" % (args, rc, err))
+for args in (["0"], ["-n", "0"], ["-n", "2", "-n", "3"], ["1000001"]):
+    rc, _, err = run("recent", *args, CLIENT)
+    check(rc == 2 and "N " in err, "recent %s: exit %s, %s" % (args, rc, err))
+rc, _, err = run("export", "json", "-o", os.path.join(WORK, "a.json"), "-o",
+                 os.path.join(WORK, "b.json"), CLIENT)
+check(rc == 2 and "-o given twice" in err, "-o twice: " + err)
+
+
+# --trace names one trace: a prefix of several is ambiguous (candidates
+# listed, as git does for a short hash), one of none is an error, and
+# neither leaves an output file.
+def crc32c(data):
+    crc = 0xFFFFFFFF
+    for b in data:
+        crc ^= b
+        for _ in range(8):
+            crc = (crc >> 1) ^ (0x82F63B78 if crc & 1 else 0)
+    return crc ^ 0xFFFFFFFF
+
+
+def retrace(src, old, new, dst):
+    """src with trace id prefix old replaced by new, checksums redone."""
+    data = bytearray(open(src, "rb").read())
+    count = int.from_bytes(data[32:40], "little")
+    for r in range(count):
+        at = 128 + 136 * r + 16  # ticket (8), then the event's time (8)
+        if data[at:at + len(old)] == old:
+            data[at:at + len(new)] = new
+    end = 128 + 136 * count
+    data[end + 8:end + 12] = crc32c(data[128:end]).to_bytes(4, "little")
+    open(dst, "wb").write(data)
+
+
+ambiguous = os.path.join(WORK, "ambiguous.ptd")
+retrace(CLIENT, bytes.fromhex("7e57a11c"), bytes.fromhex("4bf9aaaa"), ambiguous)
+rc, out, err = run("filter", "--trace", "4BF9aaaa", ambiguous)
+check(rc == 0 and len(event_rows(out)) == 2, "the rewritten dump reads: " + err)
+for args in (["filter"], ["export", "svg"],
+             ["export", "qlog", "-o", absent("amb.sqlog")]):
+    rc, _, err = run(*args, "--trace", "4bf9", ambiguous)
+    check(rc == 2 and "trace id prefix '4bf9' is ambiguous; candidates: "
+          "4bf92f3577b34da6a3ce929d0e0e4736, 4bf9aaaae0000000000000000000beef"
+          in err, "%s: ambiguous --trace: exit %s, %s" % (args, rc, err))
+check(not os.path.exists(os.path.join(WORK, "amb.sqlog")),
+      "an ambiguous --trace leaves no output file")
+rc, out, _ = run("filter", "--trace", "4bf92", ambiguous)
+check(rc == 0 and len(event_rows(out)) == 11, "a longer prefix is unique")
+nothing = absent("nothing.sqlog")
+for args in (["stats"], ["export", "qlog", "-o", nothing]):
+    rc, _, err = run(*args, "--trace", "ffff", CLIENT)
+    check(rc == 1 and "no trace id starts with 'ffff'" in err,
+          "%s: --trace matching nothing: exit %s, %s" % (args, rc, err))
+check(not os.path.exists(nothing), "--trace matching nothing: no file")
+# An export of no event at all writes no file either (qvis crashes on a
+# header-only qlog).
+rc, _, err = run("export", "qlog", "-o", nothing, "--kind", "conn_init",
+                 "--until", "+0.01ms", CLIENT)
+check(rc == 1 and "nothing to export" in err and not os.path.exists(nothing),
+      "an export matching no event: exit %s, %s" % (rc, err))
+
+# stats with no event at all (UBSan: qsort of a NULL array).
+rc, out, err = run("stats", "--peer", "ffff", CLIENT)
+check(rc == 0 and "SENT" in out and "a1a2a3a4" not in out,
+      "stats of no events: exit %s, %s" % (rc, err))
+
+# Write errors say why (disk full), wherever the output goes.
+rc, _, err = run("export", "qlog", "-o", "/dev/full", CLIENT)
+check(rc == 1 and "/dev/full: write failed: No space left on device" in err,
+      "-o /dev/full: " + err)
+with open("/dev/full", "w") as full:
+    for args in (["show", CLIENT], ["export", "json", CLIENT], ["--version"]):
+        rc, _, err = run(*args, stdout=full)
+        check(rc == 1 and "stdout: write failed: No space left on device" in err,
+              "%s > /dev/full: exit %s, %s" % (args, rc, err))
+
+# A file the export created and could not finish is removed, not left
+# incomplete (here the file size limit stops it: EFBIG).
+def small_files():
+    resource.setrlimit(resource.RLIMIT_FSIZE, (1024, 1024))
+    signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+
+
+big = absent("big.json")
+p = subprocess.run([PT, "export", "json", "-o", big, *ALL], text=True,
+                   capture_output=True, preexec_fn=small_files, timeout=10)
+check(p.returncode == 1 and "big.json: write failed: File too large" in
+      p.stderr and "big.json: removed (incomplete)" in p.stderr and
+      not os.path.exists(big), "a failed export removes its file: " + p.stderr)
+
+# Outputs never destroy an input, never follow a planted symlink.
+before = open(CLIENT, "rb").read()
+rc, _, err = run("export", "json", "-o", link, CLIENT)
+check(rc == 1 and "is also an input" in err and
+      open(CLIENT, "rb").read() == before, "-o an input: refused, " + err)
+split = os.path.join(WORK, "split")
+if os.path.isdir(split):
+    for name in os.listdir(split):
+        os.unlink(os.path.join(split, name))
+else:
+    os.mkdir(split)
+victim = absent("victim")
+planted = os.path.join(split, "4bf92f3577b34da6a3ce929d0e0e4736.sqlog")
+os.symlink(victim, planted)
+rc, out, err = run("export", "qlog", "--split", split, CLIENT)
+check(rc == 1 and "4bf92f3577b34da6a3ce929d0e0e4736.sqlog: already exists" in err
+      and not os.path.exists(victim) and sorted(os.listdir(split)) ==
+      ["4bf92f3577b34da6a3ce929d0e0e4736.sqlog"],
+      "--split refuses a planted symlink, writes nothing: %s" % err)
+rc, out, err = run("export", "qlog", "--split", split, "--force", CLIENT)
+check(rc == 0 and not os.path.exists(victim) and
+      not os.path.islink(planted) and len(os.listdir(split)) == 2,
+      "--split --force replaces the symlink itself: %s" % err)
+rc, out, err = run("export", "qlog", "--split", split, CLIENT)
+check(rc == 1 and "already exists" in err, "--split again: refused, " + err)
+rc, _, err = run("export", "json", "--force", CLIENT)
+check(rc == 2 and "--force is for --split" in err, "--force alone: " + err)
+
+# --version: the version of project() in CMakeLists.txt.
+cmake = open(os.path.join(os.path.dirname(os.path.abspath(__file__)), "..",
+                          "CMakeLists.txt")).read()
+version = re.search(r"project\(peertrace VERSION ([0-9.]+)", cmake).group(1)
+rc, out, _ = run("--version")
+check(rc == 0 and out == "peertrace %s\n" % version, "--version: " + out)
 
 if failures:
     print("%d checks failed" % len(failures))

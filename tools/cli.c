@@ -39,21 +39,12 @@ static int cli_input_advance(cli_input *in) {
 /*
  * A log file (pt_log_config.file_path) of a running or dead process, read
  * through a consistent snapshot taken now: saved as a dump in a private
- * temporary directory, opened, then unlinked.  PT_ERR_FORMAT if the path is
- * not a log file (the caller then reads it as a dump).
+ * temporary directory, opened, then unlinked.  0, or -1 (printed).
  */
-static int cli_open_log_file(pt_dump_reader **reader, const char *path,
-                             pt_dump_error *err) {
+static int cli_open_log_file(cli_input *input) {
   const pt_log *view = NULL;
-  memset(err, 0, sizeof *err);
-  int rc = pt_log_open(&view, path);
-  if (rc != PT_OK) {
-    if (rc == PT_ERR_NOT_FOUND) {
-      snprintf(err->message, sizeof err->message, "no such file");
-    } else if (rc != PT_ERR_FORMAT) {
-      snprintf(err->message, sizeof err->message, "cannot open log file");
-    }
-    return rc;
+  if (cli_log_open(input->path, &input->file, &view) != 0) {
+    return -1;
   }
   int status = pt_log_writer_status(view);
   if (status == PT_WRITER_DIED) {
@@ -61,26 +52,50 @@ static int cli_open_log_file(pt_dump_reader **reader, const char *path,
             "peertrace: %s: its writer died without closing the log; "
             "showing what it had recorded (events caught mid-write are "
             "left out)\n",
-            path);
+            input->path);
   }
   char dir[] = "/tmp/peertrace.XXXXXX";
   char snapshot[sizeof dir + 16];
   if (mkdtemp(dir) == NULL) {
     pt_log_close(view);
-    snprintf(err->message, sizeof err->message, "no temporary directory");
-    return PT_ERR_IO;
+    cli_error(input->path, "no temporary directory for its snapshot: %s",
+              strerror(errno));
+    return -1;
   }
   snprintf(snapshot, sizeof snapshot, "%s/snapshot", dir);
-  rc = pt_log_dump_save(view, snapshot);
+  int rc = pt_log_dump_save(view, snapshot);
   pt_log_close(view);
+  pt_dump_error err;
   if (rc == PT_OK) {
-    rc = pt_dump_reader_open(reader, snapshot, err);
+    rc = pt_dump_reader_open(&input->reader, snapshot, &err);
+    if (rc != PT_OK) {
+      cli_error(input->path, "its snapshot: %s: %s", pt_strerror(rc),
+                err.message);
+    }
   } else {
-    snprintf(err->message, sizeof err->message, "cannot snapshot log file");
+    cli_error(input->path, "cannot snapshot log file: %s", pt_strerror(rc));
   }
   unlink(snapshot);
   rmdir(dir);
-  return rc;
+  return rc == PT_OK ? 0 : -1;
+}
+
+/* Opens one input, a dump or a log file; 0, or -1 (printed). */
+static int cli_input_open(cli_input *input, const char *path) {
+  input->path = path;
+  if (cli_file_check(path, &input->file) != 0) {
+    return -1;
+  }
+  if (input->file.is_log) {
+    return cli_open_log_file(input);
+  }
+  pt_dump_error err;
+  int rc = pt_dump_reader_open(&input->reader, input->file.resolved, &err);
+  if (rc != PT_OK) {
+    cli_error(path, "%s: %s", pt_strerror(rc), err.message);
+    return -1;
+  }
+  return 0;
 }
 
 int cli_inputs_open(cli_inputs *in, char **paths, unsigned count) {
@@ -92,18 +107,11 @@ int cli_inputs_open(cli_inputs *in, char **paths, unsigned count) {
   }
   for (unsigned i = 0; i < count; i++) {
     cli_input *input = &in->inputs[i];
-    pt_dump_error err;
-    input->path = paths[i];
-    int rc = cli_open_log_file(&input->reader, paths[i], &err);
-    if (rc == PT_ERR_FORMAT) { /* not a live log file: a dump */
-      rc = pt_dump_reader_open(&input->reader, paths[i], &err);
-    }
-    if (rc != PT_OK) {
-      cli_error(paths[i], "%s: %s", pt_strerror(rc), err.message);
+    in->count = i + 1; /* so that cli_inputs_close releases this one too */
+    if (cli_input_open(input, paths[i]) != 0) {
       cli_inputs_close(in);
       return -1;
     }
-    in->count = i + 1;
     const pt_dump_info *info = pt_dump_reader_info(input->reader);
     if (info->event_count > 0 &&
         (in->first_us == 0 || info->first_us < in->first_us)) {
@@ -153,6 +161,7 @@ int cli_inputs_rewind(cli_inputs *in) {
 void cli_inputs_close(cli_inputs *in) {
   for (unsigned i = 0; i < in->count; i++) {
     pt_dump_reader_close(in->inputs[i].reader);
+    cli_file_free(&in->inputs[i].file);
   }
   free(in->inputs);
   memset(in, 0, sizeof *in);
@@ -196,30 +205,35 @@ static int cli_hex_prefix(const char *option, const char *value, char *out,
   return 0;
 }
 
+/* Parses "K[,K..]": every name a known kind, none empty. */
 static int cli_kinds(const char *value, uint32_t *kinds) {
-  char *copy = strdup(value);
-  if (copy == NULL) {
+  if (value[0] == '\0') {
+    cli_error("--kind", "empty list of event kinds (e.g. packet_sent,app_end)");
     return -1;
   }
-  int rc = 0;
-  char *save = NULL;
-  for (char *name = strtok_r(copy, ",", &save); name != NULL;
-       name = strtok_r(NULL, ",", &save)) {
+  for (const char *name = value;; name++) {
+    size_t len = strcspn(name, ",");
     unsigned k;
     for (k = 1; k < PT_EV_KIND_LIMIT; k++) {
-      if (strcmp(name, pt_event_kind_name(k)) == 0) {
+      const char *known = pt_event_kind_name(k);
+      if (len > 0 && strlen(known) == len && strncmp(name, known, len) == 0) {
         break;
       }
     }
+    if (len == 0) {
+      cli_error("--kind", "empty event kind in \"%s\"", value);
+      return -1;
+    }
     if (k == PT_EV_KIND_LIMIT) {
-      cli_error("--kind", "unknown event kind \"%s\"", name);
-      rc = -1;
-      break;
+      cli_error("--kind", "unknown event kind \"%.*s\"", (int)len, name);
+      return -1;
     }
     *kinds |= 1u << k;
+    name += len;
+    if (*name == '\0') {
+      return 0;
+    }
   }
-  free(copy);
-  return rc;
 }
 
 int cli_filter_option(cli_filter *f, int argc, char **argv, int *i) {
@@ -238,6 +252,14 @@ int cli_filter_option(cli_filter *f, int argc, char **argv, int *i) {
     cli_error(opt, "needs a value");
     return -1;
   }
+  /* A second value would silently replace (or, for --kind, widen) the
+   * first: say so instead. */
+  if (f->given & (1u << which)) {
+    cli_error(opt, "given twice (a filter takes one value; --kind takes a "
+                   "list: K,K..)");
+    return -1;
+  }
+  f->given |= 1u << which;
   const char *value = argv[++*i];
   switch (which) {
   case 0:
@@ -298,6 +320,14 @@ int cli_filter_resolve(cli_filter *f, const cli_inputs *in) {
       cli_time("--until", f->until, in->first_us, &f->until_us) != 0) {
     return -1;
   }
+  if (f->since != NULL && f->until != NULL && f->since_us >= f->until_us) {
+    cli_error("--since",
+              "%s (%llu) is not before --until %s (%llu): no "
+              "event can match",
+              f->since, (unsigned long long)f->since_us, f->until,
+              (unsigned long long)f->until_us);
+    return -1;
+  }
   return 0;
 }
 
@@ -311,6 +341,68 @@ static int cli_hex_has_prefix(const uint8_t *bytes, const char *prefix) {
     }
   }
   return 1;
+}
+
+#define CLI_CANDIDATES 8 /* ambiguous --trace: the ids listed */
+
+int cli_filter_resolve_trace(cli_filter *f, cli_inputs *in) {
+  if (f->trace_prefix[0] == '\0') {
+    return 0;
+  }
+  /* One pass over every event (the other filters aside, as git resolves a
+   * short hash over every object): the distinct trace ids that match. */
+  cli_map seen;
+  if (cli_map_init(&seen, 1) != 0) {
+    cli_error("--trace", "out of memory");
+    return CLI_EXIT_ERROR;
+  }
+  pt_trace_id candidates[CLI_CANDIDATES];
+  pt_event ev;
+  unsigned input;
+  int more, created;
+  while ((more = cli_inputs_next(in, &ev, &input)) == 1) {
+    if (pt_trace_id_is_zero(&ev.trace_id) ||
+        !cli_hex_has_prefix(ev.trace_id.bytes, f->trace_prefix)) {
+      continue;
+    }
+    if (cli_map_get(&seen, &ev.trace_id, 0, 1, &created) == NULL) {
+      cli_error("--trace", "out of memory");
+      more = -1;
+      break;
+    }
+    if (created && seen.count <= CLI_CANDIDATES) {
+      candidates[seen.count - 1] = ev.trace_id;
+    }
+  }
+  size_t count = seen.count;
+  cli_map_free(&seen);
+  if (more < 0 || cli_inputs_rewind(in) != 0) {
+    return CLI_EXIT_ERROR;
+  }
+  if (count == 0) {
+    cli_error("--trace", "no trace id starts with '%s' in the inputs",
+              f->trace_prefix);
+    return CLI_EXIT_ERROR;
+  }
+  if (count > 1) {
+    fprintf(stderr,
+            "peertrace: --trace: trace id prefix '%s' is ambiguous; "
+            "candidates:",
+            f->trace_prefix);
+    for (size_t c = 0; c < count && c < CLI_CANDIDATES; c++) {
+      char hex[33];
+      pt_trace_id_to_hex(&candidates[c], hex, sizeof hex);
+      fprintf(stderr, "%s %s", c ? "," : "", hex);
+    }
+    if (count > CLI_CANDIDATES) {
+      fprintf(stderr, " and %zu more", count - CLI_CANDIDATES);
+    }
+    fprintf(stderr, "\n");
+    return CLI_EXIT_USAGE;
+  }
+  /* The whole id from now on: the prefix named exactly one trace. */
+  pt_trace_id_to_hex(&candidates[0], f->trace_prefix, sizeof f->trace_prefix);
+  return 0;
 }
 
 int cli_filter_match(cli_filter *f, const pt_event *ev) {

@@ -8,6 +8,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <sys/types.h>
 
 #include <peertrace/peertrace.h>
 
@@ -30,10 +31,37 @@ void cli_apps_init(void);
 void cli_register_app_protocols(pt_app_registry *registry);
 #endif
 
+/* ---- Files: what a path is, before anything reads or writes it ---------- */
+
+/* An input path that cli_file_check found to be a readable regular file. */
+typedef struct cli_file {
+  char *resolved; /* the path with every symlink resolved (malloc'd) */
+  dev_t dev;      /* which file it is, to refuse it as an output */
+  ino_t ino;
+  uid_t uid;
+  int is_log; /* starts with the log file magic (else: read as a dump) */
+} cli_file;
+
+/*
+ * Checks that path (symlinks followed) is a regular file this process can
+ * read, without blocking on a FIFO.  0, or -1 with "peertrace: PATH: why"
+ * printed: its strerror ("No such file or directory", "Too many levels of
+ * symbolic links", ...), a dangling symlink's target, or what the file is
+ * ("is a FIFO", "is a directory", "is a character device (/dev/null)").
+ */
+int cli_file_check(const char *path, cli_file *f);
+void cli_file_free(cli_file *f);
+/*
+ * Opens a log file checked by cli_file_check (f->is_log).  Refuses a log of
+ * another user (docs/cli.md says why).  0, or -1 with the error printed.
+ */
+int cli_log_open(const char *path, const cli_file *f, const pt_log **out);
+
 /* ---- Inputs: several dumps, one stream ordered by time ------------------ */
 
 typedef struct cli_input {
   const char *path;
+  cli_file file;
   pt_dump_reader *reader;
   pt_event next; /* the reader's next event, if has_next */
   uint64_t ticket;
@@ -53,6 +81,36 @@ int cli_inputs_next(cli_inputs *in, pt_event *ev, unsigned *input);
 int cli_inputs_rewind(cli_inputs *in);
 void cli_inputs_close(cli_inputs *in);
 
+/* ---- Outputs ------------------------------------------------------------ */
+
+/*
+ * Creates or truncates the file named by -o (mode 0600; a symlink is
+ * followed: the user named it), unless it is one of the inputs.  *created
+ * is 1 if it did not exist (remove it if the export fails).  NULL if not
+ * (printed).
+ */
+FILE *cli_output_create(const char *path, const cli_inputs *in, int *created);
+/* Opens the directory of --split; its fd, or -1 (printed). */
+int cli_output_dir_open(const char *dir);
+/*
+ * Creates name in dirfd (path: DIR/name, for messages), mode 0600: never
+ * through a symlink, never over an existing entry unless force (then the
+ * entry is removed first).  NULL if not (printed).
+ */
+FILE *cli_output_create_at(int dirfd, const char *path, const char *name,
+                           int force);
+/*
+ * Why a write to fp failed: saved (errno read right after the failing
+ * call; 0 if none), else the errno of flushing fp again, else EIO.
+ */
+int cli_write_errno(FILE *fp, int saved);
+/*
+ * Flushes stdout: if a write to it failed, a command that succeeded (rc
+ * CLI_EXIT_OK) prints "peertrace: stdout: write failed: REASON" and exits
+ * CLI_EXIT_ERROR instead.  Returns the exit code.
+ */
+int cli_close_stdout(int rc);
+
 /* ---- Filters ------------------------------------------------------------ */
 
 typedef struct cli_filter {
@@ -63,6 +121,7 @@ typedef struct cli_filter {
   uint64_t since_us;
   uint64_t until_us; /* exclusive; UINT64_MAX = no bound */
   uint32_t kinds;    /* bit per kind; 0 = any */
+  unsigned given;    /* bit per filter option seen, to refuse repeats */
   /*
    * Where relative times count from: the inputs' first event or, with
    * --trace, the first event of that trace (set by cli_filter_match as the
@@ -81,6 +140,13 @@ void cli_filter_init(cli_filter *f);
 int cli_filter_option(cli_filter *f, int argc, char **argv, int *i);
 /* Resolves --since/--until against the inputs.  0 or -1 (printed). */
 int cli_filter_resolve(cli_filter *f, const cli_inputs *in);
+/*
+ * Makes --trace name one trace: finds, over every event of the inputs, the
+ * trace ids that start with the prefix, then rewinds the inputs.  One: the
+ * filter takes its whole id.  0, or the exit code (printed): none
+ * (CLI_EXIT_ERROR) or several (CLI_EXIT_USAGE, with the candidates).
+ */
+int cli_filter_resolve_trace(cli_filter *f, cli_inputs *in);
 int cli_filter_match(cli_filter *f, const pt_event *ev);
 extern const char cli_filter_help[];
 

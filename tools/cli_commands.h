@@ -19,12 +19,13 @@ int cli_export(int argc, char **argv);
 int cli_tail(int argc, char **argv);
 
 /* What a command accepts besides --help, --color and dump paths. */
-#define CLI_ARG_FILTER 1u /* --trace --peer --since --until --kind */
-#define CLI_ARG_OUTPUT 2u /* -o FILE */
-#define CLI_ARG_COUNT 4u  /* N (first positional) or -n N */
-#define CLI_ARG_FORMAT 8u /* FORMAT (first positional) */
-#define CLI_ARG_SPLIT 16u /* --split DIR */
-#define CLI_ARG_GROUP 32u /* --by-trace */
+#define CLI_ARG_FILTER 1u     /* --trace --peer --since --until --kind */
+#define CLI_ARG_OUTPUT 2u     /* -o FILE */
+#define CLI_ARG_COUNT 4u      /* N (first positional) or -n N */
+#define CLI_ARG_FORMAT 8u     /* FORMAT (first positional) */
+#define CLI_ARG_SPLIT 16u     /* --split DIR, --force */
+#define CLI_ARG_GROUP 32u     /* --by-trace */
+#define CLI_COUNT_MAX 1000000 /* N: the events recent keeps in memory */
 
 typedef struct cli_args {
   cli_filter filter;
@@ -34,6 +35,7 @@ typedef struct cli_args {
   const char *output;
   const char *split_dir;
   int by_trace;
+  int force; /* --split: replace existing files */
   const char *format;
   unsigned long count;
 } cli_args;

@@ -17,18 +17,33 @@ static const struct {
     {"svg", PT_EXPORT_SVG},
 };
 
-/* Creates path with mode 0600 for writing; NULL (message printed) if not. */
-static FILE *cli_create(const char *path) {
-  /* Exports hold what the dumps hold: private to the user, like them. */
-  int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-  FILE *fp = fd >= 0 ? fdopen(fd, "w") : NULL;
-  if (fp == NULL) {
-    cli_error(path, "cannot create: %s", strerror(errno));
-    if (fd >= 0) {
-      close(fd);
-    }
+/* The next event that matches the filters: 1, 0 at the end, -1 (printed). */
+static int cli_next_match(cli_args *a, cli_inputs *in, pt_event *ev,
+                          unsigned *input) {
+  int more;
+  while ((more = cli_inputs_next(in, ev, input)) == 1 &&
+         !cli_filter_match(&a->filter, ev)) {
   }
-  return fp;
+  return more;
+}
+
+/*
+ * Reports a failed export to path: a write error with its real reason
+ * (saved: errno right after the failing call), else the exporter's error.
+ */
+static void cli_export_error(const char *path, FILE *fp, int rc, int saved) {
+  if (rc == PT_ERR_IO) {
+    cli_error(path, "write failed: %s", strerror(cli_write_errno(fp, saved)));
+  } else {
+    cli_error(path, "export failed: %s", pt_strerror(rc));
+  }
+}
+
+/* "nothing to export": an empty file would only mislead (or crash qvis). */
+static int cli_nothing_to_export(const char *what) {
+  cli_error(what, "nothing to export: no event matches the filters (no file "
+                  "written)");
+  return CLI_EXIT_ERROR;
 }
 
 #define CLI_SPLIT_MAX 256
@@ -36,16 +51,18 @@ static FILE *cli_create(const char *path) {
 typedef struct cli_split_file {
   pt_exporter *ex;
   FILE *fp;
+  char name[40]; /* <trace id>.sqlog */
   char path[4200];
 } cli_split_file;
 
 /* Opens the qlog file of one trace: DIR/<trace id>.sqlog. */
-static int cli_split_open(cli_split_file *f, const char *dir,
+static int cli_split_open(cli_split_file *f, cli_args *a, int dirfd,
                           const pt_trace_id *trace, const uint8_t node[32]) {
   char hex[33];
   pt_trace_id_to_hex(trace, hex, sizeof hex);
-  snprintf(f->path, sizeof f->path, "%s/%s.sqlog", dir, hex);
-  f->fp = cli_create(f->path);
+  snprintf(f->name, sizeof f->name, "%s.sqlog", hex);
+  snprintf(f->path, sizeof f->path, "%s/%s", a->split_dir, f->name);
+  f->fp = cli_output_create_at(dirfd, f->path, f->name, a->force);
   if (f->fp == NULL) {
     return -1;
   }
@@ -55,13 +72,42 @@ static int cli_split_open(cli_split_file *f, const char *dir,
     rc = pt_exporter_set_app_namer(f->ex, cli_app_namer, cli_app_namer_user);
   }
   if (rc == PT_OK) {
+    errno = 0;
     rc = pt_exporter_add_node(f->ex, node, &index);
   }
   if (rc != PT_OK) {
-    cli_error(f->path, "%s", pt_strerror(rc));
+    cli_export_error(f->path, f->fp, rc, errno);
     return -1;
   }
   return 0;
+}
+
+/* Finishes and closes every file; on failure removes them all.  0 or -1. */
+static int cli_split_close(cli_split_file *files, size_t count, int dirfd,
+                           int failed) {
+  for (size_t i = 0; i < count; i++) {
+    cli_split_file *f = &files[i];
+    if (!failed && f->ex != NULL) {
+      errno = 0;
+      int rc = pt_exporter_finish(f->ex);
+      if (rc != PT_OK) {
+        cli_export_error(f->path, f->fp, rc, errno);
+        failed = 1;
+      }
+    }
+    pt_exporter_free(f->ex);
+    if (f->fp != NULL && fclose(f->fp) != 0 && !failed) {
+      cli_error(f->path, "write failed: %s", strerror(errno));
+      failed = 1;
+    }
+  }
+  /* We created each of them (O_EXCL): an incomplete set goes away whole. */
+  for (size_t i = 0; failed && i < count; i++) {
+    if (files[i].fp != NULL) {
+      unlinkat(dirfd, files[i].name, 0);
+    }
+  }
+  return failed ? -1 : 0;
 }
 
 /*
@@ -76,16 +122,14 @@ static int cli_export_qlog_split(cli_args *a, cli_inputs *in) {
     cli_error("--split", "out of memory");
     return CLI_EXIT_ERROR;
   }
+  int dirfd = cli_output_dir_open(a->split_dir);
   const uint8_t *node = pt_dump_reader_info(in->inputs[0].reader)->node_id;
   size_t count = 0;
   uint64_t skipped = 0;
-  int rc = PT_OK, more;
+  int rc = dirfd >= 0 ? PT_OK : PT_ERR_IO, more = 0;
   pt_event ev;
   unsigned input;
-  while (rc == PT_OK && (more = cli_inputs_next(in, &ev, &input)) == 1) {
-    if (!cli_filter_match(&a->filter, &ev)) {
-      continue;
-    }
+  while (rc == PT_OK && (more = cli_next_match(a, in, &ev, &input)) == 1) {
     if (pt_trace_id_is_zero(&ev.trace_id)) {
       skipped++;
       continue;
@@ -106,8 +150,7 @@ static int cli_export_qlog_split(cli_args *a, cli_inputs *in) {
         rc = PT_ERR_INVALID;
         break;
       }
-      if (cli_split_open(&files[count], a->split_dir, &ev.trace_id, node) !=
-          0) {
+      if (cli_split_open(&files[count], a, dirfd, &ev.trace_id, node) != 0) {
         rc = PT_ERR_IO;
         count++; /* so that its resources are released below */
         break;
@@ -115,27 +158,18 @@ static int cli_export_qlog_split(cli_args *a, cli_inputs *in) {
       *slot = ++count;
     }
     cli_split_file *f = &files[*slot - 1];
+    errno = 0;
     rc = pt_exporter_write(f->ex, 0, &ev);
     if (rc != PT_OK) {
-      cli_error(f->path, "export failed: %s", pt_strerror(rc));
+      cli_export_error(f->path, f->fp, rc, errno);
     }
   }
   int failed = rc != PT_OK || more < 0;
-  for (size_t i = 0; i < count; i++) {
-    if (!failed && files[i].ex != NULL) {
-      int frc = pt_exporter_finish(files[i].ex);
-      if (frc != PT_OK) {
-        cli_error(files[i].path, "export failed: %s", pt_strerror(frc));
-        failed = 1;
-      }
-    }
-    pt_exporter_free(files[i].ex);
-    if (files[i].fp != NULL && fclose(files[i].fp) != 0 && !failed) {
-      cli_error(files[i].path, "write failed: %s", strerror(errno));
-      failed = 1;
-    }
-  }
-  if (!failed) {
+  if (cli_split_close(files, count, dirfd, failed) != 0) {
+    failed = 1;
+  } else if (count == 0) {
+    failed = cli_nothing_to_export(a->split_dir) != CLI_EXIT_OK;
+  } else {
     printf("%zu qlog files written to %s (one per trace id)", count,
            a->split_dir);
     if (skipped > 0) {
@@ -144,8 +178,73 @@ static int cli_export_qlog_split(cli_args *a, cli_inputs *in) {
     }
     printf("\n");
   }
+  if (dirfd >= 0) {
+    close(dirfd);
+  }
   cli_map_free(&map);
   free(files);
+  return failed ? CLI_EXIT_ERROR : CLI_EXIT_OK;
+}
+
+/*
+ * One output (-o FILE or stdout): created only once a first event matches,
+ * so that a failed or empty export leaves no file behind.
+ */
+static int cli_export_one(cli_args *a, cli_inputs *in,
+                          pt_export_format format) {
+  pt_event ev;
+  unsigned input;
+  int more = cli_next_match(a, in, &ev, &input);
+  if (more <= 0) {
+    return more < 0 ? CLI_EXIT_ERROR
+                    : cli_nothing_to_export(a->output ? a->output : "export");
+  }
+  const char *name = a->output != NULL ? a->output : "stdout";
+  FILE *fp = stdout;
+  int created = 0;
+  if (a->output != NULL &&
+      (fp = cli_output_create(a->output, in, &created)) == NULL) {
+    return CLI_EXIT_ERROR;
+  }
+  pt_exporter *ex = NULL;
+  /* saved: the errno of the exporter's last call, set before each one so
+   * that a write error's reason is its own. */
+  errno = 0;
+  int rc = pt_exporter_new(&ex, format, fp);
+  if (rc == PT_OK) {
+    rc = pt_exporter_set_app_namer(ex, cli_app_namer, cli_app_namer_user);
+  }
+  for (unsigned i = 0; rc == PT_OK && i < in->count; i++) {
+    unsigned index;
+    rc = pt_exporter_add_node(
+        ex, pt_dump_reader_info(in->inputs[i].reader)->node_id, &index);
+  }
+  int saved = errno;
+  while (rc == PT_OK && more == 1) {
+    errno = 0;
+    rc = pt_exporter_write(ex, input, &ev);
+    saved = errno;
+    if (rc == PT_OK) {
+      more = cli_next_match(a, in, &ev, &input);
+    }
+  }
+  if (rc == PT_OK && more == 0) {
+    errno = 0;
+    rc = pt_exporter_finish(ex);
+    saved = errno;
+  }
+  int failed = rc != PT_OK || more < 0;
+  if (rc != PT_OK) {
+    cli_export_error(name, fp, rc, saved);
+  }
+  pt_exporter_free(ex);
+  if (fp != stdout && fclose(fp) != 0 && !failed) {
+    cli_error(name, "write failed: %s", strerror(errno));
+    failed = 1;
+  }
+  if (failed && created && unlink(a->output) == 0) {
+    fprintf(stderr, "peertrace: %s: removed (incomplete)\n", a->output);
+  }
   return failed ? CLI_EXIT_ERROR : CLI_EXIT_OK;
 }
 
@@ -169,7 +268,10 @@ int cli_export(int argc, char **argv) {
       "  svg     sequence diagram of one trace (needs --trace)\n"
       "  -o FILE         write to FILE instead of standard output\n"
       "  --split DIR     qlog only: one file per trace id (connection),\n"
-      "                  DIR/<trace id>.sqlog, at most 256 of them\n",
+      "                  DIR/<trace id>.sqlog, at most 256 of them; never\n"
+      "                  over an existing file or through a symlink\n"
+      "  --force         with --split: replace existing files\n"
+      "An export in which no event matches writes no file and exits 1.\n",
       &a, &in);
   if (rc != CLI_GO_ON) {
     return rc;
@@ -196,6 +298,11 @@ int cli_export(int argc, char **argv) {
     cli_stop(&a, &in);
     return CLI_EXIT_USAGE;
   }
+  if (a.force && a.split_dir == NULL) {
+    cli_error(argv[0], "--force is for --split");
+    cli_stop(&a, &in);
+    return CLI_EXIT_USAGE;
+  }
   if (a.split_dir != NULL) {
     if (format != PT_EXPORT_QLOG || a.output != NULL) {
       cli_error(argv[0], "--split is for qlog, without -o");
@@ -206,48 +313,7 @@ int cli_export(int argc, char **argv) {
     cli_stop(&a, &in);
     return rc;
   }
-  FILE *fp = stdout;
-  pt_exporter *ex = NULL;
-  if (a.output != NULL && (fp = cli_create(a.output)) == NULL) {
-    fp = stdout;
-    rc = CLI_EXIT_ERROR;
-    goto done;
-  }
-  rc = pt_exporter_new(&ex, (pt_export_format)format, fp);
-  if (rc == PT_OK) {
-    rc = pt_exporter_set_app_namer(ex, cli_app_namer, cli_app_namer_user);
-  }
-  for (unsigned i = 0; rc == PT_OK && i < in.count; i++) {
-    unsigned index;
-    rc = pt_exporter_add_node(
-        ex, pt_dump_reader_info(in.inputs[i].reader)->node_id, &index);
-  }
-  pt_event ev;
-  unsigned input;
-  int more = 1;
-  while (rc == PT_OK && (more = cli_inputs_next(&in, &ev, &input)) == 1) {
-    if (cli_filter_match(&a.filter, &ev)) {
-      rc = pt_exporter_write(ex, input, &ev);
-    }
-  }
-  if (rc == PT_OK && more == 0) {
-    rc = pt_exporter_finish(ex);
-  }
-  if (more < 0) {
-    rc = CLI_EXIT_ERROR; /* the reader printed why */
-  } else if (rc != PT_OK) {
-    cli_error(a.output != NULL ? a.output : "stdout", "export failed: %s",
-              pt_strerror(rc));
-    rc = CLI_EXIT_ERROR;
-  } else {
-    rc = CLI_EXIT_OK;
-  }
-done:
-  pt_exporter_free(ex);
-  if (fp != stdout && fclose(fp) != 0 && rc == CLI_EXIT_OK) {
-    cli_error(a.output, "write failed: %s", strerror(errno));
-    rc = CLI_EXIT_ERROR;
-  }
+  rc = cli_export_one(&a, &in, (pt_export_format)format);
   cli_stop(&a, &in);
   return rc;
 }

@@ -44,24 +44,31 @@ int cli_parse_args(int argc, char **argv, unsigned accepts, const char *help,
         continue;
       }
     }
+    const char **target = NULL;
     if ((accepts & CLI_ARG_OUTPUT) && strcmp(arg, "-o") == 0) {
+      target = &a->output;
+    } else if ((accepts & CLI_ARG_SPLIT) && strcmp(arg, "--split") == 0) {
+      target = &a->split_dir;
+    }
+    if (target != NULL) {
       if (i + 1 >= argc) {
-        cli_error(argv[0], "-o needs a file name");
+        cli_error(argv[0], "%s needs a %s", arg,
+                  target == &a->output ? "file name" : "directory");
         return CLI_EXIT_USAGE;
       }
-      a->output = argv[++i];
+      if (*target != NULL) {
+        cli_error(argv[0], "%s given twice", arg);
+        return CLI_EXIT_USAGE;
+      }
+      *target = argv[++i];
       continue;
     }
     if ((accepts & CLI_ARG_GROUP) && strcmp(arg, "--by-trace") == 0) {
       a->by_trace = 1;
       continue;
     }
-    if ((accepts & CLI_ARG_SPLIT) && strcmp(arg, "--split") == 0) {
-      if (i + 1 >= argc) {
-        cli_error(argv[0], "--split needs a directory");
-        return CLI_EXIT_USAGE;
-      }
-      a->split_dir = argv[++i];
+    if ((accepts & CLI_ARG_SPLIT) && strcmp(arg, "--force") == 0) {
+      a->force = 1;
       continue;
     }
     int count_flag = (accepts & CLI_ARG_COUNT) && strcmp(arg, "-n") == 0;
@@ -72,6 +79,14 @@ int cli_parse_args(int argc, char **argv, unsigned accepts, const char *help,
       a->count = strtoul(value, &end, 10);
       if (end == value || *end != '\0' || errno != 0 || value[0] == '-') {
         cli_error(argv[0], "bad count \"%s\"", value);
+        return CLI_EXIT_USAGE;
+      }
+      if (a->count < 1 || a->count > CLI_COUNT_MAX) {
+        cli_error(argv[0], "N must be 1 to %d, got %s", CLI_COUNT_MAX, value);
+        return CLI_EXIT_USAGE;
+      }
+      if (!need_count) {
+        cli_error(argv[0], "N given twice");
         return CLI_EXIT_USAGE;
       }
       need_count = 0;
@@ -119,6 +134,11 @@ int cli_start(int argc, char **argv, unsigned accepts, const char *help,
   if (cli_filter_resolve(&a->filter, in) != 0) {
     cli_stop(a, in);
     return CLI_EXIT_USAGE;
+  }
+  rc = cli_filter_resolve_trace(&a->filter, in);
+  if (rc != 0) {
+    cli_stop(a, in);
+    return rc;
   }
   return CLI_GO_ON;
 }
@@ -212,18 +232,14 @@ int cli_recent(int argc, char **argv) {
   int rc = cli_start(
       argc, argv, CLI_ARG_FILTER | CLI_ARG_COUNT,
       "usage: peertrace recent [N | -n N] [FILTERS] DUMP...\n"
-      "Prints the newest N matching events (default 20), oldest first.\n",
+      "Prints the newest N matching events (default 20, at most 1000000),\n"
+      "oldest first.\n",
       &a, &in);
   if (rc != CLI_GO_ON) {
     return rc;
   }
-  if (a.count == 0) {
+  if (a.count == 0) { /* not given (0 is refused by the parser) */
     a.count = 20;
-  }
-  if (a.count > 1000000) {
-    cli_error(argv[0], "N is at most 1000000");
-    cli_stop(&a, &in);
-    return CLI_EXIT_USAGE;
   }
   /* A ring of the last N matches: memory is N events, not the dumps. */
   pt_event *ring = malloc(a.count * sizeof *ring);

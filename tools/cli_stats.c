@@ -118,7 +118,10 @@ static void cli_peer_count(cli_peer *c, const pt_event *ev) {
 
 static void cli_print_peers(const cli_style *s, cli_peers *peers,
                             const cli_inputs *in) {
-  qsort(peers->peers, peers->count, sizeof *peers->peers, cli_peer_compare);
+  if (peers->count >
+      0) { /* no events: peers is NULL, which qsort must not get */
+    qsort(peers->peers, peers->count, sizeof *peers->peers, cli_peer_compare);
+  }
   printf("%s%-8s  %-8s  %8s %8s %6s %6s %11s %11s %9s %14s %14s%s\n",
          cli_colour(s, CLI_DIM), "NODE", "PEER", "SENT", "RECV", "LOST",
          "LOSS%", "BYTES_OUT", "BYTES_IN", "RTT_ms", "FIRST", "LAST",

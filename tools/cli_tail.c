@@ -98,13 +98,18 @@ int cli_tail(int argc, char **argv) {
   }
   const char *path = a.paths[0];
   const pt_log *log = NULL;
-  rc = pt_log_open(&log, path);
-  if (rc != PT_OK) {
-    cli_error(path, "%s",
-              rc == PT_ERR_FORMAT
-                  ? "not a peertrace log file (tail follows the "
-                    "log file of a running process, not a dump)"
-                  : pt_strerror(rc));
+  cli_file file;
+  if (cli_file_check(path, &file) != 0) {
+    cli_args_free(&a);
+    return CLI_EXIT_ERROR;
+  }
+  if (!file.is_log) {
+    cli_error(path, "not a peertrace log file (tail follows the log file of "
+                    "a running process, not a dump)");
+  }
+  rc = file.is_log ? cli_log_open(path, &file, &log) : -1;
+  cli_file_free(&file);
+  if (rc != 0) {
     cli_args_free(&a);
     return CLI_EXIT_ERROR;
   }

@@ -29,7 +29,8 @@ static void usage(FILE *fp) {
   for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++) {
     fprintf(fp, "  %-8s %s\n", commands[i].name, commands[i].summary);
   }
-  fprintf(fp, "\n'peertrace COMMAND --help' describes a command.\n");
+  fprintf(fp, "\n'peertrace COMMAND --help' describes a command; "
+              "'peertrace --version' prints the version.\n");
 }
 
 int main(int argc, char **argv) {
@@ -41,11 +42,15 @@ int main(int argc, char **argv) {
   if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0 ||
       strcmp(argv[1], "help") == 0) {
     usage(stdout);
-    return CLI_EXIT_OK;
+    return cli_close_stdout(CLI_EXIT_OK);
+  }
+  if (strcmp(argv[1], "--version") == 0) {
+    printf("peertrace %s\n", PT_CLI_VERSION);
+    return cli_close_stdout(CLI_EXIT_OK);
   }
   for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++) {
     if (strcmp(argv[1], commands[i].name) == 0) {
-      return commands[i].run(argc - 1, argv + 1);
+      return cli_close_stdout(commands[i].run(argc - 1, argv + 1));
     }
   }
   cli_error(argv[1], "unknown command");
