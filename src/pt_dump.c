@@ -141,6 +141,30 @@ static int pt__dump_write(FILE *fp, const pt_dump_info *info,
   return PT_OK;
 }
 
+/*
+ * Why a dump cannot hold ev (NULL: it can): the loader rejects these, so the
+ * snapshot leaves them out.  Only a malformed caller event (pt_log_write
+ * copies it as given) or a corrupted log file has them.
+ */
+static const char *pt__event_fault(const pt_event *ev) {
+  unsigned known_flags = PT_FLAG_SAMPLED | PT_FLAG_DEBUG |
+                         PT_FLAG_APP_INITIATED | PT_EVENT_HAS_PEER;
+  if (ev->kind == PT_EV_NONE || ev->kind >= PT_EV_KIND_LIMIT) {
+    return "unknown event kind";
+  }
+  if ((ev->flags & ~known_flags) != 0 || ev->reserved != 0) {
+    return "unknown flag or reserved bits set";
+  }
+  if (!(ev->flags & PT_EVENT_HAS_PEER)) {
+    for (size_t k = 0; k < sizeof ev->peer_id; k++) {
+      if (ev->peer_id[k] != 0) {
+        return "peer id without the has-peer flag";
+      }
+    }
+  }
+  return NULL;
+}
+
 /* Reads the ring into a sorted array of records; *out is malloc'ed. */
 static int pt__dump_snapshot(const pt_log *log, pt__record **out, size_t *count,
                              pt_dump_info *info) {
@@ -150,8 +174,10 @@ static int pt__dump_snapshot(const pt_log *log, pt__record **out, size_t *count,
   }
   size_t n = 0;
   for (uint64_t i = 0; i < log->capacity; i++) {
-    n += (size_t)pt__log_read_slot(log, i, &records[n].event,
-                                   &records[n].ticket);
+    if (pt__log_read_slot(log, i, &records[n].event, &records[n].ticket) &&
+        pt__event_fault(&records[n].event) == NULL) {
+      n++;
+    }
   }
   qsort(records, n, sizeof *records, pt__record_compare);
 
@@ -350,24 +376,12 @@ static int pt__record_check(pt_dump_reader *r, uint64_t i, const uint8_t *rec,
   memcpy(ev, rec + 8, sizeof *ev);
   unsigned long long offset =
       PT__DUMP_HEADER_SIZE + (unsigned long long)i * PT__DUMP_RECORD_SIZE;
-  const char *bad = NULL;
-  unsigned known_flags = PT_FLAG_SAMPLED | PT_FLAG_DEBUG |
-                         PT_FLAG_APP_INITIATED | PT_EVENT_HAS_PEER;
   if (ev->kind == PT_EV_NONE || ev->kind >= PT_EV_KIND_LIMIT) {
     pt__dump_fail(err, "record %llu at offset %llu: unknown event kind %u",
                   (unsigned long long)i, offset, ev->kind);
     return PT_ERR_DUMP_EVENT;
   }
-  if ((ev->flags & ~known_flags) != 0 || ev->reserved != 0) {
-    bad = "unknown flag or reserved bits set";
-  } else if (!(ev->flags & PT_EVENT_HAS_PEER)) {
-    for (size_t k = 0; k < sizeof ev->peer_id; k++) {
-      if (ev->peer_id[k] != 0) {
-        bad = "peer id without the has-peer flag";
-        break;
-      }
-    }
-  }
+  const char *bad = pt__event_fault(ev);
   if (bad == NULL) {
     if (ev->timestamp_us < r->info.first_us ||
         ev->timestamp_us > r->info.last_us) {
