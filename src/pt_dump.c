@@ -180,6 +180,15 @@ static int pt__dump_snapshot(const pt_log *log, pt__record **out, size_t *count,
     }
   }
   qsort(records, n, sizeof *records, pt__record_compare);
+  /* A ticket is one write of one slot: equal (time, ticket) pairs come only
+   * from a corrupted log file, and the loader requires them increasing. */
+  size_t kept = 0;
+  for (size_t i = 0; i < n; i++) {
+    if (kept == 0 || pt__record_compare(&records[kept - 1], &records[i]) != 0) {
+      records[kept++] = records[i];
+    }
+  }
+  n = kept;
 
   pt_log_stats stats;
   pt_log_get_stats(log, &stats); /* after the scan: covers what it missed */
