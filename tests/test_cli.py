@@ -332,13 +332,18 @@ if os.path.isdir(split):
 else:
     os.mkdir(split)
 victim = absent("victim")
-planted = os.path.join(split, "4bf92f3577b34da6a3ce929d0e0e4736.sqlog")
+# The second trace's name: the first trace's file, already written, must
+# go away with the failed split.
+planted = os.path.join(split, "7e57a11ce0000000000000000000beef.sqlog")
 os.symlink(victim, planted)
 rc, out, err = run("export", "qlog", "--split", split, CLIENT)
-check(rc == 1 and "4bf92f3577b34da6a3ce929d0e0e4736.sqlog: already exists" in err
-      and not os.path.exists(victim) and sorted(os.listdir(split)) ==
-      ["4bf92f3577b34da6a3ce929d0e0e4736.sqlog"],
-      "--split refuses a planted symlink, writes nothing: %s" % err)
+check(rc == 1 and "7e57a11ce0000000000000000000beef.sqlog: already exists" in err
+      and not os.path.exists(victim) and os.listdir(split) ==
+      ["7e57a11ce0000000000000000000beef.sqlog"],
+      "--split refuses a planted symlink, leaves nothing: %s %s" %
+      (err, os.listdir(split)))
+rc, _, err = run("export", "qlog", "--split", CLIENT, CLIENT)
+check(rc == 1 and "client.ptd: Not a directory" in err, "--split FILE: " + err)
 rc, out, err = run("export", "qlog", "--split", split, "--force", CLIENT)
 check(rc == 0 and not os.path.exists(victim) and
       not os.path.islink(planted) and len(os.listdir(split)) == 2,

@@ -75,13 +75,33 @@ status=$?
 set -e
 [ "$status" -eq 1 ] && grep -q "not a peertrace log file" "$dir/notlog.err" ||
   fail "tail of a non-log file: exit $status, $(cat "$dir/notlog.err")"
+# 5. Through a symlink, a log file reads as itself (show and tail), and a
+# damaged one is reported as a log, not as "not a dump".
+ln -s "$live" "$dir/link.ptlog"
+"$peertrace" show "$live" | tail -1 >"$dir/direct.sum"
+"$peertrace" show "$dir/link.ptlog" 2>"$dir/link.err" | tail -1 >"$dir/link.sum" ||
+  fail "show through a symlink: $(cat "$dir/link.err")"
+cmp -s "$dir/direct.sum" "$dir/link.sum" ||
+  fail "show through a symlink: $(cat "$dir/link.sum") vs $(cat "$dir/direct.sum")"
+"$peertrace" tail --from-start "$dir/link.ptlog" >"$dir/link.tail" ||
+  fail "tail through a symlink failed"
+grep -q "the writer closed its log" "$dir/link.tail" || fail "tail through a symlink"
+head -c 5000 "$live" >"$dir/cut.ptlog"
+for cmd in show tail; do
+  set +e
+  "$peertrace" $cmd "$dir/cut.ptlog" >/dev/null 2>"$dir/cut.err"
+  status=$?
+  set -e
+  [ "$status" -eq 1 ] && grep -Eq "cut.ptlog: (damaged|truncated) peertrace log" "$dir/cut.err" ||
+    fail "$cmd of a truncated log: exit $status, $(cat "$dir/cut.err")"
+done
 if [ "$(id -u)" -eq 0 ]; then
   chown 65534:65534 "$live"
   set +e
   "$peertrace" show "$live" >/dev/null 2>"$dir/foreign.err"
   status=$?
   set -e
-  [ "$status" -eq 1 ] && grep -q "owned by this user" "$dir/foreign.err" ||
+  [ "$status" -eq 1 ] && grep -q "not owned by this user: its owner is uid 65534" "$dir/foreign.err" ||
     fail "a log file of another user: exit $status, $(cat "$dir/foreign.err")"
 fi
 echo "log file CLI checks passed"
