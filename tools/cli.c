@@ -63,7 +63,9 @@ static int cli_open_log_file(cli_input *input) {
     return -1;
   }
   snprintf(snapshot, sizeof snapshot, "%s/snapshot", dir);
+  errno = 0;
   int rc = pt_log_dump_save(view, snapshot);
+  int save_errno = errno; /* a full /tmp is ENOSPC, not "input/output" */
   pt_log_close(view);
   pt_dump_error err;
   if (rc == PT_OK) {
@@ -73,7 +75,9 @@ static int cli_open_log_file(cli_input *input) {
                 err.message);
     }
   } else {
-    cli_error(input->path, "cannot snapshot log file: %s", pt_strerror(rc));
+    cli_error(input->path, "cannot snapshot log file into %s: %s", dir,
+              rc == PT_ERR_IO && save_errno != 0 ? strerror(save_errno)
+                                                 : pt_strerror(rc));
   }
   unlink(snapshot);
   rmdir(dir);
@@ -170,13 +174,15 @@ void cli_inputs_close(cli_inputs *in) {
 /* ---- Filters ------------------------------------------------------------ */
 
 const char cli_filter_help[] =
-    "  --trace HEX     events of the trace whose id starts with HEX\n"
+    "  --trace HEX     events of the trace whose id starts with HEX (one\n"
+    "                  trace: a prefix of several, or of none, is an error)\n"
     "  --peer HEX      events of the peer whose id starts with HEX\n"
     "  --since TIME    events at or after TIME\n"
     "  --until TIME    events before TIME\n"
     "                  TIME: Unix microseconds, or +N[us|ms|s] after the\n"
     "                  first event of the inputs (e.g. +1.5ms)\n"
-    "  --kind K[,K..]  events of these kinds (packet_sent, app_end, ...)\n";
+    "  --kind K[,K..]  events of these kinds (packet_sent, app_end, ...)\n"
+    "                  Each filter at most once; --since before --until.\n";
 
 void cli_filter_init(cli_filter *f) {
   memset(f, 0, sizeof *f);

@@ -30,8 +30,9 @@ static const char cli_tail_help[] =
     "  --from-start    also print the events already in the log (those it\n"
     "                  overwrote before tail started count as missed)\n"
     "  --interval MS   poll interval in milliseconds (default 100)\n"
-    "Filters (as for 'filter') apply to the events; --since/--until take\n"
-    "Unix microseconds.\n";
+    "Filters (as for 'filter') apply to the events, except that --since/\n"
+    "--until take Unix microseconds and --trace matches every trace whose\n"
+    "id starts with HEX (the traces to come are not known yet).\n";
 
 /* Pulls --from-start and --interval out of argv before the shared parser. */
 static int cli_tail_options(int *argc, char **argv, unsigned *flags,

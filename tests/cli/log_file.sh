@@ -95,6 +95,14 @@ for cmd in show tail; do
   [ "$status" -eq 1 ] && grep -Eq "cut.ptlog: (damaged|truncated) peertrace log" "$dir/cut.err" ||
     fail "$cmd of a truncated log: exit $status, $(cat "$dir/cut.err")"
 done
+# A snapshot that cannot be written says why (here the file size limit:
+# EFBIG; a full /tmp would be ENOSPC), not "input/output error".
+set +e
+(ulimit -f 2; trap '' XFSZ; "$peertrace" show "$live" >/dev/null 2>"$dir/snap.err")
+status=$?
+set -e
+[ "$status" -eq 1 ] && grep -q "cannot snapshot log file into .*: File too large" "$dir/snap.err" ||
+  fail "a snapshot that cannot be written: exit $status, $(cat "$dir/snap.err")"
 if [ "$(id -u)" -eq 0 ]; then
   chown 65534:65534 "$live"
   set +e
