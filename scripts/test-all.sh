@@ -1,18 +1,63 @@
 #!/usr/bin/env bash
 # Builds everything and runs every test: gcc and clang, release and debug,
-# ASan+UBSan and TSan, -Werror, clang-format.  Installs what it needs.
+# ASan+UBSan and TSan, -Werror, clang-format.  Installs what it needs: the
+# Debian packages (scripts/install-deps.sh) and, once, the npm test tools
+# (tests/js/setup.sh, into build/npm or $PT_NPM_DIR); the tests themselves
+# never download anything.
 # Usage (as root on Debian 12): bash scripts/test-all.sh
-set -euo pipefail
+#   PT_CONFIGS="gcc-debug clang-asan"  only these configurations
+#   JOBS=N                             parallel build and test jobs
+# Every configuration is configured afresh (cmake --fresh: no stale cached
+# result from an earlier run), and a configuration that fails to configure
+# or build is reported with its first error line; the summary is always
+# printed.  Exit status 0 only if everything passed.
+set -uo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
 JOBS=${JOBS:-$(nproc)}
+NPM_DIR=${PT_NPM_DIR:-$ROOT/build/npm}
 
-bash scripts/install-deps.sh
+failures=() # "what: first error line"
+total_pass=0
+total_fail=0
+configs_run=0
+
+summary() {
+  local f
+  echo
+  for f in "${failures[@]}"; do echo "FAILED $f"; done
+  if [ ${#failures[@]} -eq 0 ]; then
+    echo "configurations: $configs_run; failed: none"
+  else
+    echo "configurations: $configs_run; failed: ${failures[*]%%:*}"
+  fi
+  echo "$total_pass passed, $total_fail failed"
+}
+
+# first_error LOG: the first line of LOG that reports an error.
+first_error() {
+  grep -m1 -E 'error|Error|ERROR|No such file|not found' "$1" || tail -n1 "$1"
+}
+
+echo "== Debian packages (scripts/install-deps.sh)"
+if ! bash scripts/install-deps.sh; then
+  failures+=("install-deps: could not install the packages of .ci/apt-packages (see above)")
+  summary
+  exit 1
+fi
+
+echo "== npm test tools (tests/js/setup.sh $NPM_DIR)"
+if ! sh tests/js/setup.sh "$NPM_DIR"; then
+  failures+=("npm-setup: the export_qlog and export_otlp tests will fail (see above)")
+fi
 
 echo "== clang-format check"
-files=$(git ls-files '*.c' '*.h')
-clang-format --dry-run --Werror $files
-echo "clang-format: ok"
+mapfile -t files < <(git ls-files '*.c' '*.h')
+if clang-format --dry-run --Werror "${files[@]}"; then
+  echo "clang-format: ok"
+else
+  failures+=("clang-format: files not formatted (see above)")
+fi
 
 # name | compiler | preset | extra cmake args
 configs=(
@@ -34,35 +79,41 @@ if [ -n "${PT_CONFIGS:-}" ]; then
   configs=("${selected[@]}")
 fi
 
-total_pass=0
-total_fail=0
-failed_configs=()
 for entry in "${configs[@]}"; do
   IFS='|' read -r name cc preset extra <<<"$entry"
   dir="$ROOT/build/ci-$name"
-  echo "== [$name] configure + build ($cc, preset $preset $extra)"
+  configs_run=$((configs_run + 1))
+  mkdir -p "$dir"
+  echo "== [$name] configure + build ($cc, preset $preset $extra; logs in $dir)"
   # shellcheck disable=SC2086
-  cmake --preset "$preset" -B "$dir" -DCMAKE_C_COMPILER="$cc" -DPT_WERROR=ON $extra >/dev/null
-  cmake --build "$dir" -j "$JOBS"
-  echo "== [$name] ctest"
-  if ctest --test-dir "$dir" --output-on-failure -j "$JOBS" --timeout 600 | tee "$dir/ctest.log"; then
-    :
-  else
-    failed_configs+=("$name")
+  if ! cmake --fresh --preset "$preset" -B "$dir" -DCMAKE_C_COMPILER="$cc" \
+    -DPT_WERROR=ON -DPT_BUILD_TESTS=ON -DPT_NPM_DIR="$NPM_DIR" $extra \
+    >"$dir/configure.log" 2>&1; then
+    tail -n 20 "$dir/configure.log"
+    failures+=("$name: configure: $(first_error "$dir/configure.log")")
+    continue
   fi
-  line=$(grep -E 'tests passed, [0-9]+ tests failed' "$dir/ctest.log" | tail -1 || true)
-  pass=$(sed -nE 's/.* ([0-9]+) tests failed out of ([0-9]+).*/\2 \1/p' <<<"$line")
-  if [ -n "$pass" ]; then
-    read -r all bad <<<"$pass"
-    total_pass=$((total_pass + all - bad))
-    total_fail=$((total_fail + bad))
-  else
-    total_fail=$((total_fail + 1))
-    failed_configs+=("$name(no ctest summary)")
+  if ! cmake --build "$dir" -j "$JOBS" >"$dir/build.log" 2>&1; then
+    tail -n 20 "$dir/build.log"
+    failures+=("$name: build: $(first_error "$dir/build.log")")
+    continue
+  fi
+  echo "== [$name] ctest"
+  ctest --test-dir "$dir" --output-on-failure -j "$JOBS" --timeout 600 2>&1 | tee "$dir/ctest.log"
+  status=${PIPESTATUS[0]}
+  line=$(grep -E 'tests passed, [0-9]+ tests failed' "$dir/ctest.log" | tail -1)
+  counts=$(sed -nE 's/.* ([0-9]+) tests failed out of ([0-9]+).*/\2 \1/p' <<<"$line")
+  if [ -z "$counts" ]; then
+    failures+=("$name: ctest: no summary (exit $status): $(tail -n1 "$dir/ctest.log")")
+    continue
+  fi
+  read -r all bad <<<"$counts"
+  total_pass=$((total_pass + all - bad))
+  total_fail=$((total_fail + bad))
+  if [ "$status" -ne 0 ] || [ "$bad" -ne 0 ]; then
+    failures+=("$name: ctest: $bad of $all failed: $(grep -m1 -E '^\s+[0-9]+ - ' "$dir/ctest.log")")
   fi
 done
 
-echo
-echo "configurations: ${#configs[@]}; failed: ${failed_configs[*]:-none}"
-echo "$total_pass passed, $total_fail failed"
-[ "$total_fail" -eq 0 ] && [ ${#failed_configs[@]} -eq 0 ]
+summary
+[ ${#failures[@]} -eq 0 ]

@@ -15,6 +15,15 @@ if [ "$names" = 1 ]; then
 else
   span_names='["DMAP/1", "DMAP/1", "DMAP/2"]'
 fi
+# The qlog and OTLP validators run on node with the npm tools that
+# tests/js/setup.sh installed into NODE_DIR before the tests (never here).
+node_tools() {
+  command -v node >/dev/null || {
+    echo "check_export: node not found (Debian: apt-get install nodejs)" >&2
+    exit 1
+  }
+  sh "$src/js/setup.sh" --check "$node_dir"
+}
 mkdir -p "$out"
 case "$format" in
 json)
@@ -29,7 +38,7 @@ chrome)
       "widest_flow_nodes": 3}'
   ;;
 qlog)
-  sh "$src/js/setup.sh" "$node_dir"
+  node_tools
   "$peertrace" export qlog --trace 4bf92f35 -o "$out/client.sqlog" \
     "$samples/client.ptd"
   NODE_PATH="$node_dir/node_modules" node "$src/js/check_qlog.js" \
@@ -60,7 +69,7 @@ qlog)
   fi
   ;;
 otlp)
-  sh "$src/js/setup.sh" "$node_dir"
+  node_tools
   "$peertrace" export otlp -o "$out/all.otlp.json" "$samples"/*.ptd
   NODE_PATH="$node_dir/node_modules" node "$src/js/check_otlp.js" \
     "$out/all.otlp.json" "{\"spans\": 3, \"events\": 9, \"errors\": 1, \"names\": $span_names}"

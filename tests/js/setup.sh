@@ -1,17 +1,40 @@
 #!/bin/sh
-# Installs the npm test tools (pinned) into DIR/node_modules, once.
-# Usage: setup.sh DIR
+# The npm tools the export tests use (pinned), in DIR/node_modules.  The
+# tests never download: scripts/test-all.sh runs this once, before them.
+#   setup.sh DIR           installs them, unless they are there already
+#   setup.sh --check DIR   exit 1 with the command to run if they are not
+# An unreachable registry fails in seconds (one retry, bounded timeouts),
+# with one message naming the registry, not minutes of retries.
 set -eu
+check=0
+if [ "${1:-}" = --check ]; then
+  check=1
+  shift
+fi
 dir=$1
-mkdir -p "$dir"
 if [ -f "$dir/node_modules/ajv/package.json" ] &&
-   [ -f "$dir/node_modules/@opentelemetry/otlp-transformer/package.json" ]; then
+  [ -f "$dir/node_modules/@opentelemetry/otlp-transformer/package.json" ]; then
   exit 0
 fi
+if [ "$check" = 1 ]; then
+  echo "the npm test tools (ajv, @opentelemetry/otlp-transformer) are not in $dir:" \
+    "install them once with: sh tests/js/setup.sh $dir  (scripts/test-all.sh does)" >&2
+  exit 1
+fi
 command -v npm >/dev/null || {
-  # Debian's nodejs has no npm (apt-get install npm); NodeSource's includes it.
-  echo "setup.sh: npm not found (Debian: apt-get install npm)" >&2
+  # Debian's nodejs has no npm; NodeSource's includes it.
+  echo "setup.sh: npm not found (Debian: apt-get install npm; scripts/install-deps.sh does)" >&2
   exit 1
 }
-npm install --prefix "$dir" --no-save --no-audit --no-fund --loglevel=error \
-  ajv@8.17.1 @opentelemetry/otlp-transformer@0.203.0
+mkdir -p "$dir"
+log=$dir/npm-install.log
+if ! npm install --prefix "$dir" --no-save --no-audit --no-fund --loglevel=error \
+  --fetch-retries=1 --fetch-retry-mintimeout=1000 --fetch-retry-maxtimeout=2000 \
+  --fetch-timeout=30000 \
+  ajv@8.17.1 @opentelemetry/otlp-transformer@0.203.0 >"$log" 2>&1; then
+  reason=$(grep -m1 -E 'Error: ' "$log" || grep -m1 -E '^npm (ERR!|error) code' "$log" ||
+    tail -n1 "$log")
+  echo "setup.sh: could not install the npm test tools from registry" \
+    "$(npm config get registry 2>/dev/null) (full log: $log): $reason" >&2
+  exit 1
+fi
