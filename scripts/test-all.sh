@@ -34,9 +34,15 @@ summary() {
   echo "$total_pass passed, $total_fail failed"
 }
 
-# first_error LOG: the first line of LOG that reports an error.
+# first_error LOG: the first line of LOG that reports an error (a CMake
+# error with the line that says what it is), else its last line.
 first_error() {
-  grep -m1 -E 'error|Error|ERROR|No such file|not found' "$1" || tail -n1 "$1"
+  local line
+  line=$(awk '/CMake Error/ && !e { e = $0; next }
+              e && NF { sub(/^ +/, ""); e = e " " $0; if (++n == 2) { print e; exit } }
+              /error:|Error [0-9]|undefined reference|No such file|not found/ { print; exit }
+              END { if (e && n < 2) print e }' "$1")
+  [ -n "$line" ] && echo "$line" || tail -n1 "$1"
 }
 
 echo "== Debian packages (scripts/install-deps.sh)"
