@@ -342,6 +342,13 @@ check(rc == 1 and "7e57a11ce0000000000000000000beef.sqlog: already exists" in er
       ["7e57a11ce0000000000000000000beef.sqlog"],
       "--split refuses a planted symlink, leaves nothing: %s %s" %
       (err, os.listdir(split)))
+untraced = os.path.join(WORK, "untraced.ptd")
+retrace(CLIENT, bytes.fromhex("7e57a11ce0000000000000000000beef"), bytes(16),
+        untraced)
+rc, _, err = run("export", "qlog", "--split", split, "--since", "+11.9ms",
+                 untraced)
+check(rc == 1 and "none of the 2 matching events has a trace id" in err,
+      "--split of untraced events only: exit %s, %s" % (rc, err))
 rc, _, err = run("export", "qlog", "--split", CLIENT, CLIENT)
 check(rc == 1 and "client.ptd: Not a directory" in err, "--split FILE: " + err)
 rc, out, err = run("export", "qlog", "--split", split, "--force", CLIENT)

@@ -167,6 +167,12 @@ static int cli_export_qlog_split(cli_args *a, cli_inputs *in) {
   int failed = rc != PT_OK || more < 0;
   if (cli_split_close(files, count, dirfd, failed) != 0) {
     failed = 1;
+  } else if (count == 0 && skipped > 0) {
+    cli_error(a->split_dir,
+              "nothing to export: none of the %llu matching "
+              "events has a trace id (no file written)",
+              (unsigned long long)skipped);
+    failed = 1;
   } else if (count == 0) {
     failed = cli_nothing_to_export(a->split_dir) != CLI_EXIT_OK;
   } else {
