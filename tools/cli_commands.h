@@ -10,6 +10,12 @@ typedef struct cli_command {
   int (*run)(int argc, char **argv); /* argv[0] is the command name */
 } cli_command;
 
+/*
+ * The whole command line (argv[0] is the program, argv[1] the command);
+ * returns the exit code.  main() is cli_apps_init() and then this.
+ */
+int pt_cli_main(int argc, char **argv);
+
 int cli_show(int argc, char **argv);
 int cli_filter_cmd(int argc, char **argv);
 int cli_recent(int argc, char **argv);

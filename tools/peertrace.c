@@ -33,8 +33,7 @@ static void usage(FILE *fp) {
               "'peertrace --version' prints the version.\n");
 }
 
-int main(int argc, char **argv) {
-  cli_apps_init();
+int pt_cli_main(int argc, char **argv) {
   if (argc < 2) {
     usage(stderr);
     return CLI_EXIT_USAGE;
@@ -57,3 +56,11 @@ int main(int argc, char **argv) {
   usage(stderr);
   return CLI_EXIT_USAGE;
 }
+
+/* PT_CLI_NO_MAIN: tests/fuzz/fuzz_cli.c supplies its own main (libFuzzer's). */
+#ifndef PT_CLI_NO_MAIN
+int main(int argc, char **argv) {
+  cli_apps_init();
+  return pt_cli_main(argc, argv);
+}
+#endif
