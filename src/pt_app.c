@@ -209,9 +209,9 @@ static int pt__app_prepare(const pt_app_registry *registry, const void *app_id,
 
 /* Records an APP_COMMAND (start == 0) or APP_START event; 1 if recorded. */
 static int pt__app_record(pt_log *log, const pt_app_registry *registry,
-                          pt_trace_id trace_id, const void *app_id,
-                          uint16_t cmd, const void *payload, size_t len,
-                          int start) {
+                          pt_trace_id trace_id, pt_trace_flags flags,
+                          const void *app_id, uint16_t cmd, const void *payload,
+                          size_t len, int start) {
   uint8_t data[PT_APP_DATA_SIZE];
   if (log == NULL || app_id == NULL ||
       !pt__app_prepare(registry, app_id, cmd, payload, len, data)) {
@@ -219,36 +219,56 @@ static int pt__app_record(pt_log *log, const pt_app_registry *registry,
   }
   /* The core's table-generated emitters: no pt_event built on the stack. */
   if (start) {
-    pt__emit_app_start(log, trace_id, NULL, app_id, cmd, data, sizeof data);
+    pt__emit_app_start(log, trace_id, flags, NULL, app_id, cmd, data,
+                       sizeof data);
   } else {
-    pt__emit_app_command(log, trace_id, NULL, app_id, cmd, data, sizeof data);
+    pt__emit_app_command(log, trace_id, flags, NULL, app_id, cmd, data,
+                         sizeof data);
   }
   return 1;
+}
+
+void pt_app_log_command_flags(pt_log *log, const pt_app_registry *registry,
+                              pt_trace_id trace_id, pt_trace_flags flags,
+                              const void *app_id, uint16_t cmd,
+                              const void *payload, size_t len) {
+  pt__app_record(log, registry, trace_id, flags, app_id, cmd, payload, len, 0);
 }
 
 void pt_app_log_command(pt_log *log, const pt_app_registry *registry,
                         pt_trace_id trace_id, const void *app_id, uint16_t cmd,
                         const void *payload, size_t len) {
-  pt__app_record(log, registry, trace_id, app_id, cmd, payload, len, 0);
+  pt__app_record(log, registry, trace_id, 0, app_id, cmd, payload, len, 0);
 }
 
-void pt_app_log_start(pt_log *log, const pt_app_registry *registry,
-                      pt_trace_id trace_id, const void *app_id, uint16_t cmd,
-                      const void *payload, size_t len, pt_app_span *span) {
+void pt_app_log_start_flags(pt_log *log, const pt_app_registry *registry,
+                            pt_trace_id trace_id, pt_trace_flags flags,
+                            const void *app_id, uint16_t cmd,
+                            const void *payload, size_t len,
+                            pt_app_span *span) {
   if (span == NULL) {
     return;
   }
   pt_app_span_skip(span);
-  if (!pt__app_record(log, registry, trace_id, app_id, cmd, payload, len, 1)) {
+  if (!pt__app_record(log, registry, trace_id, flags, app_id, cmd, payload, len,
+                      1)) {
     return;
   }
   span->trace_id = trace_id;
   memcpy(span->app_id, app_id, PT_APP_ID_SIZE);
   span->cmd = cmd;
+  span->flags = (pt_trace_flags)(flags & PT_TRACE_FLAGS_MASK);
   span->recorded = 1;
   /* After the start event is written: the duration covers the request, not
    * the cost of tracing it. */
   span->start_us = pt_clock_now_us();
+}
+
+void pt_app_log_start(pt_log *log, const pt_app_registry *registry,
+                      pt_trace_id trace_id, const void *app_id, uint16_t cmd,
+                      const void *payload, size_t len, pt_app_span *span) {
+  pt_app_log_start_flags(log, registry, trace_id, 0, app_id, cmd, payload, len,
+                         span);
 }
 
 void pt_app_log_end(pt_log *log, pt_app_span *span, int ok) {
@@ -258,8 +278,8 @@ void pt_app_log_end(pt_log *log, pt_app_span *span, int ok) {
   uint64_t now = pt_clock_now_us();
   uint64_t duration = now > span->start_us ? now - span->start_us : 0;
   span->recorded = 0;
-  pt__emit_app_end(log, span->trace_id, NULL, span->app_id, span->cmd, ok,
-                   duration);
+  pt__emit_app_end(log, span->trace_id, span->flags, NULL, span->app_id,
+                   span->cmd, ok, duration);
 }
 
 /* ---- Printing ------------------------------------------------------------ */

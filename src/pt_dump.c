@@ -26,6 +26,7 @@
 
 #include "pt_clock.h"
 #include "pt_crc32c.h"
+#include "pt_event.h"
 #include "pt_log.h"
 
 const uint8_t pt__dump_magic[8] = {0x89, 'P', 'T', 'D', '\r', '\n', 0x1a, '\n'};
@@ -141,30 +142,6 @@ static int pt__dump_write(FILE *fp, const pt_dump_info *info,
   return PT_OK;
 }
 
-/*
- * Why a dump cannot hold ev (NULL: it can): the loader rejects these, so the
- * snapshot leaves them out.  Only a malformed caller event (pt_log_write
- * copies it as given) or a corrupted log file has them.
- */
-static const char *pt__event_fault(const pt_event *ev) {
-  unsigned known_flags = PT_FLAG_SAMPLED | PT_FLAG_DEBUG |
-                         PT_FLAG_APP_INITIATED | PT_EVENT_HAS_PEER;
-  if (ev->kind == PT_EV_NONE || ev->kind >= PT_EV_KIND_LIMIT) {
-    return "unknown event kind";
-  }
-  if ((ev->flags & ~known_flags) != 0 || ev->reserved != 0) {
-    return "unknown flag or reserved bits set";
-  }
-  if (!(ev->flags & PT_EVENT_HAS_PEER)) {
-    for (size_t k = 0; k < sizeof ev->peer_id; k++) {
-      if (ev->peer_id[k] != 0) {
-        return "peer id without the has-peer flag";
-      }
-    }
-  }
-  return NULL;
-}
-
 /* Reads the ring into a sorted array of records; *out is malloc'ed. */
 static int pt__dump_snapshot(const pt_log *log, pt__record **out, size_t *count,
                              pt_dump_info *info) {
@@ -173,10 +150,20 @@ static int pt__dump_snapshot(const pt_log *log, pt__record **out, size_t *count,
     return PT_ERR_NOMEM;
   }
   size_t n = 0;
+  uint64_t left_out = 0;
   for (uint64_t i = 0; i < log->capacity; i++) {
-    if (pt__log_read_slot(log, i, &records[n].event, &records[n].ticket) &&
-        pt__event_fault(&records[n].event) == NULL) {
+    if (!pt__log_read_slot(log, i, &records[n].event, &records[n].ticket)) {
+      continue;
+    }
+    /*
+     * Never write a record the loader would reject: one bad event would
+     * make the whole dump unreadable.  pt_log_write refuses such events, so
+     * only a log file of an older writer (or a damaged one) can hold them.
+     */
+    if (pt__event_valid(&records[n].event)) {
       n++;
+    } else {
+      left_out++;
     }
   }
   qsort(records, n, sizeof *records, pt__record_compare);
@@ -188,6 +175,7 @@ static int pt__dump_snapshot(const pt_log *log, pt__record **out, size_t *count,
       records[kept++] = records[i];
     }
   }
+  left_out += n - kept;
   n = kept;
 
   pt_log_stats stats;
@@ -198,7 +186,9 @@ static int pt__dump_snapshot(const pt_log *log, pt__record **out, size_t *count,
   info->capacity = log->capacity;
   info->event_count = n;
   info->overwritten = stats.overwritten;
-  info->dropped = stats.dropped;
+  /* Every event the log was given that is in neither the file nor the
+   * overwritten count (the format has one counter for them). */
+  info->dropped = stats.dropped + stats.rejected + left_out;
   info->created_us = pt__clock_realtime_ns() / 1000u;
   /* The clock of the process that wrote the events (a log file may be
    * another process's). */
@@ -385,13 +375,11 @@ static int pt__record_check(pt_dump_reader *r, uint64_t i, const uint8_t *rec,
   memcpy(ev, rec + 8, sizeof *ev);
   unsigned long long offset =
       PT__DUMP_HEADER_SIZE + (unsigned long long)i * PT__DUMP_RECORD_SIZE;
-  if (ev->kind == PT_EV_NONE || ev->kind >= PT_EV_KIND_LIMIT) {
-    pt__dump_fail(err, "record %llu at offset %llu: unknown event kind %u",
-                  (unsigned long long)i, offset, ev->kind);
-    return PT_ERR_DUMP_EVENT;
-  }
-  const char *bad = pt__event_fault(ev);
-  if (bad == NULL) {
+  char why[64];
+  const char *bad = NULL;
+  if (!pt__event_check(ev, why, sizeof why)) {
+    bad = why;
+  } else {
     if (ev->timestamp_us < r->info.first_us ||
         ev->timestamp_us > r->info.last_us) {
       bad = "time outside the header's first/last range";
@@ -451,6 +439,23 @@ static int pt__reader_verify(pt_dump_reader *r, pt_dump_error *err) {
   return PT_OK;
 }
 
+/*
+ * A file shorter than the header: truncated if what it has is the start of
+ * the magic (an empty file included: nothing in it says otherwise), else
+ * not a dump.  bytes[0..n) are its first n = min(size, 8) bytes.
+ */
+static int pt__dump_short(const uint8_t *bytes, size_t n, uint64_t size,
+                          pt_dump_error *err) {
+  if (memcmp(bytes, pt__dump_magic, n) != 0) {
+    pt__dump_fail(err, "bad magic bytes at offset 0 (a %llu-byte file)",
+                  (unsigned long long)size);
+    return PT_ERR_DUMP_MAGIC;
+  }
+  pt__dump_fail(err, "%llu bytes, shorter than the %u-byte header",
+                (unsigned long long)size, PT__DUMP_HEADER_SIZE);
+  return PT_ERR_DUMP_TRUNCATED;
+}
+
 static int pt__reader_start(FILE *fp, pt_dump_reader **out,
                             pt_dump_error *err) {
   pt_dump_reader *r = calloc(1, sizeof *r);
@@ -472,12 +477,12 @@ static int pt__reader_start(FILE *fp, pt_dump_reader **out,
   }
   uint8_t header[PT__DUMP_HEADER_SIZE];
   if ((uint64_t)size < sizeof header) {
-    pt__dump_fail(err, "%ld bytes, shorter than the %u-byte header", size,
-                  PT__DUMP_HEADER_SIZE);
-    rc = size >= 8 && fread(header, 1, 8, fp) == 8 &&
-                 memcmp(header, pt__dump_magic, 8) == 0
-             ? PT_ERR_DUMP_TRUNCATED
-             : PT_ERR_DUMP_MAGIC;
+    size_t n = size < 8 ? (size_t)size : 8;
+    if (pt__read_exact(fp, header, n) != PT_OK) {
+      pt__dump_fail(err, "cannot read the header: %s", strerror(errno));
+      goto fail;
+    }
+    rc = pt__dump_short(header, n, (uint64_t)size, err);
     goto fail;
   }
   if (pt__read_exact(fp, header, sizeof header) != PT_OK) {
@@ -543,9 +548,9 @@ int pt_dump_reader_open_memory(pt_dump_reader **out, const void *data,
     return PT_ERR_INVALID;
   }
   *out = NULL;
-  if (size < 8) {
-    pt__dump_fail(err, "%zu bytes, shorter than the magic bytes", size);
-    return PT_ERR_DUMP_MAGIC;
+  if (size == 0) {
+    /* fmemopen refuses a zero size (EINVAL in glibc before 2.22). */
+    return pt__dump_short(pt__dump_magic, 0, 0, err);
   }
   /* fmemopen does not write through "rb"; the cast drops const only. */
   FILE *fp = fmemopen((void *)(uintptr_t)data, size, "rb");

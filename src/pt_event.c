@@ -26,6 +26,26 @@ const char *pt_event_kind_name(unsigned kind) {
   }
 }
 
+int pt__event_check(const pt_event *ev, char *why, size_t why_size) {
+  if (pt__event_valid(ev)) {
+    return 1;
+  }
+  if (why == NULL || why_size == 0) {
+    return 0;
+  }
+  if (ev->kind == PT_EV_NONE || ev->kind >= PT_EV_KIND_LIMIT) {
+    snprintf(why, why_size, "unknown event kind %u", ev->kind);
+  } else if ((ev->flags & ~PT__EVENT_KNOWN_FLAGS) != 0) {
+    snprintf(why, why_size, "unknown flag bits 0x%02x",
+             (unsigned)(ev->flags & ~PT__EVENT_KNOWN_FLAGS));
+  } else if (ev->reserved != 0) {
+    snprintf(why, why_size, "reserved byte 0x%02x (not zero)", ev->reserved);
+  } else {
+    snprintf(why, why_size, "peer id without the has-peer flag");
+  }
+  return 0;
+}
+
 /* ---- An snprintf-like appender that remembers the length it needed ------ */
 
 typedef struct pt__text {

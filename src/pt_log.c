@@ -298,6 +298,9 @@ int pt_log_get_stats(const pt_log *log, pt_log_stats *out) {
   out->dropped =
       atomic_load_explicit(&log->header->dropped, memory_order_relaxed);
   out->chunk_size = log->chunk_size;
+  /* relaxed: a statistic. */
+  out->rejected =
+      atomic_load_explicit(&log->header->rejected, memory_order_relaxed);
   return PT_OK;
 }
 

@@ -47,6 +47,7 @@
 #include <string.h>
 
 #include "pt_clock.h"
+#include "pt_event.h"
 #if PT_TRACE_INDEX
 #include "pt_index.h"
 #endif
@@ -449,9 +450,10 @@ PT__HOT_INLINE void pt__slot_publish(pt_log *log, const pt__take *t) {
 
 /*
  * The whole write, out of line: the slow path of every write, and
- * pt_log_write_at.  timestamp_us NULL: stamp the event now.
+ * pt_log_write_at.  timestamp_us NULL: stamp the event now.  Returns PT_OK,
+ * or PT_ERR_FULL if the event was dropped.
  */
-static __attribute__((noinline)) void
+static __attribute__((noinline)) int
 pt__log_write_general(pt_log *log, uint64_t id0, uint64_t id1,
                       const void *peer_id, uint64_t header, const void *payload,
                       const uint64_t *timestamp_us) {
@@ -459,11 +461,12 @@ pt__log_write_general(pt_log *log, uint64_t id0, uint64_t id1,
       timestamp_us != NULL ? *timestamp_us : pt__clock_now_ns() / 1000u;
   pt__take t;
   if (!pt__slot_take(log, &t)) {
-    return;
+    return PT_ERR_FULL;
   }
   pt__slot_begin(&t);
   pt__slot_fill(t.slot, id0, id1, peer_id, header, payload, ts);
   pt__slot_publish(log, &t);
+  return PT_OK;
 }
 
 /*
@@ -487,29 +490,52 @@ PT__HOT_INLINE int pt__log_write_fast(pt_log *log, uint64_t id0, uint64_t id1,
   return 1;
 }
 
-void pt_log_write(pt_log *log, const pt_event *ev) {
+/*
+ * The check of a caller-built event (pt_log_write, pt_log_write_at).  The
+ * macros' paths skip it: they only write kinds and flags they generated.
+ * Returns PT_OK, or PT_ERR_INVALID for NULL or an event a dump could not
+ * hold (counted as rejected).
+ */
+static int pt__log_write_check(pt_log *log, const pt_event *ev) {
   if (PT__UNLIKELY(log == NULL || ev == NULL)) {
-    return;
+    return PT_ERR_INVALID;
   }
-  /* The event's words as they are; its peer bytes are copied whatever its
-   * flags say, as every other field. */
+  if (PT__UNLIKELY(!pt__event_valid(ev))) {
+    /* relaxed: a statistic.  A read-only view changes nothing. */
+    if (!log->region.read_only) {
+      atomic_fetch_add_explicit(&log->header->rejected, 1,
+                                memory_order_relaxed);
+    }
+    return PT_ERR_INVALID;
+  }
+  return PT_OK;
+}
+
+int pt_log_write(pt_log *log, const pt_event *ev) {
+  int rc = pt__log_write_check(log, ev);
+  if (PT__UNLIKELY(rc != PT_OK)) {
+    return rc;
+  }
   uint64_t id0 = pt__load_word(ev, 1);
   uint64_t id1 = pt__load_word(ev, 2);
   uint64_t header = pt__load_word(ev, 7);
   const unsigned char *bytes = (const unsigned char *)ev;
-  if (!pt__log_write_fast(log, id0, id1, bytes + 24, header, bytes + 64)) {
-    pt__log_write_general(log, id0, id1, bytes + 24, header, bytes + 64, NULL);
+  if (pt__log_write_fast(log, id0, id1, bytes + 24, header, bytes + 64)) {
+    return PT_OK;
   }
+  return pt__log_write_general(log, id0, id1, bytes + 24, header, bytes + 64,
+                               NULL);
 }
 
-void pt_log_write_at(pt_log *log, const pt_event *ev) {
-  if (PT__UNLIKELY(log == NULL || ev == NULL)) {
-    return;
+int pt_log_write_at(pt_log *log, const pt_event *ev) {
+  int rc = pt__log_write_check(log, ev);
+  if (rc != PT_OK) {
+    return rc;
   }
   const unsigned char *bytes = (const unsigned char *)ev;
-  pt__log_write_general(log, pt__load_word(ev, 1), pt__load_word(ev, 2),
-                        bytes + 24, pt__load_word(ev, 7), bytes + 64,
-                        &ev->timestamp_us);
+  return pt__log_write_general(log, pt__load_word(ev, 1), pt__load_word(ev, 2),
+                               bytes + 24, pt__load_word(ev, 7), bytes + 64,
+                               &ev->timestamp_us);
 }
 
 void pt__log_write_parts(pt_log *log, pt_trace_id trace_id,

@@ -71,9 +71,13 @@ int pt__region_create_file(pt__region *region, const pt__region_header *layout,
   }
   int fd = open(path, O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
   if (fd < 0) {
-    return errno == EEXIST  ? PT_ERR_EXISTS
-           : errno == ELOOP ? PT_ERR_PERMISSION /* a symlink */
-                            : PT_ERR_IO;
+    /* O_EXCL fails on any symlink with EEXIST: tell it apart, since a log
+     * is never created through one (PT_ERR_PERMISSION, as with REPLACE). */
+    if (errno == EEXIST) {
+      return lstat(path, &st) == 0 && S_ISLNK(st.st_mode) ? PT_ERR_PERMISSION
+                                                          : PT_ERR_EXISTS;
+    }
+    return errno == ELOOP ? PT_ERR_PERMISSION : PT_ERR_IO;
   }
   /* fchmod: exactly 0600 whatever the umask. */
   if (fchmod(fd, 0600) != 0 || ftruncate(fd, (off_t)layout->total_size) != 0) {

@@ -58,6 +58,8 @@ typedef struct pt__region_header {
   _Alignas(PT__CACHE_LINE) _Atomic uint64_t next_chunk;
   _Alignas(PT__CACHE_LINE) _Atomic uint64_t dropped;
   _Alignas(PT__CACHE_LINE) _Atomic uint64_t writer_state;
+  /* Invalid events pt_log_write refused (zero in files of older writers). */
+  _Alignas(PT__CACHE_LINE) _Atomic uint64_t rejected;
 } pt__region_header;
 
 _Static_assert(sizeof(pt__region_header) <= PT__REGION_HEADER_SIZE,

@@ -306,7 +306,7 @@ static void test_dmap_every_command_every_length(void **state) {
       dmap_store_init(&store);
       store.log = log;
       store.registry = registry;
-      dmap_request req = {commands[c], payload, len, id_from(n++)};
+      dmap_request req = {commands[c], payload, len, id_from(n++), 0};
       int rv = dmap_handle(&store, &req);
       size_t count = 0;
       pt_event *events = trace_events(log, req.trace_id, &count);
@@ -423,17 +423,19 @@ static void test_requests_outcome_and_latency(void **state) {
     int ok;
     const char *name;
   } cases[] = {
-      {{DMAP_STORE_CHUNK, chunk, sizeof chunk, id_from(10)}, 1, "STORE_CHUNK"},
-      {{DMAP_GET_CHUNK, chunk, DMAP_HASH_SIZE, id_from(11)}, 1, "GET_CHUNK"},
-      {{DMAP_GET_CHUNK, other, sizeof other, id_from(12)}, 0, "GET_CHUNK"},
-      {{DMAP_GET_CHUNK, chunk, 5, id_from(13)}, 0, "GET_CHUNK"},
-      {{DMAP_DELETE_CHUNK, chunk, DMAP_HASH_SIZE, id_from(14)},
+      {{DMAP_STORE_CHUNK, chunk, sizeof chunk, id_from(10), 0},
+       1,
+       "STORE_CHUNK"},
+      {{DMAP_GET_CHUNK, chunk, DMAP_HASH_SIZE, id_from(11), 0}, 1, "GET_CHUNK"},
+      {{DMAP_GET_CHUNK, other, sizeof other, id_from(12), 0}, 0, "GET_CHUNK"},
+      {{DMAP_GET_CHUNK, chunk, 5, id_from(13), 0}, 0, "GET_CHUNK"},
+      {{DMAP_DELETE_CHUNK, chunk, DMAP_HASH_SIZE, id_from(14), 0},
        1,
        "DELETE_CHUNK"},
-      {{DMAP_DELETE_CHUNK, chunk, DMAP_HASH_SIZE, id_from(15)},
+      {{DMAP_DELETE_CHUNK, chunk, DMAP_HASH_SIZE, id_from(15), 0},
        0,
        "DELETE_CHUNK"},
-      {{0x44, chunk, DMAP_HASH_SIZE, id_from(16)}, 0, "UNKNOWN"},
+      {{0x44, chunk, DMAP_HASH_SIZE, id_from(16), 0}, 0, "UNKNOWN"},
   };
   for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
     int rv = dmap_handle(&store, &cases[i].req);
@@ -563,8 +565,79 @@ static void test_format_names_commands(void **state) {
   assert_string_equal(text, plain);
 }
 
+/*
+ * The trace flags of a request's context reach every app event of it: the
+ * _FLAGS macros, PT_APP_END after PT_APP_START_FLAGS (through the span), a
+ * DMAP request (dmap_handle) and the core's PT_EMIT_FLAGS.  Only the trace
+ * flag bits are kept: the others belong to the event (has-peer, reserved).
+ */
+static void test_app_events_carry_trace_flags(void **state) {
+  env *e = *state;
+  assert_int_equal(pt_app_register(e->registry, &test_protocol), PT_OK);
+  const uint8_t payload[4] = {1, 2, 3, 4};
+  pt_trace_ctx ctx = pt_trace_ctx_new(PT_FLAG_SAMPLED | PT_FLAG_APP_INITIATED);
+  assert_int_equal(ctx.flags, 0x05);
+
+  pt_app_span span;
+  PT_APP_START_FLAGS(e->log, e->registry, span, ctx.trace_id, ctx.flags, "TEST",
+                     1, payload, sizeof payload);
+  PT_APP_COMMAND_FLAGS(e->log, e->registry, ctx.trace_id, ctx.flags, "TEST", 2,
+                       payload, sizeof payload);
+  PT_APP_END(e->log, span, 1);
+  PT_EMIT_FLAGS(e->log, packet_sent, ctx.trace_id, ctx.flags, 7, 1200,
+                PT_PN_SPACE_APPLICATION);
+  uint8_t peer[32];
+  memset(peer, 0xab, sizeof peer);
+  PT_EMIT_PEER_FLAGS(e->log, app_command, ctx.trace_id, ctx.flags, peer, "TEST",
+                     3, payload, sizeof payload);
+  size_t count = 0;
+  pt_event *events = trace_events(e->log, ctx.trace_id, &count);
+  assert_int_equal(count, 5);
+  const unsigned kinds[5] = {PT_EV_APP_START, PT_EV_APP_COMMAND, PT_EV_APP_END,
+                             PT_EV_PACKET_SENT, PT_EV_APP_COMMAND};
+  for (size_t i = 0; i < count; i++) {
+    assert_int_equal(events[i].kind, kinds[i]);
+    assert_int_equal(events[i].flags, i == 4 ? 0x05 | PT_EVENT_HAS_PEER : 0x05);
+  }
+  pt_events_free(events);
+
+  /* Without a context (the older calls) the flags are 0; bits beyond the
+   * trace flags are dropped, never recorded as event flags. */
+  pt_trace_id plain = id_from(900);
+  PT_APP_COMMAND(e->log, e->registry, plain, "TEST", 1, payload, 1);
+  pt_trace_id odd = id_from(901);
+  PT_APP_START_FLAGS(e->log, e->registry, span, odd, 0xff, "TEST", 1, payload,
+                     1);
+  PT_APP_END(e->log, span, 0);
+  assert_int_equal(only_event(e->log, plain).flags, 0);
+  events = trace_events(e->log, odd, &count);
+  assert_int_equal(count, 2);
+  assert_int_equal(events[0].flags, PT_TRACE_FLAGS_MASK);
+  assert_int_equal(events[1].flags, PT_TRACE_FLAGS_MASK);
+  pt_events_free(events);
+
+  /* A DMAP request handled with its context's flags. */
+  dmap_store store;
+  dmap_store_init(&store);
+  store.log = e->log;
+  store.registry = e->registry;
+  uint8_t hash[DMAP_HASH_SIZE];
+  memset(hash, 0x11, sizeof hash);
+  dmap_request req = {DMAP_GET_CHUNK, hash, sizeof hash, id_from(902), 0x05};
+  dmap_handle(&store, &req);
+  events = trace_events(e->log, req.trace_id, &count);
+  assert_int_equal(count, 2);
+  assert_int_equal(events[0].kind, PT_EV_APP_START);
+  assert_int_equal(events[0].flags, 0x05);
+  assert_int_equal(events[1].kind, PT_EV_APP_END);
+  assert_int_equal(events[1].flags, 0x05);
+  pt_events_free(events);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
+      cmocka_unit_test_setup_teardown(test_app_events_carry_trace_flags,
+                                      env_setup, env_teardown),
       cmocka_unit_test_setup_teardown(test_register_and_lookup, env_setup,
                                       env_teardown),
       cmocka_unit_test_setup_teardown(test_register_rejects_bad_descriptor,

@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
 #include <unistd.h>
 #include <pthread.h>
 #include <stdatomic.h>
@@ -276,6 +277,102 @@ static void test_overwritten_counted(void **state) {
   pt_log_destroy(log);
 }
 
+/*
+ * One bad event never makes a dump unloadable.  pt_log_write refuses it
+ * (counted as rejected), and the dump, which counts it among the dropped
+ * events, loads.
+ */
+static void test_rejected_write_keeps_dump_loadable(void **state) {
+  (void)state;
+  pt_log *log = make_log(16, 2);
+  pt_event ev;
+  make_event(&ev, 0, 100);
+  assert_int_equal(pt_log_write_at(log, &ev), PT_OK);
+  pt_event bad = ev;
+  bad.kind = 99;
+  assert_int_equal(pt_log_write_at(log, &bad), PT_ERR_INVALID);
+  bad = ev;
+  bad.reserved = 1;
+  assert_int_equal(pt_log_write(log, &bad), PT_ERR_INVALID);
+  char path[256];
+  path_in_tmp(path, sizeof path, "rejected.ptd");
+  assert_int_equal(pt_log_dump_save(log, path), PT_OK);
+  pt_dump dump;
+  pt_dump_error err;
+  assert_int_equal(pt_dump_load(path, &dump, &err), PT_OK);
+  assert_int_equal(dump.count, 1);
+  assert_int_equal(dump.info.dropped, 2);
+  pt_dump_release(&dump);
+  pt_log_destroy(log);
+}
+
+/*
+ * A ring that holds an invalid event anyway (a log file written by an older
+ * peertrace, or damaged): the save leaves it out, counts it as dropped, and
+ * the dump loads with every other event.
+ */
+static void test_save_leaves_out_invalid_events(void **state) {
+  (void)state;
+  char log_path[256];
+  path_in_tmp(log_path, sizeof log_path, "damaged.ptlog");
+  pt_log_config cfg;
+  pt_log_config_init(&cfg);
+  cfg.capacity = 64;
+  cfg.file_path = log_path;
+  pt_log *log = NULL;
+  assert_int_equal(pt_log_create(&log, &cfg), PT_OK);
+  for (uint64_t i = 0; i < 6; i++) {
+    pt_event ev;
+    make_event(&ev, i, 200 + i);
+    assert_int_equal(pt_log_write_at(log, &ev), PT_OK);
+  }
+  /* Damage events 2 and 3 in the file (the ring is a shared mapping of it):
+   * an unknown kind, and a reserved flag bit. */
+  pt__region_header hdr;
+  int fd = open(log_path, O_RDWR);
+  assert_true(fd >= 0);
+  assert_int_equal(pread(fd, &hdr, sizeof hdr, 0), (ssize_t)sizeof hdr);
+  int damaged = 0;
+  for (uint64_t slot = 0; slot < hdr.capacity; slot++) {
+    off_t at = (off_t)(hdr.slots_offset + slot * sizeof(pt_event));
+    pt_event ev;
+    assert_int_equal(pread(fd, &ev, sizeof ev, at), (ssize_t)sizeof ev);
+    if (ev.kind != PT_EV_PACKET_SENT) {
+      continue;
+    }
+    if (ev.data.packet_sent.pn == 2) {
+      ev.kind = 99;
+    } else if (ev.data.packet_sent.pn == 3) {
+      ev.flags |= 0x10;
+    } else {
+      continue;
+    }
+    assert_int_equal(pwrite(fd, &ev, sizeof ev, at), (ssize_t)sizeof ev);
+    damaged++;
+  }
+  close(fd);
+  assert_int_equal(damaged, 2);
+  char path[256];
+  path_in_tmp(path, sizeof path, "damaged.ptd");
+  assert_int_equal(pt_log_dump_save(log, path), PT_OK);
+  pt_dump dump;
+  pt_dump_error err;
+  memset(&err, 0, sizeof err);
+  int rc = pt_dump_load(path, &dump, &err);
+  if (rc != PT_OK) {
+    fail_msg("dump of a damaged log does not load: %s", err.message);
+  }
+  assert_int_equal(dump.count, 4);
+  assert_int_equal(dump.info.dropped, 2);
+  for (size_t i = 0; i < dump.count; i++) {
+    assert_true(dump.events[i].data.packet_sent.pn != 2);
+    assert_true(dump.events[i].data.packet_sent.pn != 3);
+  }
+  pt_dump_release(&dump);
+  pt_log_destroy(log);
+  unlink(log_path);
+}
+
 static void test_reader_streams_and_rewinds(void **state) {
   (void)state;
   char path[256];
@@ -449,15 +546,55 @@ static void test_good_loads(void **state) {
 static void test_truncated(void **state) {
   (void)state;
   pt_dump_error err;
-  /* Cut anywhere: never a success, never a crash. */
+  /* Cut anywhere, even inside the magic bytes or to nothing: truncated,
+   * never a success, never a crash, never "not a dump". */
   for (size_t cut = 0; cut < good_size; cut++) {
     int rc = load_mem(good, cut, &err);
-    if (cut < 8) {
-      assert_int_equal(rc, PT_ERR_DUMP_MAGIC);
-    } else {
-      assert_int_equal(rc, PT_ERR_DUMP_TRUNCATED);
+    if (rc != PT_ERR_DUMP_TRUNCATED) {
+      fail_msg("cut at %zu: %d (%s)", cut, rc, err.message);
     }
   }
+}
+
+/* Short files through the file path: the same codes as from memory. */
+static int load_file(const char *name, const void *bytes, size_t len,
+                     pt_dump_error *err) {
+  char path[256];
+  path_in_tmp(path, sizeof path, name);
+  FILE *fp = fopen(path, "wb");
+  assert_non_null(fp);
+  assert_int_equal(fwrite(bytes, 1, len, fp), len);
+  fclose(fp);
+  pt_dump dump;
+  memset(err, 0, sizeof *err);
+  int rc = pt_dump_load(path, &dump, err);
+  assert_true(err->message[0] != '\0');
+  unlink(path);
+  return rc;
+}
+
+static void test_short_files(void **state) {
+  (void)state;
+  pt_dump_error err;
+  assert_int_equal(load_file("empty.ptd", good, 0, &err),
+                   PT_ERR_DUMP_TRUNCATED);
+  assert_int_equal(load_file("cut5.ptd", good, 5, &err), PT_ERR_DUMP_TRUNCATED);
+  assert_non_null(strstr(err.message, "shorter than the 128-byte header"));
+  assert_int_equal(load_file("cut64.ptd", good, 64, &err),
+                   PT_ERR_DUMP_TRUNCATED);
+  /* Short and not a dump at all: bad magic, also from memory. */
+  assert_int_equal(load_file("text.ptd", "hello", 5, &err), PT_ERR_DUMP_MAGIC);
+  assert_non_null(strstr(err.message, "magic"));
+  assert_int_equal(load_mem((const uint8_t *)"hello", 5, &err),
+                   PT_ERR_DUMP_MAGIC);
+  uint8_t d[64];
+  memcpy(d, good, sizeof d);
+  d[3] = 'X'; /* a damaged magic in a short file */
+  assert_int_equal(load_mem(d, sizeof d, &err), PT_ERR_DUMP_MAGIC);
+  /* Whole header, no records or trailer: truncated, naming the sizes. */
+  assert_int_equal(load_file("hdr.ptd", good, PT__DUMP_HEADER_SIZE, &err),
+                   PT_ERR_DUMP_TRUNCATED);
+  assert_non_null(strstr(err.message, "announcing 8 events"));
 }
 
 static void test_trailing_garbage(void **state) {
@@ -579,7 +716,8 @@ static void test_bad_records(void **state) {
   kind = 0;
   expect_record_rejected(0, offsetof(pt_event, kind), &kind, 2, "kind 0");
   uint8_t byte = 0x20;
-  expect_record_rejected(2, offsetof(pt_event, flags), &byte, 1, "flag");
+  expect_record_rejected(2, offsetof(pt_event, flags), &byte, 1,
+                         "unknown flag bits 0x20");
   byte = 1;
   expect_record_rejected(2, offsetof(pt_event, reserved), &byte, 1, "reserved");
   /* Record 2 (pn 2) has no peer: a peer id byte there is inconsistent. */
@@ -649,12 +787,15 @@ int main(void) {
       cmocka_unit_test(test_unstorable_events_left_out),
       cmocka_unit_test(test_duplicate_ticket_saved_once),
       cmocka_unit_test(test_overwritten_counted),
+      cmocka_unit_test(test_rejected_write_keeps_dump_loadable),
+      cmocka_unit_test(test_save_leaves_out_invalid_events),
       cmocka_unit_test(test_reader_streams_and_rewinds),
       cmocka_unit_test(test_save_during_writes),
       cmocka_unit_test(test_symlink_replaced_not_followed),
       cmocka_unit_test(test_save_errors),
       cmocka_unit_test(test_good_loads),
       cmocka_unit_test(test_truncated),
+      cmocka_unit_test(test_short_files),
       cmocka_unit_test(test_trailing_garbage),
       cmocka_unit_test(test_every_byte_flip_detected),
       cmocka_unit_test(test_wrong_magic_and_version),

@@ -81,6 +81,7 @@ static inline void pt_test_make_event(pt_event *ev, uint32_t writer,
   ev->sequence = (uint32_t)n;
   memcpy(ev->peer_id, &n, sizeof n);
   memcpy(ev->peer_id + 8, &writer, sizeof writer);
+  ev->flags = PT_EVENT_HAS_PEER; /* a valid event: the peer id is declared */
   uint64_t sum = pt_test_checksum(ev);
   memcpy(ev->data.raw + 56, &sum, sizeof sum);
 }

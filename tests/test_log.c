@@ -4,6 +4,10 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include <cmocka.h>
 
@@ -45,7 +49,8 @@ static void test_create_rejects_bad_input(void **state) {
   pt_event *events = NULL;
   size_t count = 0;
   assert_int_equal(pt_log_recent(NULL, 1, &events, &count), PT_ERR_INVALID);
-  pt_log_write(NULL, NULL); /* ignored, no crash */
+  assert_int_equal(pt_log_write(NULL, NULL), PT_ERR_INVALID); /* no crash */
+  assert_int_equal(pt_log_write_at(NULL, NULL), PT_ERR_INVALID);
   pt_log_destroy(NULL);
   assert_string_equal(pt_strerror(PT_ERR_INVALID), "invalid argument");
   assert_string_equal(pt_strerror(12345), "unknown error");
@@ -78,12 +83,18 @@ static void test_defaults_and_node_id(void **state) {
   pt_log_destroy(log);
 }
 
-static void write_numbered(pt_log *log, uint64_t from, uint64_t to) {
+/* Writes events from..to-1 of writer 0; each write must return `expect`. */
+static void write_numbered_expect(pt_log *log, uint64_t from, uint64_t to,
+                                  int expect) {
   for (uint64_t n = from; n < to; n++) {
     pt_event ev;
     pt_test_make_event(&ev, 0, n);
-    pt_log_write(log, &ev);
+    assert_int_equal(pt_log_write(log, &ev), expect);
   }
+}
+
+static void write_numbered(pt_log *log, uint64_t from, uint64_t to) {
+  write_numbered_expect(log, from, to, PT_OK);
 }
 
 /* After k x capacity writes, recent(capacity) is exactly the newest
@@ -252,7 +263,7 @@ static void test_drops_when_every_chunk_is_held(void **state) {
     assert_int_equal(pthread_create(&threads[i], NULL, holder, &ctx[i]), 0);
   }
   pthread_barrier_wait(&holding);
-  write_numbered(log, 0, 5); /* writer 0: no chunk to be had */
+  write_numbered_expect(log, 0, 5, PT_ERR_FULL); /* no chunk to be had */
   assert_int_equal(pt_log_get_stats(log, &stats), PT_OK);
   assert_int_equal(stats.dropped, 5);
   assert_int_equal(stats.overwritten, 0);
@@ -292,8 +303,118 @@ static void test_drops_when_every_chunk_is_held(void **state) {
   pt_log_destroy(log);
 }
 
+/*
+ * pt_log_write and pt_log_write_at check a caller-built event: one a dump
+ * loader would reject (so that one bad event would make every dump of the
+ * log unreadable) is refused, counted as rejected and never recorded.
+ */
+static void test_write_rejects_invalid_events(void **state) {
+  (void)state;
+  pt_log *log = make_log(64);
+  pt_event good;
+  pt_event_begin(&good, pt_trace_id_new(), NULL);
+  pt_event_set_packet_sent(&good, 1, 1200, PT_PN_SPACE_APPLICATION);
+  pt_event bad[7];
+  for (size_t i = 0; i < 7; i++) {
+    bad[i] = good;
+  }
+  bad[0].kind = 0;
+  bad[1].kind = PT_EV_KIND_LIMIT;
+  bad[2].kind = 0xffff;
+  bad[3].flags = 0x08; /* a reserved event flag bit */
+  bad[4].flags = 0x40;
+  bad[5].reserved = 1;
+  bad[6].peer_id[31] = 1; /* a peer id, but no has-peer flag */
+  uint64_t rejected = 0;
+  for (size_t i = 0; i < 7; i++) {
+    assert_int_equal(pt_log_write(log, &bad[i]), PT_ERR_INVALID);
+    assert_int_equal(pt_log_write_at(log, &bad[i]), PT_ERR_INVALID);
+    rejected += 2;
+  }
+  pt_event *events = NULL;
+  size_t count = 0;
+  assert_int_equal(pt_log_recent(log, 64, &events, &count), PT_OK);
+  assert_int_equal(count, 0);
+  pt_log_stats stats;
+  assert_int_equal(pt_log_get_stats(log, &stats), PT_OK);
+  assert_int_equal(stats.rejected, rejected);
+  assert_int_equal(stats.dropped, 0);
+
+  /* Every valid combination is recorded: trace flags, has-peer with a peer. */
+  good.flags = PT_TRACE_FLAGS_MASK;
+  assert_int_equal(pt_log_write(log, &good), PT_OK);
+  pt_event with_peer;
+  uint8_t peer[32];
+  memset(peer, 0x77, sizeof peer);
+  pt_event_begin(&with_peer, good.trace_id, peer);
+  pt_event_set_conn_established(&with_peer, 900);
+  with_peer.flags |= PT_FLAG_DEBUG;
+  with_peer.timestamp_us = 12345;
+  assert_int_equal(pt_log_write_at(log, &with_peer), PT_OK);
+  assert_int_equal(pt_log_recent(log, 64, &events, &count), PT_OK);
+  assert_int_equal(count, 2);
+  assert_int_equal(events[0].kind, PT_EV_CONN_ESTABLISHED);
+  assert_int_equal(events[0].flags, PT_EVENT_HAS_PEER | PT_FLAG_DEBUG);
+  assert_int_equal(events[1].flags, PT_TRACE_FLAGS_MASK);
+  pt_events_free(events);
+  assert_int_equal(pt_log_get_stats(log, &stats), PT_OK);
+  assert_int_equal(stats.rejected, rejected);
+  pt_log_destroy(log);
+}
+
+/*
+ * pt_log_create refuses to create a log file through a symlink, whether it
+ * dangles or points at a file, with or without PT_LOG_FILE_REPLACE: a clear
+ * PT_ERR_PERMISSION (a symlink is not a regular file of this user), and the
+ * link and its target are left alone.
+ */
+static void test_create_refuses_symlink(void **state) {
+  (void)state;
+  char dir[] = "/tmp/pt_test_log.XXXXXX";
+  assert_non_null(mkdtemp(dir));
+  char link[256], target[256];
+  snprintf(link, sizeof link, "%s/log", dir);
+  snprintf(target, sizeof target, "%s/target", dir);
+  assert_int_equal(symlink(target, link), 0); /* dangling */
+  pt_log_config cfg;
+  pt_log_config_init(&cfg);
+  cfg.capacity = 64;
+  cfg.file_path = link;
+  for (int pass = 0; pass < 2; pass++) {
+    for (unsigned flags = 0; flags <= PT_LOG_FILE_REPLACE; flags++) {
+      cfg.file_flags = flags;
+      pt_log *log = (pt_log *)&cfg;
+      assert_int_equal(pt_log_create(&log, &cfg), PT_ERR_PERMISSION);
+      assert_null(log);
+      struct stat st;
+      assert_int_equal(lstat(link, &st), 0);
+      assert_true(S_ISLNK(st.st_mode));
+      if (pass == 0) {
+        assert_int_equal(stat(target, &st), -1); /* not created through it */
+      } else {
+        assert_int_equal(stat(target, &st), 0);
+        assert_int_equal(st.st_size, 5); /* not truncated or replaced */
+      }
+    }
+    FILE *fp = fopen(target, "w"); /* second pass: the link points at a file */
+    assert_non_null(fp);
+    fputs("hello", fp);
+    fclose(fp);
+  }
+  /* A plain existing file is still PT_ERR_EXISTS without REPLACE. */
+  cfg.file_path = target;
+  cfg.file_flags = 0;
+  pt_log *log = NULL;
+  assert_int_equal(pt_log_create(&log, &cfg), PT_ERR_EXISTS);
+  unlink(link);
+  unlink(target);
+  rmdir(dir);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
+      cmocka_unit_test(test_write_rejects_invalid_events),
+      cmocka_unit_test(test_create_refuses_symlink),
       cmocka_unit_test(test_create_rejects_bad_input),
       cmocka_unit_test(test_defaults_and_node_id),
       cmocka_unit_test(test_overflow_keeps_newest),

@@ -308,6 +308,31 @@ static size_t count_kind(const pt_event *evs, size_t n, unsigned kind,
   return k;
 }
 
+/*
+ * Every app event of a trace, on every node, carries the trace flags of the
+ * request's context: those the client set and the wire header carried.
+ * Returns how many app events the trace has.
+ */
+static size_t check_app_flags(demo_net *net, const pt_trace_ctx *ctx) {
+  size_t app_events = 0;
+  for (size_t node = 0; node < demo_net_size(net); node++) {
+    pt_event *evs = NULL;
+    size_t n = 0;
+    assert_int_equal(
+        pt_log_query_trace(demo_net_log(net, node), &ctx->trace_id, &evs, &n),
+        PT_OK);
+    for (size_t k = 0; k < n; k++) {
+      if (evs[k].kind == PT_EV_APP_START || evs[k].kind == PT_EV_APP_COMMAND ||
+          evs[k].kind == PT_EV_APP_END) {
+        assert_int_equal(evs[k].flags & PT_TRACE_FLAGS_MASK, ctx->flags);
+        app_events++;
+      }
+    }
+    pt_events_free(evs);
+  }
+  return app_events;
+}
+
 static void test_app_protocol_events(void **state) {
   (void)state;
   demo_net *net = start(0.02, NULL);
@@ -341,6 +366,11 @@ static void test_app_protocol_events(void **state) {
   }
   for (size_t i = 0; i < PLAN; i++) {
     int ok = plan[i].status == DMAP_STATUS_OK;
+    /* The demo's requests are sampled and app-initiated (0x05). */
+    assert_int_equal(reqs[i].ctx.flags,
+                     PT_FLAG_SAMPLED | PT_FLAG_APP_INITIATED);
+    /* Client start/end, one forward, storing node's start/end at least. */
+    assert_true(check_app_flags(net, &reqs[i].ctx) >= 5);
     /* Client (node 0): one start and one end without a peer. */
     pt_event *evs = NULL;
     size_t n = 0;

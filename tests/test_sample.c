@@ -96,7 +96,7 @@ static void test_two_nodes_keep_the_same_traces(void **state) {
     /* Node a handles the request; node b sees a command of it, a QUIC
      * packet carrying it (a core event) and the forwarded request: four
      * events per trace on b, two on a. */
-    dmap_request req = {DMAP_GET_CHUNK, hash, sizeof hash, id};
+    dmap_request req = {DMAP_GET_CHUNK, hash, sizeof hash, id, 0};
     dmap_handle(&a.store, &req);
     PT_APP_COMMAND(b.log, b.registry, id, DMAP_APP_ID, DMAP_GET_CHUNK, hash,
                    sizeof hash);

@@ -62,7 +62,11 @@ int main(void) {
   };
   for (size_t i = 0; i < sizeof requests / sizeof requests[0]; i++) {
     dmap_request req = requests[i];
-    PT_IF_TRACE(req.trace_id = pt_trace_id_new();)
+    PT_IF_TRACE({
+      pt_trace_ctx ctx = pt_trace_ctx_new(PT_FLAG_SAMPLED);
+      req.trace_id = ctx.trace_id;
+      req.flags = ctx.flags;
+    })
     int rv = dmap_handle(&store, &req);
     printf("request %zu: cmd 0x%02x -> %d\n", i, (unsigned)req.cmd, rv);
     PT_IF_APP(print_trace(&store, req.trace_id);)

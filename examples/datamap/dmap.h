@@ -72,7 +72,8 @@ typedef struct dmap_request {
   uint16_t cmd;
   const uint8_t *payload;
   size_t len;
-  PT_TRACE_FIELD(pt_trace_id trace_id;)
+  /* The request's trace context: its id and trace flags (as on the wire). */
+  PT_TRACE_FIELD(pt_trace_id trace_id; pt_trace_flags flags;)
 } dmap_request;
 
 /* dmap_store_init: an empty store (trace members left to the caller). */
@@ -84,8 +85,8 @@ void dmap_store_init(dmap_store *store);
 /*
  * dmap_handle: serves one request.  Returns DMAP_OK or a DMAP_ERR_* code.
  * In PT_TRACE_APP builds the request is recorded as an APP_START / APP_END
- * pair sharing req->trace_id; APP_END says whether it succeeded and how long
- * it took.
+ * pair sharing req->trace_id and carrying req->flags; APP_END says whether
+ * it succeeded and how long it took.
  */
 int dmap_handle(dmap_store *store, const dmap_request *req);
 

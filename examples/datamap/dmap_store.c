@@ -64,8 +64,8 @@ static int dmap_dispatch(dmap_store *store, const dmap_request *req) {
 
 int dmap_handle(dmap_store *store, const dmap_request *req) {
   PT_APP_FIELD(pt_app_span span;)
-  PT_APP_START(store->log, store->registry, span, req->trace_id, DMAP_APP_ID,
-               req->cmd, req->payload, req->len);
+  PT_APP_START_FLAGS(store->log, store->registry, span, req->trace_id,
+                     req->flags, DMAP_APP_ID, req->cmd, req->payload, req->len);
   int rv = dmap_dispatch(store, req);
   PT_APP_END(store->log, span, rv == DMAP_OK);
   return rv;

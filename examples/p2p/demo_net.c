@@ -69,11 +69,13 @@ int demo_sha256(const uint8_t *data, size_t len, uint8_t out[32]) {
  * PT_TRACE_APP builds its descriptor (dmap_protocol), registered with a
  * pt_app registry, turns each request's DMAP payload into the 42 bytes of
  * trace data, exactly as PT_APP_START would.  The events are written with
- * PT_EMIT_PEER rather than PT_APP_START/END because they must also carry the
- * peer (who sent the request, or to whom it goes): the cross-node causality
- * of the timeline and of the correlation test rests on it, and pt_app's
- * loggers take no peer.  Trace builds without PT_TRACE_APP record the same
- * events with zero data, as pt_app does for an unregistered protocol.
+ * PT_EMIT_PEER_FLAGS rather than PT_APP_START/END because they must also
+ * carry the peer (who sent the request, or to whom it goes): the cross-node
+ * causality of the timeline and of the correlation test rests on it, and
+ * pt_app's loggers take no peer.  Each carries the trace flags of the
+ * request's wire header, as every event of a trace does.  Trace builds
+ * without PT_TRACE_APP record the same events with zero data, as pt_app
+ * does for an unregistered protocol.
  */
 #if PT_TRACE
 static void app_data(const demo_node *n, const dmap_msg *m,
@@ -101,20 +103,20 @@ static void app_start(demo_node *n, const pt_msg_header *h, const uint8_t *peer,
                       const dmap_msg *m) {
   uint8_t data[PT_APP_DATA_SIZE];
   app_data(n, m, data);
-  PT_EMIT_PEER(n->log, app_start, h->trace_id, peer, DMAP_APP_ID, m->cmd, data,
-               sizeof data);
+  PT_EMIT_PEER_FLAGS(n->log, app_start, h->trace_id, h->flags, peer,
+                     DMAP_APP_ID, m->cmd, data, sizeof data);
 }
 static void app_forward(demo_node *n, const pt_msg_header *h,
                         const uint8_t *peer, const dmap_msg *m) {
   uint8_t data[PT_APP_DATA_SIZE];
   app_data(n, m, data);
-  PT_EMIT_PEER(n->log, app_command, h->trace_id, peer, DMAP_APP_ID, m->cmd,
-               data, sizeof data);
+  PT_EMIT_PEER_FLAGS(n->log, app_command, h->trace_id, h->flags, peer,
+                     DMAP_APP_ID, m->cmd, data, sizeof data);
 }
 static void app_end(demo_node *n, const pt_msg_header *h, const uint8_t *peer,
                     uint8_t cmd, int ok, uint64_t duration_us) {
-  PT_EMIT_PEER(n->log, app_end, h->trace_id, peer, DMAP_APP_ID, cmd, ok,
-               duration_us);
+  PT_EMIT_PEER_FLAGS(n->log, app_end, h->trace_id, h->flags, peer, DMAP_APP_ID,
+                     cmd, ok, duration_us);
 }
 #endif
 

@@ -21,8 +21,8 @@
  *   PT_IF_TRACE(pt_log_destroy(node.log);)
  *
  * Conventions: functions return 0 (PT_OK) or a negative PT_ERR_* code; the
- * hot path (pt_log_write and the PT_* event macros) never fails, never
- * blocks, never allocates: what it cannot record it counts.
+ * hot path (pt_log_write and the PT_* event macros) never blocks, never
+ * allocates, and needs no error handling: what it cannot record it counts.
  */
 #ifndef PEERTRACE_PEERTRACE_H
 #define PEERTRACE_PEERTRACE_H
@@ -133,6 +133,13 @@ typedef struct pt_trace_id {
 #define PT_FLAG_DEBUG 0x02u
 #define PT_FLAG_APP_INITIATED 0x04u
 typedef uint8_t pt_trace_flags;
+/*
+ * The trace flag bits an event records (pt_event.flags keeps the others for
+ * itself): the *_FLAGS macros and the QUIC adapter keep these bits of a
+ * context's flags and drop the rest.
+ */
+#define PT_TRACE_FLAGS_MASK                                                    \
+  (PT_FLAG_SAMPLED | PT_FLAG_DEBUG | PT_FLAG_APP_INITIATED)
 
 /* The seed's TraceContext: what travels with a request. */
 typedef struct pt_trace_ctx {
@@ -205,7 +212,11 @@ typedef enum pt_event_kind {
 PT_EVENT_TABLE(PT__PAYLOAD_STRUCT)
 #undef PT__PAYLOAD_STRUCT
 
-/* Event flag bits (pt_event.flags), on top of the trace flags. */
+/*
+ * Event flag bits (pt_event.flags): the trace flags of the event's context
+ * (bits 0-2, PT_TRACE_FLAGS_MASK) and PT_EVENT_HAS_PEER (bit 7).  Bits 3-6
+ * are reserved: pt_log_write rejects an event that sets one.
+ */
 #define PT_EVENT_HAS_PEER 0x80u
 
 /*
@@ -276,6 +287,7 @@ typedef struct pt_log_stats {
   uint64_t overwritten; /* recorded events later overwritten by newer ones */
   uint64_t dropped;     /* events never recorded (no slot could be claimed) */
   uint64_t chunk_size;  /* slots a writer thread claims at a time */
+  uint64_t rejected;    /* invalid events refused by pt_log_write / _write_at */
 } pt_log_stats;
 
 /* The log: opaque; exists as a type in every build. */
@@ -368,10 +380,13 @@ PT_API void pt_log_config_init(pt_log_config *cfg);
  * never changes size afterwards.  cfg may be NULL for the defaults.
  * Returns PT_OK and sets *out; PT_ERR_INVALID if out is NULL or the capacity
  * is not a power of two >= PT_LOG_MIN_CAPACITY (or above 2^30);
- * PT_ERR_NOMEM if memory is short.  With cfg->file_path: PT_ERR_EXISTS if
- * the path exists and PT_LOG_FILE_REPLACE is not set; PT_ERR_PERMISSION if
- * it is a symlink, or (with PT_LOG_FILE_REPLACE) not a regular file of this
- * user; PT_ERR_IO if the file cannot be created or sized.
+ * PT_ERR_NOMEM if memory is short.  With cfg->file_path: PT_ERR_PERMISSION
+ * if the path is a symlink (dangling or not, with or without
+ * PT_LOG_FILE_REPLACE: a log is never created through one, and the link is
+ * left alone) or, with PT_LOG_FILE_REPLACE, not a regular file of this
+ * user; PT_ERR_EXISTS if something else is at the path and
+ * PT_LOG_FILE_REPLACE is not set; PT_ERR_IO if the file cannot be created
+ * or sized.
  * Thread-safety: safe.  The first call calibrates the clock (~2 ms).
  */
 PT_API int pt_log_create(pt_log **out, const pt_log_config *cfg);
@@ -412,25 +427,35 @@ PT_API int pt_log_writer_status(const pt_log *log);
 PT_API void pt_log_destroy(pt_log *log);
 
 /*
- * pt_log_write: records one event (the hot path).
+ * pt_log_write: records one event built by the caller.
  * Copies *ev into the ring and stamps it with the current time (the caller's
  * timestamp_us is ignored; see pt_log_write_at).  Lock-free and wait-free
- * for the caller: it never blocks on other writers, never allocates, never
- * fails.  When the ring is full the oldest events are overwritten and
- * counted (pt_log_stats.overwritten); an event that finds no free slot is
- * counted as dropped.  log == NULL or ev == NULL: nothing happens.
+ * for the caller: it never blocks on other writers, never allocates.  When
+ * the ring is full the oldest events are overwritten and counted
+ * (pt_log_stats.overwritten); an event that finds no free slot is counted as
+ * dropped.
+ * The event is checked first, as a dump loader would check it: a known kind
+ * (1 .. PT_EV_KIND_LIMIT - 1), no flag bits but PT_TRACE_FLAGS_MASK and
+ * PT_EVENT_HAS_PEER, reserved byte 0, an all-zero peer id unless
+ * PT_EVENT_HAS_PEER is set.  An event that fails is not recorded and is
+ * counted in pt_log_stats.rejected, so that one bad event can never make
+ * the log's dumps unreadable.  (The PT_EMIT macros build only valid events
+ * and skip this check.)
+ * Returns PT_OK (recorded); PT_ERR_INVALID for log or ev NULL (nothing
+ * counted) or an invalid event (rejected); PT_ERR_FULL if no slot could be
+ * claimed (dropped).  Ignoring the result is fine: losses are counted.
  * Thread-safety: any number of threads may write concurrently, with readers.
  * A thread keeps a claimed chunk of 256 slots open in up to 32 logs; writing
  * to more logs in turn closes chunks early (wasting ring space) and takes a
  * lock in those writes.
  */
-PT_API void pt_log_write(pt_log *log, const pt_event *ev);
+PT_API int pt_log_write(pt_log *log, const pt_event *ev);
 
 /*
  * pt_log_write_at: as pt_log_write, but keeps ev->timestamp_us as given (for
- * replaying or importing events).
+ * replaying or importing events).  Same checks and results.
  */
-PT_API void pt_log_write_at(pt_log *log, const pt_event *ev);
+PT_API int pt_log_write_at(pt_log *log, const pt_event *ev);
 
 /*
  * pt_log_get_stats: copies the log's counters.
@@ -810,7 +835,10 @@ static inline int pt_trace_sample_keep(pt_trace_id trace_id, uint32_t rate) {
  * the stack with narrow stores and reading it back (a store-forwarding stall
  * that doubles the cost of an event).  header = sequence | kind << 32 |
  * flags << 48; payload = the 64 payload bytes as 8 words.  Same guarantees
- * as pt_log_write.  Use the macros, not this function.
+ * as pt_log_write, but the event is not checked: the macros generate only
+ * known kinds and trace flags (pt__event_header), and this path is the one
+ * measured to the instruction (BENCHMARKS.md).  Use the macros, not this
+ * function.
  */
 PT_API void pt__log_write_parts(pt_log *log, pt_trace_id trace_id,
                                 const uint8_t *peer_id, uint64_t header,
@@ -849,13 +877,19 @@ static inline void pt__put_uint(uint64_t *words, size_t offset,
   pt__copy_bytes((uint8_t *)w + offsetof(pt__data, name), 44, name, name##_len);
 #define PT__PUT(tag, name) PT__PUT_##tag(name)
 
+/* The header word of an event: kind, and the trace flags it may carry. */
+static inline uint64_t pt__event_header(unsigned kind, pt_trace_flags flags) {
+  return (uint64_t)kind << 32 | (uint64_t)(flags & PT_TRACE_FLAGS_MASK) << 48;
+}
+
 /*
- * pt__emit_<kind>(log, trace_id, peer_id, fields...): generated from the
- * event table; records one event of that kind.  Used by PT_EMIT.
+ * pt__emit_<kind>(log, trace_id, flags, peer_id, fields...): generated from
+ * the event table; records one event of that kind.  Used by PT_EMIT (flags
+ * 0, a constant: the header word stays an immediate).
  */
 #define PT__EMITTER(KIND, id, name, desc)                                      \
   static inline void pt__emit_##name(                                          \
-      pt_log *log, pt_trace_id trace_id,                                       \
+      pt_log *log, pt_trace_id trace_id, pt_trace_flags flags,                 \
       const uint8_t *peer_id PT__FIELDS_##name(PT__PARAM)) {                   \
     typedef struct pt_##name##_data pt__data;                                  \
     if (!PT_TRACE_SAMPLED(trace_id)) {                                         \
@@ -863,10 +897,11 @@ static inline void pt__put_uint(uint64_t *words, size_t offset,
     }                                                                          \
     uint64_t w[8] = {0, 0, 0, 0, 0, 0, 0, 0};                                  \
     PT__FIELDS_##name(PT__PUT);                                                \
+    uint64_t header = pt__event_header(id, flags);                             \
     if (sizeof(pt__data) <= 16 && peer_id == NULL) {                           \
-      pt__log_write_small(log, trace_id, (uint64_t)id << 32, w[0], w[1]);      \
+      pt__log_write_small(log, trace_id, header, w[0], w[1]);                  \
     } else {                                                                   \
-      pt__log_write_parts(log, trace_id, peer_id, (uint64_t)id << 32, w);      \
+      pt__log_write_parts(log, trace_id, peer_id, header, w);                  \
     }                                                                          \
   }
 PT_EVENT_TABLE(PT__EMITTER)
@@ -877,11 +912,26 @@ PT_EVENT_TABLE(PT__EMITTER)
  * kind (lower-case table name) with no peer; PT_EMIT_PEER also sets the
  * 32-byte peer id (a NULL peer_id means none).  Every kind in the table
  * works here with no extra code.  Fields as for pt_event_set_<kind>.
+ * The event's trace flags are 0.
  */
 #define PT_EMIT_PEER(log, kind, trace_id, peer_id, ...)                        \
-  pt__emit_##kind((log), (trace_id), (peer_id), __VA_ARGS__)
+  pt__emit_##kind((log), (trace_id), 0, (peer_id), __VA_ARGS__)
 #define PT_EMIT(log, kind, trace_id, ...)                                      \
-  pt__emit_##kind((log), (trace_id), NULL, __VA_ARGS__)
+  pt__emit_##kind((log), (trace_id), 0, NULL, __VA_ARGS__)
+
+/*
+ * PT_EMIT_FLAGS(log, kind, trace_id, flags, fields...) and
+ * PT_EMIT_PEER_FLAGS(log, kind, trace_id, flags, peer_id, fields...): the
+ * same, for an event of a trace whose context is known: the event carries
+ * its trace flags (a pt_trace_ctx's or a pt_msg_header's `flags`; only the
+ * bits of PT_TRACE_FLAGS_MASK are kept), so that every event of a trace has
+ * the flags its context has.
+ */
+#define PT_EMIT_PEER_FLAGS(log, kind, trace_id, flags, peer_id, ...)           \
+  pt__emit_##kind((log), (trace_id), (pt_trace_flags)(flags), (peer_id),       \
+                  __VA_ARGS__)
+#define PT_EMIT_FLAGS(log, kind, trace_id, flags, ...)                         \
+  pt__emit_##kind((log), (trace_id), (pt_trace_flags)(flags), NULL, __VA_ARGS__)
 
 /* ======================================================================== */
 /* Dumps and exports (trace builds only)                                     */
@@ -1159,6 +1209,8 @@ PT_API int pt_traceparent_parse(const char *text, size_t len,
 #define PT_EVENT(log, ev) ((void)0)
 #define PT_EMIT_PEER(log, kind, trace_id, peer_id, ...) ((void)0)
 #define PT_EMIT(log, kind, trace_id, ...) ((void)0)
+#define PT_EMIT_PEER_FLAGS(log, kind, trace_id, flags, peer_id, ...) ((void)0)
+#define PT_EMIT_FLAGS(log, kind, trace_id, flags, ...) ((void)0)
 #define PT_TRACE_SAMPLED(trace_id) 1
 
 #endif /* PT_TRACE */

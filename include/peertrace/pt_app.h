@@ -120,8 +120,8 @@ typedef struct pt_app_span {
   pt_trace_id trace_id;
   uint8_t app_id[PT_APP_ID_SIZE];
   uint16_t cmd;
-  uint8_t recorded; /* 1 if the start event was recorded */
-  uint8_t reserved;
+  uint8_t recorded;     /* 1 if the start event was recorded */
+  pt_trace_flags flags; /* trace flags of the request's context */
 } pt_app_span;
 
 /* 2. Sampling: PT_TRACE_SAMPLED and pt_trace_sample_keep live in peertrace.h,
@@ -266,6 +266,17 @@ PT_API void pt_app_log_command(pt_log *log, const pt_app_registry *registry,
                                uint16_t cmd, const void *payload, size_t len);
 
 /*
+ * pt_app_log_command_flags: as pt_app_log_command, for a command of a trace
+ * whose context is known: the event carries the context's trace flags (the
+ * bits of PT_TRACE_FLAGS_MASK; pt_app_log_command records 0).
+ */
+PT_API void pt_app_log_command_flags(pt_log *log,
+                                     const pt_app_registry *registry,
+                                     pt_trace_id trace_id, pt_trace_flags flags,
+                                     const void *app_id, uint16_t cmd,
+                                     const void *payload, size_t len);
+
+/*
  * pt_app_log_start: as pt_app_log_command, but records an APP_START event
  * and fills *span (the start time, trace id, app id and cmd) for
  * pt_app_log_end.  If should_trace skips the command, or log or app_id is
@@ -277,11 +288,23 @@ PT_API void pt_app_log_start(pt_log *log, const pt_app_registry *registry,
                              pt_app_span *span);
 
 /*
+ * pt_app_log_start_flags: as pt_app_log_start, with the trace flags of the
+ * request's context, which its APP_START event carries and *span keeps for
+ * the APP_END event (pt_app_log_start records 0).
+ */
+PT_API void pt_app_log_start_flags(pt_log *log, const pt_app_registry *registry,
+                                   pt_trace_id trace_id, pt_trace_flags flags,
+                                   const void *app_id, uint16_t cmd,
+                                   const void *payload, size_t len,
+                                   pt_app_span *span);
+
+/*
  * pt_app_log_end: records the APP_END event of the request *span began:
- * same trace id, app id and cmd, ok (nonzero: success) and the duration in
- * microseconds since pt_app_log_start (pt_clock_now_us; 0 if the clock went
- * back).  Nothing if span is NULL or its start was not recorded; a span ends
- * once (span->recorded is cleared).  Never fails, blocks or allocates.
+ * same trace id, trace flags, app id and cmd, ok (nonzero: success) and the
+ * duration in microseconds since pt_app_log_start (pt_clock_now_us; 0 if the
+ * clock went back).  Nothing if span is NULL or its start was not recorded; a
+ * span ends once (span->recorded is cleared).  Never fails, blocks or
+ * allocates.
  */
 PT_API void pt_app_log_end(pt_log *log, pt_app_span *span, int ok);
 
@@ -322,13 +345,7 @@ PT_API int pt_app_event_to_json(const pt_app_registry *registry,
  * sampled (PT_TRACE_SAMPLED).
  */
 #define PT_APP_COMMAND(log, registry, trace_id, app_id, cmd, payload, len)     \
-  do {                                                                         \
-    pt_trace_id pt__app_trace = (trace_id);                                    \
-    if (PT_TRACE_SAMPLED(pt__app_trace)) {                                     \
-      pt_app_log_command((log), (registry), pt__app_trace, (app_id),           \
-                         (uint16_t)(cmd), (payload), (len));                   \
-    }                                                                          \
-  } while (0)
+  PT_APP_COMMAND_FLAGS(log, registry, trace_id, 0, app_id, cmd, payload, len)
 
 /*
  * PT_APP_START(log, registry, span, trace_id, app_id, cmd, payload, len):
@@ -337,11 +354,35 @@ PT_API int pt_app_event_to_json(const pt_app_registry *registry,
  * leaves the span marked "not recorded".
  */
 #define PT_APP_START(log, registry, span, trace_id, app_id, cmd, payload, len) \
+  PT_APP_START_FLAGS(log, registry, span, trace_id, 0, app_id, cmd, payload,   \
+                     len)
+
+/*
+ * PT_APP_COMMAND_FLAGS and PT_APP_START_FLAGS: the same with the trace flags
+ * of the request's context after the trace id (e.g. ctx.trace_id, ctx.flags
+ * of a pt_trace_ctx, or header.trace_id, header.flags of a pt_msg_header
+ * received with the request), so that the app events of a trace carry the
+ * flags its context has, as on the wire.  PT_APP_END then repeats them.
+ */
+#define PT_APP_COMMAND_FLAGS(log, registry, trace_id, flags, app_id, cmd,      \
+                             payload, len)                                     \
   do {                                                                         \
     pt_trace_id pt__app_trace = (trace_id);                                    \
     if (PT_TRACE_SAMPLED(pt__app_trace)) {                                     \
-      pt_app_log_start((log), (registry), pt__app_trace, (app_id),             \
-                       (uint16_t)(cmd), (payload), (len), &(span));            \
+      pt_app_log_command_flags((log), (registry), pt__app_trace,               \
+                               (pt_trace_flags)(flags), (app_id),              \
+                               (uint16_t)(cmd), (payload), (len));             \
+    }                                                                          \
+  } while (0)
+
+#define PT_APP_START_FLAGS(log, registry, span, trace_id, flags, app_id, cmd,  \
+                           payload, len)                                       \
+  do {                                                                         \
+    pt_trace_id pt__app_trace = (trace_id);                                    \
+    if (PT_TRACE_SAMPLED(pt__app_trace)) {                                     \
+      pt_app_log_start_flags((log), (registry), pt__app_trace,                 \
+                             (pt_trace_flags)(flags), (app_id),                \
+                             (uint16_t)(cmd), (payload), (len), &(span));      \
     } else {                                                                   \
       pt_app_span_skip(&(span));                                               \
     }                                                                          \
@@ -365,6 +406,12 @@ PT_API int pt_app_event_to_json(const pt_app_registry *registry,
 #define PT_APP_COMMAND(log, registry, trace_id, app_id, cmd, payload, len)     \
   ((void)0)
 #define PT_APP_START(log, registry, span, trace_id, app_id, cmd, payload, len) \
+  ((void)0)
+#define PT_APP_COMMAND_FLAGS(log, registry, trace_id, flags, app_id, cmd,      \
+                             payload, len)                                     \
+  ((void)0)
+#define PT_APP_START_FLAGS(log, registry, span, trace_id, flags, app_id, cmd,  \
+                           payload, len)                                       \
   ((void)0)
 #define PT_APP_END(log, span, ok) ((void)0)
 

@@ -116,8 +116,9 @@ static uint64_t zc_round(struct zc_conn *c, uint64_t hash) {
                  c->bytes_sent, m.length, pn % 4 == 3);         /* trace */
   PT_EMIT_PEER(c->log, packet_sent, c->trace.trace_id, c->peer, /* trace */
                zc_next_value(), m.length, ++c->args_evaluated); /* trace */
-  PT_EMIT(c->log, app_command, m.header.trace_id, app,          /* trace */
-          m.command, m.body, m.length);                         /* trace */
+  PT_EMIT_FLAGS(c->log, app_command, m.header.trace_id,         /* trace */
+                m.header.flags, app, m.command, m.body,         /* trace */
+                m.length);                                      /* trace */
   if (pn % 5 == 4) {
     c->lost++;
     PT_PACKET_LOST(c->log, c->trace.trace_id, pn);               /* trace */
@@ -125,8 +126,9 @@ static uint64_t zc_round(struct zc_conn *c, uint64_t hash) {
     PT_CUSTOM(c->log, c->trace.trace_id, 7, c->args_evaluated++, /* trace */
               "retransmit", 10);                                 /* trace */
   }
-  PT_EMIT(c->log, app_end, m.header.trace_id, app, m.command, /* trace */
-          1, pt_clock_now_us() - t0);                         /* trace */
+  PT_EMIT_PEER_FLAGS(c->log, app_end, m.header.trace_id,      /* trace */
+                     m.header.flags, c->peer, app, m.command, /* trace */
+                     1, pt_clock_now_us() - t0);              /* trace */
   c->next_stream_id = stream_id + 4;
   return hash;
 }

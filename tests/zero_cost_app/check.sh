@@ -1,10 +1,11 @@
 #!/bin/sh
-# Zero-cost check of the app macros (PT_APP_COMMAND / START / END,
-# PT_IF_APP, PT_APP_FIELD).  For each build without PT_TRACE_APP -- tracing
-# off, and tracing on with the app layer off -- compiles probe.c without and
-# with the app lines, at -O0 and -O2, and requires the same .text bytes and
-# the same symbols.  As a control, the PT_TRACE_APP=1 build of the same
-# lines must differ (else this check could not see anything).
+# Zero-cost check of the app macros (PT_APP_COMMAND / START / END, their
+# _FLAGS forms, PT_IF_APP, PT_APP_FIELD).  For each build without
+# PT_TRACE_APP -- tracing off, and tracing on with the app layer off --
+# compiles probe.c without and with the app lines, at -O0 and -O2, and
+# requires the same .text bytes and the same symbols.  As a control, the
+# PT_TRACE_APP=1 build of the same lines must differ (else this check could
+# not see anything).
 # Usage: check.sh CC INCLUDE_DIR WORK_DIR
 set -eu
 CC=$1
@@ -49,8 +50,8 @@ for opt in -O0 -O2; do
     echo "FAIL: control: PT_TRACE_APP=1 $opt app lines compiled to nothing" >&2
     exit 1
   fi
-  grep -qx pt_app_log_start "$WORK/app_app.sym" || {
-    echo "FAIL: control: PT_TRACE_APP=1 $opt does not call pt_app_log_start" >&2
+  grep -qx pt_app_log_start_flags "$WORK/app_app.sym" || {
+    echo "FAIL: control: PT_TRACE_APP=1 $opt does not call pt_app_log_start_flags" >&2
     exit 1
   }
   echo "ok: control: PT_TRACE_APP=1 $opt app lines are compiled in"

@@ -33,6 +33,10 @@ int probe_handle(struct probe_server *s, int cmd, const unsigned char *payload,
                payload, len);
   PT_APP_COMMAND(s->log, s->registry, PROBE_TRACE_ID, "DMAP",
                  probe_side_effect(), payload, len);
+  PT_APP_COMMAND_FLAGS(s->log, s->registry, PROBE_TRACE_ID, s->span.flags,
+                       "DMAP", probe_side_effect(), payload, len);
+  PT_APP_START_FLAGS(s->log, s->registry, s->span, PROBE_TRACE_ID,
+                     probe_side_effect(), "DMAP", cmd, payload, len);
 #endif
   int rv = cmd * 3 + (int)len + (len > 0 ? payload[0] : 0);
   s->served += rv;
