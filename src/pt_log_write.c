@@ -491,16 +491,14 @@ PT__HOT_INLINE int pt__log_write_fast(pt_log *log, uint64_t id0, uint64_t id1,
 }
 
 /*
- * The check of a caller-built event (pt_log_write, pt_log_write_at).  The
- * macros' paths skip it: they only write kinds and flags they generated.
- * Returns PT_OK, or PT_ERR_INVALID for NULL or an event a dump could not
- * hold (counted as rejected).
+ * The check of a caller-built event (pt_log_write, pt_log_write_at), on the
+ * words the write copies.  The macros' paths skip it: they only write kinds
+ * and flags they generated.  Returns PT_OK, or PT_ERR_INVALID for an event
+ * a dump could not hold (counted as rejected).
  */
-static int pt__log_write_check(pt_log *log, const pt_event *ev) {
-  if (PT__UNLIKELY(log == NULL || ev == NULL)) {
-    return PT_ERR_INVALID;
-  }
-  if (PT__UNLIKELY(!pt__event_valid(ev))) {
+PT__HOT_INLINE int pt__log_write_check(pt_log *log, uint64_t header,
+                                       const void *peer_id) {
+  if (PT__UNLIKELY(!pt__event_words_valid(header, peer_id))) {
     /* relaxed: a statistic.  A read-only view changes nothing. */
     if (!log->region.read_only) {
       atomic_fetch_add_explicit(&log->header->rejected, 1,
@@ -512,14 +510,16 @@ static int pt__log_write_check(pt_log *log, const pt_event *ev) {
 }
 
 int pt_log_write(pt_log *log, const pt_event *ev) {
-  int rc = pt__log_write_check(log, ev);
-  if (PT__UNLIKELY(rc != PT_OK)) {
-    return rc;
+  if (PT__UNLIKELY(log == NULL || ev == NULL)) {
+    return PT_ERR_INVALID;
   }
   uint64_t id0 = pt__load_word(ev, 1);
   uint64_t id1 = pt__load_word(ev, 2);
   uint64_t header = pt__load_word(ev, 7);
   const unsigned char *bytes = (const unsigned char *)ev;
+  if (PT__UNLIKELY(pt__log_write_check(log, header, bytes + 24) != PT_OK)) {
+    return PT_ERR_INVALID;
+  }
   if (pt__log_write_fast(log, id0, id1, bytes + 24, header, bytes + 64)) {
     return PT_OK;
   }
@@ -528,13 +528,16 @@ int pt_log_write(pt_log *log, const pt_event *ev) {
 }
 
 int pt_log_write_at(pt_log *log, const pt_event *ev) {
-  int rc = pt__log_write_check(log, ev);
-  if (rc != PT_OK) {
-    return rc;
+  if (log == NULL || ev == NULL) {
+    return PT_ERR_INVALID;
   }
+  uint64_t header = pt__load_word(ev, 7);
   const unsigned char *bytes = (const unsigned char *)ev;
+  if (pt__log_write_check(log, header, bytes + 24) != PT_OK) {
+    return PT_ERR_INVALID;
+  }
   return pt__log_write_general(log, pt__load_word(ev, 1), pt__load_word(ev, 2),
-                               bytes + 24, pt__load_word(ev, 7), bytes + 64,
+                               bytes + 24, header, bytes + 64,
                                &ev->timestamp_us);
 }
 
