@@ -35,8 +35,10 @@ void pt__event_fields(const pt_event *ev, pt__field_fn fn, void *ctx);
  * leaves out and a dump loader rejects what is not): a known kind, no flag
  * bits beyond the trace flags and PT_EVENT_HAS_PEER, a zero reserved byte,
  * and an all-zero peer id unless PT_EVENT_HAS_PEER says there is one.
- * pt__event_valid is the cheap test (the write path's); pt__event_check
- * also says why not, in why[0..why_size) (why may be NULL).
+ * pt__event_words_valid is the test (the write path's, on the words it
+ * holds), pt__event_valid the same on a pt_event (the save's), and
+ * pt__event_check also says why not, in why[0..why_size) (why may be NULL;
+ * the loader's).  Returns 1 if valid, else 0.
  */
 #define PT__EVENT_KNOWN_FLAGS (PT_TRACE_FLAGS_MASK | PT_EVENT_HAS_PEER)
 

@@ -264,7 +264,7 @@ static void pt__record(pt_quic_tracer *t, const pt_event *ev) {
 
 static void pt__begin(const pt_quic_tracer *t, pt_event *ev) {
   pt_event_begin(ev, t->ctx.trace_id, t->has_peer ? t->peer_id : NULL);
-  ev->flags = (uint8_t)(ev->flags | t->ctx.flags);
+  ev->flags = (uint8_t)(ev->flags | (t->ctx.flags & PT_TRACE_FLAGS_MASK));
 }
 
 static void pt__record_packet(pt_quic_tracer *t, const char *rec, size_t len) {
@@ -283,7 +283,9 @@ static void pt__record_packet(pt_quic_tracer *t, const char *rec, size_t len) {
     memcpy(ev.peer_id, t->peer_id, sizeof ev.peer_id);
     ev.flags = (uint8_t)PT_EVENT_HAS_PEER;
   }
-  ev.flags = (uint8_t)(ev.flags | t->ctx.flags);
+  /* Only the trace flag bits: the others are the event's (pt_log_write
+   * refuses an event with a reserved one). */
+  ev.flags = (uint8_t)(ev.flags | (t->ctx.flags & PT_TRACE_FLAGS_MASK));
   switch (ev.kind) {
   case PT_EV_PACKET_SENT:
     t->stats.packets_sent++;

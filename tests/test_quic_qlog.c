@@ -10,6 +10,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include <cmocka.h>
 
@@ -164,8 +165,37 @@ static void test_random_mutations(void **state) {
   }
 }
 
+/*
+ * The adapter's events carry the trace flags of the connection's context,
+ * only the trace flag bits of it (a reserved event flag bit would make the
+ * event invalid, refused by pt_log_write).
+ */
+static void test_tracer_records_context_flags(void **state) {
+  (void)state;
+  pt_log_config cfg;
+  pt_log_config_init(&cfg);
+  cfg.capacity = 64;
+  pt_log *log = NULL;
+  assert_int_equal(pt_log_create(&log, &cfg), PT_OK);
+  pt_trace_ctx ctx = pt_trace_ctx_new(0xff);
+  uint8_t peer[32];
+  memset(peer, 0x31, sizeof peer);
+  pt_quic_tracer t;
+  assert_int_equal(pt_quic_tracer_init(&t, log, peer, ctx), PT_OK);
+  assert_int_equal(pt_quic_tracer_stream_opened(&t, 4), PT_OK);
+  pt_event *events = NULL;
+  size_t count = 0;
+  assert_int_equal(pt_log_recent(log, 8, &events, &count), PT_OK);
+  assert_int_equal(count, 1);
+  assert_int_equal(events[0].kind, PT_EV_STREAM_OPENED);
+  assert_int_equal(events[0].flags, PT_TRACE_FLAGS_MASK | PT_EVENT_HAS_PEER);
+  pt_events_free(events);
+  pt_log_destroy(log);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
+      cmocka_unit_test(test_tracer_records_context_flags),
       cmocka_unit_test(test_real_records),
       cmocka_unit_test(test_key_order_and_spaces),
       cmocka_unit_test(test_bad_values_rejected),
