@@ -978,9 +978,11 @@ typedef struct pt_dump_error {
  * Every event that is completely written when its slot is read is saved
  * whole (never torn); writers are never blocked and keep writing, so events
  * written during the save may or may not be in it.  Events a dump cannot
- * hold (see docs/dump-format.md: unknown kind or flag bits, reserved byte
- * set, peer id without PT_EVENT_HAS_PEER) are left out.  The file is written to
- * a new temporary file (mode 0600, O_EXCL) beside `path` and then renamed over
+ * hold (the checks of pt_log_write, which refuses them; only a log file of
+ * an older writer, or a damaged one, has them) are left out and counted in
+ * the dump's dropped counter, which is the log's dropped + rejected + those:
+ * a bad event never makes the dump unreadable.  The file is written to a
+ * new temporary file (mode 0600, O_EXCL) beside `path` and then renamed over
  * `path`: readers never see a half-written dump, and a symlink at `path` is
  * replaced, never followed.
  * Returns PT_OK; PT_ERR_INVALID for NULL arguments; PT_ERR_NOMEM;
