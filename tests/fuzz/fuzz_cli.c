@@ -13,6 +13,7 @@
  */
 #define _GNU_SOURCE
 #include <dirent.h>
+#include <fcntl.h>
 #include <signal.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -168,16 +169,34 @@ static void restore_dir(void) {
   }
 }
 
+/*
+ * The private directory, and the directory libFuzzer was started in: runs
+ * go into the first and come back, since libFuzzer's corpus and artifact
+ * paths may be relative to the second.
+ */
 static const char *dir;
+static int home_fd = -1;
+
+static void enter_dir(void) {
+  if (chdir(dir) != 0) {
+    abort();
+  }
+}
+
+static void leave_dir(void) {
+  if (fchdir(home_fd) != 0) {
+    abort();
+  }
+}
 
 static void remove_dir(void) {
+  enter_dir();
   restore_dir(); /* leaves the fixtures only */
   for (unsigned i = 0; i < FX_COUNT; i++) {
     unlink(fixture_names[i]);
   }
-  if (chdir("/") == 0) {
-    rmdir(dir);
-  }
+  leave_dir();
+  rmdir(dir);
 }
 
 int LLVMFuzzerInitialize(int *argc, char ***argv) {
@@ -190,17 +209,20 @@ int LLVMFuzzerInitialize(int *argc, char ***argv) {
   if (dir == NULL) {
     dir = mkdtemp(tmp_dir);
   }
-  if (dir == NULL || chdir(dir) != 0) {
+  home_fd = open(".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (dir == NULL || home_fd < 0) {
     abort();
   }
+  enter_dir();
   make_fixtures();
-  atexit(remove_dir);
   for (unsigned i = 0; i < FX_COUNT; i++) {
     fixtures[i].bytes = read_file(fixture_names[i], &fixtures[i].size);
     if (fixtures[i].bytes == NULL) {
       abort();
     }
   }
+  leave_dir();
+  atexit(remove_dir);
   /* The CLI's output would drown libFuzzer's: its stdio goes nowhere.
    * libFuzzer and the sanitizers keep the real stderr (file descriptor 2
    * and libFuzzer's own FILE, taken before this runs). */
@@ -241,6 +263,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     sigaction(SIGTERM, NULL, &saved_term);
     char *args[MAX_ARGS + 2]; /* commands may reorder argv */
     memcpy(args, argv, (size_t)(argc + 1) * sizeof *argv);
+    enter_dir();
     int rc = pt_cli_main(argc, args);
     sigaction(SIGINT, &saved_int, NULL);
     sigaction(SIGTERM, &saved_term, NULL);
@@ -249,6 +272,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
       abort(); /* exit codes are 0, 1 or 2 (docs/cli.md) */
     }
     restore_dir();
+    leave_dir();
   }
   for (int i = 0; i < argc; i++) {
     free(argv[i]);
