@@ -155,6 +155,18 @@ int pt_follow_poll(pt_follow *f, const pt_event **events, size_t *count,
   for (uint64_t j = 0; j < f->log->chunk_count; j++) {
     lost += pt__follow_chunk(f, j, 1, watermark_us, &n);
   }
+  /*
+   * After the pass: a file truncated or rewritten under it may have fed it
+   * zeros or another log's words (pt_region_guard.c); nothing of this pass
+   * is delivered then, and the error says why.
+   */
+  int rv = pt__region_verify(&f->log->region, NULL);
+  if (rv != PT_OK) {
+    *events = f->out;
+    *count = 0;
+    *missed = 0;
+    return rv;
+  }
   qsort(f->items, n, sizeof *f->items, pt__follow_item_compare);
   for (size_t i = 0; i < n; i++) {
     f->out[i] = f->items[i].event;

@@ -111,22 +111,27 @@ static pt_log *pt__log_alloc(void) {
   return memset(p, 0, sizeof(pt_log));
 }
 
-/* Fills the log's cached geometry and pointers from its region. */
+/*
+ * Fills the log's cached geometry and pointers from its region's private,
+ * validated header copy (region->info), never from the mapping: a file's
+ * header can be rewritten after it was validated.  log->header is the
+ * mapped header, for its shared counters only.
+ */
 static void pt__log_attach(pt_log *log, const pt__region *region) {
   log->region = *region;
+  const pt__region_header *info = &log->region.info;
   log->header = region->base;
-  log->capacity = log->header->capacity;
+  log->capacity = info->capacity;
   log->mask = log->capacity - 1;
-  log->chunk_size = log->header->chunk_size;
-  log->chunk_count = log->header->chunk_count;
+  log->chunk_size = info->chunk_size;
+  log->chunk_count = info->chunk_count;
   log->chunk_shift = pt__log2(log->chunk_size);
   log->capacity_shift = pt__log2(log->capacity);
   log->count_shift = pt__log2(log->chunk_count);
   unsigned char *base = region->base;
-  log->chunk_state =
-      (_Atomic uint64_t *)(void *)(base + log->header->states_offset);
-  log->seqs = (_Atomic uint64_t *)(void *)(base + log->header->seqs_offset);
-  log->slots = (pt__slot *)(void *)(base + log->header->slots_offset);
+  log->chunk_state = (_Atomic uint64_t *)(void *)(base + info->states_offset);
+  log->seqs = (_Atomic uint64_t *)(void *)(base + info->seqs_offset);
+  log->slots = (pt__slot *)(void *)(base + info->slots_offset);
 }
 
 int pt_log_create(pt_log **out, const pt_log_config *cfg) {
@@ -232,13 +237,19 @@ void pt_log_destroy(pt_log *log) {
   free(log);
 }
 
-int pt_log_open(const pt_log **out, const char *path) {
+int pt_log_open_ex(const pt_log **out, const char *path,
+                   pt_log_file_info *info) {
+  if (info != NULL) {
+    memset(info, 0, sizeof *info);
+  }
   if (out == NULL || path == NULL) {
     return PT_ERR_INVALID;
   }
   *out = NULL;
   pt__region region;
-  int rv = pt__region_open_file(&region, path);
+  int rv = pt__region_open_file(&region, path,
+                                info != NULL ? &info->file_size : NULL,
+                                info != NULL ? &info->header_size : NULL);
   if (rv != PT_OK) {
     return rv;
   }
@@ -253,6 +264,24 @@ int pt_log_open(const pt_log **out, const char *path) {
   log->uid = 0;
   *out = log;
   return PT_OK;
+}
+
+int pt_log_open(const pt_log **out, const char *path) {
+  return pt_log_open_ex(out, path, NULL);
+}
+
+int pt_log_check(const pt_log *log, pt_log_file_info *info) {
+  if (info != NULL) {
+    memset(info, 0, sizeof *info);
+  }
+  if (log == NULL) {
+    return PT_ERR_INVALID;
+  }
+  if (info != NULL) {
+    info->header_size = log->region.size;
+  }
+  return pt__region_verify(&log->region,
+                           info != NULL ? &info->file_size : NULL);
 }
 
 void pt_log_close(const pt_log *log) {
@@ -274,9 +303,10 @@ int pt_log_writer_status(const pt_log *log) {
   if (state == PT__WRITER_CLOSED) {
     return PT_WRITER_EXITED;
   }
-  int pid = (int)log->header->writer_pid;
+  /* The writer's identity as validated at open (not the mapping's). */
+  int pid = (int)log->region.info.writer_pid;
   if (pid <= 0 || (kill(pid, 0) != 0 && errno == ESRCH) ||
-      pt__process_start_time(pid) != log->header->writer_start) {
+      pt__process_start_time(pid) != log->region.info.writer_start) {
     return PT_WRITER_DIED;
   }
   return PT_WRITER_RUNNING;
@@ -308,6 +338,6 @@ int pt_log_node_id(const pt_log *log, uint8_t out[32]) {
   if (log == NULL || out == NULL) {
     return PT_ERR_INVALID;
   }
-  memcpy(out, log->header->node_id, sizeof log->header->node_id);
+  memcpy(out, log->region.info.node_id, sizeof log->region.info.node_id);
   return PT_OK;
 }

@@ -4,6 +4,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -46,6 +47,8 @@ int pt__region_alloc(pt__region *region, const pt__region_header *layout) {
   region->size = layout->total_size;
   region->fd = -1;
   region->read_only = 0;
+  region->guard = -1;
+  region->info = *layout;
   return PT_OK;
 }
 
@@ -96,21 +99,21 @@ int pt__region_create_file(pt__region *region, const pt__region_header *layout,
   region->size = layout->total_size;
   region->fd = fd;
   region->read_only = 0;
+  region->info = *layout;
+  /* Truncating the file must not kill the writer (pt_region_guard.c); a
+   * full guard table leaves it unguarded, as before. */
+  pt__region_guard(region, layout);
   return PT_OK;
 }
 
 int pt__region_check(const pt__region_header *hdr, uint64_t size) {
-  if (size < PT__REGION_HEADER_SIZE ||
-      memcmp(hdr->magic, PT__REGION_MAGIC, sizeof hdr->magic) != 0) {
-    return PT_ERR_FORMAT;
-  }
   if (hdr->version != PT__REGION_VERSION) {
     return PT_ERR_VERSION;
   }
   if (hdr->byte_order != PT__BYTE_ORDER_MARK ||
       hdr->header_size != PT__REGION_HEADER_SIZE ||
       hdr->event_size != sizeof(pt_event)) {
-    return PT_ERR_FORMAT;
+    return PT_ERR_LOG_HEADER;
   }
   uint64_t capacity = hdr->capacity;
   uint64_t chunk = hdr->chunk_size;
@@ -118,63 +121,132 @@ int pt__region_check(const pt__region_header *hdr, uint64_t size) {
       (capacity & (capacity - 1)) != 0 || chunk == 0 ||
       (chunk & (chunk - 1)) != 0 || chunk > capacity ||
       hdr->chunk_count != capacity / chunk) {
-    return PT_ERR_FORMAT;
+    return PT_ERR_LOG_HEADER;
   }
   pt__region_header expect;
   pt__region_layout(&expect, capacity, chunk);
   if (hdr->states_offset != expect.states_offset ||
       hdr->seqs_offset != expect.seqs_offset ||
       hdr->slots_offset != expect.slots_offset ||
-      hdr->total_size != expect.total_size || size != expect.total_size) {
-    return PT_ERR_FORMAT;
+      hdr->total_size != expect.total_size) {
+    return PT_ERR_LOG_HEADER;
+  }
+  if (size != expect.total_size) {
+    return size < expect.total_size ? PT_ERR_LOG_TRUNCATED : PT_ERR_LOG_HEADER;
   }
   return PT_OK;
 }
 
-int pt__region_open_file(pt__region *region, const char *path) {
+/* The file's size, or PT_ERR_IO. */
+static int pt__file_size(int fd, uint64_t *size) {
+  struct stat st;
+  if (fstat(fd, &st) != 0) {
+    return PT_ERR_IO;
+  }
+  *size = (uint64_t)st.st_size;
+  return PT_OK;
+}
+
+/*
+ * Reads, validates and maps; the header is read once, by pread into
+ * region->info, and only that copy is validated and used (a header read
+ * again from the mapping could differ from the one validated: another
+ * process may write the file).
+ */
+static int pt__region_map_file(pt__region *region, int fd, uint64_t *file_size,
+                               uint64_t *header_total) {
+  struct stat st;
+  if (fstat(fd, &st) != 0) {
+    return PT_ERR_IO;
+  }
+  if (!S_ISREG(st.st_mode)) {
+    return PT_ERR_PERMISSION;
+  }
+  uint64_t size = (uint64_t)st.st_size;
+  *file_size = size;
+  pt__region_header *hdr = &region->info;
+  memset(hdr, 0, sizeof *hdr);
+  ssize_t got = pread(fd, hdr, sizeof *hdr, 0);
+  if (got < (ssize_t)sizeof hdr->magic ||
+      memcmp(hdr->magic, PT__REGION_MAGIC, sizeof hdr->magic) != 0) {
+    return PT_ERR_FORMAT; /* not a log file at all */
+  }
+  if (st.st_uid != geteuid()) {
+    return PT_ERR_PERMISSION; /* a log of another user: not ours to read */
+  }
+  if (got < (ssize_t)sizeof *hdr || size < PT__REGION_HEADER_SIZE) {
+    /* The total size is known if the bytes holding it were read. */
+    if ((size_t)got >= offsetof(pt__region_header, total_size) + 8) {
+      *header_total = hdr->total_size;
+    }
+    return PT_ERR_LOG_TRUNCATED;
+  }
+  *header_total = hdr->total_size;
+  int rv = pt__region_check(hdr, size);
+  if (rv != PT_OK) {
+    return rv;
+  }
+  /* The mapping's size is the validated copy's, whatever the file does. */
+  void *base =
+      mmap(NULL, (size_t)hdr->total_size, PROT_READ, MAP_SHARED, fd, 0);
+  if (base == MAP_FAILED) {
+    return PT_ERR_IO;
+  }
+  region->base = base;
+  region->size = (size_t)hdr->total_size;
+  region->fd = fd;
+  region->read_only = 1;
+  /* A file truncated while we read it must not kill us (pt_region_guard.c);
+   * a full guard table leaves the view unguarded, as before. */
+  pt__region_guard(region, hdr);
+  return PT_OK;
+}
+
+int pt__region_open_file(pt__region *region, const char *path,
+                         uint64_t *file_size, uint64_t *header_total) {
+  uint64_t size_unused, total_unused;
+  file_size = file_size != NULL ? file_size : &size_unused;
+  header_total = header_total != NULL ? header_total : &total_unused;
+  *file_size = 0;
+  *header_total = 0;
   int fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
   if (fd < 0) {
     return errno == ENOENT  ? PT_ERR_NOT_FOUND
            : errno == ELOOP ? PT_ERR_PERMISSION /* a symlink */
                             : PT_ERR_IO;
   }
-  struct stat st;
-  if (fstat(fd, &st) != 0) {
-    close(fd);
-    return PT_ERR_IO;
-  }
-  if (!S_ISREG(st.st_mode)) {
-    close(fd);
-    return PT_ERR_PERMISSION;
-  }
-  uint64_t size = (uint64_t)st.st_size;
-  char magic[sizeof PT__REGION_MAGIC - 1];
-  if (size < PT__REGION_HEADER_SIZE ||
-      pread(fd, magic, sizeof magic, 0) != (ssize_t)sizeof magic ||
-      memcmp(magic, PT__REGION_MAGIC, sizeof magic) != 0) {
-    close(fd);
-    return PT_ERR_FORMAT; /* not a log file at all */
-  }
-  if (st.st_uid != geteuid()) {
-    close(fd);
-    return PT_ERR_PERMISSION; /* a log of another user: not ours to read */
-  }
-  void *base = mmap(NULL, (size_t)size, PROT_READ, MAP_SHARED, fd, 0);
-  if (base == MAP_FAILED) {
-    close(fd);
-    return PT_ERR_IO;
-  }
-  int rv = pt__region_check(base, size);
+  int rv = pt__region_map_file(region, fd, file_size, header_total);
   if (rv != PT_OK) {
-    munmap(base, (size_t)size);
     close(fd);
-    return rv;
   }
-  region->base = base;
-  region->size = (size_t)size;
-  region->fd = fd;
-  region->read_only = 1;
-  return PT_OK;
+  return rv;
+}
+
+int pt__region_verify(const pt__region *region, uint64_t *file_size) {
+  uint64_t size = region->size;
+  if (region->fd >= 0 && pt__file_size(region->fd, &size) != PT_OK) {
+    return PT_ERR_IO;
+  }
+  if (file_size != NULL) {
+    *file_size = size;
+  }
+  if (region->fd < 0) {
+    return PT_OK;
+  }
+  if (size < region->size || pt__region_faulted(region)) {
+    return PT_ERR_LOG_TRUNCATED;
+  }
+  if (size > region->size) {
+    return PT_ERR_LOG_CHANGED;
+  }
+  /* The fixed part of the header, as validated at open or creation.  (A
+   * fault here replaces the mapping: checked again below.) */
+  const size_t fixed = offsetof(pt__region_header, reserved);
+  int same = memcmp(region->base, &region->info, fixed) == 0;
+  if (pt__region_faulted(region)) {
+    return PT_ERR_LOG_TRUNCATED;
+  }
+  return same ? PT_OK : PT_ERR_LOG_CHANGED;
 }
 
 void pt__region_free(pt__region *region) {
@@ -182,6 +254,7 @@ void pt__region_free(pt__region *region) {
     return;
   }
   if (region->fd >= 0) {
+    pt__region_unguard(region);
     munmap(region->base, region->size);
     close(region->fd);
   } else {

@@ -70,6 +70,13 @@ typedef struct pt__region {
   size_t size;
   int fd;        /* -1 for private memory */
   int read_only; /* mapped PROT_READ */
+  int guard;     /* entry in the SIGBUS guard table, -1: none */
+  /*
+   * The header as created or, for a view, as read once from the file and
+   * validated: geometry and identity come from here, never from the
+   * mapping, which another process may rewrite at any time.
+   */
+  pt__region_header info;
 } pt__region;
 
 /* Sizes and offsets for a capacity / chunk size (both powers of two). */
@@ -86,13 +93,44 @@ int pt__region_alloc(pt__region *region, const pt__region_header *layout);
 int pt__region_create_file(pt__region *region, const pt__region_header *layout,
                            const char *path, int replace);
 
-/* Maps an existing log file read-only after validating its header. */
-int pt__region_open_file(pt__region *region, const char *path);
+/*
+ * Maps an existing log file read-only after reading its header once into
+ * region->info and validating it.  PT_ERR_FORMAT: no log magic;
+ * PT_ERR_LOG_TRUNCATED: the magic, but fewer bytes than a header or than the
+ * header's total_size; PT_ERR_LOG_HEADER: the magic, but fields that are
+ * not a valid layout or a file larger than the header says; PT_ERR_VERSION.
+ * *file_size and *header_total (either may be NULL) receive the file's size
+ * and the header's total_size (0 if not read).
+ */
+int pt__region_open_file(pt__region *region, const char *path,
+                         uint64_t *file_size, uint64_t *header_total);
 
 void pt__region_free(pt__region *region);
 
-/* Validates a header against the size of the memory holding it. */
+/* Validates a header (magic aside) against the size of the file holding it:
+ * PT_OK, PT_ERR_VERSION, PT_ERR_LOG_HEADER or PT_ERR_LOG_TRUNCATED. */
 int pt__region_check(const pt__region_header *hdr, uint64_t size);
+
+/*
+ * Whether the region's file is still the one mapped: PT_OK;
+ * PT_ERR_LOG_TRUNCATED if it is shorter now, or an access already faulted
+ * (see pt_region_guard.c); PT_ERR_LOG_CHANGED if it is longer or its header
+ * no longer matches region->info; PT_ERR_IO.  PT_OK for private memory.
+ * *file_size (may be NULL) receives the file's size now.
+ */
+int pt__region_verify(const pt__region *region, uint64_t *file_size);
+
+/*
+ * SIGBUS guard (pt_region_guard.c): after pt__region_guard, an access to the
+ * region past the end of a truncated file no longer kills the process; the
+ * region turns into anonymous memory instead (zeros for a view; for a
+ * writer, a ring that takes no more events).  PT_ERR_FULL if the table is
+ * full (the region is then unguarded).  pt__region_unguard before unmapping.
+ */
+int pt__region_guard(pt__region *region, const pt__region_header *layout);
+void pt__region_unguard(pt__region *region);
+/* Whether a fault replaced the region. */
+int pt__region_faulted(const pt__region *region);
 
 /* This process's start time, for telling a reused pid apart. */
 uint64_t pt__process_start_time(int pid);

@@ -66,9 +66,15 @@ static int cli_open_log_file(cli_input *input) {
   errno = 0;
   int rc = pt_log_dump_save(view, snapshot);
   int save_errno = errno; /* a full /tmp is ENOSPC, not "input/output" */
+  /* Truncated or rewritten while it was read: the snapshot is not the log. */
+  pt_log_file_info info;
+  int changed = rc == PT_OK ? pt_log_check(view, &info) : PT_OK;
   pt_log_close(view);
   pt_dump_error err;
-  if (rc == PT_OK) {
+  if (changed != PT_OK) {
+    cli_log_problem(input->path, changed, &info);
+    rc = changed;
+  } else if (rc == PT_OK) {
     rc = pt_dump_reader_open(&input->reader, snapshot, &err);
     if (rc != PT_OK) {
       cli_error(input->path, "its snapshot: %s: %s", pt_strerror(rc),

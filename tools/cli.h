@@ -56,6 +56,8 @@ void cli_file_free(cli_file *f);
  * another user (docs/cli.md says why).  0, or -1 with the error printed.
  */
 int cli_log_open(const char *path, const cli_file *f, const pt_log **out);
+/* Prints a log file's problem (pt_log_open_ex or pt_log_check error). */
+void cli_log_problem(const char *path, int rc, const pt_log_file_info *info);
 
 /* ---- Inputs: several dumps, one stream ordered by time ------------------ */
 

@@ -129,15 +129,45 @@ int cli_log_open(const char *path, const cli_file *f, const pt_log **out) {
               (unsigned)f->uid, (unsigned)geteuid(), (unsigned)f->uid);
     return -1;
   }
-  int rc = pt_log_open(out, f->resolved);
-  if (rc == PT_ERR_FORMAT) {
-    cli_error(path, "damaged peertrace log file: it has the log magic bytes "
-                    "but its header does not match its size (truncated or "
-                    "corrupted)");
-  } else if (rc != PT_OK) {
-    cli_error(path, "%s", pt_strerror(rc));
+  pt_log_file_info info;
+  int rc = pt_log_open_ex(out, f->resolved, &info);
+  if (rc != PT_OK) {
+    cli_log_problem(path, rc, &info);
   }
   return rc == PT_OK ? 0 : -1;
+}
+
+void cli_log_problem(const char *path, int rc, const pt_log_file_info *info) {
+  unsigned long long size = info->file_size, says = info->header_size;
+  if (rc == PT_ERR_LOG_TRUNCATED && says > size) {
+    cli_error(path,
+              "damaged peertrace log file: truncated (%llu bytes, header "
+              "says %llu)",
+              size, says);
+  } else if (rc == PT_ERR_LOG_TRUNCATED && says == 0) {
+    cli_error(path,
+              "damaged peertrace log file: truncated (%llu bytes, less "
+              "than a header)",
+              size);
+  } else if (rc == PT_ERR_LOG_TRUNCATED) {
+    cli_error(path, "log file truncated while being read (a read ran past "
+                    "its end)");
+  } else if (rc == PT_ERR_LOG_HEADER && says != 0 && says != size) {
+    cli_error(path,
+              "damaged peertrace log file: corrupt header (%llu bytes, "
+              "header says %llu)",
+              size, says);
+  } else if (rc == PT_ERR_LOG_HEADER) {
+    cli_error(path, "damaged peertrace log file: corrupt header (the log "
+                    "magic bytes, but not a valid layout)");
+  } else if (rc == PT_ERR_LOG_CHANGED) {
+    cli_error(path,
+              "log file changed while being read (written by another "
+              "program: now %llu bytes, was %llu)",
+              size, says);
+  } else {
+    cli_error(path, "%s", pt_strerror(rc));
+  }
 }
 
 /* ---- Outputs ------------------------------------------------------------ */

@@ -26,7 +26,8 @@ static const char cli_tail_help[] =
     "time order, times relative to the first one printed.  Read-only: the\n"
     "writer is never blocked or slowed.  If the writer laps the follower,\n"
     "a line says how many events were missed.  Ends when the writer closes\n"
-    "its log or dies (exit 0), or on Ctrl-C (exit 0).\n"
+    "its log or dies (exit 0), or on Ctrl-C (exit 0); if the file is\n"
+    "truncated or rewritten while followed, says so (exit 1).\n"
     "  --from-start    also print the events already in the log (those it\n"
     "                  overwrote before tail started count as missed)\n"
     "  --interval MS   poll interval in milliseconds (default 100)\n"
@@ -148,7 +149,15 @@ int cli_tail(int argc, char **argv) {
     const pt_event *events;
     size_t count;
     uint64_t lost;
-    pt_follow_poll(follow, &events, &count, &lost);
+    rc = pt_follow_poll(follow, &events, &count, &lost);
+    if (rc != PT_OK) {
+      /* Truncated or rewritten under us: say so, and what was shown. */
+      pt_log_file_info info;
+      pt_log_check(log, &info);
+      cli_log_problem(path, rc, &info);
+      why = "the log file was damaged while being followed";
+      break;
+    }
     if (lost > 0) {
       printf("%s-- lapped: %llu events were overwritten before they could "
              "be read%s\n",
@@ -173,5 +182,5 @@ int cli_tail(int argc, char **argv) {
   pt_follow_destroy(follow);
   pt_log_close(log);
   cli_args_free(&a);
-  return CLI_EXIT_OK;
+  return rc == PT_OK ? CLI_EXIT_OK : CLI_EXIT_ERROR;
 }

@@ -115,7 +115,10 @@ extern "C" {
   X(PT_ERR_DUMP_CHECKSUM, -26, "dump checksum mismatch")                       \
   X(PT_ERR_FORMAT, -30, "not a peertrace log file")                            \
   X(PT_ERR_VERSION, -31, "unsupported log file version")                       \
-  X(PT_ERR_PERMISSION, -32, "not a regular file owned by this user")
+  X(PT_ERR_PERMISSION, -32, "not a regular file owned by this user")         \
+  X(PT_ERR_LOG_TRUNCATED, -33, "truncated peertrace log file")                 \
+  X(PT_ERR_LOG_HEADER, -34, "corrupt peertrace log header")                    \
+  X(PT_ERR_LOG_CHANGED, -35, "log file changed while being read")
 
 enum pt_error {
 #define PT__ERROR_ENUM(name, value, text) name = value,
@@ -262,6 +265,13 @@ typedef struct pt_log_config {
    * NULL: the ring lives in private memory.  A path: the ring lives in a
    * shared mapping of that file (mode 0600), readable by pt_log_open() from
    * another process while this one runs, and after it dies.
+   * Truncating the file while it is mapped (`> file`, logrotate's
+   * copytruncate) would make the next write fault with SIGBUS; the library
+   * installs a SIGBUS handler (chaining to the previous one) that moves
+   * anonymous memory over the ring instead, so the process keeps running:
+   * the log then records nothing more (events are counted as dropped) and
+   * pt_log_check() returns PT_ERR_LOG_TRUNCATED.  Never truncate a live log
+   * file; see docs/crash-and-live.md for the limits of this guard.
    */
   const char *file_path;
   unsigned file_flags; /* PT_LOG_FILE_REPLACE */
@@ -399,13 +409,49 @@ PT_API int pt_log_create(pt_log **out, const pt_log_config *cfg);
  * not completed when the writer died are never returned.  Close it with
  * pt_log_close.  Returns PT_OK; PT_ERR_INVALID for NULL; PT_ERR_NOT_FOUND;
  * PT_ERR_PERMISSION if the path is not a regular file owned by this user
- * (symlinks are not followed); PT_ERR_FORMAT if it is not a peertrace log
- * (or its sizes do not match its header); PT_ERR_VERSION for another format
- * version; PT_ERR_IO.  Thread-safety: safe.  A write through a view (its
- * const cast away) records nothing and changes nothing: the file is mapped
- * read-only.
+ * (symlinks are not followed); PT_ERR_FORMAT if it does not start with the
+ * log magic (not a peertrace log: perhaps a dump); PT_ERR_LOG_TRUNCATED if
+ * it has the magic but is shorter than a header or than its header says;
+ * PT_ERR_LOG_HEADER if it has the magic but a header that is not a valid
+ * layout, or is longer than its header says; PT_ERR_VERSION for another
+ * format version; PT_ERR_IO.
+ * The header is read once into private memory, validated, and only that copy
+ * is used (geometry, node id, writer identity): rewriting the file's header
+ * later cannot move a reader out of its mapping.  A file truncated while it
+ * is mapped cannot kill the reader with SIGBUS: the library's SIGBUS handler
+ * turns the view into empty memory and pt_log_check reports it (see
+ * docs/crash-and-live.md for how, and its limits).
+ * Thread-safety: safe.  A write through a view (its const cast away) records
+ * nothing and changes nothing: the file is mapped read-only.
  */
 PT_API int pt_log_open(const pt_log **out, const char *path);
+
+/* Sizes of a log file, for error messages (pt_log_open_ex, pt_log_check). */
+typedef struct pt_log_file_info {
+  uint64_t file_size;   /* bytes in the file when it was looked at */
+  uint64_t header_size; /* bytes its header says it has; 0: not read */
+} pt_log_file_info;
+
+/*
+ * pt_log_open_ex: pt_log_open, and with info non-NULL the file's size and
+ * the size its header gives (whatever the result, e.g. to say "truncated
+ * peertrace log: N bytes, header says M").
+ */
+PT_API int pt_log_open_ex(const pt_log **out, const char *path,
+                          pt_log_file_info *info);
+
+/*
+ * pt_log_check: whether a log's file is still the file that was opened (or
+ * created), for a reader to call after a pass over a view.  Returns PT_OK;
+ * PT_ERR_LOG_TRUNCATED if the file is shorter now or a read hit its end (the
+ * view then reads as empty: what was read after that is not the file's);
+ * PT_ERR_LOG_CHANGED if it is longer or its header was rewritten (another
+ * program wrote into it); PT_ERR_IO if it cannot be examined; PT_ERR_INVALID
+ * for NULL.  PT_OK for a log in private memory.  info (may be NULL)
+ * receives the file's size now and the size it had.
+ * Thread-safety: safe.
+ */
+PT_API int pt_log_check(const pt_log *log, pt_log_file_info *info);
 
 /* pt_log_close: closes a view from pt_log_open.  NULL is ignored. */
 PT_API void pt_log_close(const pt_log *log);
@@ -628,7 +674,10 @@ PT_API int pt_follow_create(pt_follow **out, const pt_log *log, unsigned flags);
  * per-chunk overwrite counts.  Over the follower's life, delivered + missed
  * = events written since its start (the log's first event with
  * PT_FOLLOW_FROM_START), dropped events aside.
- * Returns PT_OK; PT_ERR_INVALID for NULL arguments.
+ * Returns PT_OK; PT_ERR_INVALID for NULL arguments; for a log file, the
+ * errors of pt_log_check (checked after each pass: the file was truncated
+ * or rewritten while read; *count and *missed are then 0, and the log
+ * cannot be followed further).
  */
 PT_API int pt_follow_poll(pt_follow *follow, const pt_event **events,
                           size_t *count, uint64_t *missed);

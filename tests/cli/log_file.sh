@@ -8,6 +8,16 @@ live_node=$2
 dir=$(mktemp -d)
 trap 'rm -rf "$dir"' EXIT
 fail() { echo "FAIL: $*" >&2; exit 1; }
+# status_of ERRFILE CMD...: runs CMD (stdout dropped, stderr to ERRFILE),
+# sets $status to its exit status.
+status_of() {
+  local err=$1
+  shift
+  set +e
+  "$@" >/dev/null 2>"$err"
+  status=$?
+  set -e
+}
 
 # 1. A node that aborts: its log is recovered, up to its last completed event.
 log=$dir/crash.ptlog
@@ -68,11 +78,40 @@ missed=$(awk '{print $3}' <<<"$summary")
 [ "$missed" -gt 0 ] && [ $((shown + missed)) -eq 40000 ] ||
   fail "late tail: shown $shown + missed $missed != 40000"
 
-# 4. Files that are not logs, or not ours.
+# 3c. A log file with a corrupt header: its own clear error (a truncated
+# one: section 5).
+cp "$live" "$dir/hdr.ptlog"
+printf '\377' | dd of="$dir/hdr.ptlog" bs=1 seek=24 conv=notrunc 2>/dev/null # capacity
+status_of "$dir/hdr.err" "$peertrace" tail "$dir/hdr.ptlog"
+[ "$status" -eq 1 ] && grep -q "hdr.ptlog: damaged peertrace log file: corrupt header" "$dir/hdr.err" ||
+  fail "tail of a log with a corrupt header: exit $status, $(cat "$dir/hdr.err")"
+
+# 3d. The file truncated under a running node and its follower (`> file`,
+# logrotate's copytruncate): neither dies of SIGBUS; the node goes on (its
+# events are dropped), tail says what happened and exits 1.
+cut=$dir/truncated.ptlog
+"$live_node" "$cut" --events 3000 --threads 2 --delay-us 1000 --capacity 1024 &
+writer=$!
+for _ in $(seq 1 500); do [ -s "$cut" ] && "$peertrace" stats "$cut" >/dev/null 2>&1 && break; sleep 0.01; done
+"$peertrace" tail --interval 10 "$cut" >"$dir/cut-tail.out" 2>"$dir/cut-tail.err" &
+tailer=$!
+for _ in $(seq 1 500); do grep -q packet_sent "$dir/cut-tail.out" && break; sleep 0.01; done
+: >"$cut"
 set +e
-"$peertrace" tail /etc/hostname >/dev/null 2>"$dir/notlog.err"
-status=$?
+wait "$tailer"
+tail_status=$?
+wait "$writer"
+node_status=$?
 set -e
+[ "$node_status" -eq 0 ] || fail "the node did not survive its log's truncation (exit $node_status)"
+[ "$tail_status" -eq 1 ] && grep -q "truncated" "$dir/cut-tail.err" ||
+  fail "tail of a truncated log: exit $tail_status, $(cat "$dir/cut-tail.err")"
+grep -q "damaged while being followed" "$dir/cut-tail.out" ||
+  fail "tail's summary does not say why it stopped: $(tail -1 "$dir/cut-tail.out")"
+echo "truncated under a live node: node exit 0, tail: $(cat "$dir/cut-tail.err")"
+
+# 4. Files that are not logs, or not ours.
+status_of "$dir/notlog.err" "$peertrace" tail /etc/hostname
 [ "$status" -eq 1 ] && grep -q "not a peertrace log file" "$dir/notlog.err" ||
   fail "tail of a non-log file: exit $status, $(cat "$dir/notlog.err")"
 # 5. Through a symlink, a log file reads as itself (show and tail), and a
@@ -87,12 +126,11 @@ cmp -s "$dir/direct.sum" "$dir/link.sum" ||
   fail "tail through a symlink failed"
 grep -q "the writer closed its log" "$dir/link.tail" || fail "tail through a symlink"
 head -c 5000 "$live" >"$dir/cut.ptlog"
+size=$(stat -c %s "$live")
 for cmd in show tail; do
-  set +e
-  "$peertrace" $cmd "$dir/cut.ptlog" >/dev/null 2>"$dir/cut.err"
-  status=$?
-  set -e
-  [ "$status" -eq 1 ] && grep -Eq "cut.ptlog: (damaged|truncated) peertrace log" "$dir/cut.err" ||
+  status_of "$dir/cut.err" "$peertrace" $cmd "$dir/cut.ptlog"
+  [ "$status" -eq 1 ] &&
+    grep -q "cut.ptlog: damaged peertrace log file: truncated (5000 bytes, header says $size)" "$dir/cut.err" ||
     fail "$cmd of a truncated log: exit $status, $(cat "$dir/cut.err")"
 done
 # A snapshot that cannot be written says why (here the file size limit:
@@ -105,10 +143,7 @@ set -e
   fail "a snapshot that cannot be written: exit $status, $(cat "$dir/snap.err")"
 if [ "$(id -u)" -eq 0 ]; then
   chown 65534:65534 "$live"
-  set +e
-  "$peertrace" show "$live" >/dev/null 2>"$dir/foreign.err"
-  status=$?
-  set -e
+  status_of "$dir/foreign.err" "$peertrace" show "$live"
   [ "$status" -eq 1 ] && grep -q "not owned by this user: its owner is uid 65534" "$dir/foreign.err" ||
     fail "a log file of another user: exit $status, $(cat "$dir/foreign.err")"
 fi
