@@ -139,7 +139,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   for (size_t i = 0; i < n; i++) {
     /* A trace id per request, to find its events again. */
     pt_trace_id id = {{(uint8_t)(i + 1), 0x7e}};
-    dmap_request req = {reqs[i].cmd, reqs[i].payload, reqs[i].len, id};
+    /* Flags from the input: every byte, the non-trace bits masked off. */
+    dmap_request req = {reqs[i].cmd, reqs[i].payload, reqs[i].len, id,
+                        (pt_trace_flags)reqs[i].cmd};
     dmap_handle(&store, &req);
   }
   pt_trace_id whole = {{0xff, 0x7e}};
