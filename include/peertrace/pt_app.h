@@ -257,8 +257,8 @@ PT_API int pt_app_registry_get_stats(const pt_app_registry *registry,
  * Unregistered app id (or registry NULL): the event is recorded anyway, with
  * its app id and cmd but all-zero data (nobody interprets the payload), and
  * counted in stats.unknown_app when registry is not NULL.
- * Like pt_log_write: never fails, never blocks, never allocates; log == NULL
- * or app_id == NULL: nothing happens.
+ * Like the PT_EMIT macros: never fails, never blocks, never allocates;
+ * log == NULL or app_id == NULL: nothing happens.
  * Thread-safety: safe from any number of threads.
  */
 PT_API void pt_app_log_command(pt_log *log, const pt_app_registry *registry,
