@@ -32,6 +32,7 @@ struct pt_follow {
   uint64_t *removed;   /* per chunk: removed count seen */
   uint64_t *delivered; /* per chunk: slots of that lap delivered (prefix) */
   uint64_t pending;    /* missed before creation, for the first poll */
+  pt_follow_stats totals;
   pt__follow_item *items;
   pt_event *out;
 };
@@ -45,13 +46,37 @@ static int pt__follow_item_compare(const void *a, const void *b) {
   return x->ticket < y->ticket ? -1 : (x->ticket > y->ticket);
 }
 
+/* One pass over the chunks (a poll, or the creation's marking). */
+typedef struct pt__follow_pass {
+  int deliver;     /* 0: only mark as delivered (creation) */
+  int writer_gone; /* closed or died: nothing is in progress any more */
+  uint64_t watermark_us;
+  size_t n;            /* items filled */
+  uint64_t unreadable; /* corrupt slots passed over */
+} pt__follow_pass;
+
+/*
+ * Whether the slot the scan of chunk j stopped at is corrupt (a damaged
+ * file) and to be passed over, counted: only where no writer can still
+ * put an event there, i.e. a closed chunk or a writer gone, and if the
+ * chunk's state held still around the look.
+ */
+static int pt__follow_corrupt(const pt_log *log, uint64_t j, uint64_t index,
+                              uint64_t state, int writer_gone) {
+  if ((state & PT__STATE_OWNED) && !writer_gone) {
+    return 0;
+  }
+  return pt__slot_corrupt(log, index, state) &&
+         pt__log_chunk_state(log, j) == state;
+}
+
 /*
  * Scans chunk j.  Delivers (into items) the live events not yet delivered if
- * `deliver`, else only marks them delivered.  Returns the number of events
- * the chunk lost unseen since the last scan.
+ * pass->deliver, else only marks them delivered.  Returns the number of
+ * events the chunk lost unseen since the last scan.
  */
-static uint64_t pt__follow_chunk(pt_follow *f, uint64_t j, int deliver,
-                                 uint64_t watermark_us, size_t *n) {
+static uint64_t pt__follow_chunk(pt_follow *f, uint64_t j,
+                                 pt__follow_pass *pass) {
   const pt_log *log = f->log;
   uint64_t state;
   uint64_t removed = pt__chunk_removed(log, j, &state);
@@ -59,7 +84,9 @@ static uint64_t pt__follow_chunk(pt_follow *f, uint64_t j, int deliver,
   uint64_t missed = 0;
   if (lap != f->lap[j]) {
     /* A count that went down means the file was replaced or edited: the
-     * follower cannot know what it missed, and starts over from here. */
+     * follower cannot know what it missed, and starts over from here.
+     * delivered counts the corrupt slots passed over too: they are
+     * reported as unreadable, not again as missed. */
     uint64_t lost = removed >= f->removed[j] ? removed - f->removed[j] : 0;
     missed = lost > f->delivered[j] ? lost - f->delivered[j] : 0;
     f->lap[j] = lap;
@@ -73,15 +100,22 @@ static uint64_t pt__follow_chunk(pt_follow *f, uint64_t j, int deliver,
      * that is not a completed event of this lap on, nothing here is
      * delivered this time, or a later event could overtake an earlier one.
      */
-    pt__follow_item *item = &f->items[*n];
+    pt__follow_item *item = &f->items[pass->n];
     if (!pt__log_read_slot(log, first + i, &item->event, &item->ticket) ||
-        pt__ticket_lap(log, item->ticket) != lap ||
-        item->event.timestamp_us >= watermark_us) {
-      break; /* in progress, not yet written, newer lap, or too recent */
+        pt__ticket_lap(log, item->ticket) != lap) {
+      if (!pt__follow_corrupt(log, j, first + i, state, pass->writer_gone)) {
+        break; /* in progress, not yet written, or a newer lap */
+      }
+      f->delivered[j] = i + 1;
+      pass->unreadable++;
+      continue;
+    }
+    if (item->event.timestamp_us >= pass->watermark_us) {
+      break; /* too recent: the next poll */
     }
     f->delivered[j] = i + 1;
-    if (deliver) {
-      (*n)++;
+    if (pass->deliver) {
+      pass->n++;
     }
   }
   return missed;
@@ -122,9 +156,9 @@ int pt_follow_create(pt_follow **out, const pt_log *log, unsigned flags) {
        */
       f->pending += f->removed[j];
     } else {
-      size_t unused = 0;
-      /* what is there now counts as seen */
-      pt__follow_chunk(f, j, 0, UINT64_MAX, &unused);
+      /* what is there now counts as seen (corrupt slots too: not ours) */
+      pt__follow_pass mark = {0, 1, UINT64_MAX, 0, 0};
+      pt__follow_chunk(f, j, &mark);
     }
   }
   *out = f;
@@ -146,15 +180,15 @@ int pt_follow_poll(pt_follow *f, const pt_event **events, size_t *count,
    * writes nothing more: everything is delivered.
    */
   int status = pt_log_writer_status(f->log);
-  uint64_t watermark_us = UINT64_MAX;
+  pt__follow_pass pass = {1, status != PT_WRITER_RUNNING, UINT64_MAX, 0, 0};
   if (status == PT_WRITER_RUNNING) {
-    watermark_us = pt_clock_now_us() - PT__FOLLOW_MARGIN_US;
+    pass.watermark_us = pt_clock_now_us() - PT__FOLLOW_MARGIN_US;
   }
-  size_t n = 0;
   uint64_t lost = 0;
   for (uint64_t j = 0; j < f->log->chunk_count; j++) {
-    lost += pt__follow_chunk(f, j, 1, watermark_us, &n);
+    lost += pt__follow_chunk(f, j, &pass);
   }
+  size_t n = pass.n;
   /*
    * After the pass: a file truncated or rewritten under it may have fed it
    * zeros or another log's words (pt_region_guard.c); nothing of this pass
@@ -175,6 +209,17 @@ int pt_follow_poll(pt_follow *f, const pt_event **events, size_t *count,
   *count = n;
   *missed = lost + f->pending;
   f->pending = 0;
+  f->totals.delivered += n;
+  f->totals.missed += *missed;
+  f->totals.unreadable += pass.unreadable;
+  return PT_OK;
+}
+
+int pt_follow_get_stats(const pt_follow *f, pt_follow_stats *out) {
+  if (f == NULL || out == NULL) {
+    return PT_ERR_INVALID;
+  }
+  *out = f->totals;
   return PT_OK;
 }
 

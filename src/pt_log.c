@@ -77,12 +77,53 @@ int pt__log_read_slot(const pt_log *log, uint64_t index, pt_event *out,
       if (pt__ticket_lap(log, t) != pt__state_lap(state)) {
         return 0; /* its chunk was claimed again: counted as overwritten */
       }
+      if ((t & log->mask) != index) {
+        return 0; /* no writer puts this ticket here: a corrupt file */
+      }
       memcpy(out, words, sizeof words);
       *ticket = t;
       return 1;
     }
   }
   return 0;
+}
+
+int pt__slot_corrupt(const pt_log *log, uint64_t index, uint64_t state) {
+  /* relaxed: the caller reads the chunk's state again after this. */
+  uint64_t seq = atomic_load_explicit(&log->seqs[index], memory_order_relaxed);
+  uint64_t i = index & (log->chunk_size - 1);
+  uint64_t filled = pt__state_filled(state);
+  int closed = !(state & PT__STATE_OWNED);
+  if (filled > log->chunk_size ||
+      pt__state_prev_filled(state) > log->chunk_size) {
+    return seq != 0; /* the state word itself is not one a writer makes */
+  }
+  if (seq == 0) {
+    return closed && i < filled; /* an event its chunk says it holds */
+  }
+  uint64_t t = (seq - 1) / 2; /* 2t + 1 and 2t + 2 */
+  uint64_t lap = pt__state_lap(state);
+  uint64_t ticket_lap = pt__ticket_lap(log, t);
+  if ((t & log->mask) != index ||
+      (ticket_lap != lap && pt__lap_at_or_after(ticket_lap, lap))) {
+    return 1; /* not this slot's ticket, or a lap its chunk has not had */
+  }
+  return closed && i < filled && ((seq & 1u) != 0 || ticket_lap != lap);
+}
+
+uint64_t pt__chunk_unreadable(const pt_log *log, uint64_t chunk) {
+  for (int attempt = 0; attempt < 3; attempt++) {
+    uint64_t state = pt__log_chunk_state(log, chunk);
+    uint64_t count = 0;
+    for (uint64_t i = 0; i < log->chunk_size; i++) {
+      count += (uint64_t)pt__slot_corrupt(log, (chunk << log->chunk_shift) + i,
+                                          state);
+    }
+    if (pt__log_chunk_state(log, chunk) == state) {
+      return count; /* the chunk held still: these slots are corrupt */
+    }
+  }
+  return 0; /* written all along: a live chunk, not a corrupt one */
 }
 
 /* ---- Lifecycle ---------------------------------------------------------- */
@@ -331,6 +372,14 @@ int pt_log_get_stats(const pt_log *log, pt_log_stats *out) {
   /* relaxed: a statistic. */
   out->rejected =
       atomic_load_explicit(&log->header->rejected, memory_order_relaxed);
+  /* Only a file can be damaged by someone else: private memory is not
+   * scanned (it would cost a pass over every sequence word), nor a file
+   * whose memory a truncation replaced (pt_log_check says so). */
+  out->unreadable = 0;
+  int scan = log->region.fd >= 0 && !pt__region_faulted(&log->region);
+  for (uint64_t j = 0; scan && j < log->chunk_count; j++) {
+    out->unreadable += pt__chunk_unreadable(log, j);
+  }
   return PT_OK;
 }
 

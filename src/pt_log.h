@@ -168,6 +168,18 @@ void pt__registry_remove(pt_log *log);
 int pt__log_read_slot(const pt_log *log, uint64_t index, pt_event *out,
                       uint64_t *ticket);
 
+/*
+ * Whether slot `index` holds what no writer leaves in a chunk whose state
+ * word is `state`: a sequence word with another slot's ticket or a later
+ * lap's, a missing or unfinished event where a closed chunk says it has
+ * one, anything in a chunk whose state no writer makes.  (A corrupt file;
+ * meaningful only if the chunk's state did not change meanwhile.)
+ */
+int pt__slot_corrupt(const pt_log *log, uint64_t index, uint64_t state);
+
+/* Corrupt slots of chunk j (pt__slot_corrupt), 0 if it kept changing. */
+uint64_t pt__chunk_unreadable(const pt_log *log, uint64_t chunk);
+
 /* The chunk state word of chunk j (acquire). */
 uint64_t pt__log_chunk_state(const pt_log *log, uint64_t chunk);
 

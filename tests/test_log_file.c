@@ -871,6 +871,77 @@ static void test_view_ignores_rewritten_header(void **state) {
   pt_log_close(view);
 }
 
+/*
+ * A log file whose sequence words were damaged (garbage over the start of
+ * the sequence area, zeros over some of a closed chunk's): every reader says
+ * how many slots it could not read, and the count adds up.
+ */
+static void test_corrupt_slots_are_counted(void **state) {
+  (void)state;
+  char path[128];
+  path_in_dir(path, sizeof path, "corrupt.ptlog");
+  enum { EVENTS = 328, GARBAGE = 100, ZEROED = 10, BAD = GARBAGE + ZEROED + 1 };
+  make_closed_log(path, 1024, EVENTS); /* 5 closed chunks of 64, 1 owned */
+  pt__region_header hdr;
+  int fd = open(path, O_RDWR);
+  assert_true(fd >= 0);
+  assert_int_equal(pread(fd, &hdr, sizeof hdr, 0), (ssize_t)sizeof hdr);
+  uint64_t garbage[GARBAGE];
+  uint64_t x = 0x9e3779b97f4a7c15u;
+  for (int i = 0; i < GARBAGE; i++) {
+    x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+    garbage[i] = x | 1u << 20; /* never this slot's ticket */
+  }
+  assert_int_equal(pwrite(fd, garbage, sizeof garbage, (off_t)hdr.seqs_offset),
+                   (ssize_t)sizeof garbage);
+  uint64_t zeros[ZEROED] = {0};
+  assert_int_equal(
+      pwrite(fd, zeros, sizeof zeros, (off_t)(hdr.seqs_offset + 8 * 200)),
+      (ssize_t)sizeof zeros); /* slots 200..209: chunk 3 */
+  /* Slot 150 claims its neighbour's ticket: a valid sequence word of the
+   * right lap, in the wrong slot. */
+  uint64_t other = 2 * 151 + 2;
+  assert_int_equal(
+      pwrite(fd, &other, sizeof other, (off_t)(hdr.seqs_offset + 8 * 150)),
+      (ssize_t)sizeof other);
+  close(fd);
+
+  const pt_log *view = NULL;
+  assert_int_equal(pt_log_open(&view, path), PT_OK);
+  pt_log_stats stats;
+  assert_int_equal(pt_log_get_stats(view, &stats), PT_OK);
+  assert_int_equal(stats.unreadable, BAD);
+  pt_event *events = NULL;
+  size_t count = 0;
+  assert_int_equal(pt_log_recent(view, 1024, &events, &count), PT_OK);
+  assert_int_equal(count, EVENTS - BAD);
+  pt_events_free(events);
+  /* The follower passes over them (a closed log: nothing is in progress)
+   * and delivers every readable event, also those after a damaged slot. */
+  pt_follow *f = NULL;
+  assert_int_equal(pt_follow_create(&f, view, PT_FOLLOW_FROM_START), PT_OK);
+  const pt_event *polled;
+  uint64_t missed;
+  assert_int_equal(pt_follow_poll(f, &polled, &count, &missed), PT_OK);
+  assert_int_equal(count, EVENTS - BAD);
+  assert_int_equal(missed, 0);
+  pt_follow_stats totals;
+  assert_int_equal(pt_follow_get_stats(f, &totals), PT_OK);
+  assert_int_equal(totals.delivered, count);
+  assert_int_equal(totals.unreadable, BAD);
+  assert_int_equal(totals.delivered + totals.missed + totals.unreadable,
+                   EVENTS);
+  pt_follow_destroy(f);
+  pt_log_close(view);
+
+  /* An intact log has none. */
+  make_closed_log(path, 1024, EVENTS);
+  assert_int_equal(pt_log_open(&view, path), PT_OK);
+  assert_int_equal(pt_log_get_stats(view, &stats), PT_OK);
+  assert_int_equal(stats.unreadable, 0);
+  pt_log_close(view);
+}
+
 /* A write through a read-only view is ignored, with no fault and no trace
  * in the file; the writer's own events are untouched. */
 static void test_write_through_view_is_ignored(void **state) {
@@ -970,6 +1041,7 @@ int main(void) {
       cmocka_unit_test(test_view_survives_truncation),
       cmocka_unit_test(test_writer_survives_truncation),
       cmocka_unit_test(test_view_ignores_rewritten_header),
+      cmocka_unit_test(test_corrupt_slots_are_counted),
       cmocka_unit_test(test_write_through_view_is_ignored),
       cmocka_unit_test(test_fork_child_claims_its_own_chunks),
   };

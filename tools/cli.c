@@ -69,6 +69,15 @@ static int cli_open_log_file(cli_input *input) {
   /* Truncated or rewritten while it was read: the snapshot is not the log. */
   pt_log_file_info info;
   int changed = rc == PT_OK ? pt_log_check(view, &info) : PT_OK;
+  pt_log_stats stats;
+  if (changed == PT_OK && rc == PT_OK &&
+      pt_log_get_stats(view, &stats) == PT_OK && stats.unreadable > 0) {
+    fprintf(stderr,
+            "peertrace: %s: warning: %llu slots of the log could not be read "
+            "(the file is damaged); showing the events that could\n",
+            input->path, (unsigned long long)stats.unreadable);
+    cli_damaged_input = 1;
+  }
   pt_log_close(view);
   pt_dump_error err;
   if (changed != PT_OK) {

@@ -109,9 +109,12 @@ int cli_write_errno(FILE *fp, int saved);
 /*
  * Flushes stdout: if a write to it failed, a command that succeeded (rc
  * CLI_EXIT_OK) prints "peertrace: stdout: write failed: REASON" and exits
- * CLI_EXIT_ERROR instead.  Returns the exit code.
+ * CLI_EXIT_ERROR instead; so does one that read a damaged log file
+ * (cli_damaged_input set: what could be read was shown, with a warning).
+ * Returns the exit code, and clears cli_damaged_input.
  */
 int cli_close_stdout(int rc);
+extern int cli_damaged_input;
 
 /* ---- Filters ------------------------------------------------------------ */
 

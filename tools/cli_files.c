@@ -185,7 +185,13 @@ int cli_write_errno(FILE *fp, int saved) {
   return EIO;
 }
 
+int cli_damaged_input;
+
 int cli_close_stdout(int rc) {
+  if (cli_damaged_input && rc == CLI_EXIT_OK) {
+    rc = CLI_EXIT_ERROR; /* shown, but not all of it: say so in the status */
+  }
+  cli_damaged_input = 0;
   errno = 0;
   int flushed = fflush(stdout);
   int error = errno;

@@ -27,7 +27,8 @@ static const char cli_tail_help[] =
     "writer is never blocked or slowed.  If the writer laps the follower,\n"
     "a line says how many events were missed.  Ends when the writer closes\n"
     "its log or dies (exit 0), or on Ctrl-C (exit 0); if the file is\n"
-    "truncated or rewritten while followed, says so (exit 1).\n"
+    "truncated or rewritten while followed, says so (exit 1); slots of a\n"
+    "damaged file that cannot be read are counted in a warning (exit 1).\n"
     "  --from-start    also print the events already in the log (those it\n"
     "                  overwrote before tail started count as missed)\n"
     "  --interval MS   poll interval in milliseconds (default 100)\n"
@@ -176,8 +177,23 @@ int cli_tail(int argc, char **argv) {
     }
     cli_tail_sleep(interval_ms);
   }
-  printf("%s%llu events, %llu missed; %s%s\n", cli_colour(&a.style, CLI_DIM),
-         (unsigned long long)shown, (unsigned long long)missed, why,
+  pt_follow_stats totals;
+  pt_follow_get_stats(follow, &totals);
+  if (totals.unreadable > 0) {
+    /* Shown, but not all of it: a warning, and the exit status says so. */
+    fprintf(stderr,
+            "peertrace: %s: warning: %llu slots of the log could not be "
+            "read (the file is damaged)\n",
+            path, (unsigned long long)totals.unreadable);
+    cli_damaged_input = 1;
+  }
+  char unreadable[48] = "";
+  if (totals.unreadable > 0) {
+    snprintf(unreadable, sizeof unreadable, ", %llu unreadable",
+             (unsigned long long)totals.unreadable);
+  }
+  printf("%s%llu events, %llu missed%s; %s%s\n", cli_colour(&a.style, CLI_DIM),
+         (unsigned long long)shown, (unsigned long long)missed, unreadable, why,
          cli_colour(&a.style, CLI_RESET));
   pt_follow_destroy(follow);
   pt_log_close(log);

@@ -115,7 +115,7 @@ extern "C" {
   X(PT_ERR_DUMP_CHECKSUM, -26, "dump checksum mismatch")                       \
   X(PT_ERR_FORMAT, -30, "not a peertrace log file")                            \
   X(PT_ERR_VERSION, -31, "unsupported log file version")                       \
-  X(PT_ERR_PERMISSION, -32, "not a regular file owned by this user")         \
+  X(PT_ERR_PERMISSION, -32, "not a regular file owned by this user")           \
   X(PT_ERR_LOG_TRUNCATED, -33, "truncated peertrace log file")                 \
   X(PT_ERR_LOG_HEADER, -34, "corrupt peertrace log header")                    \
   X(PT_ERR_LOG_CHANGED, -35, "log file changed while being read")
@@ -298,6 +298,13 @@ typedef struct pt_log_stats {
   uint64_t dropped;     /* events never recorded (no slot could be claimed) */
   uint64_t chunk_size;  /* slots a writer thread claims at a time */
   uint64_t rejected;    /* invalid events refused by pt_log_write / _write_at */
+  /*
+   * Slots of a log file that cannot be read: their sequence word is one no
+   * writer leaves there, or an event their chunk says it holds is missing
+   * (the file was damaged).  Their events, if any, are in no query or dump.
+   * Counted for file-backed logs and views only (0 in private memory).
+   */
+  uint64_t unreadable;
 } pt_log_stats;
 
 /* The log: opaque; exists as a type in every build. */
@@ -506,7 +513,8 @@ PT_API int pt_log_write_at(pt_log *log, const pt_event *ev);
 /*
  * pt_log_get_stats: copies the log's counters.
  * Returns PT_OK; PT_ERR_INVALID if log or out is NULL.  Thread-safety: safe
- * during writes (the counters are read atomically, one by one).
+ * during writes (the counters are read atomically, one by one).  For a log
+ * file it reads every slot's sequence word (unreadable).
  */
 PT_API int pt_log_get_stats(const pt_log *log, pt_log_stats *out);
 
@@ -681,6 +689,25 @@ PT_API int pt_follow_create(pt_follow **out, const pt_log *log, unsigned flags);
  */
 PT_API int pt_follow_poll(pt_follow *follow, const pt_event **events,
                           size_t *count, uint64_t *missed);
+
+/* What a follower has seen since it was created (pt_follow_get_stats). */
+typedef struct pt_follow_stats {
+  uint64_t delivered; /* events returned by pt_follow_poll */
+  uint64_t missed;    /* events overwritten unseen (sum of *missed) */
+  /*
+   * Slots of a damaged log file passed over: their sequence word is one no
+   * writer leaves there, or their closed chunk says they hold an event that
+   * is not there (as pt_log_stats.unreadable).  delivered + missed +
+   * unreadable = events written since the follower's start.
+   */
+  uint64_t unreadable;
+} pt_follow_stats;
+
+/*
+ * pt_follow_get_stats: the follower's totals so far.  Returns PT_OK;
+ * PT_ERR_INVALID for NULL.  Thread-safety: the follower's thread.
+ */
+PT_API int pt_follow_get_stats(const pt_follow *follow, pt_follow_stats *out);
 
 /* pt_follow_destroy: frees the follower.  NULL is ignored. */
 PT_API void pt_follow_destroy(pt_follow *follow);

@@ -86,6 +86,28 @@ status_of "$dir/hdr.err" "$peertrace" tail "$dir/hdr.ptlog"
 [ "$status" -eq 1 ] && grep -q "hdr.ptlog: damaged peertrace log file: corrupt header" "$dir/hdr.err" ||
   fail "tail of a log with a corrupt header: exit $status, $(cat "$dir/hdr.err")"
 
+# 3e. Garbage over the sequence words of 100 of a log's 328 events (one
+# thread: slots 0..327): show and tail print the other 228, say how many
+# slots they could not read, and exit 1.
+"$live_node" "$dir/garbled.ptlog" --events 328 --threads 1 --capacity 1024
+# capacity 1024: 16 chunk lines from 4096, so the sequence words start at 8192
+head -c 800 /dev/zero | tr '\0' '\377' |
+  dd of="$dir/garbled.ptlog" bs=1 seek=8192 conv=notrunc 2>/dev/null
+for cmd in show "tail --from-start"; do
+  set +e
+  # shellcheck disable=SC2086
+  "$peertrace" $cmd "$dir/garbled.ptlog" >"$dir/garbled.out" 2>"$dir/garbled.err"
+  status=$?
+  set -e
+  [ "$status" -eq 1 ] &&
+    grep -q "garbled.ptlog: warning: 100 slots of the log could not be read" "$dir/garbled.err" ||
+    fail "$cmd of a damaged log: exit $status, $(cat "$dir/garbled.err")"
+  lines=$(grep -c packet_sent "$dir/garbled.out" || true)
+  [ "$lines" -eq 228 ] || fail "$cmd of a damaged log printed $lines events, not 328 - 100"
+done
+grep -q "^228 events, 0 missed, 100 unreadable; the writer closed its log" "$dir/garbled.out" ||
+  fail "tail's summary of a damaged log: $(tail -1 "$dir/garbled.out")"
+
 # 3d. The file truncated under a running node and its follower (`> file`,
 # logrotate's copytruncate): neither dies of SIGBUS; the node goes on (its
 # events are dropped), tail says what happened and exits 1.
