@@ -71,6 +71,20 @@ python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); assert d["traceEven
   "$work/trace.json" || fail "trace.json is not a Chrome trace"
 "$peertrace" export otlp "$out"/*.ptd >"$work/otlp.json" || fail "otlp export"
 python3 -m json.tool "$work/otlp.json" >/dev/null || fail "otlp is not JSON"
+# Every app event of the request, on every node, carries its context's
+# trace flags (the demo's requests are sampled and app-initiated, 0x05).
+"$peertrace" export json --trace "$trace" "$out"/*.ptd >"$work/trace_all.json" ||
+  fail "json export of trace ${trace:0:8}"
+python3 - "$work/trace_all.json" <<'PY' || fail "app events without the request's trace flags"
+import json, sys
+events = [e for e in json.load(open(sys.argv[1]))["events"]
+          if e["kind"] in ("app_start", "app_command", "app_end")]
+bad = [e for e in events
+       if (e["sampled"], e["debug"], e["app_initiated"]) != (True, False, True)]
+assert len(events) >= 5 and not bad, (len(events), bad[:2])
+print("app flags: %d app events of the trace carry sampled+app_initiated"
+      % len(events))
+PY
 "$peertrace" export qlog "$out/node0.ptd" >/dev/null || fail "qlog export"
 
 if [ "$mode" = processes ]; then
