@@ -867,6 +867,18 @@ static void test_view_ignores_rewritten_header(void **state) {
   assert_int_equal(pt_log_recent(view, 100, &events, &count), PT_OK);
   assert_int_equal(count, 64);
   pt_events_free(events);
+  /* A dump saved from it keeps the writer's clock source. */
+  char saved[128];
+  path_in_dir(saved, sizeof saved, "rewritten.ptd");
+  assert_int_equal(pt_log_dump_save(view, saved), PT_OK);
+  pt_dump_reader *reader = NULL;
+  pt_dump_error err;
+  assert_int_equal(pt_dump_reader_open(&reader, saved, &err), PT_OK);
+  assert_int_equal(pt_dump_reader_info(reader)->clock_source,
+                   view->region.info.clock_source == PT__CLOCK_TSC
+                       ? PT_CLOCK_SOURCE_TSC
+                       : PT_CLOCK_SOURCE_REALTIME);
+  pt_dump_reader_close(reader);
   assert_int_equal(pt_log_check(view, NULL), PT_ERR_LOG_CHANGED);
   pt_log_close(view);
 }

@@ -23,6 +23,13 @@
 static const char cli_log_magic[8] = {'P', 'T',  'L',  'O',
                                       'G', '\r', '\n', 0x1a};
 
+/* Whether the file open at fd starts with the log file magic. */
+static int cli_fd_is_log(int fd) {
+  char magic[sizeof cli_log_magic];
+  return pread(fd, magic, sizeof magic, 0) == (ssize_t)sizeof magic &&
+         memcmp(magic, cli_log_magic, sizeof magic) == 0;
+}
+
 static const char *cli_file_type(mode_t mode) {
   if (S_ISDIR(mode)) {
     return "directory";
@@ -89,7 +96,6 @@ int cli_file_check(const char *path, cli_file *f) {
     cli_file_free(f);
     return -1;
   }
-  char magic[sizeof cli_log_magic];
   struct stat now;
   if (fstat(fd, &now) != 0 || !S_ISREG(now.st_mode)) {
     cli_error(path, "changed while being opened");
@@ -100,8 +106,7 @@ int cli_file_check(const char *path, cli_file *f) {
   f->dev = now.st_dev;
   f->ino = now.st_ino;
   f->uid = now.st_uid;
-  f->is_log = pread(fd, magic, sizeof magic, 0) == (ssize_t)sizeof magic &&
-              memcmp(magic, cli_log_magic, sizeof magic) == 0;
+  f->is_log = cli_fd_is_log(fd);
   close(fd);
   return 0;
 }
@@ -241,6 +246,17 @@ FILE *cli_output_create(const char *path, const cli_inputs *in, int *created) {
   if (fd >= 0) {
     *created = 1;
   } else if (errno == EEXIST) {
+    /* Never over a log file: truncating one under its running writer ends
+     * its log (docs/crash-and-live.md). */
+    int probe = open(path, O_RDONLY | O_CLOEXEC);
+    int is_log = probe >= 0 && cli_fd_is_log(probe);
+    if (probe >= 0) {
+      close(probe);
+    }
+    if (is_log) {
+      cli_error(path, "is a peertrace log file: not overwritten");
+      return NULL;
+    }
     fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
   }
   return cli_fdopen(fd, path);

@@ -132,6 +132,14 @@ grep -q "damaged while being followed" "$dir/cut-tail.out" ||
   fail "tail's summary does not say why it stopped: $(tail -1 "$dir/cut-tail.out")"
 echo "truncated under a live node: node exit 0, tail: $(cat "$dir/cut-tail.err")"
 
+# 3f. peertrace never writes an output over a log file (truncating it under
+# a running writer would end its log).
+cp "$live" "$dir/target.ptlog"
+status_of "$dir/target.err" "$peertrace" export chrome -o "$dir/target.ptlog" "$log"
+[ "$status" -eq 1 ] && grep -q "target.ptlog: is a peertrace log file: not overwritten" "$dir/target.err" &&
+  cmp -s "$live" "$dir/target.ptlog" ||
+  fail "export over a log file: exit $status, $(cat "$dir/target.err")"
+
 # 4. Files that are not logs, or not ours.
 status_of "$dir/notlog.err" "$peertrace" tail /etc/hostname
 [ "$status" -eq 1 ] && grep -q "not a peertrace log file" "$dir/notlog.err" ||
