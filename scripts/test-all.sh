@@ -117,7 +117,7 @@ for entry in "${configs[@]}"; do
   total_pass=$((total_pass + all - bad))
   total_fail=$((total_fail + bad))
   if [ "$status" -ne 0 ] || [ "$bad" -ne 0 ]; then
-    failures+=("$name: ctest: $bad of $all failed: $(grep -m1 -E '^\s+[0-9]+ - ' "$dir/ctest.log")")
+    failures+=("$name: ctest: $bad of $all failed: $(grep -m1 -E '^\s+[0-9]+ - ' "$dir/ctest.log" | sed -E 's/^\s+//')")
   fi
 done
 
