@@ -34,14 +34,15 @@ summary() {
   echo "$total_pass passed, $total_fail failed"
 }
 
-# first_error LOG: the first line of LOG that reports an error (a CMake
-# error with the line that says what it is), else its last line.
+# first_error LOG: the first CMake error of LOG (with the two lines that say
+# what it is), else its first compiler/linker/make error, else its last line.
 first_error() {
   local line
   line=$(awk '/CMake Error/ && !e { e = $0; next }
-              e && NF { sub(/^ +/, ""); e = e " " $0; if (++n == 2) { print e; exit } }
-              /error:|Error [0-9]|undefined reference|No such file|not found/ { print; exit }
-              END { if (e && n < 2) print e }' "$1")
+              e && /^Call Stack/ { n = 2 }
+              e && NF && n < 2 { sub(/^ +/, ""); e = e " " $0; n++ }
+              !other && /error:|Error [0-9]|undefined reference|No such file|: not found/ { other = $0 }
+              END { if (e) print e; else if (other) print other }' "$1")
   [ -n "$line" ] && echo "$line" || tail -n1 "$1"
 }
 
