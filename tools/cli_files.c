@@ -118,19 +118,20 @@ void cli_file_free(cli_file *f) {
 
 int cli_log_open(const char *path, const cli_file *f, const pt_log **out) {
   /*
-   * A log file is live shared memory: its owner can rewrite it after it was
-   * checked, or truncate it under our mapping (SIGBUS).  Reading our own
-   * logs risks nothing we could not do to ourselves; another user's would
-   * let them crash or mislead peertrace, often run as root.  So only our
-   * own are read (as pt_log_open also insists); dumps, read and checked
-   * once, are read whoever owns them.
+   * A log file is live shared memory: its owner can rewrite or truncate it
+   * at any moment while we read it.  We survive a truncation, but what we
+   * read from a file changed under us cannot be trusted (bytes that look
+   * like events pass the checks): another user could make peertrace, often
+   * run as root, show whatever they like.  So only our own logs are read
+   * (as pt_log_open also insists); dumps, read and checked whole, are read
+   * whoever owns them.
    */
   if (f->uid != geteuid()) {
     cli_error(path,
               "log file not owned by this user: its owner is uid %u, you "
               "are uid %u; peertrace maps only your own log files (their "
-              "owner can change or truncate them under the reader): run it "
-              "as uid %u (sudo -u), or read a dump saved from the log",
+              "owner can rewrite them under the reader): run it as uid %u "
+              "(sudo -u), or read a dump saved from the log",
               (unsigned)f->uid, (unsigned)geteuid(), (unsigned)f->uid);
     return -1;
   }
