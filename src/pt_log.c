@@ -334,21 +334,31 @@ void pt_log_close(const pt_log *log) {
   free(owned);
 }
 
+/* Whether the log's writer has closed it (acquire: pairs with the
+ * writer's release of CLOSED in pt_log_destroy). */
+static int pt__log_closed(const pt_log *log) {
+  return atomic_load_explicit(&log->header->writer_state,
+                              memory_order_acquire) == PT__WRITER_CLOSED;
+}
+
 int pt_log_writer_status(const pt_log *log) {
   if (log == NULL) {
     return PT_ERR_INVALID;
   }
-  /* acquire: pairs with the writer's release of CLOSED. */
-  uint64_t state =
-      atomic_load_explicit(&log->header->writer_state, memory_order_acquire);
-  if (state == PT__WRITER_CLOSED) {
+  if (pt__log_closed(log)) {
     return PT_WRITER_EXITED;
   }
   /* The writer's identity as validated at open (not the mapping's). */
   int pid = (int)log->region.info.writer_pid;
   if (pid <= 0 || (kill(pid, 0) != 0 && errno == ESRCH) ||
       pt__process_start_time(pid) != log->region.info.writer_start) {
-    return PT_WRITER_DIED;
+    /*
+     * Gone: but a writer closes its log before it exits, so one that did
+     * so since the look above has its CLOSED visible now.  (Without this
+     * second look, `peertrace tail` under load said "the writer died" of
+     * a log closed normally.)
+     */
+    return pt__log_closed(log) ? PT_WRITER_EXITED : PT_WRITER_DIED;
   }
   return PT_WRITER_RUNNING;
 }

@@ -954,6 +954,69 @@ static void test_corrupt_slots_are_counted(void **state) {
   pt_log_close(view);
 }
 
+#if PT_TEST_WRAP_KILL
+/*
+ * kill() as the library calls it: pt_log_writer_status's liveness check.
+ * A test can arm kill_hook to run just before it (once).
+ */
+int __real_kill(pid_t pid, int sig);
+int __wrap_kill(pid_t pid, int sig);
+static void (*kill_hook)(void);
+
+int __wrap_kill(pid_t pid, int sig) {
+  void (*hook)(void) = kill_hook;
+  if (hook != NULL && sig == 0) {
+    kill_hook = NULL;
+    hook();
+  }
+  return __real_kill(pid, sig);
+}
+
+static int closer_go[2];
+static pid_t closer;
+
+/* The writer closes its log and exits, and is reaped (as a shell would). */
+static void writer_closes_and_exits(void) {
+  assert_int_equal(write(closer_go[1], "x", 1), 1);
+  int status = 0;
+  assert_int_equal(waitpid(closer, &status, 0), closer);
+  assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+}
+
+/*
+ * A writer that closes its log and exits between the status's two looks (its
+ * state, then its process) closed its log: it did not die.  `peertrace tail`
+ * under load said "the writer died" of such a log.
+ */
+static void test_writer_closing_while_looked_at(void **state) {
+  (void)state;
+  char path[128];
+  path_in_dir(path, sizeof path, "closing.ptlog");
+  int ready[2];
+  assert_int_equal(pipe(ready), 0);
+  assert_int_equal(pipe(closer_go), 0);
+  closer = fork();
+  assert_true(closer >= 0);
+  if (closer == 0) {
+    pt_log *log = NULL;
+    char c;
+    int ok = create_file_log(&log, path, 64, PT_LOG_FILE_REPLACE) == PT_OK &&
+             write(ready[1], "r", 1) == 1 && read(closer_go[0], &c, 1) == 1;
+    pt_log_destroy(log);
+    _exit(ok ? 0 : 1);
+  }
+  char c;
+  assert_int_equal(read(ready[0], &c, 1), 1);
+  const pt_log *view = NULL;
+  assert_int_equal(pt_log_open(&view, path), PT_OK);
+  kill_hook = writer_closes_and_exits;
+  assert_int_equal(pt_log_writer_status(view), PT_WRITER_EXITED);
+  assert_null(kill_hook); /* the hook ran: the writer went in between */
+  pt_log_close(view);
+  close(ready[0]), close(ready[1]), close(closer_go[0]), close(closer_go[1]);
+}
+#endif
+
 /* A write through a read-only view is ignored, with no fault and no trace
  * in the file; the writer's own events are untouched. */
 static void test_write_through_view_is_ignored(void **state) {
@@ -1040,22 +1103,25 @@ static void test_fork_child_claims_its_own_chunks(void **state) {
 
 int main(void) {
   const struct CMUnitTest tests[] = {
-      cmocka_unit_test(test_create_rules),
-      cmocka_unit_test(test_replace_keeps_open_views),
-      cmocka_unit_test(test_writer_status_concurrent),
-      cmocka_unit_test(test_open_rejects_bad_files),
-      cmocka_unit_test(test_recovery_after_sigkill),
-      cmocka_unit_test(test_recovery_after_abort_and_segfault),
-      cmocka_unit_test(test_recovery_inside_a_claim),
-      cmocka_unit_test(test_lap_field_wraps),
-      cmocka_unit_test(test_follow_sees_or_counts_everything),
-      cmocka_unit_test(test_follow_from_start_counts_earlier_laps),
-      cmocka_unit_test(test_view_survives_truncation),
-      cmocka_unit_test(test_writer_survives_truncation),
-      cmocka_unit_test(test_view_ignores_rewritten_header),
-      cmocka_unit_test(test_corrupt_slots_are_counted),
-      cmocka_unit_test(test_write_through_view_is_ignored),
-      cmocka_unit_test(test_fork_child_claims_its_own_chunks),
+    cmocka_unit_test(test_create_rules),
+    cmocka_unit_test(test_replace_keeps_open_views),
+    cmocka_unit_test(test_writer_status_concurrent),
+    cmocka_unit_test(test_open_rejects_bad_files),
+    cmocka_unit_test(test_recovery_after_sigkill),
+    cmocka_unit_test(test_recovery_after_abort_and_segfault),
+    cmocka_unit_test(test_recovery_inside_a_claim),
+    cmocka_unit_test(test_lap_field_wraps),
+    cmocka_unit_test(test_follow_sees_or_counts_everything),
+    cmocka_unit_test(test_follow_from_start_counts_earlier_laps),
+    cmocka_unit_test(test_view_survives_truncation),
+    cmocka_unit_test(test_writer_survives_truncation),
+    cmocka_unit_test(test_view_ignores_rewritten_header),
+    cmocka_unit_test(test_corrupt_slots_are_counted),
+#if PT_TEST_WRAP_KILL
+    cmocka_unit_test(test_writer_closing_while_looked_at),
+#endif
+    cmocka_unit_test(test_write_through_view_is_ignored),
+    cmocka_unit_test(test_fork_child_claims_its_own_chunks),
   };
   return cmocka_run_group_tests(tests, setup, teardown);
 }
