@@ -7,6 +7,11 @@
  * chunk's lap has moved on, the chunk lost exactly (removed now - removed then)
  * completed events since; those the follower had not delivered are reported as
  * missed.  Nothing is guessed: the counts are the log's own (see pt_log.h).
+ * From the start, the baseline is zero, not the counts at creation: what the
+ * ring overwrote before the follower existed is missed too.  A damaged slot
+ * (pt__slot_corrupt) where no writer can still write is passed over and
+ * counted as unreadable (whether or not it held an event), so delivered +
+ * missed <= written <= delivered + missed + unreadable, and = with no damage.
  *
  * Order: each poll delivers the events older than a watermark 1 ms before
  * now, sorted by time, so each writer thread's events arrive in its order
@@ -141,6 +146,8 @@ int pt_follow_create(pt_follow **out, const pt_log *log, unsigned flags) {
     pt_follow_destroy(f);
     return PT_ERR_NOMEM;
   }
+  pt__follow_pass mark = {0, pt_log_writer_status(log) != PT_WRITER_RUNNING,
+                          UINT64_MAX, 0, 0};
   for (uint64_t j = 0; j < log->chunk_count; j++) {
     uint64_t state;
     f->removed[j] = pt__chunk_removed(log, j, &state);
@@ -157,7 +164,6 @@ int pt_follow_create(pt_follow **out, const pt_log *log, unsigned flags) {
       f->pending += f->removed[j];
     } else {
       /* what is there now counts as seen (corrupt slots too: not ours) */
-      pt__follow_pass mark = {0, 1, UINT64_MAX, 0, 0};
       pt__follow_chunk(f, j, &mark);
     }
   }

@@ -697,8 +697,9 @@ typedef struct pt_follow_stats {
   /*
    * Slots of a damaged log file passed over: their sequence word is one no
    * writer leaves there, or their closed chunk says they hold an event that
-   * is not there (as pt_log_stats.unreadable).  delivered + missed +
-   * unreadable = events written since the follower's start.
+   * is not there (as pt_log_stats.unreadable), whether or not it held an
+   * event: delivered + missed <= events written since the follower's start
+   * <= delivered + missed + unreadable (equal when nothing is damaged).
    */
   uint64_t unreadable;
 } pt_follow_stats;
