@@ -881,6 +881,26 @@ static void test_view_ignores_rewritten_header(void **state) {
   pt_dump_reader_close(reader);
   assert_int_equal(pt_log_check(view, NULL), PT_ERR_LOG_CHANGED);
   pt_log_close(view);
+
+  /* Grown while followed (another program appends to it): the follower
+   * says so instead of reading on as if nothing happened. */
+  make_closed_log(path, 64, 100);
+  assert_int_equal(pt_log_open(&view, path), PT_OK);
+  pt_follow *f = NULL;
+  assert_int_equal(pt_follow_create(&f, view, 0), PT_OK);
+  fd = open(path, O_WRONLY | O_APPEND);
+  assert_true(fd >= 0);
+  assert_int_equal(write(fd, junk, sizeof junk), (ssize_t)sizeof junk);
+  close(fd);
+  const pt_event *polled;
+  uint64_t missed;
+  assert_int_equal(pt_follow_poll(f, &polled, &count, &missed),
+                   PT_ERR_LOG_CHANGED);
+  pt_log_file_info info;
+  assert_int_equal(pt_log_check(view, &info), PT_ERR_LOG_CHANGED);
+  assert_int_equal(info.file_size, info.header_size + sizeof junk);
+  pt_follow_destroy(f);
+  pt_log_close(view);
 }
 
 /*
