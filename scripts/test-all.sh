@@ -80,8 +80,12 @@ configs=(
 if [ -n "${PT_CONFIGS:-}" ]; then
   read -r -a wanted <<<"$PT_CONFIGS"
   selected=()
-  for c in "${configs[@]}"; do
-    for w in "${wanted[@]}"; do [ "${c%%|*}" = "$w" ] && selected+=("$c"); done
+  for w in "${wanted[@]}"; do
+    known=0
+    for c in "${configs[@]}"; do
+      [ "${c%%|*}" = "$w" ] && selected+=("$c") && known=1
+    done
+    [ $known = 1 ] || failures+=("$w: no such configuration (PT_CONFIGS)")
   done
   configs=("${selected[@]}")
 fi
