@@ -106,9 +106,21 @@ int pt__region_create_file(pt__region *region, const pt__region_header *layout,
   return PT_OK;
 }
 
+/*
+ * Whether a header with another version number is worth calling "another
+ * version": no format ever had version 0, and every version keeps the byte
+ * order mark (in either byte order).  The log magic followed by zeros, or
+ * by garbage, is a corrupt header, not a newer format.
+ */
+static int pt__region_other_version(const pt__region_header *hdr) {
+  return hdr->version != 0 &&
+         (hdr->byte_order == PT__BYTE_ORDER_MARK ||
+          hdr->byte_order == __builtin_bswap32(PT__BYTE_ORDER_MARK));
+}
+
 int pt__region_check(const pt__region_header *hdr, uint64_t size) {
   if (hdr->version != PT__REGION_VERSION) {
-    return PT_ERR_VERSION;
+    return pt__region_other_version(hdr) ? PT_ERR_VERSION : PT_ERR_LOG_HEADER;
   }
   if (hdr->byte_order != PT__BYTE_ORDER_MARK ||
       hdr->header_size != PT__REGION_HEADER_SIZE ||
@@ -209,11 +221,23 @@ int pt__region_open_file(pt__region *region, const char *path,
   header_total = header_total != NULL ? header_total : &total_unused;
   *file_size = 0;
   *header_total = 0;
-  int fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+  /*
+   * O_NONBLOCK: opening a FIFO for reading blocks until a writer comes
+   * (forever, if none does); a device may block too.  Non-blocking, the
+   * open returns at once and the fstat in pt__region_map_file refuses what
+   * is not a regular file (PT_ERR_PERMISSION).  For a regular file the
+   * flag changes nothing; it is cleared all the same.
+   */
+  int fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK);
   if (fd < 0) {
     return errno == ENOENT  ? PT_ERR_NOT_FOUND
            : errno == ELOOP ? PT_ERR_PERMISSION /* a symlink */
                             : PT_ERR_IO;
+  }
+  int flags = fcntl(fd, F_GETFL);
+  if (flags < 0 || fcntl(fd, F_SETFL, flags & ~O_NONBLOCK) != 0) {
+    close(fd);
+    return PT_ERR_IO;
   }
   int rv = pt__region_map_file(region, fd, file_size, header_total);
   if (rv != PT_OK) {

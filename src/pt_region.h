@@ -98,7 +98,10 @@ int pt__region_create_file(pt__region *region, const pt__region_header *layout,
  * region->info and validating it.  PT_ERR_FORMAT: no log magic;
  * PT_ERR_LOG_TRUNCATED: the magic, but fewer bytes than a header or than the
  * header's total_size; PT_ERR_LOG_HEADER: the magic, but fields that are
- * not a valid layout or a file larger than the header says; PT_ERR_VERSION.
+ * not a valid layout or a file larger than the header says (version 0, or
+ * no byte order mark, too); PT_ERR_VERSION: another non-zero version next
+ * to a byte order mark; PT_ERR_PERMISSION: not a regular file (a FIFO is
+ * opened non-blocking, never waited on) or not this user's.
  * *file_size and *header_total (either may be NULL) receive the file's size
  * and the header's total_size (0 if not read).
  */

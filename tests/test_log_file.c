@@ -227,6 +227,21 @@ static void test_open_rejects_bad_files(void **state) {
   copy[8] = 99; /* version */
   write_file(bad, copy, size);
   assert_int_equal(pt_log_open(&view, bad), PT_ERR_VERSION);
+  /* The magic and then zeros is a corrupt header, not "version 0"; nor is
+   * another version number with garbage where the byte order mark goes. */
+  memset(copy, 0, size);
+  memcpy(copy, image, 8);
+  write_file(bad, copy, size);
+  assert_int_equal(pt_log_open(&view, bad), PT_ERR_LOG_HEADER);
+  memcpy(copy, image, size);
+  copy[8] = 0; /* version 0, the rest intact */
+  write_file(bad, copy, size);
+  assert_int_equal(pt_log_open(&view, bad), PT_ERR_LOG_HEADER);
+  memcpy(copy, image, size);
+  copy[8] = 2;
+  memset(copy + 20, 0, 4); /* byte order mark */
+  write_file(bad, copy, size);
+  assert_int_equal(pt_log_open(&view, bad), PT_ERR_LOG_HEADER);
   memcpy(copy, image, size);
   copy[24] = 0xff; /* capacity: no longer a power of two */
   write_file(bad, copy, size);
@@ -249,6 +264,39 @@ static void test_open_rejects_bad_files(void **state) {
     assert_int_equal(chown(path, 65534, 65534), 0);
     assert_int_equal(pt_log_open(&view, path), PT_ERR_PERMISSION);
   }
+}
+
+/*
+ * A FIFO (or any file that is not a regular one) is refused at once:
+ * opening one for reading without O_NONBLOCK waits for a writer, forever if
+ * none comes.  In a child with an alarm, so that a regression fails (killed
+ * by SIGALRM) instead of hanging the suite.
+ */
+static void test_open_fifo_does_not_block(void **state) {
+  (void)state;
+  char fifo[128];
+  path_in_dir(fifo, sizeof fifo, "fifo.ptlog");
+  unlink(fifo);
+  assert_int_equal(mkfifo(fifo, 0600), 0);
+  pid_t pid = fork();
+  assert_true(pid >= 0);
+  if (pid == 0) {
+    signal(SIGALRM, SIG_DFL);
+    alarm(5);
+    const pt_log *view = (const pt_log *)1;
+    pt_log_file_info info;
+    int rv = pt_log_open_ex(&view, fifo, &info);
+    _exit(rv == PT_ERR_PERMISSION && view == NULL ? 0 : 1);
+  }
+  int status = 0;
+  assert_int_equal(waitpid(pid, &status, 0), pid);
+  unlink(fifo);
+  if (WIFSIGNALED(status)) {
+    fail_msg("pt_log_open of a FIFO: killed by signal %d (it blocked)",
+             WTERMSIG(status));
+  }
+  assert_true(WIFEXITED(status));
+  assert_int_equal(WEXITSTATUS(status), 0);
 }
 
 /* ---- Crash recovery ------------------------------------------------------ */
@@ -1127,6 +1175,7 @@ int main(void) {
     cmocka_unit_test(test_replace_keeps_open_views),
     cmocka_unit_test(test_writer_status_concurrent),
     cmocka_unit_test(test_open_rejects_bad_files),
+    cmocka_unit_test(test_open_fifo_does_not_block),
     cmocka_unit_test(test_recovery_after_sigkill),
     cmocka_unit_test(test_recovery_after_abort_and_segfault),
     cmocka_unit_test(test_recovery_inside_a_claim),

@@ -416,12 +416,14 @@ PT_API int pt_log_create(pt_log **out, const pt_log_config *cfg);
  * not completed when the writer died are never returned.  Close it with
  * pt_log_close.  Returns PT_OK; PT_ERR_INVALID for NULL; PT_ERR_NOT_FOUND;
  * PT_ERR_PERMISSION if the path is not a regular file owned by this user
- * (symlinks are not followed); PT_ERR_FORMAT if it does not start with the
- * log magic (not a peertrace log: perhaps a dump); PT_ERR_LOG_TRUNCATED if
+ * (symlinks are not followed; a FIFO or device is opened non-blocking and
+ * refused at once, never waited on); PT_ERR_FORMAT if it does not start with
+ * the log magic (not a peertrace log: perhaps a dump); PT_ERR_LOG_TRUNCATED if
  * it has the magic but is shorter than a header or than its header says;
  * PT_ERR_LOG_HEADER if it has the magic but a header that is not a valid
- * layout, or is longer than its header says; PT_ERR_VERSION for another
- * format version; PT_ERR_IO.
+ * layout (the magic followed by zeros too), or is longer than its header
+ * says; PT_ERR_VERSION for another format version (non-zero, next to a
+ * valid byte order mark); PT_ERR_IO.
  * The header is read once into private memory, validated, and only that copy
  * is used (geometry, node id, writer identity): rewriting the file's header
  * later cannot move a reader out of its mapping.  A file truncated while it
