@@ -114,6 +114,13 @@ int cli_write_errno(FILE *fp, int saved);
  * Returns the exit code, and clears cli_damaged_input.
  */
 int cli_close_stdout(int rc);
+/*
+ * Flushes stdout; if a write to it failed, prints "peertrace: stdout: write
+ * failed: REASON" and returns -1 (0 otherwise); EPIPE (a closed pipe, with
+ * SIGPIPE ignored) returns -1 quietly.  For a command that writes until
+ * stopped (tail): it stops at the first failed write.
+ */
+int cli_stdout_check(void);
 extern int cli_damaged_input;
 
 /* ---- Filters ------------------------------------------------------------ */

@@ -198,14 +198,27 @@ int cli_close_stdout(int rc) {
     rc = CLI_EXIT_ERROR; /* shown, but not all of it: say so in the status */
   }
   cli_damaged_input = 0;
+  if (rc != CLI_EXIT_OK) {
+    fflush(stdout); /* the error is already said */
+    return rc;
+  }
+  return cli_stdout_check() == 0 ? rc : CLI_EXIT_ERROR;
+}
+
+int cli_stdout_check(void) {
   errno = 0;
   int flushed = fflush(stdout);
   int error = errno;
-  if ((flushed != 0 || ferror(stdout)) && rc == CLI_EXIT_OK) {
-    cli_error("stdout", "write failed: %s", strerror(error != 0 ? error : EIO));
-    return CLI_EXIT_ERROR;
+  if (flushed != 0 || ferror(stdout)) {
+    /* A reader that closed the pipe (`| head`) wanted no more: quiet, as
+     * SIGPIPE is when it is not ignored. */
+    if (error != EPIPE) {
+      cli_error("stdout", "write failed: %s",
+                strerror(error != 0 ? error : EIO));
+    }
+    return -1;
   }
-  return rc;
+  return 0;
 }
 
 /* Whether path is one of the inputs (then writing it would destroy them). */

@@ -29,6 +29,7 @@ static const char cli_tail_help[] =
     "its log or dies (exit 0), or on Ctrl-C (exit 0); if the file is\n"
     "truncated or rewritten while followed, says so (exit 1); slots of a\n"
     "damaged file that cannot be read are counted in a warning (exit 1).\n"
+    "A failed write to standard output ends it (exit 1).\n"
     "  --from-start    also print the events already in the log (those it\n"
     "                  overwrote before tail started count as missed)\n"
     "  --interval MS   poll interval in milliseconds (default 100)\n"
@@ -78,8 +79,31 @@ static uint64_t cli_tail_print(cli_args *a, const pt_event *events,
       shown++;
     }
   }
-  fflush(stdout);
   return shown;
+}
+
+/* The last line: what was shown and missed, and why tail stopped. */
+static void cli_tail_summary(const cli_args *a, const pt_follow *follow,
+                             const char *path, uint64_t shown, uint64_t missed,
+                             const char *why) {
+  pt_follow_stats totals;
+  pt_follow_get_stats(follow, &totals);
+  if (totals.unreadable > 0) {
+    /* Shown, but not all of it: a warning, and the exit status says so. */
+    fprintf(stderr,
+            "peertrace: %s: warning: %llu slots of the log could not be "
+            "read (the file is damaged)\n",
+            path, (unsigned long long)totals.unreadable);
+    cli_damaged_input = 1;
+  }
+  char unreadable[48] = "";
+  if (totals.unreadable > 0) {
+    snprintf(unreadable, sizeof unreadable, ", %llu unreadable",
+             (unsigned long long)totals.unreadable);
+  }
+  printf("%s%llu events, %llu missed%s; %s%s\n", cli_colour(&a->style, CLI_DIM),
+         (unsigned long long)shown, (unsigned long long)missed, unreadable, why,
+         cli_colour(&a->style, CLI_RESET));
 }
 
 int cli_tail(int argc, char **argv) {
@@ -143,6 +167,7 @@ int cli_tail(int argc, char **argv) {
   cli_print_event_header(&a.style);
   uint64_t shown = 0, missed = 0;
   const char *why = "interrupted";
+  int stdout_failed = 0;
   for (;;) {
     /* Read the writer's status before the poll: a writer seen gone here
      * has published everything the poll below will see. */
@@ -167,6 +192,15 @@ int cli_tail(int argc, char **argv) {
       missed += lost;
     }
     shown += cli_tail_print(&a, events, count, node);
+    /*
+     * A failed write (a full disk, /dev/full) ends tail at once, with the
+     * reason, rather than when the writer does.  (A closed pipe ends it
+     * quietly before this: SIGPIPE, as for other tools.)
+     */
+    if (cli_stdout_check() != 0) {
+      stdout_failed = 1;
+      break;
+    }
     if (status == PT_WRITER_EXITED || status == PT_WRITER_DIED) {
       why = status == PT_WRITER_EXITED ? "the writer closed its log"
                                        : "the writer died";
@@ -177,26 +211,11 @@ int cli_tail(int argc, char **argv) {
     }
     cli_tail_sleep(interval_ms);
   }
-  pt_follow_stats totals;
-  pt_follow_get_stats(follow, &totals);
-  if (totals.unreadable > 0) {
-    /* Shown, but not all of it: a warning, and the exit status says so. */
-    fprintf(stderr,
-            "peertrace: %s: warning: %llu slots of the log could not be "
-            "read (the file is damaged)\n",
-            path, (unsigned long long)totals.unreadable);
-    cli_damaged_input = 1;
+  if (!stdout_failed) { /* else said, and a summary could not be written */
+    cli_tail_summary(&a, follow, path, shown, missed, why);
   }
-  char unreadable[48] = "";
-  if (totals.unreadable > 0) {
-    snprintf(unreadable, sizeof unreadable, ", %llu unreadable",
-             (unsigned long long)totals.unreadable);
-  }
-  printf("%s%llu events, %llu missed%s; %s%s\n", cli_colour(&a.style, CLI_DIM),
-         (unsigned long long)shown, (unsigned long long)missed, unreadable, why,
-         cli_colour(&a.style, CLI_RESET));
   pt_follow_destroy(follow);
   pt_log_close(log);
   cli_args_free(&a);
-  return rc == PT_OK ? CLI_EXIT_OK : CLI_EXIT_ERROR;
+  return rc == PT_OK && !stdout_failed ? CLI_EXIT_OK : CLI_EXIT_ERROR;
 }

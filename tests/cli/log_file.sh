@@ -132,6 +132,36 @@ grep -q "damaged while being followed" "$dir/cut-tail.out" ||
   fail "tail's summary does not say why it stopped: $(tail -1 "$dir/cut-tail.out")"
 echo "truncated under a live node: node exit 0, tail: $(cat "$dir/cut-tail.err")"
 
+# 3g. tail stops at the first failed write to its standard output, while
+# the writer goes on (this one would run for hours): a full disk gives the
+# reason and exit 1; a closed pipe ends it quietly, by SIGPIPE or, with
+# SIGPIPE ignored, by EPIPE (exit 1, nothing said).  `timeout` bounds a
+# regression (it ran until the writer exited: status 124 here).
+endless=$dir/endless.ptlog
+"$live_node" "$endless" --events 100000000 --threads 1 --delay-us 1000 --capacity 1024 &
+writer=$!
+for _ in $(seq 1 500); do [ -s "$endless" ] && "$peertrace" stats "$endless" >/dev/null 2>&1 && break; sleep 0.01; done
+set +e
+timeout 60 "$peertrace" tail --interval 10 "$endless" >/dev/full 2>"$dir/full.err"
+full_status=$?
+timeout 60 "$peertrace" tail --interval 10 "$endless" 2>"$dir/pipe.err" | head -1 >/dev/null
+pipe_status=${PIPESTATUS[0]}
+(trap '' PIPE
+ timeout 60 "$peertrace" tail --interval 10 "$endless" 2>"$dir/epipe.err" | head -1 >/dev/null
+ exit "${PIPESTATUS[0]}")
+epipe_status=$?
+kill "$writer"
+wait "$writer"
+set -e
+[ "$full_status" -eq 1 ] &&
+  grep -qx "peertrace: stdout: write failed: No space left on device" "$dir/full.err" ||
+  fail "tail > /dev/full: exit $full_status, $(cat "$dir/full.err")"
+[ "$pipe_status" -eq 141 ] && [ ! -s "$dir/pipe.err" ] ||
+  fail "tail | head -1: exit $pipe_status, $(cat "$dir/pipe.err")"
+[ "$epipe_status" -eq 1 ] && [ ! -s "$dir/epipe.err" ] ||
+  fail "tail | head -1 with SIGPIPE ignored: exit $epipe_status, $(cat "$dir/epipe.err")"
+echo "tail on a failing stdout: /dev/full exit 1, closed pipe $pipe_status/$epipe_status"
+
 # 3f. peertrace never writes an output over a log file (truncating it under
 # a running writer would end its log).
 cp "$live" "$dir/target.ptlog"
