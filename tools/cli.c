@@ -71,11 +71,15 @@ static int cli_open_log_file(cli_input *input) {
   int changed = rc == PT_OK ? pt_log_check(view, &info) : PT_OK;
   pt_log_stats stats;
   if (changed == PT_OK && rc == PT_OK &&
-      pt_log_get_stats(view, &stats) == PT_OK && stats.unreadable > 0) {
+      pt_log_get_stats(view, &stats) == PT_OK) {
+    input->log_rejected = stats.rejected;
+    input->log_unreadable = stats.unreadable;
+  }
+  if (input->log_unreadable > 0) {
     fprintf(stderr,
             "peertrace: %s: warning: %llu slots of the log could not be read "
             "(the file is damaged); showing the events that could\n",
-            input->path, (unsigned long long)stats.unreadable);
+            input->path, (unsigned long long)input->log_unreadable);
     cli_damaged_input = 1;
   }
   pt_log_close(view);

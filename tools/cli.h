@@ -68,6 +68,11 @@ typedef struct cli_input {
   pt_event next; /* the reader's next event, if has_next */
   uint64_t ticket;
   int has_next;
+  /* A log file's counters its snapshot (a dump) has no field for: invalid
+   * events pt_log_write refused (in the dump's dropped count) and slots
+   * that could not be read (pt_log_stats). */
+  uint64_t log_rejected;
+  uint64_t log_unreadable;
 } cli_input;
 
 typedef struct cli_inputs {

@@ -171,6 +171,23 @@ static const char *cli_clock_name(uint32_t source) {
   return source == PT_CLOCK_SOURCE_TSC ? "tsc" : "realtime";
 }
 
+/*
+ * A log file's counters that its snapshot does not carry, when non-zero:
+ * " (R of them rejected as invalid), U unreadable", else "".
+ */
+static void cli_log_counts(char *out, size_t size, const cli_input *input) {
+  int n = 0;
+  out[0] = '\0';
+  if (input->log_rejected > 0) {
+    n = snprintf(out, size, " (%llu of them rejected as invalid)",
+                 (unsigned long long)input->log_rejected);
+  }
+  if (input->log_unreadable > 0 && n >= 0 && (size_t)n < size) {
+    snprintf(out + n, size - (size_t)n, ", %llu unreadable",
+             (unsigned long long)input->log_unreadable);
+  }
+}
+
 static int cli_run_listing(int argc, char **argv, const char *help,
                            int headers) {
   cli_args a;
@@ -188,15 +205,17 @@ static int cli_run_listing(int argc, char **argv, const char *help,
       }
       char span[32];
       cli_rel_time(span, sizeof span, info->last_us, info->first_us);
+      char log_counts[96];
+      cli_log_counts(log_counts, sizeof log_counts, &in.inputs[i]);
       printf("%s%s%s\n  node %s\n  format v%u, %llu events of %llu slots, "
-             "%llu overwritten, %llu dropped\n  clock %s, first event %llu "
+             "%llu overwritten, %llu dropped%s\n  clock %s, first event %llu "
              "(Unix us), spans %s\n",
              cli_colour(&a.style, CLI_CYAN), in.inputs[i].path,
              cli_colour(&a.style, CLI_RESET), node, info->format_version,
              (unsigned long long)info->event_count,
              (unsigned long long)info->capacity,
              (unsigned long long)info->overwritten,
-             (unsigned long long)info->dropped,
+             (unsigned long long)info->dropped, log_counts,
              cli_clock_name(info->clock_source),
              (unsigned long long)info->first_us, span + 1);
     }
