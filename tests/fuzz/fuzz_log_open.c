@@ -199,6 +199,9 @@ static void read_view(const pt_log *log) {
   }
   pt_events_free(after);
   pt_events_free(recent);
+  if (pt_log_check(log, NULL) != PT_OK) {
+    abort(); /* nothing touched the file while it was read */
+  }
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
