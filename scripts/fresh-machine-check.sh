@@ -35,6 +35,7 @@ running= # the pid of the step in progress
 cleanup() {
   local status=$? pid m i
   trap - EXIT INT TERM
+  set +e # a process that is gone already must not stop the unmounting
   [ -n "$running" ] && kill "$running" 2>/dev/null
   for pid in /proc/[0-9]*; do
     [ "$(readlink "$pid/root" 2>/dev/null)" = "$root" ] && kill -9 "${pid#/proc/}" 2>/dev/null
