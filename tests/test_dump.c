@@ -172,9 +172,9 @@ static void test_empty_log(void **state) {
 }
 
 /*
- * Events a dump cannot hold (found by fuzz_log_open: a log file with such a
- * slot, or a caller's malformed pt_log_write) are left out of the save, not
- * written into a dump that the loader then rejects whole.
+ * Events a dump cannot hold (found by fuzz_log_open in a log file; a
+ * caller's pt_log_write of one is refused now) never reach a dump that the
+ * loader would then reject whole.
  */
 static void test_unstorable_events_left_out(void **state) {
   (void)state;

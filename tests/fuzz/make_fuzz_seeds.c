@@ -7,6 +7,7 @@
  * NUL-separated, naming fuzz_cli.c's fixture files).
  */
 #include <errno.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -16,6 +17,7 @@
 #include <peertrace/peertrace.h>
 
 #include "fuzz_common.h"
+#include "pt_region.h"
 
 static const char *dir;
 
@@ -100,6 +102,38 @@ static int dump_seeds(void) {
   return rc;
 }
 
+/*
+ * Damages a log file the way fuzz_log_open's findings did (pt_log_write
+ * refuses such events, so only the file can hold them): slot 0 gets kind 0,
+ * slot 1 a reserved byte, and slot 3 the sequence word of slot 2 (two
+ * slots with one ticket).
+ */
+static int damage(const char *name) {
+  char path[4096];
+  snprintf(path, sizeof path, "%s/%s", dir, name);
+  FILE *fp = fopen(path, "r+b");
+  pt__region_header hdr;
+  uint64_t seq;
+  static const uint8_t zero_kind[2] = {0, 0}, one = 1;
+  int ok = fp != NULL && fread(&hdr, sizeof hdr, 1, fp) == 1 &&
+           fseek(fp, (long)(hdr.slots_offset + offsetof(pt_event, kind)),
+                 SEEK_SET) == 0 &&
+           fwrite(zero_kind, 2, 1, fp) == 1 &&
+           fseek(fp,
+                 (long)(hdr.slots_offset + sizeof(pt_event) +
+                        offsetof(pt_event, reserved)),
+                 SEEK_SET) == 0 &&
+           fwrite(&one, 1, 1, fp) == 1 &&
+           fseek(fp, (long)(hdr.seqs_offset + 2 * sizeof seq), SEEK_SET) == 0 &&
+           fread(&seq, sizeof seq, 1, fp) == 1 &&
+           fseek(fp, (long)(hdr.seqs_offset + 3 * sizeof seq), SEEK_SET) == 0 &&
+           fwrite(&seq, sizeof seq, 1, fp) == 1;
+  if (fp != NULL && fclose(fp) != 0) {
+    ok = 0;
+  }
+  return ok ? 0 : fail(name, PT_ERR_IO);
+}
+
 static int log_seeds(void) {
   pt_log *log;
   int rc = new_log(&log, "empty.log");
@@ -116,16 +150,9 @@ static int log_seeds(void) {
     pt_log_destroy(log);
   }
   if (rc == 0 && (rc = new_log(&log, "malformed.log")) == 0) {
-    /* Events a dump cannot hold (a fuzz_log_open finding): the writer
-     * copies them as given. */
-    pt_event ev;
-    memset(&ev, 0, sizeof ev);
-    pt_log_write(log, &ev); /* kind 0 */
-    ev.kind = PT_EV_CUSTOM;
-    ev.peer_id[3] = 1; /* a peer id without PT_EVENT_HAS_PEER */
-    pt_log_write(log, &ev);
     record_kinds(log);
     pt_log_destroy(log);
+    rc = damage("malformed.log");
   }
   if (rc != 0) {
     return rc;
