@@ -58,6 +58,7 @@ typedef struct pt__follow_pass {
   uint64_t watermark_us;
   size_t n;            /* items filled */
   uint64_t unreadable; /* corrupt slots passed over */
+  int rv;              /* PT_ERR_LOG_CHANGED: a chunk record never held still */
 } pt__follow_pass;
 
 /*
@@ -83,8 +84,11 @@ static int pt__follow_corrupt(const pt_log *log, uint64_t j, uint64_t index,
 static uint64_t pt__follow_chunk(pt_follow *f, uint64_t j,
                                  pt__follow_pass *pass) {
   const pt_log *log = f->log;
-  uint64_t state;
-  uint64_t removed = pt__chunk_removed(log, j, &state);
+  uint64_t state, removed;
+  if (pt__chunk_removed(log, j, &removed, &state) != PT_OK) {
+    pass->rv = PT_ERR_LOG_CHANGED; /* rewritten all the time: not a log */
+    return 0;
+  }
   uint64_t lap = pt__state_lap(state);
   uint64_t missed = 0;
   if (lap != f->lap[j]) {
@@ -146,11 +150,15 @@ int pt_follow_create(pt_follow **out, const pt_log *log, unsigned flags) {
     pt_follow_destroy(f);
     return PT_ERR_NOMEM;
   }
-  pt__follow_pass mark = {0, pt_log_writer_status(log) != PT_WRITER_RUNNING,
-                          UINT64_MAX, 0, 0};
-  for (uint64_t j = 0; j < log->chunk_count; j++) {
+  pt__follow_pass mark = {
+      0,    pt_log_writer_status(log) != PT_WRITER_RUNNING, UINT64_MAX, 0, 0,
+      PT_OK};
+  for (uint64_t j = 0; j < log->chunk_count && mark.rv == PT_OK; j++) {
     uint64_t state;
-    f->removed[j] = pt__chunk_removed(log, j, &state);
+    if (pt__chunk_removed(log, j, &f->removed[j], &state) != PT_OK) {
+      mark.rv = PT_ERR_LOG_CHANGED;
+      break;
+    }
     f->lap[j] = pt__state_lap(state);
     if (flags & PT_FOLLOW_FROM_START) {
       /*
@@ -166,6 +174,10 @@ int pt_follow_create(pt_follow **out, const pt_log *log, unsigned flags) {
       /* what is there now counts as seen (corrupt slots too: not ours) */
       pt__follow_chunk(f, j, &mark);
     }
+  }
+  if (mark.rv != PT_OK) {
+    pt_follow_destroy(f);
+    return mark.rv;
   }
   *out = f;
   return PT_OK;
@@ -186,7 +198,8 @@ int pt_follow_poll(pt_follow *f, const pt_event **events, size_t *count,
    * writes nothing more: everything is delivered.
    */
   int status = pt_log_writer_status(f->log);
-  pt__follow_pass pass = {1, status != PT_WRITER_RUNNING, UINT64_MAX, 0, 0};
+  pt__follow_pass pass = {1,    status != PT_WRITER_RUNNING, UINT64_MAX, 0, 0,
+                          PT_OK};
   if (status == PT_WRITER_RUNNING) {
     pass.watermark_us = pt_clock_now_us() - PT__FOLLOW_MARGIN_US;
   }
@@ -201,6 +214,9 @@ int pt_follow_poll(pt_follow *f, const pt_event **events, size_t *count,
    * is delivered then, and the error says why.
    */
   int rv = pt__region_verify(&f->log->region, NULL);
+  if (rv == PT_OK) {
+    rv = pass.rv; /* a chunk record that never held still */
+  }
   if (rv != PT_OK) {
     *events = f->out;
     *count = 0;

@@ -28,29 +28,46 @@ uint64_t pt__log_chunk_state(const pt_log *log, uint64_t chunk) {
   return atomic_load_explicit(pt__state_word(log, chunk), memory_order_acquire);
 }
 
-uint64_t pt__chunk_removed(const pt_log *log, uint64_t chunk, uint64_t *state) {
-  for (;;) {
+/* acquire: pairs with the release stores of the chunk's claim and close. */
+static uint64_t pt__load_acquire(_Atomic uint64_t *word) {
+  return atomic_load_explicit(word, memory_order_acquire);
+}
+
+int pt__chunk_removed_with(const pt_log *log, uint64_t chunk,
+                           pt__record_load load, uint64_t *removed,
+                           uint64_t *state) {
+  uint64_t word = 0, after = 0;
+  for (unsigned look = 0; look < PT__REMOVED_TRIES; look++) {
     /*
      * acquire, state / removed / state: the removed word is read while the
      * state word held one value (a lap only grows, so equal reads mean no
      * claim in between), so either the removed word already counts that
      * claim's prev_filled (its tag is the claim's lap) or it does not yet.
-     * A claim happens once per chunk fill, so this settles at once.
+     * A claim happens once per chunk fill, so this settles at once; only a
+     * state word rewritten all the time does not (bounded: never a hang).
      */
-    uint64_t before = pt__log_chunk_state(log, chunk);
-    uint64_t removed = atomic_load_explicit(pt__removed_word(log, chunk),
-                                            memory_order_acquire);
-    uint64_t after = pt__log_chunk_state(log, chunk);
+    uint64_t before = load(pt__state_word(log, chunk));
+    word = load(pt__removed_word(log, chunk));
+    after = load(pt__state_word(log, chunk));
     if ((before >> 21) != (after >> 21)) {
       continue; /* claimed again meanwhile: read the new pair */
     }
-    uint64_t count = pt__removed_count(removed);
-    if ((removed & PT__TAG_MASK) != pt__state_parity(after)) {
+    uint64_t count = pt__removed_count(word);
+    if ((word & PT__TAG_MASK) != pt__state_parity(after)) {
       count += pt__state_prev_filled(after); /* claimed, not yet counted */
     }
+    *removed = count;
     *state = after;
-    return count;
+    return PT_OK;
   }
+  *removed = pt__removed_count(word);
+  *state = after;
+  return PT_ERR_LOG_CHANGED;
+}
+
+int pt__chunk_removed(const pt_log *log, uint64_t chunk, uint64_t *removed,
+                      uint64_t *state) {
+  return pt__chunk_removed_with(log, chunk, pt__load_acquire, removed, state);
 }
 
 int pt__log_read_slot(const pt_log *log, uint64_t index, pt_event *out,
@@ -369,10 +386,15 @@ int pt_log_get_stats(const pt_log *log, pt_log_stats *out) {
   }
   out->capacity = log->capacity;
   uint64_t overwritten = 0;
+  /* Chunks whose record kept changing (a file rewritten all the time):
+   * their slots count as unreadable, their removed word as it stands. */
+  uint64_t restless = 0;
   for (uint64_t j = 0; j < log->chunk_count; j++) {
-    /* relaxed: statistics; each chunk's count only grows. */
-    uint64_t state;
-    overwritten += pt__chunk_removed(log, j, &state);
+    uint64_t state, removed;
+    if (pt__chunk_removed(log, j, &removed, &state) != PT_OK) {
+      restless += log->chunk_size;
+    }
+    overwritten += removed;
   }
   out->overwritten = overwritten;
   /* relaxed: a statistic. */
@@ -385,7 +407,7 @@ int pt_log_get_stats(const pt_log *log, pt_log_stats *out) {
   /* Only a file can be damaged by someone else: private memory is not
    * scanned (it would cost a pass over every sequence word), nor a file
    * whose memory a truncation replaced (pt_log_check says so). */
-  out->unreadable = 0;
+  out->unreadable = restless;
   int scan = log->region.fd >= 0 && !pt__region_faulted(&log->region);
   for (uint64_t j = 0; scan && j < log->chunk_count; j++) {
     out->unreadable += pt__chunk_unreadable(log, j);

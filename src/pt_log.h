@@ -184,9 +184,30 @@ uint64_t pt__chunk_unreadable(const pt_log *log, uint64_t chunk);
 uint64_t pt__log_chunk_state(const pt_log *log, uint64_t chunk);
 
 /*
- * The exact number of completed events chunk j has lost to overwriting, and
- * (in *state) the state word it goes with.
+ * Looks pt__chunk_removed takes at a chunk record before giving up.  A
+ * writer claims a given chunk once per lap of the ring (capacity events
+ * apart), so a look (three loads, nanoseconds) rarely straddles a claim and
+ * thousands in a row never do; only a process rewriting the state word all
+ * the time (a damaged or hostile file) gets there, and the reader stops.
  */
-uint64_t pt__chunk_removed(const pt_log *log, uint64_t chunk, uint64_t *state);
+#define PT__REMOVED_TRIES 4096
+
+/* Loads a word of a chunk record (acquire in the library); a parameter of
+ * pt__chunk_removed_with so that a test can change it at every look. */
+typedef uint64_t (*pt__record_load)(_Atomic uint64_t *word);
+
+/*
+ * The exact number of completed events chunk j has lost to overwriting (in
+ * *removed), and (in *state) the state word it goes with: PT_OK.
+ * PT_ERR_LOG_CHANGED if the chunk's lap changed during each of
+ * PT__REMOVED_TRIES looks: *removed is then the count its removed word
+ * holds (short of the last claim's events, if any) and *state the last
+ * state read.  Never writes.
+ */
+int pt__chunk_removed(const pt_log *log, uint64_t chunk, uint64_t *removed,
+                      uint64_t *state);
+int pt__chunk_removed_with(const pt_log *log, uint64_t chunk,
+                           pt__record_load load, uint64_t *removed,
+                           uint64_t *state);
 
 #endif /* PT_LOG_H */

@@ -299,6 +299,43 @@ static void test_open_fifo_does_not_block(void **state) {
   assert_int_equal(WEXITSTATUS(status), 0);
 }
 
+/*
+ * A chunk record whose state word changes at every look (a process
+ * rewriting the file all the time) does not keep a reader retrying
+ * forever: pt__chunk_removed gives up after PT__REMOVED_TRIES looks with
+ * PT_ERR_LOG_CHANGED.  The fake load gives a new lap at every call, and
+ * holds still only after far more calls than the bound allows: an
+ * unbounded loop then returns PT_OK, and fails here instead of hanging.
+ */
+enum { RESTLESS_STILL_AFTER = 100 * PT__REMOVED_TRIES };
+static uint64_t restless_looks;
+
+static uint64_t restless_load(_Atomic uint64_t *word) {
+  (void)word;
+  uint64_t n = ++restless_looks;
+  return n < RESTLESS_STILL_AFTER ? n << 22 : 0;
+}
+
+static void test_restless_chunk_record_is_bounded(void **state) {
+  (void)state;
+  pt_log_config cfg;
+  pt_log_config_init(&cfg);
+  cfg.capacity = 64;
+  cfg.no_index = 1;
+  pt_log *log = NULL;
+  assert_int_equal(pt_log_create(&log, &cfg), PT_OK);
+  uint64_t removed = 1, chunk_state = 1;
+  restless_looks = 0;
+  assert_int_equal(
+      pt__chunk_removed_with(log, 0, restless_load, &removed, &chunk_state),
+      PT_ERR_LOG_CHANGED);
+  assert_true(restless_looks <= 3u * PT__REMOVED_TRIES);
+  /* The real loads of a quiet chunk settle at the first look. */
+  assert_int_equal(pt__chunk_removed(log, 0, &removed, &chunk_state), PT_OK);
+  assert_int_equal(removed, 0);
+  pt_log_destroy(log);
+}
+
 /* ---- Crash recovery ------------------------------------------------------ */
 
 enum { CRASH_WRITERS = 3, CRASH_CAPACITY = 4096 };
@@ -1176,6 +1213,7 @@ int main(void) {
     cmocka_unit_test(test_writer_status_concurrent),
     cmocka_unit_test(test_open_rejects_bad_files),
     cmocka_unit_test(test_open_fifo_does_not_block),
+    cmocka_unit_test(test_restless_chunk_record_is_bounded),
     cmocka_unit_test(test_recovery_after_sigkill),
     cmocka_unit_test(test_recovery_after_abort_and_segfault),
     cmocka_unit_test(test_recovery_inside_a_claim),

@@ -152,8 +152,9 @@ int cli_tail(int argc, char **argv) {
   uint8_t node[32];
   pt_log_node_id(log, node);
   pt_follow *follow = NULL;
-  if (pt_follow_create(&follow, log, flags) != PT_OK) {
-    cli_error(path, "out of memory");
+  rc = pt_follow_create(&follow, log, flags);
+  if (rc != PT_OK) {
+    cli_error(path, "%s", pt_strerror(rc)); /* memory, or a restless file */
     pt_log_close(log);
     cli_args_free(&a);
     return CLI_EXIT_ERROR;

@@ -303,6 +303,9 @@ typedef struct pt_log_stats {
    * writer leaves there, or an event their chunk says it holds is missing
    * (the file was damaged).  Their events, if any, are in no query or dump.
    * Counted for file-backed logs and views only (0 in private memory).
+   * Also every slot of a chunk whose record kept changing through thousands
+   * of looks (a process rewriting the file all the time): the reader stops
+   * looking, and its overwritten count then lacks that chunk's last claim.
    */
   uint64_t unreadable;
 } pt_log_stats;
@@ -666,7 +669,9 @@ typedef struct pt_follow pt_follow;
 /*
  * pt_follow_create: a follower of a log (typically a pt_log_open view of a
  * running process's file).  It only reads: writers are never blocked or
- * slowed.  Returns PT_OK; PT_ERR_INVALID; PT_ERR_NOMEM.
+ * slowed.  Returns PT_OK; PT_ERR_INVALID; PT_ERR_NOMEM; PT_ERR_LOG_CHANGED
+ * if a chunk's record kept changing through thousands of looks (a process
+ * rewriting the file all the time; the look is bounded, never a hang).
  * Thread-safety: one follower per thread; many followers may share a log.
  */
 PT_API int pt_follow_create(pt_follow **out, const pt_log *log, unsigned flags);
@@ -687,7 +692,9 @@ PT_API int pt_follow_create(pt_follow **out, const pt_log *log, unsigned flags);
  * Returns PT_OK; PT_ERR_INVALID for NULL arguments; for a log file, the
  * errors of pt_log_check (checked after each pass: the file was truncated
  * or rewritten while read; *count and *missed are then 0, and the log
- * cannot be followed further).
+ * cannot be followed further); PT_ERR_LOG_CHANGED also, the same way, if a
+ * chunk's record kept changing through thousands of looks (see
+ * pt_follow_create).
  */
 PT_API int pt_follow_poll(pt_follow *follow, const pt_event **events,
                           size_t *count, uint64_t *missed);
