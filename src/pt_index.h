@@ -1,23 +1,21 @@
 /*
  * pt_index: query indices of a log (PT_TRACE_INDEX builds only).
  *
- * One summary per ring chunk, plus one small tag per slot.  The ring gives
- * every chunk exactly one writer at a time (see pt_log.c), so the summary of
- * a chunk is written by that writer alone: plain relaxed loads and stores,
- * no read-modify-write, no lock, no allocation.  When a later lap claims the
- * chunk, its writer resets the summary with its first event; the events the
- * old summary described were removed by that claim.
- *
- * Per chunk (192 bytes, on cache lines of its own):
- *   trace_filter  512-bit bloom filter of the trace ids of the chunk's events
+ * One summary per block of at most 64 slots (a block lies inside one ring
+ * chunk), plus one small tag per slot:
+ *   trace_filter  512-bit bloom filter of the trace ids of the block's events
  *                 (3 bits in one 64-bit word per id)
  *   peer_filter   the same for peer ids (events with PT_EVENT_HAS_PEER)
- *   ts_min/ts_max the smallest and largest timestamp of the chunk's events
+ *   ts_min/ts_max the smallest and largest timestamp of the block's events
+ *   built         which closed state of the block's ring chunk they describe
  * Per slot: a 16-bit tag of the trace id hash and one of the peer id hash.
  *
- * Together the chunk filters are the log's bloom filter of trace ids,
- * partitioned by chunk: a partition is emptied when its chunk is reused, so
- * the filter never fills up with ids that left the ring.
+ * Writers never touch any of it: the write path costs the same with or
+ * without an index.  Queries build a block's summary and tags, in one pass
+ * over its slots, the first time they meet the block's ring chunk closed
+ * in a state it was not indexed for (pt__index_block_view), and read the
+ * blocks of open chunks whole.  Once indexed, a block stays indexed until
+ * its chunk is claimed again, which changes the state word.
  *
  * Never stale: an index only says where an event *may* be.  A query reads
  * every candidate slot through the seqlock (pt__log_read_slot) and compares
@@ -42,7 +40,16 @@ typedef struct pt__chunk_summary {
   _Alignas(PT__CACHE_LINE) _Atomic uint64_t peer_filter[PT__FILTER_WORDS];
   _Alignas(PT__CACHE_LINE) _Atomic uint64_t ts_min;
   _Atomic uint64_t ts_max;
+  /*
+   * The ring chunk state word (a closed one) this summary and the block's
+   * tags were built for, PT__BLOCK_BUILDING while a query builds them, 0:
+   * none yet.
+   */
+  _Atomic uint64_t built;
 } pt__chunk_summary;
+
+/* Never a closed state word (those have PT__STATE_OWNED clear). */
+#define PT__BLOCK_BUILDING UINT64_C(1)
 
 typedef struct pt__index {
   uint64_t forks_at_create; /* pt__index_forks() when created */
@@ -77,7 +84,8 @@ int pt__index_usable(const pt__index *ix, int shared);
 
 /*
  * One multiply-xorshift round: hash quality only affects speed (every
- * candidate is checked against the slot), and this runs on every write.
+ * candidate is checked against the slot), and this runs once per event
+ * a query indexes.
  */
 static inline uint64_t pt__index_mix(uint64_t h) {
   h ^= h >> 31;
@@ -120,84 +128,30 @@ static inline uint16_t pt__filter_tag(uint64_t h) {
   return (uint16_t)(h >> 48);
 }
 
-/* ---- The write hook --------------------------------------------------- */
+/* ---- Building (by queries, see pt_index.c) ---------------------------- */
+
+/* What a query may use for one block (pt__index_block_view). */
+typedef enum pt__block_view {
+  PT__BLOCK_EMPTY,  /* its ring chunk was never claimed: no events */
+  PT__BLOCK_SCAN,   /* open (being written), or being indexed: read it all */
+  PT__BLOCK_INDEXED /* its summary and tags describe the events it holds */
+} pt__block_view;
 
 /*
- * Adds the owner's filter bits to one filter.  Only the chunk's owner
- * writes it, so load + store is enough (no read-modify-write).
+ * How a query may read index block `block` of `log`, indexing it first if
+ * its ring chunk was closed since it was last indexed.  Safe to call from
+ * any number of query threads at once, concurrently with writers; the
+ * writers never call it.  See pt_index.c for why the answer is never stale.
  */
-static inline void pt__filter_add(_Atomic uint64_t *filter, uint64_t h) {
-  _Atomic uint64_t *word = &filter[pt__filter_word(h)];
-  uint64_t bits = pt__filter_bits(h);
-  /* relaxed: only this chunk's owner writes the word. */
-  uint64_t old = atomic_load_explicit(word, memory_order_relaxed);
-  if ((old & bits) != bits) {
-    /* relaxed: read by queries only for events this call has published. */
-    atomic_store_explicit(word, old | bits, memory_order_relaxed);
-  }
-}
-
-/*
- * Indexes the event just published in `slot` with `ticket`; called by the
- * slot's owner right after the release store of its sequence word.  Reads
- * the event back from the slot (its own recent stores, in L1).
- */
-static inline void pt__index_note(pt__index *ix, const _Atomic uint64_t *slot,
-                                  uint64_t ticket) {
-  /* relaxed: the caller's own stores to its own slot. */
-  uint64_t ts = atomic_load_explicit(&slot[0], memory_order_relaxed);
-  uint64_t t0 = atomic_load_explicit(&slot[1], memory_order_relaxed);
-  uint64_t t1 = atomic_load_explicit(&slot[2], memory_order_relaxed);
-  uint64_t header = atomic_load_explicit(&slot[7], memory_order_relaxed);
-  uint64_t index = ticket & (ix->capacity - 1);
-  pt__chunk_summary *sum = &ix->chunks[index >> ix->chunk_shift];
-  if (PT__UNLIKELY((ticket & (ix->chunk_size - 1)) == 0)) {
-    /*
-     * First event of a freshly claimed chunk (a claimed chunk is always
-     * filled from its first slot): the old summary described events the
-     * claim removed.  relaxed: the claim's release fence (pt__chunk_claim)
-     * orders its odd marks before these stores for queries that acquire-load
-     * the summary.
-     */
-    for (int i = 0; i < PT__FILTER_WORDS; i++) {
-      atomic_store_explicit(&sum->trace_filter[i], 0, memory_order_relaxed);
-      atomic_store_explicit(&sum->peer_filter[i], 0, memory_order_relaxed);
-    }
-    atomic_store_explicit(&sum->ts_min, ts, memory_order_relaxed);
-    atomic_store_explicit(&sum->ts_max, ts, memory_order_relaxed);
-  } else {
-    /* relaxed: only this chunk's owner writes ts_min / ts_max. */
-    if (ts < atomic_load_explicit(&sum->ts_min, memory_order_relaxed)) {
-      atomic_store_explicit(&sum->ts_min, ts, memory_order_relaxed);
-    }
-    if (ts > atomic_load_explicit(&sum->ts_max, memory_order_relaxed)) {
-      atomic_store_explicit(&sum->ts_max, ts, memory_order_relaxed);
-    }
-  }
-  uint64_t h = pt__index_hash_trace(t0, t1);
-  pt__filter_add(sum->trace_filter, h);
-  /* relaxed: a tag is a hint, checked against the slot by every query. */
-  atomic_store_explicit(&ix->trace_tags[index], pt__filter_tag(h),
-                        memory_order_relaxed);
-  /* flags is byte 62 of the event: bits 48..55 of header word 7. */
-  if ((header >> 48) & PT_EVENT_HAS_PEER) {
-    h = pt__index_hash_peer(
-        atomic_load_explicit(&slot[3], memory_order_relaxed),
-        atomic_load_explicit(&slot[4], memory_order_relaxed),
-        atomic_load_explicit(&slot[5], memory_order_relaxed),
-        atomic_load_explicit(&slot[6], memory_order_relaxed));
-    pt__filter_add(sum->peer_filter, h);
-    /* relaxed: a hint, as above. */
-    atomic_store_explicit(&ix->peer_tags[index], pt__filter_tag(h),
-                          memory_order_relaxed);
-  }
-}
+pt__block_view pt__index_block_view(pt__index *ix, const struct pt_log *log,
+                                    uint64_t block);
 
 /* ---- Query side --------------------------------------------------------- */
 
 /*
- * acquire loads: a query that sees a summary reset also sees the odd marks
- * the claim made before it (see pt__index_note).
+ * The probes below read a summary that pt__index_block_view returned as
+ * PT__BLOCK_INDEXED: its acquire load of `built` made the builder's stores
+ * visible, so these loads could be relaxed; acquire costs nothing on x86.
  */
 static inline int pt__index_chunk_may_hold(const pt__index *ix, uint64_t chunk,
                                            int peer, uint64_t h) {

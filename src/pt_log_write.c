@@ -48,9 +48,6 @@
 
 #include "pt_clock.h"
 #include "pt_event.h"
-#if PT_TRACE_INDEX
-#include "pt_index.h"
-#endif
 
 /* ---- Registry of live logs (slow paths only) ---------------------------- */
 
@@ -294,7 +291,7 @@ static int pt__chunk_claim(pt_log *log, pt__cursor *cur) {
  * a clock without TSC) goes to pt__log_write_general, which does the whole
  * write out of line.  The fast path decides before its first store to the
  * ring, so the general path simply starts over.  With no call in its
- * middle (the only one, to index or close a chunk, comes last), the fast
+ * middle (the only one, to close a full chunk, comes last), the fast
  * path sets up no stack frame, though gcc still saves six registers for it;
  * with small events' payload in registers (pt__log_write_small), a
  * PT_PACKET_SENT went from 123 to 94 instructions (BENCHMARKS.md).
@@ -413,38 +410,23 @@ PT__HOT_INLINE void pt__slot_fill(pt__slot *slot, uint64_t id0, uint64_t id1,
   pt__slot_store(slot, 0, timestamp_us);
 }
 
-/* What follows a publish, out of line: the indices, closing the chunk if
- * this was its last slot. */
+/*
+ * What follows the publish of a chunk's last slot, out of line: its close.
+ * The query indices (PT_TRACE_INDEX) add nothing here: queries index closed
+ * chunks themselves (pt_index.c), so the write path is the same with or
+ * without them.
+ */
 static __attribute__((noinline)) void pt__slot_after_publish(pt_log *log,
-                                                             pt__cursor *cur,
-                                                             uint64_t ticket,
-                                                             int last) {
-#if PT_TRACE_INDEX
-  /* Before the close: once closed, the chunk (and its summary) may be
-   * claimed by another writer. */
-  if (log->index != NULL) {
-    pt__index_note(log->index, log->slots[ticket & log->mask].word, ticket);
-  }
-#else
-  (void)ticket;
-#endif
-  if (last) {
-    pt__chunk_close(log, cur);
-  }
+                                                             pt__cursor *cur) {
+  pt__chunk_close(log, cur);
 }
 
-#if PT_TRACE_INDEX
-#define PT__LOG_HAS_INDEX(log) ((log)->index != NULL)
-#else
-#define PT__LOG_HAS_INDEX(log) 0
-#endif
-
-/* Publishes the slot's event, then indexes it and closes a full chunk. */
+/* Publishes the slot's event, then closes a full chunk. */
 PT__HOT_INLINE void pt__slot_publish(pt_log *log, const pt__take *t) {
   /* release: the event is complete; readers that acquire this see it all. */
   atomic_store_explicit(t->seq, 2 * t->ticket + 2, memory_order_release);
-  if (PT__UNLIKELY(t->last) || PT__LOG_HAS_INDEX(log)) {
-    pt__slot_after_publish(log, t->cur, t->ticket, t->last);
+  if (PT__UNLIKELY(t->last)) {
+    pt__slot_after_publish(log, t->cur);
   }
 }
 

@@ -3,8 +3,10 @@
  *
  * Two ways to find events, one way to return them.  The scan path reads
  * every slot once through the seqlock (pt__log_read_slot).  The indexed path
- * (PT_TRACE_INDEX, see pt_index.h) reads only the slots the chunk summaries
- * and slot tags point at.  Both keep a slot only if the copy is whole and
+ * (PT_TRACE_INDEX, see pt_index.h) reads only the slots the block summaries
+ * and slot tags point at, and the blocks of chunks still being written
+ * whole; it first indexes the blocks of chunks closed since the last query
+ * (pt__index_block_view), the work the writers do not do.  Both keep a slot only if the copy is whole and
  * its full key matches, then sort by (timestamp, ticket).  Ring order is not
  * time order: writer threads fill separate chunks, so no query stops at the
  * first older event, as the seed's time-range scan does.
@@ -34,7 +36,7 @@ typedef struct pt__sort_key {
 struct pt_query {
   const pt_log *log;
 #if PT_TRACE_INDEX
-  const pt__index *index; /* NULL: scan */
+  pt__index *index; /* NULL: scan.  Queries build it (pt_index.c). */
 #endif
   pt__found *found; /* scratch: the matches of the current query */
   size_t found_count;
@@ -163,15 +165,43 @@ static int pt__scan(pt_query *q, const pt__key *key, int stop_at_first) {
 }
 
 #if PT_TRACE_INDEX
+/*
+ * Reads every slot of index block `block` (one the index cannot answer
+ * for).  Returns 1 if stop_at_first and a match was kept, else PT_OK or
+ * PT_ERR_NOMEM.
+ */
+static int pt__read_block(pt_query *q, uint64_t block, const pt__key *key,
+                          int stop_at_first) {
+  uint64_t base = block << q->index->chunk_shift;
+  for (uint64_t i = base; i < base + q->index->chunk_size; i++) {
+    int kept = pt__read_keep(q, i, key);
+    if (kept < 0) {
+      return kept;
+    }
+    if (kept && stop_at_first) {
+      return 1;
+    }
+  }
+  return PT_OK;
+}
+
 /* Indexed path for one trace or peer id: filters, then tags, then slots. */
 static int pt__index_find(pt_query *q, const pt__key *key, int stop_at_first) {
-  const pt__index *ix = q->index;
+  pt__index *ix = q->index;
   int peer = key->kind == PT__KEY_PEER;
   uint64_t h = peer ? pt__index_hash_peer_id(key->peer_id)
                     : pt__index_hash_trace_id(key->trace_id);
   uint16_t tag = pt__filter_tag(h);
   for (uint64_t chunk = 0; chunk < ix->chunk_count; chunk++) {
-    if (!pt__index_chunk_may_hold(ix, chunk, peer, h)) {
+    pt__block_view view = pt__index_block_view(ix, q->log, chunk);
+    if (view == PT__BLOCK_SCAN) {
+      int rc = pt__read_block(q, chunk, key, stop_at_first);
+      if (rc != PT_OK) {
+        return rc < 0 ? rc : PT_OK;
+      }
+      continue;
+    }
+    if (view == PT__BLOCK_EMPTY || !pt__index_chunk_may_hold(ix, chunk, peer, h)) {
       continue;
     }
     uint64_t base = chunk << ix->chunk_shift;
@@ -191,20 +221,23 @@ static int pt__index_find(pt_query *q, const pt__key *key, int stop_at_first) {
   return PT_OK;
 }
 
-/* Reads every slot of the chunks whose time bounds meet [start, end). */
+/* Reads every slot of the blocks whose time bounds meet [start, end). */
 static int pt__index_time(pt_query *q, const pt__key *key) {
-  const pt__index *ix = q->index;
+  pt__index *ix = q->index;
   for (uint64_t chunk = 0; chunk < ix->chunk_count; chunk++) {
-    uint64_t min, max;
-    pt__index_chunk_times(ix, chunk, &min, &max);
-    if (max < key->start_us || min >= key->end_us) {
+    pt__block_view view = pt__index_block_view(ix, q->log, chunk);
+    if (view == PT__BLOCK_EMPTY) {
       continue;
     }
-    uint64_t base = chunk << ix->chunk_shift;
-    for (uint64_t i = base; i < base + ix->chunk_size; i++) {
-      if (pt__read_keep(q, i, key) < 0) {
-        return PT_ERR_NOMEM;
+    if (view == PT__BLOCK_INDEXED) {
+      uint64_t min, max;
+      pt__index_chunk_times(ix, chunk, &min, &max);
+      if (max < key->start_us || min >= key->end_us) {
+        continue;
       }
+    }
+    if (pt__read_block(q, chunk, key, 0) < 0) {
+      return PT_ERR_NOMEM;
     }
   }
   return PT_OK;
@@ -230,22 +263,32 @@ static int pt__chunk_order_newest_first(const void *a, const void *b) {
  * (a tie could still win on ticket order, so ties are visited).
  */
 static int pt__index_recent(pt_query *q, size_t n) {
-  const pt__index *ix = q->index;
+  pt__index *ix = q->index;
   pt__chunk_order *order = malloc(ix->chunk_count * sizeof *order);
   if (order == NULL) {
     return PT_ERR_NOMEM;
   }
+  uint64_t blocks = 0;
   for (uint64_t chunk = 0; chunk < ix->chunk_count; chunk++) {
+    pt__block_view view = pt__index_block_view(ix, q->log, chunk);
+    if (view == PT__BLOCK_EMPTY) {
+      continue;
+    }
     uint64_t min;
-    order[chunk].chunk = chunk;
-    pt__index_chunk_times(ix, chunk, &min, &order[chunk].ts_max);
+    order[blocks].chunk = chunk;
+    /* A block the index cannot answer for may hold the newest events. */
+    order[blocks].ts_max = UINT64_MAX;
+    if (view == PT__BLOCK_INDEXED) {
+      pt__index_chunk_times(ix, chunk, &min, &order[blocks].ts_max);
+    }
+    blocks++;
   }
-  qsort(order, ix->chunk_count, sizeof *order, pt__chunk_order_newest_first);
+  qsort(order, blocks, sizeof *order, pt__chunk_order_newest_first);
   pt__key all = {.kind = PT__KEY_ALL};
   int have_threshold = 0;
   uint64_t threshold = 0;
   int rc = PT_OK;
-  for (uint64_t k = 0; k < ix->chunk_count; k++) {
+  for (uint64_t k = 0; k < blocks; k++) {
     if (have_threshold && order[k].ts_max < threshold) {
       break;
     }
