@@ -15,6 +15,10 @@
  *    (s < before[w]) and matches is in the answer.  For recent(n), such an
  *    event may be missing only if the answer has n events, all newer.
  *
+ * Meanwhile a second query thread asks its own questions on its own
+ * pt_query: queries build the index (pt_index.c), so two of them race to
+ * index the same blocks while the checked one relies on the result.
+ *
  * At the end, with the writers stopped, indexed and scanning answers must
  * be identical for every key.
  */
@@ -288,6 +292,42 @@ static void compare_quiet(pt_log *log) {
   pt_query_destroy(scan);
 }
 
+/* Whether any writer is still writing. */
+static int writers_running(shared *sh) {
+  int running = 0;
+  for (int w = 0; w < WRITERS; w++) {
+    /* acquire: as in ask_and_check. */
+    running |= atomic_load_explicit(&sh->done[w], memory_order_acquire) <
+               EVENTS_PER_WRITER;
+  }
+  return running;
+}
+
+/* The second query thread: unchecked questions, so that builds race. */
+static _Atomic uint64_t racer_queries;
+
+static void *racer_main(void *arg) {
+  shared *sh = arg;
+  pt_query *q = NULL;
+  if (pt_query_create(&q, sh->log, 0) != PT_OK) {
+    return NULL;
+  }
+  for (uint64_t k = 0; writers_running(sh); k++) {
+    pt_event *got = NULL;
+    size_t n = 0;
+    int rc = k % 3 == 0   ? pt_query_get_trace(q, &traces[k % TRACES], &got, &n)
+             : k % 3 == 1 ? pt_query_time_range(q, 0, UINT64_MAX, &got, &n)
+                          : pt_query_recent(q, 5, &got, &n);
+    pt_events_free(got);
+    if (rc == PT_OK) {
+      /* relaxed: a count, read after the join. */
+      atomic_fetch_add_explicit(&racer_queries, 1, memory_order_relaxed);
+    }
+  }
+  pt_query_destroy(q);
+  return NULL;
+}
+
 static void run(size_t capacity, uint64_t seed) {
   pt_test_seed(seed);
   for (int i = 0; i <= TRACES; i++) {
@@ -317,17 +357,11 @@ static void run(size_t capacity, uint64_t seed) {
     assert_int_equal(pthread_create(&threads[i], NULL, writer_main, &args[i]),
                      0);
   }
+  atomic_store_explicit(&racer_queries, 0, memory_order_relaxed);
+  pthread_t racer;
+  assert_int_equal(pthread_create(&racer, NULL, racer_main, &sh), 0);
   uint64_t questions = 0;
-  for (;;) {
-    int running = 0;
-    for (int w = 0; w < WRITERS; w++) {
-      /* acquire: as in ask_and_check. */
-      running |= atomic_load_explicit(&sh.done[w], memory_order_acquire) <
-                 EVENTS_PER_WRITER;
-    }
-    if (!running) {
-      break;
-    }
+  while (writers_running(&sh)) {
     ask_and_check(&sh, query, ring_copy);
     questions++;
     atomic_store_explicit(&sh.questions, questions, memory_order_relaxed);
@@ -335,9 +369,14 @@ static void run(size_t capacity, uint64_t seed) {
   for (int i = 0; i < WRITERS; i++) {
     pthread_join(threads[i], NULL);
   }
-  printf("# capacity %zu: %llu questions checked during the writes\n", capacity,
-         (unsigned long long)questions);
+  pthread_join(racer, NULL);
+  printf("# capacity %zu: %llu questions checked during the writes, %llu "
+         "racing\n",
+         capacity, (unsigned long long)questions,
+         (unsigned long long)atomic_load_explicit(&racer_queries,
+                                                  memory_order_relaxed));
   assert_true(questions >= MIN_QUESTIONS);
+  assert_true(atomic_load_explicit(&racer_queries, memory_order_relaxed) > 0);
   compare_quiet(sh.log);
   free(ring_copy);
   pt_query_destroy(query);
