@@ -7,8 +7,6 @@
 #include <pthread.h>
 #include <stdlib.h>
 
-#include "pt_log.h"
-
 /* fork() calls since the first index was made (see pt__index_usable). */
 static _Atomic uint64_t pt__forks;
 static pthread_once_t pt__fork_hook_once = PTHREAD_ONCE_INIT;
@@ -36,6 +34,7 @@ static uint64_t pt__round_up(uint64_t bytes) {
 uint64_t pt__index_memory(uint64_t capacity, uint64_t chunk_size) {
   uint64_t chunks = capacity / chunk_size;
   return sizeof(pt__index) + chunks * sizeof(pt__chunk_summary) +
+         pt__round_up(chunks * sizeof(uint64_t)) +
          2 * pt__round_up(capacity * sizeof(uint16_t));
 }
 
@@ -59,6 +58,11 @@ int pt__index_create(pt__index **out, uint64_t capacity, uint64_t chunk_size) {
   if (ix->chunks == NULL) {
     goto fail_chunks;
   }
+  size_t built_bytes = pt__round_up(ix->chunk_count * sizeof(uint64_t));
+  ix->built = aligned_alloc(PT__CACHE_LINE, built_bytes);
+  if (ix->built == NULL) {
+    goto fail_built;
+  }
   size_t tag_bytes = pt__round_up(capacity * sizeof(uint16_t));
   ix->trace_tags = aligned_alloc(PT__CACHE_LINE, tag_bytes);
   if (ix->trace_tags == NULL) {
@@ -70,6 +74,7 @@ int pt__index_create(pt__index **out, uint64_t capacity, uint64_t chunk_size) {
   }
   /* Touch every page now, as the ring does: no page faults on writes. */
   memset(ix->chunks, 0, summary_bytes);
+  memset(ix->built, 0, built_bytes);
   memset(ix->trace_tags, 0, tag_bytes);
   memset(ix->peer_tags, 0, tag_bytes);
   *out = ix;
@@ -78,6 +83,8 @@ int pt__index_create(pt__index **out, uint64_t capacity, uint64_t chunk_size) {
 fail_peer_tags:
   free(ix->trace_tags);
 fail_trace_tags:
+  free(ix->built);
+fail_built:
   free(ix->chunks);
 fail_chunks:
   free(ix);
@@ -91,6 +98,7 @@ void pt__index_destroy(pt__index *ix) {
   }
   free(ix->peer_tags);
   free(ix->trace_tags);
+  free(ix->built);
   free(ix->chunks);
   free(ix);
 }
@@ -167,21 +175,16 @@ static int pt__index_build(pt__index *ix, const pt_log *log, uint64_t block,
  * Either way every candidate slot is read through the seqlock and checked
  * on its full key, so a mixed summary can cost reads, not wrong events.
  */
-pt__block_view pt__index_block_view(pt__index *ix, const pt_log *log,
-                                    uint64_t block) {
+pt__block_view pt__index_block_update(pt__index *ix, const pt_log *log,
+                                      uint64_t block, uint64_t seen,
+                                      uint64_t state) {
   uint64_t chunk = (block << ix->chunk_shift) >> log->chunk_shift;
-  _Atomic uint64_t *built = &ix->chunks[block].built;
-  /* acquire: pairs with the release below; the summary is visible. */
-  uint64_t seen = atomic_load_explicit(built, memory_order_acquire);
-  uint64_t state = pt__log_chunk_state(log, chunk);
+  _Atomic uint64_t *built = &ix->built[block];
   if (state == 0) {
     return PT__BLOCK_EMPTY; /* never claimed: no writer ever wrote it */
   }
   if (state & PT__STATE_OWNED) {
     return PT__BLOCK_SCAN; /* being written: the summary would lag */
-  }
-  if (seen == state) {
-    return PT__BLOCK_INDEXED;
   }
   /*
    * acquire on success: the previous builder's stores happen before ours,

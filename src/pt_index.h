@@ -8,6 +8,7 @@
  *   peer_filter   the same for peer ids (events with PT_EVENT_HAS_PEER)
  *   ts_min/ts_max the smallest and largest timestamp of the block's events
  *   built         which closed state of the block's ring chunk they describe
+ *                 (in an array of its own)
  * Per slot: a 16-bit tag of the trace id hash and one of the peer id hash.
  *
  * Writers never touch any of it: the write path costs the same with or
@@ -32,6 +33,7 @@
 #include <string.h>
 
 #include "pt_common.h"
+#include "pt_log.h"
 
 #define PT__FILTER_WORDS 8
 
@@ -40,12 +42,6 @@ typedef struct pt__chunk_summary {
   _Alignas(PT__CACHE_LINE) _Atomic uint64_t peer_filter[PT__FILTER_WORDS];
   _Alignas(PT__CACHE_LINE) _Atomic uint64_t ts_min;
   _Atomic uint64_t ts_max;
-  /*
-   * The ring chunk state word (a closed one) this summary and the block's
-   * tags were built for, PT__BLOCK_BUILDING while a query builds them, 0:
-   * none yet.
-   */
-  _Atomic uint64_t built;
 } pt__chunk_summary;
 
 /* Never a closed state word (those have PT__STATE_OWNED clear). */
@@ -58,6 +54,12 @@ typedef struct pt__index {
   uint64_t chunk_count;
   unsigned chunk_shift;
   pt__chunk_summary *chunks;    /* chunk_count summaries */
+  /*
+   * By block: the ring chunk state word (a closed one) its summary and tags
+   * were built for, PT__BLOCK_BUILDING while a query builds them, 0: none
+   * yet.  Dense (8 blocks a cache line): every indexed query reads them all.
+   */
+  _Atomic uint64_t *built;
   _Atomic uint16_t *trace_tags; /* capacity tags, by slot */
   _Atomic uint16_t *peer_tags;  /* capacity tags, by slot */
 } pt__index;
@@ -138,13 +140,34 @@ typedef enum pt__block_view {
 } pt__block_view;
 
 /*
+ * The slow part of pt__index_block_view: `seen` (the block's built word) is
+ * not `state` (its ring chunk's state word), both as loaded there.
+ */
+pt__block_view pt__index_block_update(pt__index *ix, const pt_log *log,
+                                      uint64_t block, uint64_t seen,
+                                      uint64_t state);
+
+/*
  * How a query may read index block `block` of `log`, indexing it first if
  * its ring chunk was closed since it was last indexed.  Safe to call from
  * any number of query threads at once, concurrently with writers; the
  * writers never call it.  See pt_index.c for why the answer is never stale.
  */
-pt__block_view pt__index_block_view(pt__index *ix, const struct pt_log *log,
-                                    uint64_t block);
+static inline pt__block_view pt__index_block_view(pt__index *ix,
+                                                  const pt_log *log,
+                                                  uint64_t block) {
+  /* acquire: pairs with the builder's release; the summary is visible. */
+  uint64_t seen = atomic_load_explicit(&ix->built[block], memory_order_acquire);
+  /* acquire: pairs with the release in pt__chunk_close (its events). */
+  uint64_t state = atomic_load_explicit(
+      pt__state_word(log, (block << ix->chunk_shift) >> log->chunk_shift),
+      memory_order_acquire);
+  if (PT__LIKELY(seen == state && (state & PT__STATE_OWNED) == 0 &&
+                 state != 0)) {
+    return PT__BLOCK_INDEXED; /* built for this very state */
+  }
+  return pt__index_block_update(ix, log, block, seen, state);
+}
 
 /* ---- Query side --------------------------------------------------------- */
 
