@@ -50,10 +50,10 @@ typedef struct pt__chunk_summary {
 typedef struct pt__index {
   uint64_t forks_at_create; /* pt__index_forks() when created */
   uint64_t capacity;
-  uint64_t chunk_size; /* slots per chunk, as in the log */
-  uint64_t chunk_count;
+  uint64_t chunk_size;  /* slots per block: the log's chunk, at most 64 */
+  uint64_t chunk_count; /* blocks */
   unsigned chunk_shift;
-  pt__chunk_summary *chunks;    /* chunk_count summaries */
+  pt__chunk_summary *chunks; /* chunk_count summaries */
   /*
    * By block: the ring chunk state word (a closed one) its summary and tags
    * were built for, PT__BLOCK_BUILDING while a query builds them, 0: none
@@ -153,9 +153,8 @@ pt__block_view pt__index_block_update(pt__index *ix, const pt_log *log,
  * any number of query threads at once, concurrently with writers; the
  * writers never call it.  See pt_index.c for why the answer is never stale.
  */
-static inline pt__block_view pt__index_block_view(pt__index *ix,
-                                                  const pt_log *log,
-                                                  uint64_t block) {
+static inline pt__block_view
+pt__index_block_view(pt__index *ix, const pt_log *log, uint64_t block) {
   /* acquire: pairs with the builder's release; the summary is visible. */
   uint64_t seen = atomic_load_explicit(&ix->built[block], memory_order_acquire);
   /* acquire: pairs with the release in pt__chunk_close (its events). */

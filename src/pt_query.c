@@ -6,10 +6,10 @@
  * (PT_TRACE_INDEX, see pt_index.h) reads only the slots the block summaries
  * and slot tags point at, and the blocks of chunks still being written
  * whole; it first indexes the blocks of chunks closed since the last query
- * (pt__index_block_view), the work the writers do not do.  Both keep a slot only if the copy is whole and
- * its full key matches, then sort by (timestamp, ticket).  Ring order is not
- * time order: writer threads fill separate chunks, so no query stops at the
- * first older event, as the seed's time-range scan does.
+ * (pt__index_block_view), the work the writers do not do.  Both keep a slot
+ * only if the copy is whole and its full key matches, then sort by (timestamp,
+ * ticket).  Ring order is not time order: writer threads fill separate chunks,
+ * so no query stops at the first older event.
  *
  * The pt_log_* functions are the scan path over a throw-away pt_query.
  */
@@ -201,7 +201,8 @@ static int pt__index_find(pt_query *q, const pt__key *key, int stop_at_first) {
       }
       continue;
     }
-    if (view == PT__BLOCK_EMPTY || !pt__index_chunk_may_hold(ix, chunk, peer, h)) {
+    if (view == PT__BLOCK_EMPTY ||
+        !pt__index_chunk_may_hold(ix, chunk, peer, h)) {
       continue;
     }
     uint64_t base = chunk << ix->chunk_shift;
