@@ -9,6 +9,8 @@
  *    peer ids crafted to collide with a target in every chunk filter and in
  *    the slot tags, and timestamps so scattered that every chunk's time
  *    bounds cover every window.  The indexed answers must equal the scan.
+ *  - The index, built by queries, follows the ring: open chunks, closed
+ *    ones, reused ones.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -340,6 +342,63 @@ static void write_trace(pt_log *log, pt_trace_id id, int n, uint64_t ts) {
   }
 }
 
+/* Events of `id` that get_trace finds (asserting it runs indexed). */
+static size_t trace_count(pt_query *q, const pt_trace_id *id) {
+  assert_true(pt_query_is_indexed(q));
+  pt_event *got = NULL;
+  size_t n = 0;
+  assert_int_equal(pt_query_get_trace(q, id, &got, &n), PT_OK);
+  pt_events_free(got);
+  return n;
+}
+
+/*
+ * Queries build the index, so what they built must follow the ring: events
+ * added to a chunk still open after a query are found by the next query;
+ * a block indexed once is indexed again after its chunk is reused, and the
+ * ids that left the ring leave its answers.
+ */
+static void test_index_built_by_queries_follows_the_ring(void **state) {
+  (void)state;
+  pt_log *log = make_log(1024); /* chunks and blocks of 64 slots */
+  pt__index *ix = log->index;
+  pt_query *q = NULL;
+  assert_int_equal(pt_query_create(&q, log, 0), PT_OK);
+  pt_trace_id a, b, c;
+  memset(&a, 0xa1, sizeof a);
+  memset(&b, 0xb2, sizeof b);
+  memset(&c, 0xc3, sizeof c);
+
+  write_trace(log, a, 10, 1000); /* chunk 0 open, 10 events */
+  assert_int_equal(trace_count(q, &a), 10);
+  assert_int_equal(pt__index_block_view(ix, log, 0), PT__BLOCK_SCAN);
+  write_trace(log, b, 20, 2000); /* same open chunk, after that query */
+  assert_int_equal(trace_count(q, &b), 20);
+  assert_int_equal(trace_count(q, &a), 10);
+
+  write_trace(log, c, 34, 3000);            /* fills chunk 0: closed */
+  assert_int_equal(trace_count(q, &c), 34); /* this query indexes block 0 */
+  assert_int_equal(pt__index_block_view(ix, log, 0), PT__BLOCK_INDEXED);
+  assert_int_equal(pt__index_block_view(ix, log, 1), PT__BLOCK_EMPTY);
+  uint64_t h = pt__index_hash_trace_id(&b);
+  assert_true(pt__index_chunk_may_hold(ix, 0, 0, h));
+  assert_int_equal(pt__index_tag(ix, 10, 0), pt__filter_tag(h));
+
+  /* One lap of other events: chunk 0 is claimed again, then closed. */
+  pt_trace_id other;
+  memset(&other, 0x5e, sizeof other);
+  write_trace(log, other, 1024, 10000);
+  assert_int_equal(trace_count(q, &a), 0);
+  assert_int_equal(trace_count(q, &b), 0);
+  assert_int_equal(pt_query_contains_trace(q, &c), 0);
+  assert_int_equal(trace_count(q, &other), 1024);
+  assert_int_equal(pt__index_block_view(ix, log, 0), PT__BLOCK_INDEXED);
+  assert_false(pt__index_chunk_may_hold(ix, 0, 0, h) &&
+               pt__index_tag(ix, 10, 0) == pt__filter_tag(h));
+  pt_query_destroy(q);
+  pt_log_destroy(log);
+}
+
 /*
  * A file-backed ring shared with a forked child: the child's events land in
  * the shared ring but not in the parent's (private) index, so after the fork
@@ -396,6 +455,7 @@ int main(void) {
       cmocka_unit_test(test_filters_have_no_false_negatives),
       cmocka_unit_test(test_fast_path_writes_are_indexed),
       cmocka_unit_test(test_saturated_index_is_exact),
+      cmocka_unit_test(test_index_built_by_queries_follows_the_ring),
       cmocka_unit_test(test_fork_shared_file_falls_back_to_scan),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
