@@ -134,27 +134,54 @@ static int pt__guard_fault(pt__guard *g) {
   return 0;
 }
 
+/*
+ * Set while this thread's handler forwards a fault that is not ours.  A
+ * handler installed after ours that chains to the one it replaced (ours),
+ * and that pt__guard_install then put behind ours, calls us back: without
+ * this, ours -> it -> ours -> ... until the stack overflows; with it, the
+ * second call takes the default action.  (A handler that leaves by
+ * siglongjmp leaves the flag set: that thread's later faults outside our
+ * regions then take the default action too.)  Initial-exec TLS: a plain
+ * load from the signal handler, no lazy allocation.
+ */
+static _Thread_local int pt__guard_forwarding
+    __attribute__((tls_model("initial-exec")));
+
+/* The default action: fatal once the handler returns. */
+static void pt__guard_default(int sig, const siginfo_t *info) {
+  struct sigaction dfl;
+  memset(&dfl, 0, sizeof dfl);
+  dfl.sa_handler = SIG_DFL;
+  sigaction(sig, &dfl, NULL);
+  if (info->si_code <= 0) {
+    raise(sig); /* sent by kill(): pending until we return, then fatal */
+  }
+  /* a fault: the access runs again and kills the process */
+}
+
 /* A SIGBUS that is not ours: what would have happened without us. */
 static void pt__guard_forward(int sig, siginfo_t *info, void *context) {
   const struct sigaction *prev = &pt__guard_previous;
-  if (prev->sa_flags & SA_SIGINFO) {
-    prev->sa_sigaction(sig, info, context);
+  if (pt__guard_forwarding) {
+    pt__guard_default(sig, info); /* called back by the handler we chain to */
     return;
   }
-  if (prev->sa_handler == SIG_IGN && info->si_code <= 0) {
-    return; /* sent by kill(), and ignored before us */
-  }
-  if (prev->sa_handler == SIG_DFL || prev->sa_handler == SIG_IGN) {
-    struct sigaction dfl;
-    memset(&dfl, 0, sizeof dfl);
-    dfl.sa_handler = SIG_DFL;
-    sigaction(SIGBUS, &dfl, NULL);
-    if (info->si_code <= 0) {
-      raise(SIGBUS); /* pending until we return, then fatal */
+  if (!(prev->sa_flags & SA_SIGINFO)) {
+    if (prev->sa_handler == SIG_IGN && info->si_code <= 0) {
+      return; /* sent by kill(), and ignored before us */
     }
-    return; /* a fault: the access runs again and kills the process */
+    if (prev->sa_handler == SIG_DFL || prev->sa_handler == SIG_IGN) {
+      pt__guard_default(sig, info);
+      return;
+    }
   }
-  prev->sa_handler(sig);
+  pt__guard_forwarding = 1;
+  if (prev->sa_flags & SA_SIGINFO) {
+    prev->sa_sigaction(sig, info, context);
+  } else {
+    prev->sa_handler(sig);
+  }
+  pt__guard_forwarding = 0;
 }
 
 static void pt__guard_on_sigbus(int sig, siginfo_t *info, void *context) {

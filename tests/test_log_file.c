@@ -837,6 +837,86 @@ static void test_view_survives_truncation(void **state) {
   }
 }
 
+/*
+ * A SIGBUS outside our mappings, with a handler installed after ours that
+ * chains to the one it replaced (as crash reporters do), and ours put in
+ * front of it again by a later mapping: the fault ends in SIGBUS's default
+ * action after one call of that handler, not in ours and it calling each
+ * other until the stack overflows.
+ */
+static struct sigaction chained_previous;
+static int chained_calls_fd = -1;
+
+static void chaining_handler(int sig, siginfo_t *info, void *context) {
+  if (write(chained_calls_fd, "c", 1) != 1) {
+    _exit(90);
+  }
+  chained_previous.sa_sigaction(sig, info, context);
+}
+
+static void foreign_fault_child(const char *base, int calls_fd) {
+  char log_path[192], other[192];
+  snprintf(log_path, sizeof log_path, "%s.ptlog", base);
+  snprintf(other, sizeof other, "%s.other", base);
+  signal(SIGBUS, SIG_DFL);
+  const pt_log *first = NULL;
+  if (pt_log_open(&first, log_path) != PT_OK) { /* ours, before: default */
+    _exit(91);
+  }
+  chained_calls_fd = calls_fd;
+  struct sigaction sa;
+  memset(&sa, 0, sizeof sa);
+  sa.sa_sigaction = chaining_handler;
+  sa.sa_flags = SA_SIGINFO;
+  sigemptyset(&sa.sa_mask);
+  if (sigaction(SIGBUS, &sa, &chained_previous) != 0 ||
+      !(chained_previous.sa_flags & SA_SIGINFO)) {
+    _exit(92);
+  }
+  const pt_log *second = NULL;
+  if (pt_log_open(&second, log_path) != PT_OK) { /* ours again, in front */
+    _exit(93);
+  }
+  /* A mapping of someone else's, cut under it. */
+  int fd = open(other, O_RDWR | O_CREAT | O_TRUNC, 0600);
+  if (fd < 0 || ftruncate(fd, 4096) != 0) {
+    _exit(94);
+  }
+  volatile char *page = mmap(NULL, 4096, PROT_READ, MAP_SHARED, fd, 0);
+  if (page == MAP_FAILED || ftruncate(fd, 0) != 0) {
+    _exit(95);
+  }
+  (void)page[0];
+  _exit(96); /* survived a fault that is not ours */
+}
+
+static void test_foreign_fault_with_chaining_handler(void **state) {
+  (void)state;
+  char base[128], log_path[192];
+  path_in_dir(base, sizeof base, "foreign");
+  snprintf(log_path, sizeof log_path, "%s.ptlog", base);
+  make_closed_log(log_path, 1024, 10);
+  int calls[2];
+  assert_int_equal(pipe(calls), 0);
+  pid_t pid = fork();
+  assert_true(pid >= 0);
+  if (pid == 0) {
+    close(calls[0]);
+    foreign_fault_child(base, calls[1]);
+  }
+  close(calls[1]);
+  int status = 0;
+  assert_int_equal(waitpid(pid, &status, 0), pid);
+  char buf[64];
+  ssize_t n = read(calls[0], buf, sizeof buf);
+  close(calls[0]);
+  if (!WIFSIGNALED(status)) {
+    fail_msg("child exited with %d", WEXITSTATUS(status));
+  }
+  assert_int_equal(WTERMSIG(status), SIGBUS);
+  assert_int_equal(n, 1); /* the chaining handler ran once */
+}
+
 enum { CUT_WRITERS = 2, CUT_BEFORE = 2000, CUT_AFTER = 20000 };
 
 typedef struct cut_writer {
@@ -1223,6 +1303,7 @@ int main(void) {
     cmocka_unit_test(test_view_survives_truncation),
     cmocka_unit_test(test_writer_survives_truncation),
     cmocka_unit_test(test_view_ignores_rewritten_header),
+    cmocka_unit_test(test_foreign_fault_with_chaining_handler),
     cmocka_unit_test(test_corrupt_slots_are_counted),
 #if PT_TEST_WRAP_KILL
     cmocka_unit_test(test_writer_closing_while_looked_at),
