@@ -291,8 +291,10 @@ static int pt__header_decode(const uint8_t h[PT__DUMP_HEADER_SIZE],
     return PT_ERR_DUMP_MAGIC;
   }
   uint32_t version = pt__get32(h + PT__DH_VERSION);
-  if (version != PT_DUMP_FORMAT_VERSION) {
-    pt__dump_fail(err, "format version %u (this reader knows %u)", version,
+  if (version < PT_DUMP_FORMAT_VERSION_OLDEST ||
+      version > PT_DUMP_FORMAT_VERSION) {
+    pt__dump_fail(err, "format version %u (this reader knows %u to %u)",
+                  version, PT_DUMP_FORMAT_VERSION_OLDEST,
                   PT_DUMP_FORMAT_VERSION);
     return PT_ERR_DUMP_VERSION;
   }
@@ -379,6 +381,8 @@ static int pt__record_check(pt_dump_reader *r, uint64_t i, const uint8_t *rec,
   const char *bad = NULL;
   if (!pt__event_check(ev, why, sizeof why)) {
     bad = why;
+  } else if (r->info.format_version == 1 && ev->kind >= PT_EV_STREAM_FRAME) {
+    bad = "event kind newer than the file's format version 1";
   } else {
     if (ev->timestamp_us < r->info.first_us ||
         ev->timestamp_us > r->info.last_us) {

@@ -117,6 +117,11 @@ static void pt__visit(pt__field_fn fn, void *ctx, const char *name, int tag,
     pt__appid_text(p, text, sizeof text);
     fn(ctx, name, PT__FIELD_TEXT, 0, text);
     break;
+  case 5: /* connection identity */
+    snprintf(text, sizeof text, "%016llx",
+             (unsigned long long)pt__uint_at(p, size));
+    fn(ctx, name, PT__FIELD_TEXT, 0, text);
+    break;
   default: /* bytes */
     pt__hex_encode(text, p, size < 63 ? size : 63);
     fn(ctx, name, PT__FIELD_TEXT, 0, text);
@@ -133,6 +138,8 @@ static void pt__visit(pt__field_fn fn, void *ctx, const char *name, int tag,
 #define PT__VTAG_APPID 3
 #define PT__VTAG_BYTES42 4
 #define PT__VTAG_BYTES44 4
+#define PT__VTAG_CONN 5
+#define PT__VTAG_BOOL_X 1
 
 void pt__event_fields(const pt_event *ev, pt__field_fn fn, void *ctx) {
   switch (ev->kind) {
@@ -281,5 +288,65 @@ int pt_endpoint_from_sockaddr(const void *sa, size_t sa_len, pt_endpoint *out) {
     return PT_ERR_INVALID;
   }
   *out = ep;
+  return PT_OK;
+}
+
+/* ---- Connection identity ------------------------------------------------ */
+
+uint64_t pt_conn_id_from_cid(const uint8_t *cid, size_t len) {
+  if (cid == NULL || len == 0) {
+    return 0;
+  }
+  uint64_t h = 0xcbf29ce484222325u; /* FNV-1a 64 offset basis and prime */
+  for (size_t i = 0; i < len; i++) {
+    h = (h ^ cid[i]) * 0x100000001b3u;
+  }
+  return h != 0 ? h : 1;
+}
+
+/* Where a kind keeps its CONN field, from the event table; NULL if none. */
+#define PT__CONN_AT(tag, fname) PT__CONN_AT_##tag(fname)
+#define PT__CONN_AT_U8(fname)
+#define PT__CONN_AT_U16(fname)
+#define PT__CONN_AT_U32(fname)
+#define PT__CONN_AT_U64(fname)
+#define PT__CONN_AT_BOOL(fname)
+#define PT__CONN_AT_BOOL_X(fname)
+#define PT__CONN_AT_ENDPOINT(fname)
+#define PT__CONN_AT_APPID(fname)
+#define PT__CONN_AT_BYTES42(fname)
+#define PT__CONN_AT_BYTES44(fname)
+#define PT__CONN_AT_CONN(fname) return &d->fname;
+
+static uint64_t *pt__conn_field(pt_event *ev) {
+  switch (ev->kind) {
+#define PT__KIND_CONN(KIND, id, name, desc)                                    \
+  case id: {                                                                   \
+    struct pt_##name##_data *d = &ev->data.name;                               \
+    (void)d;                                                                   \
+    PT__FIELDS_##name(PT__CONN_AT) break;                                      \
+  }
+    PT_EVENT_TABLE(PT__KIND_CONN)
+#undef PT__KIND_CONN
+  default:
+    break;
+  }
+  return NULL;
+}
+
+uint64_t pt_event_conn(const pt_event *ev) {
+  if (ev == NULL) {
+    return 0;
+  }
+  uint64_t *at = pt__conn_field((pt_event *)ev); /* read only */
+  return at != NULL ? *at : 0;
+}
+
+int pt_event_set_conn(pt_event *ev, uint64_t conn) {
+  uint64_t *at = ev != NULL ? pt__conn_field(ev) : NULL;
+  if (at == NULL) {
+    return PT_ERR_INVALID;
+  }
+  *at = conn;
   return PT_OK;
 }

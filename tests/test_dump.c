@@ -631,10 +631,27 @@ static void test_wrong_magic_and_version(void **state) {
   d[1] = 'X';
   assert_int_equal(load_mem(d, good_size, &err), PT_ERR_DUMP_MAGIC);
   d[1] = 'P';
-  d[PT__DH_VERSION] = 2;
+  d[PT__DH_VERSION] = PT_DUMP_FORMAT_VERSION + 1;
   fix_header_crc(d);
   assert_int_equal(load_mem(d, good_size, &err), PT_ERR_DUMP_VERSION);
-  assert_non_null(strstr(err.message, "version 2"));
+  assert_non_null(strstr(err.message, "version 3"));
+  d[PT__DH_VERSION] = 0;
+  fix_header_crc(d);
+  assert_int_equal(load_mem(d, good_size, &err), PT_ERR_DUMP_VERSION);
+  /* Version 1 (before stream_frame and the conn fields) is still read... */
+  d[PT__DH_VERSION] = 1;
+  fix_header_crc(d);
+  assert_int_equal(load_mem(d, good_size, &err), PT_OK);
+  /* ...but not with a kind it could not hold. */
+  const size_t kind_at = PT__DUMP_HEADER_SIZE + 8 + offsetof(pt_event, kind);
+  uint16_t kind = PT_EV_STREAM_FRAME;
+  memcpy(d + kind_at, &kind, sizeof kind);
+  fix_records_crc(d, good_size);
+  assert_int_equal(load_mem(d, good_size, &err), PT_ERR_DUMP_EVENT);
+  assert_non_null(strstr(err.message, "format version 1"));
+  d[PT__DH_VERSION] = 2;
+  fix_header_crc(d);
+  assert_int_equal(load_mem(d, good_size, &err), PT_OK);
   free(d);
 }
 

@@ -142,6 +142,51 @@ static void test_begin_clears_everything(void **state) {
   }
 }
 
+/* The connection identity: a known FNV-1a vector, never 0, and a CONN field
+ * on exactly the connection kinds, which setters and PT_EMIT leave 0. */
+static void test_conn(void **state) {
+  (void)state;
+  const uint8_t a = 'a';
+  assert_true(pt_conn_id_from_cid(&a, 1) == 0xaf63dc4c8601ec8cu);
+  const uint8_t cid[8] = {1, 2, 3, 4, 5, 6, 7, 8};
+  assert_true(pt_conn_id_from_cid(cid, sizeof cid) != 0);
+  assert_true(pt_conn_id_from_cid(cid, sizeof cid) !=
+              pt_conn_id_from_cid(cid, sizeof cid - 1));
+  assert_true(pt_conn_id_from_cid(NULL, 8) == 0);
+  assert_true(pt_conn_id_from_cid(cid, 0) == 0);
+
+  pt_event ev;
+  pt_event_begin(&ev, pt_trace_id_new(), NULL);
+  pt_event_set_stream_frame(&ev, 7, 4, 100, 50, PT_PN_SPACE_APPLICATION, 1, 1);
+  assert_true(pt_event_conn(&ev) == 0);
+  assert_int_equal(pt_event_set_conn(&ev, 42), PT_OK);
+  assert_true(pt_event_conn(&ev) == 42);
+  assert_true(ev.data.stream_frame.conn == 42);
+  assert_true(ev.data.stream_frame.pn == 7);
+  assert_true(ev.data.stream_frame.length == 50);
+  pt_event_set_stream_data(&ev, 4, 0, 10, 0);
+  assert_int_equal(pt_event_set_conn(&ev, 43), PT_OK);
+  assert_true(ev.data.stream_data.conn == 43 && ev.data.stream_data.sent == 0);
+  pt_event_set_app_start(&ev, "DMAP", 1, NULL, 0);
+  assert_int_equal(pt_event_set_conn(&ev, 1), PT_ERR_INVALID);
+  assert_true(pt_event_conn(&ev) == 0);
+  assert_int_equal(pt_event_set_conn(NULL, 1), PT_ERR_INVALID);
+  assert_true(pt_event_conn(NULL) == 0);
+
+  /* Fields older dumps have are where they were. */
+  assert_int_equal(offsetof(struct pt_packet_sent_data, conn), 16);
+  assert_int_equal(offsetof(struct pt_stream_data_data, sent), 21);
+  assert_int_equal(offsetof(struct pt_stream_data_data, conn), 24);
+  /* The layout docs/dump-format.md gives. */
+  assert_int_equal(offsetof(struct pt_packet_lost_data, conn), 16);
+  assert_int_equal(offsetof(struct pt_conn_init_data, conn), 24);
+  assert_int_equal(offsetof(struct pt_conn_established_data, conn), 8);
+  assert_int_equal(offsetof(struct pt_stream_opened_data, conn), 16);
+  assert_int_equal(offsetof(struct pt_stream_frame_data, length), 24);
+  assert_int_equal(offsetof(struct pt_stream_frame_data, sent), 30);
+  assert_int_equal(offsetof(struct pt_stream_frame_data, conn), 32);
+}
+
 static void test_format(void **state) {
   (void)state;
   pt_event ev;
@@ -149,12 +194,17 @@ static void test_format(void **state) {
   pt_event_set_packet_sent(&ev, 5, 1200, 2);
   char line[128];
   int len = pt_event_format(&ev, line, sizeof line);
-  assert_string_equal(line, "packet_sent pn=5 size=1200 space=2");
+  assert_string_equal(
+      line, "packet_sent pn=5 size=1200 space=2 conn=0000000000000000");
   assert_int_equal(len, (int)strlen(line));
   /* Truncation reports the full length, like snprintf. */
   char small[8];
   assert_int_equal(pt_event_format(&ev, small, sizeof small), len);
   assert_string_equal(small, "packet_");
+  assert_int_equal(pt_event_set_conn(&ev, 0x0123456789abcdefu), PT_OK);
+  pt_event_format(&ev, line, sizeof line);
+  assert_string_equal(
+      line, "packet_sent pn=5 size=1200 space=2 conn=0123456789abcdef");
   assert_int_equal(pt_event_format(&ev, NULL, 0), len);
   assert_int_equal(pt_event_format(NULL, line, sizeof line), PT_ERR_INVALID);
 
@@ -167,7 +217,8 @@ static void test_format(void **state) {
   assert_int_equal(pt_endpoint_from_sockaddr(&sin, sizeof sin, &ep), PT_OK);
   pt_event_set_conn_init(&ev, ep);
   pt_event_format(&ev, line, sizeof line);
-  assert_string_equal(line, "conn_init endpoint=10.1.2.3:4433");
+  assert_string_equal(line,
+                      "conn_init endpoint=10.1.2.3:4433 conn=0000000000000000");
   assert_int_equal(pt_endpoint_from_sockaddr(&sin, 4, &ep), PT_ERR_INVALID);
   sin.sin_family = AF_UNIX;
   assert_int_equal(pt_endpoint_from_sockaddr(&sin, sizeof sin, &ep),
@@ -240,6 +291,7 @@ int main(void) {
       cmocka_unit_test(test_emit_matches_setters),
       cmocka_unit_test(test_begin_clears_everything),
       cmocka_unit_test(test_format),
+      cmocka_unit_test(test_conn),
       cmocka_unit_test(test_json_parses),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);

@@ -196,6 +196,8 @@ typedef enum pt_event_kind {
 #define PT__CTYPE_APPID uint8_t
 #define PT__CTYPE_BYTES42 uint8_t
 #define PT__CTYPE_BYTES44 uint8_t
+#define PT__CTYPE_CONN uint64_t
+#define PT__CTYPE_BOOL_X uint8_t
 #define PT__CDIM_U8
 #define PT__CDIM_U16
 #define PT__CDIM_U32
@@ -205,6 +207,8 @@ typedef enum pt_event_kind {
 #define PT__CDIM_APPID [4]
 #define PT__CDIM_BYTES42 [42]
 #define PT__CDIM_BYTES44 [44]
+#define PT__CDIM_CONN
+#define PT__CDIM_BOOL_X
 
 /* Payload structs: struct pt_<name>_data, e.g. struct pt_packet_sent_data. */
 #define PT__FIELD_DECL(tag, name) PT__CTYPE_##tag name PT__CDIM_##tag;
@@ -214,6 +218,30 @@ typedef enum pt_event_kind {
   };
 PT_EVENT_TABLE(PT__PAYLOAD_STRUCT)
 #undef PT__PAYLOAD_STRUCT
+
+/*
+ * struct pt__<name>_args: the leading fields of a payload that the setters
+ * and PT_EMIT take (all but CONN and BOOL_X, which come last); its size
+ * decides whether PT_EMIT may use the two-word write.
+ */
+#define PT__ARG_FIELD(tag, name) PT__ARG_FIELD_##tag(tag, name)
+#define PT__ARG_FIELD_U8(tag, name) PT__FIELD_DECL(tag, name)
+#define PT__ARG_FIELD_U16(tag, name) PT__FIELD_DECL(tag, name)
+#define PT__ARG_FIELD_U32(tag, name) PT__FIELD_DECL(tag, name)
+#define PT__ARG_FIELD_U64(tag, name) PT__FIELD_DECL(tag, name)
+#define PT__ARG_FIELD_BOOL(tag, name) PT__FIELD_DECL(tag, name)
+#define PT__ARG_FIELD_ENDPOINT(tag, name) PT__FIELD_DECL(tag, name)
+#define PT__ARG_FIELD_APPID(tag, name) PT__FIELD_DECL(tag, name)
+#define PT__ARG_FIELD_BYTES42(tag, name) PT__FIELD_DECL(tag, name)
+#define PT__ARG_FIELD_BYTES44(tag, name) PT__FIELD_DECL(tag, name)
+#define PT__ARG_FIELD_CONN(tag, name)
+#define PT__ARG_FIELD_BOOL_X(tag, name)
+#define PT__ARGS_STRUCT(KIND, id, name, desc)                                  \
+  struct pt__##name##_args {                                                   \
+    PT__FIELDS_##name(PT__ARG_FIELD)                                           \
+  };
+PT_EVENT_TABLE(PT__ARGS_STRUCT)
+#undef PT__ARGS_STRUCT
 
 /*
  * Event flag bits (pt_event.flags): the trace flags of the event's context
@@ -775,6 +803,25 @@ static inline void pt_event_begin(pt_event *ev, pt_trace_id trace_id,
   memset(&ev->data, 0, sizeof ev->data);
 }
 
+/*
+ * pt_conn_id_from_cid: the connection identity (the CONN field of the
+ * connection events, see pt_events.h) of the QUIC connection whose original
+ * destination connection id is cid[0..len): the 64-bit FNV-1a hash of those
+ * bytes (never 0).  Both ends compute the same value: the client from the
+ * id it chose, the server from the client's first Initial.
+ * Returns 0 (unknown) for a NULL cid or len 0.  Thread-safety: safe.
+ */
+PT_API uint64_t pt_conn_id_from_cid(const uint8_t *cid, size_t len);
+
+/*
+ * pt_event_conn: the connection identity of a connection event (0: none
+ * recorded, or a kind without one).  pt_event_set_conn: sets it; call it
+ * after pt_event_set_<kind>().  Returns PT_OK, or PT_ERR_INVALID for NULL
+ * or a kind without a CONN field.  Thread-safety: touch only *ev.
+ */
+PT_API uint64_t pt_event_conn(const pt_event *ev);
+PT_API int pt_event_set_conn(pt_event *ev, uint64_t conn);
+
 /* Copies at most dst_size bytes of untrusted src[0..len), zero-filling. */
 static inline void pt__copy_bytes(uint8_t *dst, size_t dst_size,
                                   const void *src, size_t len) {
@@ -803,6 +850,8 @@ static inline void pt__copy_bytes(uint8_t *dst, size_t dst_size,
 #define PT__PARAM_APPID(name) , const void *name
 #define PT__PARAM_BYTES42(name) , const void *name, size_t name##_len
 #define PT__PARAM_BYTES44(name) , const void *name, size_t name##_len
+#define PT__PARAM_CONN(name)
+#define PT__PARAM_BOOL_X(name)
 #define PT__PARAM(tag, name) PT__PARAM_##tag(name)
 
 #define PT__ASSIGN_U8(name) d->name = (uint8_t)name;
@@ -815,6 +864,8 @@ static inline void pt__copy_bytes(uint8_t *dst, size_t dst_size,
 #define PT__ASSIGN_BYTES42(name)                                               \
   pt__copy_bytes(d->name, sizeof d->name, name, name##_len);
 #define PT__ASSIGN_BYTES44(name) PT__ASSIGN_BYTES42(name)
+#define PT__ASSIGN_CONN(name)
+#define PT__ASSIGN_BOOL_X(name)
 #define PT__ASSIGN(tag, name) PT__ASSIGN_##tag(name)
 
 #define PT__SETTER(KIND, id, name, desc)                                       \
@@ -961,6 +1012,8 @@ static inline void pt__put_uint(uint64_t *words, size_t offset,
   pt__copy_bytes((uint8_t *)w + offsetof(pt__data, name), 42, name, name##_len);
 #define PT__PUT_BYTES44(name)                                                  \
   pt__copy_bytes((uint8_t *)w + offsetof(pt__data, name), 44, name, name##_len);
+#define PT__PUT_CONN(name)
+#define PT__PUT_BOOL_X(name)
 #define PT__PUT(tag, name) PT__PUT_##tag(name)
 
 /* The header word of an event: kind, and the trace flags it may carry. */
@@ -984,7 +1037,7 @@ static inline uint64_t pt__event_header(unsigned kind, pt_trace_flags flags) {
     uint64_t w[8] = {0, 0, 0, 0, 0, 0, 0, 0};                                  \
     PT__FIELDS_##name(PT__PUT);                                                \
     uint64_t header = pt__event_header(id, flags);                             \
-    if (sizeof(pt__data) <= 16 && peer_id == NULL) {                           \
+    if (sizeof(struct pt__##name##_args) <= 16 && peer_id == NULL) {           \
       pt__log_write_small(log, trace_id, header, w[0], w[1]);                  \
     } else {                                                                   \
       pt__log_write_parts(log, trace_id, peer_id, header, w);                  \
@@ -1048,7 +1101,13 @@ typedef struct pt_dump_info {
   uint8_t node_id[32];   /* the log's node id */
 } pt_dump_info;
 
-#define PT_DUMP_FORMAT_VERSION 1u
+/*
+ * The version dumps are written with, and the oldest one read.  Version 2
+ * added the stream_frame kind and the CONN / BOOL_X fields (pt_events.h),
+ * which version-1 files read as 0.
+ */
+#define PT_DUMP_FORMAT_VERSION 2u
+#define PT_DUMP_FORMAT_VERSION_OLDEST 1u
 
 /*
  * Why a dump could not be read, for people: e.g. "record 17 at offset 2440:

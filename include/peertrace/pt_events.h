@@ -15,6 +15,23 @@
  *   APPID           4-byte application id, printed as text ("DMAP")
  *   BYTES42 BYTES44 opaque bytes, printed in hex; setters take (ptr, len)
  *                   and copy at most the field's size, zero-filling the rest
+ *   CONN            the connection identity (uint64_t, printed as 16 hex
+ *                   digits; 0: unknown), see below
+ *   BOOL_X          a BOOL that, like CONN, is not a setter parameter
+ *
+ * CONN and BOOL_X fields are not parameters of the setters, of PT_EMIT and
+ * of the convenience macros: those leave them 0, so a PT_PACKET_SENT costs
+ * what it did before they existed.  The ngtcp2 adapter (pt_quic.h) sets
+ * them; so can anyone who builds a pt_event (pt_event_set_conn(), or the
+ * field itself).  They sit after the other fields of their kind, so a dump
+ * written before they existed reads them as 0.
+ *
+ * The connection identity is what both ends of a QUIC connection know
+ * alike: pt_conn_id_from_cid() of the connection's original destination
+ * connection id (the one the client chose for its first Initial).  Both
+ * halves of a connection therefore carry the same conn on every connection
+ * event (conn_init .. packet_lost, stream_frame), whatever trace ids their
+ * nodes gave them, and tools pair the two halves by it.
  *
  * This header is included by peertrace.h; do not include it directly.
  */
@@ -33,20 +50,39 @@
   X(APP_COMMAND, 8, app_command, "application protocol command")               \
   X(APP_START, 9, app_start, "application request started")                    \
   X(APP_END, 10, app_end, "application request finished")                      \
-  X(CUSTOM, 11, custom, "user-defined event")
+  X(CUSTOM, 11, custom, "user-defined event")                                  \
+  X(STREAM_FRAME, 12, stream_frame, "stream frame carried by a QUIC packet")
 
-#define PT__FIELDS_conn_init(F) F(ENDPOINT, endpoint)
-#define PT__FIELDS_conn_established(F) F(U32, rtt_us)
-#define PT__FIELDS_stream_opened(F) F(U64, stream_id) F(BOOL, local)
+#define PT__FIELDS_conn_init(F) F(ENDPOINT, endpoint) F(CONN, conn)
+#define PT__FIELDS_conn_established(F) F(U32, rtt_us) F(CONN, conn)
+#define PT__FIELDS_stream_opened(F)                                            \
+  F(U64, stream_id) F(BOOL, local) F(CONN, conn)
+/* sent: 1 for bytes the node wrote, 0 for bytes it received. */
 #define PT__FIELDS_stream_data(F)                                              \
-  F(U64, stream_id) F(U64, offset) F(U32, length) F(BOOL, fin)
-#define PT__FIELDS_packet_sent(F) F(U64, pn) F(U32, size) F(U8, space)
-#define PT__FIELDS_packet_received(F) F(U64, pn) F(U32, size) F(U8, space)
-#define PT__FIELDS_packet_lost(F) F(U64, pn) F(U8, space)
+  F(U64, stream_id)                                                            \
+  F(U64, offset) F(U32, length) F(BOOL, fin) F(BOOL_X, sent) F(CONN, conn)
+#define PT__FIELDS_packet_sent(F)                                              \
+  F(U64, pn) F(U32, size) F(U8, space) F(CONN, conn)
+#define PT__FIELDS_packet_received(F)                                          \
+  F(U64, pn) F(U32, size) F(U8, space) F(CONN, conn)
+#define PT__FIELDS_packet_lost(F) F(U64, pn) F(U8, space) F(CONN, conn)
 #define PT__FIELDS_app_command(F) F(APPID, app_id) F(U16, cmd) F(BYTES42, data)
 #define PT__FIELDS_app_start(F) F(APPID, app_id) F(U16, cmd) F(BYTES42, data)
 #define PT__FIELDS_app_end(F)                                                  \
   F(APPID, app_id) F(U16, cmd) F(BOOL, ok) F(U64, duration_us)
 #define PT__FIELDS_custom(F) F(U16, category) F(U16, code) F(BYTES44, data)
+/*
+ * One STREAM frame of a QUIC packet (packet pn of pn space `space`), as the
+ * packet's sender or receiver saw it: which bytes of which stream the packet
+ * carried.  sent: 1 on the sender's side (the frame was in a packet_sent),
+ * 0 on the receiver's.  A retransmission is a later frame with the same
+ * stream bytes in another packet.  The ngtcp2 adapter records one per frame
+ * right after the packet's packet_sent / packet_received.
+ */
+#define PT__FIELDS_stream_frame(F)                                             \
+  F(U64, pn)                                                                   \
+  F(U64, stream_id)                                                            \
+  F(U64, offset) F(U32, length) F(U8, space) F(BOOL, fin) F(BOOL, sent)        \
+      F(CONN, conn)
 
 #endif /* PEERTRACE_PT_EVENTS_H */

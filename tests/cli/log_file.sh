@@ -40,7 +40,7 @@ if grep -E "a0a0a0a0 +packet_sent +pn=(5[0-9]{3}|[6-9][0-9]{3}) " "$dir/show.out
   fail "events after the crash point"
 fi
 # Header: recovered + overwritten + dropped is every completed event.
-counts=$(sed -n 's/.*format v1, \([0-9]*\) events of [0-9]* slots, \([0-9]*\) overwritten, \([0-9]*\) dropped.*/\1 \2 \3/p' "$dir/show.out")
+counts=$(sed -n 's/.*format v[0-9]*, \([0-9]*\) events of [0-9]* slots, \([0-9]*\) overwritten, \([0-9]*\) dropped.*/\1 \2 \3/p' "$dir/show.out")
 read -r events over dropped <<<"$counts"
 [ "$events" = "$shown" ] || fail "header says $events events, listed $shown"
 "$peertrace" stats "$log" >/dev/null 2>&1 || fail "stats on a log file failed"
@@ -114,7 +114,7 @@ printf '\007' | dd of="$dir/garbled.ptlog" bs=1 seek=512 conv=notrunc 2>/dev/nul
 set +e
 "$peertrace" show "$dir/garbled.ptlog" >"$dir/garbled.out" 2>/dev/null
 set -e
-grep -q "format v1, 228 events of 1024 slots, 0 overwritten, 7 dropped (7 of them rejected as invalid), 100 unreadable$" "$dir/garbled.out" ||
+grep -q "format v2, 228 events of 1024 slots, 0 overwritten, 7 dropped (7 of them rejected as invalid), 100 unreadable$" "$dir/garbled.out" ||
   fail "show's header of a damaged log: $(sed -n 3p "$dir/garbled.out")"
 
 # 3d. The file truncated under a running node and its follower (`> file`,
