@@ -1,9 +1,10 @@
 /*
  * pt_dump: saving a log to a file and reading it back, trusting nothing.
  *
- * Saving reads every slot through the ring's seqlock (pt__log_read_slot), so
- * writers are never blocked and no event is torn; the events are sorted by
- * (timestamp, ticket) so that readers can merge dumps by streaming them.
+ * Saving writes a snapshot of the ring (pt__ring_snapshot_take, which reads
+ * every slot through the ring's seqlock), so writers are never blocked and
+ * no event is torn; the events are sorted by (timestamp, ticket) so that
+ * readers can merge dumps by streaming them.
  *
  * Reading validates the whole file before handing out the first event:
  * header fields and their CRC, the file length against the event count
@@ -24,10 +25,10 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "pt_clock.h"
 #include "pt_crc32c.h"
 #include "pt_event.h"
 #include "pt_log.h"
+#include "pt_ring_read.h"
 
 const uint8_t pt__dump_magic[8] = {0x89, 'P', 'T', 'D', '\r', '\n', 0x1a, '\n'};
 const uint8_t pt__dump_end_magic[8] = {0x89, 'P',  'T',  'E',
@@ -76,23 +77,6 @@ pt__dump_fail(pt_dump_error *err, const char *fmt, ...) {
 
 /* ---- Saving ------------------------------------------------------------- */
 
-typedef struct pt__record {
-  uint64_t ticket;
-  pt_event event;
-} pt__record;
-
-static int pt__record_compare(const void *a, const void *b) {
-  const pt__record *x = a;
-  const pt__record *y = b;
-  if (x->event.timestamp_us != y->event.timestamp_us) {
-    return x->event.timestamp_us < y->event.timestamp_us ? -1 : 1;
-  }
-  if (x->ticket != y->ticket) {
-    return x->ticket < y->ticket ? -1 : 1;
-  }
-  return 0;
-}
-
 static void pt__header_encode(uint8_t h[PT__DUMP_HEADER_SIZE],
                               const pt_dump_info *info) {
   memset(h, 0, PT__DUMP_HEADER_SIZE);
@@ -116,18 +100,19 @@ static void pt__header_encode(uint8_t h[PT__DUMP_HEADER_SIZE],
 }
 
 /* Writes header, records and trailer to fp. */
-static int pt__dump_write(FILE *fp, const pt_dump_info *info,
-                          const pt__record *records, size_t count) {
+static int pt__dump_write(FILE *fp, const pt__ring_snapshot *snap) {
   uint8_t header[PT__DUMP_HEADER_SIZE];
-  pt__header_encode(header, info);
+  pt__header_encode(header, pt__ring_snapshot_info(snap));
   if (fwrite(header, 1, sizeof header, fp) != sizeof header) {
     return PT_ERR_IO;
   }
   uint32_t crc = 0;
+  size_t count = pt__ring_snapshot_count(snap);
   for (size_t i = 0; i < count; i++) {
+    const pt__record *record = pt__ring_snapshot_at(snap, i);
     uint8_t rec[PT__DUMP_RECORD_SIZE];
-    pt__put64(rec, records[i].ticket);
-    memcpy(rec + 8, &records[i].event, sizeof(pt_event));
+    pt__put64(rec, record->ticket);
+    memcpy(rec + 8, &record->event, sizeof(pt_event));
     crc = pt__crc32c(crc, rec, sizeof rec);
     if (fwrite(rec, 1, sizeof rec, fp) != sizeof rec) {
       return PT_ERR_IO;
@@ -142,77 +127,12 @@ static int pt__dump_write(FILE *fp, const pt_dump_info *info,
   return PT_OK;
 }
 
-/* Reads the ring into a sorted array of records; *out is malloc'ed. */
-static int pt__dump_snapshot(const pt_log *log, pt__record **out, size_t *count,
-                             pt_dump_info *info) {
-  pt__record *records = malloc(log->capacity * sizeof *records);
-  if (records == NULL) {
-    return PT_ERR_NOMEM;
-  }
-  size_t n = 0;
-  uint64_t left_out = 0;
-  for (uint64_t i = 0; i < log->capacity; i++) {
-    if (!pt__log_read_slot(log, i, &records[n].event, &records[n].ticket)) {
-      continue;
-    }
-    /*
-     * Never write a record the loader would reject: one bad event would
-     * make the whole dump unreadable.  pt_log_write refuses such events, so
-     * only a log file of an older writer (or a damaged one) can hold them.
-     */
-    if (pt__event_valid(&records[n].event)) {
-      n++;
-    } else {
-      left_out++;
-    }
-  }
-  qsort(records, n, sizeof *records, pt__record_compare);
-  /* A ticket is one write of one slot: equal (time, ticket) pairs come only
-   * from a corrupted log file, and the loader requires them increasing. */
-  size_t kept = 0;
-  for (size_t i = 0; i < n; i++) {
-    if (kept == 0 || pt__record_compare(&records[kept - 1], &records[i]) != 0) {
-      records[kept++] = records[i];
-    }
-  }
-  left_out += n - kept;
-  n = kept;
-
-  pt_log_stats stats;
-  pt_log_get_stats(log, &stats); /* after the scan: covers what it missed */
-  memset(info, 0, sizeof *info);
-  info->format_version = PT_DUMP_FORMAT_VERSION;
-  info->event_size = (uint32_t)sizeof(pt_event);
-  info->capacity = log->capacity;
-  info->event_count = n;
-  info->overwritten = stats.overwritten;
-  /* Every event the log was given that is in neither the file nor the
-   * overwritten count (the format has one counter for them). */
-  info->dropped = stats.dropped + stats.rejected + left_out;
-  info->created_us = pt__clock_realtime_ns() / 1000u;
-  /* The clock of the process that wrote the events (a log file may be
-   * another process's). */
-  info->clock_source = log->region.info.clock_source == PT__CLOCK_TSC
-                           ? PT_CLOCK_SOURCE_TSC
-                           : PT_CLOCK_SOURCE_REALTIME;
-  pt_log_node_id(log, info->node_id);
-  if (n > 0) {
-    info->first_us = records[0].event.timestamp_us;
-    info->last_us = records[n - 1].event.timestamp_us;
-  }
-  *out = records;
-  *count = n;
-  return PT_OK;
-}
-
 int pt_log_dump_save(const pt_log *log, const char *path) {
   if (log == NULL || path == NULL || path[0] == '\0') {
     return PT_ERR_INVALID;
   }
-  pt__record *records;
-  size_t count;
-  pt_dump_info info;
-  int rc = pt__dump_snapshot(log, &records, &count, &info);
+  pt__ring_snapshot *snap;
+  int rc = pt__ring_snapshot_take(log, &snap);
   if (rc != PT_OK) {
     return rc;
   }
@@ -236,7 +156,7 @@ int pt_log_dump_save(const pt_log *log, const char *path) {
     rc = PT_ERR_IO;
     goto fail_write;
   }
-  rc = pt__dump_write(fp, &info, records, count);
+  rc = pt__dump_write(fp, snap);
   if (fflush(fp) != 0 || fsync(fileno(fp)) != 0) {
     rc = PT_ERR_IO;
   }
@@ -251,7 +171,7 @@ int pt_log_dump_save(const pt_log *log, const char *path) {
     goto fail_write;
   }
   free(tmp);
-  free(records);
+  pt__ring_snapshot_free(snap);
   return PT_OK;
 
 fail_write : {
@@ -262,7 +182,7 @@ fail_write : {
 fail_open:
   free(tmp);
 fail_tmp:
-  free(records);
+  pt__ring_snapshot_free(snap);
   return rc;
 }
 
