@@ -2,7 +2,7 @@
  * p2p_demo: a small P2P DataMap network on 127.0.0.1, traced by peertrace.
  *
  *   p2p_demo [--nodes N] [--loss RATE] [--seed S] [--chunks K] [--out DIR]
- *            [--processes [--crash-node I]]
+ *            [--processes [--crash-node I] [--skew-seed S | --skew SPEC]]
  *
  * Starts N nodes (default 4) in this process, each with its own node id,
  * QUIC endpoint and event log; connects them in a ring; stores K chunks,
@@ -27,6 +27,15 @@
  * --crash-node I (1 <= I < N): when the client is done, the launcher kills
  * node I with SIGKILL instead of stopping it, to show that its events are
  * recovered from its log file all the same.
+ * --skew-seed S, --skew OFF:PPM,...: each node process gets its own clock
+ * (demo_skew.h): with libfaketime preloaded, its CLOCK_REALTIME, hence its
+ * events' times, starts OFF seconds away from the true time and runs PPM
+ * parts per million fast or slow; --skew-seed draws them (offsets in
+ * +-10 s, drifts in +-100 ppm, node 0 too).  The launcher then starts each
+ * node by re-executing this program (LD_PRELOAD acts at exec only), prints
+ * the injected values and, in trace builds, writes them to
+ * DIR/clock-skew.json with what each node's clock read against the true
+ * one when it started.  Without libfaketime it says so and exits 1.
  *
  * Exit status: 0 if every request ended as expected.
  */
@@ -34,6 +43,7 @@
 
 #include "demo_net.h"
 #include "demo_report.h"
+#include "demo_skew.h"
 
 #include <errno.h>
 #include <ngtcp2/version.h>
@@ -57,6 +67,15 @@ typedef struct options {
   int processes;     /* one process per node (--processes) */
   size_t crash_node; /* --crash-node: SIGKILL this node at the end */
   const char *tool;  /* how to run the peertrace tool, for the hints */
+  int skew;          /* --skew-seed or --skew given */
+  demo_skew skews[DEMO_MAX_NODES];
+  uint64_t skew_seed;    /* --skew-seed */
+  const char *skew_spec; /* --skew */
+  /* Hidden --node-process I:UP:DOWN: this process was re-executed by the
+   * launcher as node I, talking to it on pipe fds UP (to) and DOWN (from). */
+  const char *node_arg;
+  int argc; /* for the launcher's re-exec of itself */
+  char **argv;
 } options;
 
 static int parse_args(int argc, char **argv, options *o) {
@@ -67,6 +86,11 @@ static int parse_args(int argc, char **argv, options *o) {
   o->out_dir = "p2p-logs";
   o->processes = 0;
   o->crash_node = SIZE_MAX;
+  o->skew = 0;
+  o->skew_spec = NULL;
+  o->node_arg = NULL;
+  o->argc = argc;
+  o->argv = argv;
   int i = 1;
   while (i < argc) {
     const char *a = argv[i++];
@@ -91,8 +115,18 @@ static int parse_args(int argc, char **argv, options *o) {
       o->chunks = (size_t)strtoul(v, &end, 10);
     } else if (strcmp(a, "--crash-node") == 0) {
       o->crash_node = (size_t)strtoul(v, &end, 10);
+    } else if (strcmp(a, "--skew-seed") == 0) {
+      o->skew_seed = strtoull(v, &end, 10);
+      o->skew |= 1;
     } else if (strcmp(a, "--out") == 0) {
       o->out_dir = v;
+      end = (char *)(uintptr_t)(v + strlen(v));
+    } else if (strcmp(a, "--skew") == 0) {
+      o->skew_spec = v; /* parsed below, once --nodes is known */
+      o->skew |= 2;
+      end = (char *)(uintptr_t)(v + strlen(v));
+    } else if (strcmp(a, "--node-process") == 0) {
+      o->node_arg = v;
       end = (char *)(uintptr_t)(v + strlen(v));
     } else {
       fprintf(stderr, "unknown option %s\n", a);
@@ -106,12 +140,21 @@ static int parse_args(int argc, char **argv, options *o) {
   if (o->nodes < 3 || o->nodes > DEMO_MAX_NODES || o->loss < 0 ||
       o->loss > 0.5 || o->chunks < 1 || o->chunks > MAX_CHUNK_COUNT ||
       (o->crash_node != SIZE_MAX &&
-       (!o->processes || o->crash_node < 1 || o->crash_node >= o->nodes))) {
+       (!o->processes || o->crash_node < 1 || o->crash_node >= o->nodes)) ||
+      (o->skew != 0 && (!o->processes || o->skew == 3))) {
     fprintf(stderr,
             "usage: p2p_demo [--nodes 3..%d] [--loss 0..0.5] "
             "[--seed S] [--chunks 1..%d] [--out DIR]\n"
-            "                [--processes [--crash-node 1..nodes-1]]\n",
+            "                [--processes [--crash-node 1..nodes-1]\n"
+            "                 [--skew-seed S | --skew OFF_S:PPM,... (one per "
+            "node)]]\n",
             DEMO_MAX_NODES, MAX_CHUNK_COUNT);
+    return -1;
+  }
+  if (o->skew == 1) {
+    demo_skew_random(o->skew_seed, o->skews, o->nodes);
+  } else if (o->skew == 2 &&
+             demo_skew_parse(o->skew_spec, o->skews, o->nodes) != 0) {
     return -1;
   }
   return 0;
@@ -309,7 +352,17 @@ static int node_process(const options *o, size_t self, int up, int down) {
   if (demo_net_create(&net, &cfg) != 0) {
     return 1;
   }
-  dprintf(up, "%u\n", demo_net_port(net, self));
+  /* First line: port, node id, and this process's clock against the true
+   * one (the launcher records them: clock-skew.json). */
+  int64_t true_us, offset_us;
+  char id_hex[65];
+  const uint8_t *id = demo_net_node_id(net, self);
+  for (size_t k = 0; k < 32; k++) {
+    snprintf(id_hex + 2 * k, 3, "%02x", id[k]);
+  }
+  demo_skew_measure(&true_us, &offset_us);
+  dprintf(up, "%u %s %lld %lld\n", demo_net_port(net, self), id_hex,
+          (long long)true_us, (long long)offset_us);
   if (read_line(down, line, sizeof line) != 0) {
     demo_net_destroy(net);
     return 1;
@@ -376,13 +429,39 @@ static int save_node_logs(const options *o) {
 }
 #endif
 
+/* A forked node process with a skewed clock: re-executes this program as
+ * node i (--node-process) with libfaketime preloaded.  Never returns. */
+static void exec_node(const options *o, size_t i, int up, int down,
+                      const char *library) {
+  static char flag[] = "--node-process";
+  char arg[64];
+  char **args = calloc((size_t)o->argc + 3, sizeof *args);
+  if (args == NULL || demo_skew_setenv(&o->skews[i], library) != 0) {
+    fprintf(stderr, "demo: node%zu: %s\n", i, strerror(errno));
+    _exit(127);
+  }
+  memcpy(args, o->argv, (size_t)o->argc * sizeof *args);
+  snprintf(arg, sizeof arg, "%zu:%d:%d", i, up, down);
+  args[o->argc] = flag;
+  args[o->argc + 1] = arg;
+  execv("/proc/self/exe", args);
+  fprintf(stderr, "demo: node%zu: cannot re-execute /proc/self/exe: %s\n", i,
+          strerror(errno));
+  _exit(127);
+}
+
 /* The launcher: forks one node process per node and wires them up. */
 static int run_processes(const options *o) {
   pid_t pids[DEMO_MAX_NODES];
   int up[DEMO_MAX_NODES], down[DEMO_MAX_NODES];
+  demo_skew_node skew_nodes[DEMO_MAX_NODES];
   char ports[512] = "";
   int status = 0, failed = 0;
+  const char *library = NULL;
 
+  if (o->skew != 0 && (library = demo_skew_library()) == NULL) {
+    return 1;
+  }
   print_banner(o);
 #if PT_TRACE
   if (mkdir(o->out_dir, 0755) != 0 && errno != EEXIST) {
@@ -392,6 +471,14 @@ static int run_processes(const options *o) {
   }
   demo_files_remove(o->out_dir);
 #endif
+  if (o->skew != 0) {
+    char how[64] = "--skew";
+    if (o->skew == 1) {
+      snprintf(how, sizeof how, "--skew-seed %llu",
+               (unsigned long long)o->skew_seed);
+    }
+    demo_skew_print(o->skews, o->nodes, how);
+  }
   fflush(stdout);
   for (size_t i = 0; i < o->nodes; i++) {
     int to_child[2], from_child[2];
@@ -411,6 +498,9 @@ static int run_processes(const options *o) {
         close(up[j]);
         close(down[j]);
       }
+      if (o->skew != 0) {
+        exec_node(o, i, from_child[1], to_child[0], library);
+      }
       _exit(node_process(o, i, from_child[1], to_child[0]));
     }
     close(to_child[0]);
@@ -419,16 +509,33 @@ static int run_processes(const options *o) {
     down[i] = to_child[1];
   }
   for (size_t i = 0; i < o->nodes; i++) {
-    char line[32];
+    char line[160];
+    unsigned port;
+    long long at_us, offset_us;
+    demo_skew_node *sn = &skew_nodes[i];
     size_t len = strlen(ports);
-    if (read_line(up[i], line, sizeof line) != 0) {
+    if (read_line(up[i], line, sizeof line) != 0 ||
+        sscanf(line, "%u %64s %lld %lld", &port, sn->id_hex, &at_us,
+               &offset_us) != 4) {
       fprintf(stderr, "demo: node%zu did not start\n", i);
       failed = 1;
       break;
     }
-    snprintf(ports + len, sizeof ports - len, "%s ", line);
-    printf("  node%zu  pid %ld  udp port %s\n", i, (long)pids[i], line);
+    sn->measured_at_us = at_us;
+    sn->measured_offset_us = offset_us;
+    snprintf(ports + len, sizeof ports - len, "%u ", port);
+    printf("  node%zu  pid %ld  udp port %u", i, (long)pids[i], port);
+    if (o->skew != 0) {
+      printf("  clock %+.6f s off at start", (double)offset_us / 1e6);
+    }
+    printf("\n");
   }
+#if PT_TRACE
+  if (!failed && o->skew != 0 &&
+      demo_skew_write(o->out_dir, o->skews, skew_nodes, o->nodes) != 0) {
+    failed = 1;
+  }
+#endif
 #if PT_TRACE
   if (!failed) {
     printf("Each node process records into its own log file, %s/node<i>.ptlog;"
@@ -536,5 +643,22 @@ int main(int argc, char **argv) {
     return 2;
   }
   o.tool = find_tool(argc > 0 ? argv[0] : "", tool, sizeof tool);
+  if (o.node_arg != NULL) {
+    size_t self;
+    int up, down;
+    char extra;
+    if (sscanf(o.node_arg, "%zu:%d:%d%c", &self, &up, &down, &extra) != 3 ||
+        self >= o.nodes) {
+      fprintf(stderr, "bad value for --node-process: %s\n", o.node_arg);
+      return 2;
+    }
+    return node_process(&o, self, up, down);
+  }
+#if PT_TRACE
+  /* A skew file of an earlier run must not describe this run's dumps. */
+  char skew_path[512];
+  demo_skew_path(skew_path, sizeof skew_path, o.out_dir);
+  unlink(skew_path);
+#endif
   return o.processes ? run_processes(&o) : run_in_process(&o);
 }
