@@ -8,6 +8,7 @@
 #include "pt_export.h"
 
 #include <arpa/inet.h>
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -94,7 +95,104 @@ int pt__export_event_json(const pt_event *ev, char *out, size_t out_size) {
   return (n < 0 || (size_t)n >= out_size) ? PT_ERR_BUFFER : PT_OK;
 }
 
-/* ---- Field visitor ------------------------------------------------------ */
+/* ---- Clock labels ------------------------------------------------------- */
+
+static const char *pt__clock_status_name(pt_clock_status status) {
+  switch (status) {
+  case PT_CLOCK_REFERENCE:
+    return "reference";
+  case PT_CLOCK_ALIGNED:
+    return "aligned";
+  case PT_CLOCK_UNALIGNED:
+    return "unaligned";
+  case PT_CLOCK_INCONSISTENT:
+    return "inconsistent";
+  case PT_CLOCK_UNSOLVED:
+    return "unsolved";
+  }
+  return NULL;
+}
+
+void pt__export_clock_of(const pt_exporter *ex, unsigned node,
+                         pt__export_clock *out) {
+  memset(out, 0, sizeof *out);
+  out->reference = -1;
+  for (unsigned i = 0; i < ex->node_count; i++) {
+    if (ex->nodes[i].has_clock &&
+        ex->nodes[i].clock.status == PT_CLOCK_REFERENCE) {
+      out->reference = (int)i;
+      break;
+    }
+  }
+  const pt__export_node *n = &ex->nodes[node];
+  if (!n->has_clock) {
+    out->times = "raw";
+    out->status = "none";
+    return;
+  }
+  const pt_clock_estimate *c = &n->clock;
+  out->estimated = 1;
+  out->status = pt__clock_status_name(c->status);
+  out->times = c->status == PT_CLOCK_REFERENCE || c->status == PT_CLOCK_ALIGNED
+                   ? "aligned"
+                   : "raw";
+  out->offset_us = c->offset_us;
+  out->drift_ppm = c->drift_ppm;
+  out->bound_us = c->bound_us;
+  out->t0_us = c->t0_us;
+}
+
+void pt__export_clock_json(const pt_exporter *ex, unsigned node, FILE *fp) {
+  pt__export_clock c;
+  pt__export_clock_of(ex, node, &c);
+  fprintf(fp, "{\"times\":\"%s\",\"status\":\"%s\"", c.times, c.status);
+  if (c.reference >= 0) {
+    fprintf(fp, ",\"reference\":%d", c.reference);
+  }
+  if (c.estimated) {
+    /* Finite: pt_exporter_set_clock refuses anything else. */
+    fprintf(fp,
+            ",\"offset_us\":%.3f,\"drift_ppm\":%.6f,\"t0_us\":%llu,"
+            "\"bound_us\":%.3f",
+            c.offset_us, c.drift_ppm, (unsigned long long)c.t0_us, c.bound_us);
+  }
+  fputc('}', fp);
+}
+
+void pt__export_clock_text(const pt_exporter *ex, unsigned node, int brief,
+                           char *out, size_t out_size) {
+  pt__export_clock c;
+  pt__export_clock_of(ex, node, &c);
+  const pt__export_node *n = &ex->nodes[node];
+  if (!c.estimated) {
+    snprintf(out, out_size, "%s",
+             brief ? "raw times" : "times as recorded (no clock estimate)");
+  } else if (n->clock.status == PT_CLOCK_REFERENCE) {
+    snprintf(out, out_size, "%s",
+             brief ? "reference clock"
+                   : "times as recorded: the reference clock of the timeline");
+  } else if (n->clock.status == PT_CLOCK_ALIGNED && brief) {
+    snprintf(out, out_size, "aligned +/-%.1f us", c.bound_us);
+  } else if (n->clock.status == PT_CLOCK_ALIGNED) {
+    char ref[24] = "the reference";
+    if (c.reference >= 0) {
+      snprintf(ref, sizeof ref, "node %s", ex->nodes[c.reference].short_hex);
+    }
+    snprintf(out, out_size,
+             "times aligned to %s: offset %+.1f us, drift %+.3f ppm, bound "
+             "+/-%.1f us",
+             ref, c.offset_us, c.drift_ppm, c.bound_us);
+  } else if (brief) {
+    snprintf(out, out_size, "raw times, %s", c.status);
+  } else {
+    snprintf(out, out_size, "times as recorded: clock %s (%s)", c.status,
+             n->clock.status == PT_CLOCK_UNALIGNED
+                 ? "no two-way path of packets to the reference"
+             : n->clock.status == PT_CLOCK_INCONSISTENT
+                 ? "its packets contradict a steady clock"
+                 : "not estimated yet");
+  }
+}
 
 /* ---- The exporter object ------------------------------------------------ */
 
@@ -159,11 +257,28 @@ int pt_exporter_add_node(pt_exporter *ex, const uint8_t node_id[32],
   }
   ex->nodes = nodes;
   pt__export_node *n = &nodes[ex->node_count];
+  memset(n, 0, sizeof *n);
   memcpy(n->id, node_id, 32);
   pt__hex_encode(n->hex, node_id, 32);
   memcpy(n->short_hex, n->hex, 8);
   n->short_hex[8] = '\0';
   *index = ex->node_count++;
+  return PT_OK;
+}
+
+int pt_exporter_set_clock(pt_exporter *ex, unsigned node,
+                          const struct pt_clock_estimate *est) {
+  if (ex == NULL || est == NULL || node >= ex->node_count || ex->started ||
+      pt__clock_status_name(est->status) == NULL) {
+    return PT_ERR_INVALID;
+  }
+  /* Labels print the numbers: NaN or infinity would make invalid JSON. */
+  if (!isfinite(est->offset_us) || !isfinite(est->drift_ppm) ||
+      !isfinite(est->bound_us) || est->bound_us < 0) {
+    return PT_ERR_INVALID;
+  }
+  ex->nodes[node].clock = *est;
+  ex->nodes[node].has_clock = 1;
   return PT_OK;
 }
 
@@ -231,7 +346,8 @@ void pt_exporter_free(pt_exporter *ex) {
 
 /* ---- Plain JSON --------------------------------------------------------- */
 /*
- * {"format":"peertrace","version":1,"nodes":[{"index":0,"node_id":"…"}],
+ * {"format":"peertrace","version":1,"nodes":[{"index":0,"node_id":"…",
+ *  "clock":{"times":"aligned"|"raw",…}}],
  *  "events":[{"node":0,"title":"…",<pt_event_to_json fields>}, …]}
  */
 
@@ -239,8 +355,11 @@ static int pt__json_begin(pt_exporter *ex, const pt_event *first) {
   (void)first;
   fputs("{\"format\":\"peertrace\",\"version\":1,\"nodes\":[", ex->fp);
   for (unsigned i = 0; i < ex->node_count; i++) {
-    fprintf(ex->fp, "%s{\"index\":%u,\"node_id\":\"%s\"}", i ? "," : "", i,
+    fprintf(ex->fp,
+            "%s{\"index\":%u,\"node_id\":\"%s\",\"clock\":", i ? "," : "", i,
             ex->nodes[i].hex);
+    pt__export_clock_json(ex, i, ex->fp);
+    fputc('}', ex->fp);
   }
   fputs("],\"events\":[\n", ex->fp);
   return PT_OK;

@@ -12,11 +12,14 @@
 #include "pt_hex.h"
 
 #include "pt_common.h"
+#include <peertrace/pt_align.h>
 
 typedef struct pt__export_node {
   uint8_t id[32];
   char hex[65];      /* full id in hex */
   char short_hex[9]; /* first 8 hex digits, as git shortens hashes */
+  int has_clock;     /* pt_exporter_set_clock was called: clock is valid */
+  pt_clock_estimate clock;
 } pt__export_node;
 
 typedef struct pt__export_ops {
@@ -62,6 +65,41 @@ void pt__export_xml_text(FILE *fp, const char *text);
  */
 void pt__export_event_title(const pt_exporter *ex, const pt_event *ev,
                             char *out, size_t out_size);
+
+/*
+ * How a node's times are labelled (pt_exporter_set_clock), the same in
+ * every format: times "aligned" (status reference or aligned) or "raw";
+ * status one of "reference", "aligned", "unaligned", "inconsistent",
+ * "unsolved", or "none" without an estimate; reference the exporter index
+ * of the node whose estimate says PT_CLOCK_REFERENCE, -1 if none has.
+ */
+typedef struct pt__export_clock {
+  const char *times;
+  const char *status;
+  int estimated; /* the numbers below come from an estimate */
+  int reference;
+  double offset_us, drift_ppm, bound_us;
+  uint64_t t0_us;
+} pt__export_clock;
+
+void pt__export_clock_of(const pt_exporter *ex, unsigned node,
+                         pt__export_clock *out);
+
+/*
+ * The label as one JSON object: {"times":..,"status":..[,"reference":N,
+ * "offset_us":..,"drift_ppm":..,"t0_us":..,"bound_us":..]} (reference
+ * only if known, numbers only with an estimate).
+ */
+void pt__export_clock_json(const pt_exporter *ex, unsigned node, FILE *fp);
+
+/*
+ * The label as one line of text for people, e.g. "times aligned to node
+ * 1a2b3c4d: offset -2500012.3 us, drift 50.0 ppm, bound +/-41.2 us" or
+ * "times as recorded (no clock estimate)".  `brief` gives the short form
+ * for a name suffix: "aligned +/-41.2 us", "reference clock", "raw times".
+ */
+void pt__export_clock_text(const pt_exporter *ex, unsigned node, int brief,
+                           char *out, size_t out_size);
 
 /* pt_event_to_json of ev into out; PT_ERR_BUFFER if it does not fit. */
 int pt__export_event_json(const pt_event *ev, char *out, size_t out_size);

@@ -4,11 +4,13 @@
  *
  * {"displayTimeUnit":"ms","traceEvents":[...]} with `ts`/`dur` in Unix
  * microseconds.  Each node is a process (pid = node index + 1, named by
- * "process_name" metadata) with two threads: 1 "network" (packet and
- * connection events, as instants) and 2 "app" (app requests as complete
- * "X" slices from app_end's duration, app commands as zero-length slices,
- * app_start as an instant).  The app slices of one trace id carry the same
- * bind_id with flow_in and flow_out, which Perfetto draws as arrows from
+ * "process_name" metadata, whose name ends with the node's clock label,
+ * e.g. "node 1a2b3c4d (aligned +/-41.2 us)"; "process_labels" holds the
+ * label in full and its numbers as args.clock) with two threads: 1 "network"
+ * (packet and connection events, as instants) and 2 "app" (app requests as
+ * complete "X" slices from app_end's duration, app commands as zero-length
+ * slices, app_start as an instant).  The app slices of one trace id carry the
+ * same bind_id with flow_in and flow_out, which Perfetto draws as arrows from
  * slice to slice in time order: across nodes, that is how a request
  * travelled.
  */
@@ -19,14 +21,31 @@ static int pt__chrome_begin(pt_exporter *ex, const pt_event *first) {
   FILE *fp = ex->fp;
   fputs("{\"displayTimeUnit\":\"ms\",\"traceEvents\":[\n", fp);
   for (unsigned i = 0; i < ex->node_count; i++) {
+    /* The clock label twice: short in the name, which every viewer shows,
+     * in full as the process's labels. */
+    char brief[64], name[96], label[160];
+    pt__export_clock_text(ex, i, 1, brief, sizeof brief);
+    snprintf(name, sizeof name, "node %s (%s)", ex->nodes[i].short_hex, brief);
+    pt__export_clock_text(ex, i, 0, label, sizeof label);
     fprintf(fp,
-            "%s{\"ph\":\"M\",\"name\":\"process_name\",\"pid\":%u,\"tid\":0,"
-            "\"args\":{\"name\":\"node %s\"}},\n"
+            "%s{\"ph\":\"M\",\"name\":\"process_name\",\"pid\":%u,"
+            "\"tid\":0,\"args\":{\"name\":",
+            i ? ",\n" : "", i + 1);
+    pt__export_json_string(fp, name);
+    fprintf(fp,
+            "}},\n{\"ph\":\"M\",\"name\":\"process_labels\",\"pid\":%u,"
+            "\"tid\":0,\"args\":{\"labels\":",
+            i + 1);
+    pt__export_json_string(fp, label);
+    fputs(",\"clock\":", fp);
+    pt__export_clock_json(ex, i, fp);
+    fprintf(fp,
+            "}},\n"
             "{\"ph\":\"M\",\"name\":\"thread_name\",\"pid\":%u,\"tid\":1,"
             "\"args\":{\"name\":\"network\"}},\n"
             "{\"ph\":\"M\",\"name\":\"thread_name\",\"pid\":%u,\"tid\":2,"
             "\"args\":{\"name\":\"app\"}}",
-            i ? ",\n" : "", i + 1, ex->nodes[i].short_hex, i + 1, i + 1);
+            i + 1, i + 1);
   }
   return PT_OK;
 }

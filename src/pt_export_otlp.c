@@ -4,9 +4,11 @@
  *
  * {"resourceSpans":[...]} where each finished span is written as soon as it
  * ends, in a resourceSpans element of its own whose resource names the node
- * (service.name "peertrace", peertrace.node_id).  OTLP/JSON specifics:
- * traceId / spanId in hex (not base64), times as decimal strings of Unix
- * nanoseconds, 64-bit integers as strings, enums as integers.
+ * (service.name "peertrace", peertrace.node_id, and its clock label:
+ * peertrace.clock.times "aligned" or "raw", .status, .reference (the
+ * reference node's id), .offset_us, .drift_ppm, .bound_us).  OTLP/JSON
+ * specifics: traceId / spanId in hex (not base64), times as decimal strings of
+ * Unix nanoseconds, 64-bit integers as strings, enums as integers.
  *
  * A span is one app request: app_start opens it for (node, trace id),
  * app_end with the same app id and command closes it (an app_end without a
@@ -97,6 +99,29 @@ static void pt__otlp_field(void *ctx, const char *name, pt__field_type type,
   a->comma = 1;
 }
 
+static void pt__otlp_attr_double(FILE *fp, const char *key, double value) {
+  fprintf(fp, ",{\"key\":\"%s\",\"value\":{\"doubleValue\":%.6g}}", key, value);
+}
+
+/* The node's clock label (pt_exporter_set_clock) as resource attributes. */
+static void pt__otlp_clock_attrs(pt_exporter *ex, unsigned node) {
+  FILE *fp = ex->fp;
+  pt__export_clock c;
+  pt__export_clock_of(ex, node, &c);
+  pt__otlp_attr_string(fp, 1, "peertrace.clock.times", c.times);
+  pt__otlp_attr_string(fp, 1, "peertrace.clock.status", c.status);
+  if (c.reference >= 0) {
+    pt__otlp_attr_string(fp, 1, "peertrace.clock.reference",
+                         ex->nodes[c.reference].hex);
+  }
+  if (c.estimated) {
+    /* Finite: pt_exporter_set_clock refuses anything else. */
+    pt__otlp_attr_double(fp, "peertrace.clock.offset_us", c.offset_us);
+    pt__otlp_attr_double(fp, "peertrace.clock.drift_ppm", c.drift_ppm);
+    pt__otlp_attr_double(fp, "peertrace.clock.bound_us", c.bound_us);
+  }
+}
+
 /* Writes one finished span; status: 0 unset, 1 ok, 2 error. */
 static void pt__otlp_write_span(pt_exporter *ex, const pt__otlp_span *s,
                                 uint64_t end_us, int status) {
@@ -124,6 +149,7 @@ static void pt__otlp_write_span(pt_exporter *ex, const pt__otlp_span *s,
   st->any_written = 1;
   pt__otlp_attr_string(fp, 0, "service.name", "peertrace");
   pt__otlp_attr_string(fp, 1, "peertrace.node_id", node->hex);
+  pt__otlp_clock_attrs(ex, s->node);
   fputs("]},\"scopeSpans\":[{\"scope\":{\"name\":\"peertrace\"},\"spans\":[{",
         fp);
   fprintf(fp, "\"traceId\":\"%s\",\"spanId\":\"%s\",\"name\":", trace_hex,

@@ -3,7 +3,9 @@
  *
  * RFC 7464 framing: every record is 0x1e, one JSON text, '\n'.  The first
  * record is the header (qlog_version "0.3", qlog_format "JSON-SEQ", one
- * `trace` with vantage_point and common_fields); each later record is one
+ * `trace` with vantage_point and common_fields, where peertrace_clock is
+ * the node's clock label of pt_exporter_set_clock, also said in words in
+ * the description); each later record is one
  * event {"time": ms relative to common_fields.reference_time, "name":
  * "category:event", "data": {...}} with the old (pre-"quic:") category
  * names qvis knows: transport:, recovery:, connectivity:.
@@ -35,16 +37,29 @@ static int pt__qlog_begin(pt_exporter *ex, const pt_event *first) {
   if (first != NULL) {
     pt_trace_id_to_hex(&first->trace_id, trace_hex, sizeof trace_hex);
   }
+  char clock[160] = "";
+  if (ex->node_count > 0) {
+    pt__export_clock_text(ex, 0, 0, clock, sizeof clock);
+  }
+  char description[256];
+  snprintf(description, sizeof description, "node %s, %s", node, clock);
+  fputs("\x1e{\"qlog_version\":\"0.3\",\"qlog_format\":\"JSON-SEQ\","
+        "\"title\":\"peertrace export\",\"description\":",
+        ex->fp);
+  pt__export_json_string(ex->fp, description);
   fprintf(ex->fp,
-          "\x1e{\"qlog_version\":\"0.3\",\"qlog_format\":\"JSON-SEQ\","
-          "\"title\":\"peertrace export\",\"description\":\"node %s\","
-          "\"trace\":{\"title\":\"node %.8s\",\"vantage_point\":{\"name\":"
+          ",\"trace\":{\"title\":\"node %.8s\",\"vantage_point\":{\"name\":"
           "\"%s\",\"type\":\"unknown\"},\"common_fields\":{\"group_id\":"
           "\"%s\",\"protocol_type\":[\"QUIC\"],\"time_format\":\"relative\","
-          "\"reference_time\":%llu.%03u}}}\n",
-          node, node, node, trace_hex,
-          (unsigned long long)(reference_us / 1000u),
+          "\"reference_time\":%llu.%03u",
+          node, node, trace_hex, (unsigned long long)(reference_us / 1000u),
           (unsigned)(reference_us % 1000u));
+  if (ex->node_count > 0) {
+    /* qvis and the schema ignore fields they do not know. */
+    fputs(",\"peertrace_clock\":", ex->fp);
+    pt__export_clock_json(ex, 0, ex->fp);
+  }
+  fputs("}}}\n", ex->fp);
   return PT_OK;
 }
 

@@ -1,9 +1,11 @@
 /*
  * test_export: the exporter API's contract (argument checks, node rules,
  * time order, sticky I/O errors, app command naming).  The formats
- * themselves are validated by real parsers in tests/export/ and tests/js/.
+ * themselves are validated by real parsers in tests/export/ and tests/js/;
+ * the clock labels here are read back with jansson.
  */
 #define _GNU_SOURCE
+#include <math.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -12,8 +14,10 @@
 #include <stdlib.h>
 #include <string.h>
 #include <cmocka.h>
+#include <jansson.h>
 
 #include <peertrace/peertrace.h>
+#include <peertrace/pt_align.h>
 
 static const uint8_t node_a[32] = {0xaa};
 static const uint8_t node_b[32] = {0xbb};
@@ -189,6 +193,293 @@ static void test_log_export_json(void **state) {
   pt_log_destroy(log);
 }
 
+/* ---- Clock labels (pt_exporter_set_clock) -------------------------------- */
+
+static const uint8_t node_c[32] = {0xcc};
+static const uint8_t node_d[32] = {0xdd};
+
+static pt_clock_estimate estimate(pt_clock_status status, double offset,
+                                  double drift, double bound) {
+  pt_clock_estimate e;
+  memset(&e, 0, sizeof e);
+  e.status = status;
+  e.offset_us = offset;
+  e.drift_ppm = drift;
+  e.bound_us = bound;
+  e.t0_us = 1000;
+  return e;
+}
+
+/*
+ * Exports a request on each of `nodes` nodes (a, b, c, d): a is the
+ * reference, b aligned (offset -2500000.25 us, drift 50 ppm, bound 41.5
+ * us), c unaligned, d without pt_exporter_set_clock.  Returns the text.
+ */
+static char *export_with_clocks(pt_export_format format, unsigned nodes) {
+  const uint8_t *ids[] = {node_a, node_b, node_c, node_d};
+  pt_clock_estimate est[] = {estimate(PT_CLOCK_REFERENCE, 0, 0, 0),
+                             estimate(PT_CLOCK_ALIGNED, -2500000.25, 50, 41.5),
+                             estimate(PT_CLOCK_UNALIGNED, 0, 0, 0)};
+  char *text = NULL;
+  size_t size = 0;
+  FILE *fp = open_memstream(&text, &size);
+  assert_non_null(fp);
+  pt_exporter *ex;
+  assert_int_equal(pt_exporter_new(&ex, format, fp), PT_OK);
+  for (unsigned i = 0; i < nodes; i++) {
+    unsigned index;
+    assert_int_equal(pt_exporter_add_node(ex, ids[i], &index), PT_OK);
+    if (i < 3) {
+      assert_int_equal(pt_exporter_set_clock(ex, index, &est[i]), PT_OK);
+    }
+  }
+  uint64_t t = 100;
+  for (unsigned i = 0; i < nodes; i++) {
+    pt_event ev = app_event(PT_EV_APP_START, t++);
+    assert_int_equal(pt_exporter_write(ex, i, &ev), PT_OK);
+    ev = app_event(PT_EV_APP_END, t++);
+    assert_int_equal(pt_exporter_write(ex, i, &ev), PT_OK);
+  }
+  assert_int_equal(pt_exporter_finish(ex), PT_OK);
+  pt_exporter_free(ex);
+  assert_int_equal(fclose(fp), 0);
+  return text;
+}
+
+static json_t *parse(const char *text) {
+  json_error_t err;
+  json_t *doc = json_loads(text, 0, &err);
+  if (doc == NULL) {
+    fail_msg("not JSON: %s at line %d", err.text, err.line);
+  }
+  return doc;
+}
+
+/* Checks one clock object of node i of export_with_clocks. */
+static void check_clock_object(json_t *clock, unsigned i) {
+  static const char *times[] = {"aligned", "aligned", "raw", "raw"};
+  static const char *status[] = {"reference", "aligned", "unaligned", "none"};
+  assert_non_null(clock);
+  assert_string_equal(json_string_value(json_object_get(clock, "times")),
+                      times[i]);
+  assert_string_equal(json_string_value(json_object_get(clock, "status")),
+                      status[i]);
+  assert_int_equal(json_integer_value(json_object_get(clock, "reference")), 0);
+  json_t *offset = json_object_get(clock, "offset_us");
+  if (i == 3) {
+    assert_null(offset); /* no estimate, no numbers */
+    return;
+  }
+  assert_true(json_is_real(offset));
+  double want[] = {0, -2500000.25, 0};
+  assert_true(json_real_value(offset) == want[i]);
+  assert_true(json_real_value(json_object_get(clock, "drift_ppm")) ==
+              (i == 1 ? 50 : 0));
+  assert_true(json_real_value(json_object_get(clock, "bound_us")) ==
+              (i == 1 ? 41.5 : 0));
+  assert_int_equal(json_integer_value(json_object_get(clock, "t0_us")), 1000);
+}
+
+static void test_clock_label_json(void **state) {
+  (void)state;
+  char *text = export_with_clocks(PT_EXPORT_JSON, 4);
+  json_t *doc = parse(text);
+  json_t *nodes = json_object_get(doc, "nodes");
+  assert_int_equal(json_array_size(nodes), 4);
+  for (unsigned i = 0; i < 4; i++) {
+    check_clock_object(json_object_get(json_array_get(nodes, i), "clock"), i);
+  }
+  json_decref(doc);
+  free(text);
+}
+
+static void test_clock_label_chrome(void **state) {
+  (void)state;
+  static const char *names[] = {
+      "node aa000000 (reference clock)", "node bb000000 (aligned +/-41.5 us)",
+      "node cc000000 (raw times, unaligned)", "node dd000000 (raw times)"};
+  static const char *labels[] = {
+      "times as recorded: the reference clock of the timeline",
+      "times aligned to node aa000000: offset -2500000.2 us, drift +50.000 "
+      "ppm, bound +/-41.5 us",
+      "times as recorded: clock unaligned (no two-way path of packets to the "
+      "reference)",
+      "times as recorded (no clock estimate)"};
+  char *text = export_with_clocks(PT_EXPORT_CHROME, 4);
+  json_t *doc = parse(text);
+  json_t *events = json_object_get(doc, "traceEvents");
+  unsigned seen_names = 0, seen_labels = 0;
+  size_t k;
+  json_t *e;
+  json_array_foreach(events, k, e) {
+    const char *name = json_string_value(json_object_get(e, "name"));
+    json_int_t pid = json_integer_value(json_object_get(e, "pid"));
+    json_t *args = json_object_get(e, "args");
+    assert_true(pid >= 1 && pid <= 4);
+    if (strcmp(name, "process_name") == 0) {
+      assert_string_equal(json_string_value(json_object_get(args, "name")),
+                          names[pid - 1]);
+      seen_names |= 1u << (pid - 1);
+    } else if (strcmp(name, "process_labels") == 0) {
+      assert_string_equal(json_string_value(json_object_get(args, "labels")),
+                          labels[pid - 1]);
+      check_clock_object(json_object_get(args, "clock"), (unsigned)pid - 1);
+      seen_labels |= 1u << (pid - 1);
+    }
+  }
+  assert_int_equal(seen_names, 0xf);
+  assert_int_equal(seen_labels, 0xf);
+  json_decref(doc);
+  free(text);
+}
+
+/* The value of resource attribute key, as JSON (NULL if absent). */
+static json_t *otlp_attr(json_t *resource, const char *key) {
+  size_t k;
+  json_t *a;
+  json_array_foreach(json_object_get(resource, "attributes"), k, a) {
+    if (strcmp(json_string_value(json_object_get(a, "key")), key) == 0) {
+      return json_object_get(a, "value");
+    }
+  }
+  return NULL;
+}
+
+static void test_clock_label_otlp(void **state) {
+  (void)state;
+  static const char *ids[] = {"aa", "bb", "cc", "dd"};
+  static const char *times[] = {"aligned", "aligned", "raw", "raw"};
+  static const char *status[] = {"reference", "aligned", "unaligned", "none"};
+  char *text = export_with_clocks(PT_EXPORT_OTLP, 4);
+  json_t *doc = parse(text);
+  json_t *spans = json_object_get(doc, "resourceSpans");
+  assert_int_equal(json_array_size(spans), 4); /* a span per node */
+  size_t k;
+  json_t *rs;
+  unsigned seen = 0;
+  json_array_foreach(spans, k, rs) {
+    json_t *res = json_object_get(rs, "resource");
+    const char *id = json_string_value(
+        json_object_get(otlp_attr(res, "peertrace.node_id"), "stringValue"));
+    unsigned i = 0;
+    while (i < 4 && strncmp(id, ids[i], 2) != 0) {
+      i++;
+    }
+    assert_true(i < 4);
+    seen |= 1u << i;
+    assert_string_equal(
+        json_string_value(json_object_get(
+            otlp_attr(res, "peertrace.clock.times"), "stringValue")),
+        times[i]);
+    assert_string_equal(
+        json_string_value(json_object_get(
+            otlp_attr(res, "peertrace.clock.status"), "stringValue")),
+        status[i]);
+    const char *ref = json_string_value(json_object_get(
+        otlp_attr(res, "peertrace.clock.reference"), "stringValue"));
+    assert_non_null(ref);
+    assert_int_equal(strncmp(ref, "aa000000", 8), 0);
+    json_t *offset = otlp_attr(res, "peertrace.clock.offset_us");
+    if (i == 3) {
+      assert_null(offset);
+      continue;
+    }
+    double want_offset = i == 1 ? -2500000.25 : 0;
+    double got = json_number_value(json_object_get(offset, "doubleValue"));
+    assert_true(got > want_offset - 0.5 && got < want_offset + 0.5);
+    assert_true(json_number_value(
+                    json_object_get(otlp_attr(res, "peertrace.clock.drift_ppm"),
+                                    "doubleValue")) == (i == 1 ? 50 : 0));
+    assert_true(json_number_value(
+                    json_object_get(otlp_attr(res, "peertrace.clock.bound_us"),
+                                    "doubleValue")) == (i == 1 ? 41.5 : 0));
+  }
+  assert_int_equal(seen, 0xf);
+  json_decref(doc);
+  free(text);
+}
+
+/* The qlog header: the first JSON-SEQ record. */
+static json_t *qlog_header(char *text) {
+  assert_int_equal(text[0], '\x1e');
+  char *end = strchr(text, '\n');
+  assert_non_null(end);
+  *end = '\0';
+  return parse(text + 1);
+}
+
+static void test_clock_label_qlog(void **state) {
+  (void)state;
+  /* One node per qlog: node a (the reference), then a lone node d. */
+  char *text = export_with_clocks(PT_EXPORT_QLOG, 1);
+  json_t *head = qlog_header(text);
+  json_t *common =
+      json_object_get(json_object_get(head, "trace"), "common_fields");
+  check_clock_object(json_object_get(common, "peertrace_clock"), 0);
+  assert_non_null(
+      strstr(json_string_value(json_object_get(head, "description")),
+             "the reference clock"));
+  json_decref(head);
+  free(text);
+
+  char *raw = NULL;
+  size_t size = 0;
+  FILE *fp = open_memstream(&raw, &size);
+  pt_exporter *ex;
+  assert_int_equal(pt_exporter_new(&ex, PT_EXPORT_QLOG, fp), PT_OK);
+  unsigned index;
+  assert_int_equal(pt_exporter_add_node(ex, node_d, &index), PT_OK);
+  assert_int_equal(pt_exporter_finish(ex), PT_OK);
+  pt_exporter_free(ex);
+  fclose(fp);
+  head = qlog_header(raw);
+  json_t *clock = json_object_get(
+      json_object_get(json_object_get(head, "trace"), "common_fields"),
+      "peertrace_clock");
+  assert_string_equal(json_string_value(json_object_get(clock, "times")),
+                      "raw");
+  assert_null(json_object_get(clock, "reference"));
+  assert_non_null(
+      strstr(json_string_value(json_object_get(head, "description")),
+             "times as recorded"));
+  json_decref(head);
+  free(raw);
+}
+
+static void test_set_clock_arguments(void **state) {
+  (void)state;
+  FILE *fp = tmpfile();
+  pt_exporter *ex;
+  assert_int_equal(pt_exporter_new(&ex, PT_EXPORT_JSON, fp), PT_OK);
+  pt_clock_estimate ok = estimate(PT_CLOCK_ALIGNED, 1, 2, 3);
+  assert_int_equal(pt_exporter_set_clock(ex, 0, &ok), PT_ERR_INVALID);
+  unsigned index;
+  assert_int_equal(pt_exporter_add_node(ex, node_a, &index), PT_OK);
+  assert_int_equal(pt_exporter_set_clock(NULL, 0, &ok), PT_ERR_INVALID);
+  assert_int_equal(pt_exporter_set_clock(ex, 0, NULL), PT_ERR_INVALID);
+  assert_int_equal(pt_exporter_set_clock(ex, 1, &ok), PT_ERR_INVALID);
+  pt_clock_estimate bad = ok;
+  bad.status = (pt_clock_status)99;
+  assert_int_equal(pt_exporter_set_clock(ex, 0, &bad), PT_ERR_INVALID);
+  bad = ok;
+  bad.offset_us = NAN;
+  assert_int_equal(pt_exporter_set_clock(ex, 0, &bad), PT_ERR_INVALID);
+  bad = ok;
+  bad.drift_ppm = INFINITY;
+  assert_int_equal(pt_exporter_set_clock(ex, 0, &bad), PT_ERR_INVALID);
+  bad = ok;
+  bad.bound_us = -1;
+  assert_int_equal(pt_exporter_set_clock(ex, 0, &bad), PT_ERR_INVALID);
+  assert_int_equal(pt_exporter_set_clock(ex, 0, &ok), PT_OK);
+  pt_event ev = app_event(PT_EV_APP_START, 100);
+  assert_int_equal(pt_exporter_write(ex, 0, &ev), PT_OK);
+  /* Labels are written with the first event: too late now. */
+  assert_int_equal(pt_exporter_set_clock(ex, 0, &ok), PT_ERR_INVALID);
+  assert_int_equal(pt_exporter_finish(ex), PT_OK);
+  pt_exporter_free(ex);
+  fclose(fp);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_arguments),
@@ -197,6 +488,11 @@ int main(void) {
       cmocka_unit_test(test_app_namer),
       cmocka_unit_test(test_empty_exports_are_complete),
       cmocka_unit_test(test_log_export_json),
+      cmocka_unit_test(test_set_clock_arguments),
+      cmocka_unit_test(test_clock_label_json),
+      cmocka_unit_test(test_clock_label_chrome),
+      cmocka_unit_test(test_clock_label_otlp),
+      cmocka_unit_test(test_clock_label_qlog),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1269,6 +1269,32 @@ PT_API int pt_exporter_set_app_namer(pt_exporter *ex, pt_app_namer namer,
 PT_API int pt_exporter_add_node(pt_exporter *ex, const uint8_t node_id[32],
                                 unsigned *index);
 
+/* The estimate of a node's clock: pt_align.h defines it (pt_align_estimate). */
+struct pt_clock_estimate;
+
+/*
+ * pt_exporter_set_clock: says that node `node`'s events will come with
+ * aligned timestamps (mapped onto the reference node's clock, e.g. with
+ * pt_align_time) and how: *est is the node's estimate from
+ * pt_align_estimate.  Call it after pt_exporter_add_node and before the
+ * first event, once per node, the reference node included (its status
+ * PT_CLOCK_REFERENCE names the reference in the labels).  The exporter
+ * does not move any time; it labels each node's times in the output:
+ *   - "aligned" for PT_CLOCK_ALIGNED and PT_CLOCK_REFERENCE, with the
+ *     offset, drift and uncertainty bound (JSON: nodes[i].clock; qlog:
+ *     common_fields.peertrace_clock; Chrome: the process name and
+ *     process_labels; OTLP: peertrace.clock.* resource attributes);
+ *   - "raw" (times as recorded) for nodes that could not be aligned
+ *     (PT_CLOCK_UNALIGNED, PT_CLOCK_INCONSISTENT, PT_CLOCK_UNSOLVED), with
+ *     the reason, and for every node without this call.
+ * So do not call it for an export of recorded times.  *est is copied.
+ * Returns PT_OK; PT_ERR_INVALID for NULL, an unknown node, after the first
+ * event or pt_exporter_finish, an unknown status, or an aligned estimate
+ * whose offset, drift or bound is not a finite number (bound < 0 too).
+ */
+PT_API int pt_exporter_set_clock(pt_exporter *ex, unsigned node,
+                                 const struct pt_clock_estimate *est);
+
 /*
  * pt_exporter_write: exports one event of node `node`.  Events must come in
  * time order (non-decreasing timestamp_us across all nodes).
