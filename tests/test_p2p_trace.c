@@ -279,6 +279,90 @@ static void test_quic_events_match_ngtcp2(void **state) {
   free(tap);
 }
 
+/* ---- Connection identity ----------------------------------------------- */
+
+static int is_conn_kind(unsigned kind) {
+  return (kind >= PT_EV_CONN_INIT && kind <= PT_EV_PACKET_LOST) ||
+         kind == PT_EV_STREAM_FRAME;
+}
+
+/*
+ * Both halves of every ring connection carry the same non-zero conn on
+ * every connection event (conn_init included), the four connections carry
+ * four different ones, and an event's conn always goes with the same peer.
+ */
+static void test_connection_identity(void **state) {
+  (void)state;
+  demo_net *net = start(0.03, NULL);
+  demo_request store, get;
+  store_then_get(net, 11, &store, &get);
+  uint64_t conns[NODES][2]; /* per node, the distinct conns of its events */
+  for (size_t node = 0; node < NODES; node++) {
+    size_t n = 0, distinct = 0, inits = 0;
+    pt_event *evs = all_events(demo_net_log(net, node), &n);
+    for (size_t i = 0; i < n; i++) {
+      const pt_event *e = &evs[i];
+      if (!is_conn_kind(e->kind)) {
+        continue;
+      }
+      uint64_t c = pt_event_conn(e);
+      if (c == 0) {
+        fail_msg("node %zu: event %zu (kind %u) without a conn", node, i,
+                 e->kind);
+      }
+      inits += e->kind == PT_EV_CONN_INIT;
+      /* Each conn is the connection to one peer: the ring neighbours. */
+      size_t peer = demo_net_index_of(net, e->peer_id);
+      assert_true(peer == (node + 1) % NODES ||
+                  peer == (node + NODES - 1) % NODES);
+      size_t k = 0;
+      while (k < distinct && conns[node][k] != c) {
+        k++;
+      }
+      if (k == distinct) {
+        assert_true(distinct < 2); /* a client and a server half */
+        conns[node][distinct++] = c;
+      }
+    }
+    assert_int_equal(distinct, 2);
+    assert_int_equal(inits, 2);
+    pt_events_free(evs);
+  }
+  /* Node i and node i+1 share exactly one conn: their connection's. */
+  uint64_t ring[NODES];
+  for (size_t i = 0; i < NODES; i++) {
+    size_t j = (i + 1) % NODES, shared = 0;
+    for (size_t a = 0; a < 2; a++) {
+      for (size_t b = 0; b < 2; b++) {
+        if (conns[i][a] == conns[j][b]) {
+          ring[i] = conns[i][a];
+          shared++;
+        }
+      }
+    }
+    assert_int_equal(shared, 1);
+    /* The same value the tracers of both ends hold, from the ODCID each
+     * was given, and ngtcp2's qlog header agreed on both ends. */
+    p2p_conn *ab =
+        p2p_node_find_conn(demo_net_node(net, i), demo_net_port(net, j));
+    p2p_conn *ba =
+        p2p_node_find_conn(demo_net_node(net, j), demo_net_port(net, i));
+    assert_non_null(ab);
+    assert_non_null(ba);
+    assert_true(p2p_conn_tracer(ab)->conn == ring[i]);
+    assert_true(p2p_conn_tracer(ba)->conn == ring[i]);
+    assert_int_equal(p2p_conn_tracer(ab)->stats.conn_mismatch, 0);
+    assert_int_equal(p2p_conn_tracer(ba)->stats.conn_mismatch, 0);
+  }
+  for (size_t i = 0; i < NODES; i++) {
+    for (size_t j = i + 1; j < NODES; j++) {
+      assert_true(ring[i] != ring[j]);
+    }
+  }
+  demo_net_shutdown(net);
+  demo_net_destroy(net);
+}
+
 /* ---- App protocol tracing ---------------------------------------------- */
 
 static size_t count_kind(const pt_event *evs, size_t n, unsigned kind,
@@ -529,10 +613,13 @@ static void test_malformed_headers_rejected(void **state) {
   bad_magic[0] = 0x00;
   memcpy(bad_flags, good, sizeof good);
   bad_flags[18] = 0xf0;
-  assert_int_equal(p2p_conn_request(conn, good, 5, NULL), 0); /* truncated */
-  assert_int_equal(p2p_conn_request(conn, bad_magic, sizeof good, NULL), 0);
-  assert_int_equal(p2p_conn_request(conn, bad_flags, sizeof good, NULL), 0);
-  assert_int_equal(p2p_conn_request(conn, good, 19 + 10, NULL), 0);
+  assert_int_equal(p2p_conn_request(conn, good, 5, NULL, NULL),
+                   0); /* truncated */
+  assert_int_equal(p2p_conn_request(conn, bad_magic, sizeof good, NULL, NULL),
+                   0);
+  assert_int_equal(p2p_conn_request(conn, bad_flags, sizeof good, NULL, NULL),
+                   0);
+  assert_int_equal(p2p_conn_request(conn, good, 19 + 10, NULL, NULL), 0);
 
   p2p_node *nodes[NODES + 1];
   for (size_t i = 0; i < NODES; i++) {
@@ -548,7 +635,7 @@ static void test_malformed_headers_rejected(void **state) {
     assert_int_equal(rc.status[i], DMAP_STATUS_BAD_REQUEST);
   }
   /* Still serving: a well-formed request gets a real answer. */
-  assert_int_equal(p2p_conn_request(conn, good, sizeof good, NULL), 0);
+  assert_int_equal(p2p_conn_request(conn, good, sizeof good, NULL, NULL), 0);
   while (rc.responses < 5 && demo_now_us() < deadline) {
     assert_int_equal(p2p_net_poll(nodes, NODES + 1, 20), 0);
   }
@@ -651,6 +738,7 @@ static void test_demo_log_files_and_dumps(void **state) {
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_quic_events_match_ngtcp2),
+      cmocka_unit_test(test_connection_identity),
       cmocka_unit_test(test_app_protocol_events),
       cmocka_unit_test(test_trace_links_nodes),
       cmocka_unit_test(test_malformed_headers_rejected),

@@ -147,8 +147,13 @@ static pending *pending_new(demo_node *n) {
   return NULL;
 }
 
-/* Sends [wire header][response] back on the stream a request came in on. */
-static void respond(p2p_conn *conn, int64_t stream, const dmap_reply *res) {
+/*
+ * Sends the response back on the stream a request came in on; trace: the
+ * request's trace (NULL if its header did not decode), under which the
+ * reply's stream bytes are recorded.
+ */
+static void respond(p2p_conn *conn, int64_t stream, const pt_msg_header *trace,
+                    const dmap_reply *res) {
   size_t cap = DMAP_REPLY_HEADER + res->size;
   uint8_t *buf = malloc(cap);
   if (buf == NULL) {
@@ -156,7 +161,7 @@ static void respond(p2p_conn *conn, int64_t stream, const dmap_reply *res) {
   }
   int len = dmap_reply_encode(res, buf, cap);
   if (len > 0) {
-    (void)p2p_conn_respond(conn, stream, buf, (size_t)len);
+    (void)p2p_conn_respond(conn, stream, buf, (size_t)len, trace);
   }
   free(buf);
 }
@@ -169,7 +174,6 @@ static int send_on(demo_net *net, size_t from, const pt_msg_header *h,
   size_t cap = PT_WIRE_HEADER_SIZE + DMAP_MSG_HEADER + req->size;
   uint8_t *buf;
   int hlen, blen, rv;
-  (void)h;
   if (conn == NULL) {
     return -1;
   }
@@ -179,7 +183,7 @@ static int send_on(demo_net *net, size_t from, const pt_msg_header *h,
   }
   hlen = pt_wire_header_encode(h, buf, cap);
   blen = hlen < 0 ? -1 : dmap_msg_encode(req, buf + hlen, cap - (size_t)hlen);
-  rv = blen < 0 ? -1 : p2p_conn_request(conn, buf, (size_t)(hlen + blen), p);
+  rv = blen < 0 ? -1 : p2p_conn_request(conn, buf, (size_t)(hlen + blen), p, h);
   free(buf);
 #if PT_TRACE
   if (rv == 0) {
@@ -274,7 +278,7 @@ static void on_request(p2p_node *node, p2p_conn *conn, int64_t stream,
   memset(&res, 0, sizeof res);
   if (hlen < 0 || dmap_msg_decode(msg + hlen, len - (size_t)hlen, &req) != 0) {
     res.status = DMAP_STATUS_BAD_REQUEST;
-    respond(conn, stream, &res);
+    respond(conn, stream, NULL, &res);
     return;
   }
 #if PT_TRACE
@@ -286,7 +290,7 @@ static void on_request(p2p_node *node, p2p_conn *conn, int64_t stream,
     if (req.hops >= net->count && demo_net_responsible(net, req.hash) != self) {
       res.status = DMAP_STATUS_UNREACHABLE;
     }
-    respond(conn, stream, &res);
+    respond(conn, stream, &h, &res);
 #if PT_TRACE
     app_end(n, &h, from, req.cmd, res.status == DMAP_STATUS_OK,
             demo_now_us() - start);
@@ -297,7 +301,7 @@ static void on_request(p2p_node *node, p2p_conn *conn, int64_t stream,
   req.hops++;
   if (p == NULL) {
     res.status = DMAP_STATUS_FULL;
-    respond(conn, stream, &res);
+    respond(conn, stream, &h, &res);
     return;
   }
   p->in_conn = conn;
@@ -314,7 +318,7 @@ static void on_request(p2p_node *node, p2p_conn *conn, int64_t stream,
   if (send_on(net, self, &h, &req, p) != 0) {
     p->used = 0;
     res.status = DMAP_STATUS_UNREACHABLE;
-    respond(conn, stream, &res);
+    respond(conn, stream, &h, &res);
   }
 }
 
@@ -352,7 +356,11 @@ static void on_response(p2p_node *node, p2p_conn *conn, int64_t stream,
       net->cfg.on_done(r, net->cfg.arg);
     }
   } else {
-    respond(p->in_conn, p->in_stream, &res);
+#if PT_TRACE
+    respond(p->in_conn, p->in_stream, &p->header, &res);
+#else
+    respond(p->in_conn, p->in_stream, NULL, &res);
+#endif
 #if PT_TRACE
     app_end(n, &p->header, p->has_from ? p->from : NULL, p->cmd,
             res.status == DMAP_STATUS_OK, demo_now_us() - p->start_us);

@@ -44,6 +44,8 @@ typedef struct p2p_stream {
   int tx_done;
   int blocked;
   void *request_ctx;
+  /* The trace of the message in tx: its stream_data carry this trace id. */
+  PT_TRACE_FIELD(pt_msg_header trace; int has_trace;)
 } p2p_stream;
 
 struct p2p_conn {
@@ -55,7 +57,7 @@ struct p2p_conn {
   gnutls_session_t tls;
   ngtcp2_crypto_conn_ref ref;
   struct sockaddr_in remote;
-  ngtcp2_cid odcid; /* server: the client's original dcid */
+  ngtcp2_cid odcid; /* the original destination cid (both ends) */
   int is_server;
   int established;
   int closed;
@@ -190,7 +192,16 @@ static void stream_free(p2p_stream *s) {
   memset(s, 0, sizeof *s);
 }
 
-static int stream_set_tx(p2p_stream *s, const uint8_t *msg, size_t len) {
+static int stream_set_tx(p2p_stream *s, const uint8_t *msg, size_t len,
+                         const pt_msg_header *trace) {
+#if PT_TRACE
+  if (trace != NULL) {
+    s->trace = *trace;
+    s->has_trace = 1;
+  }
+#else
+  (void)trace;
+#endif
   if (len == 0 || len > P2P_MAX_MESSAGE) {
     set_error("message length %zu out of range", len);
     return -1;
@@ -449,6 +460,14 @@ static p2p_conn *conn_new(p2p_node *node, const struct sockaddr_in *remote,
   path.remote.addr = (ngtcp2_sockaddr *)&c->remote;
   path.remote.addrlen = sizeof c->remote;
   path.user_data = NULL;
+  /* The original destination cid: the client picks it for its first
+   * Initial; the server reads it from that Initial. */
+  if (c->is_server) {
+    c->odcid = hd->dcid;
+  } else {
+    c->odcid.datalen = CID_LEN;
+    (void)gnutls_rnd(GNUTLS_RND_RANDOM, c->odcid.data, CID_LEN);
+  }
 #if PT_TRACE
   if (node->cfg.cb.on_qlog != NULL) {
     settings.qlog.write = qlog_cb;
@@ -459,20 +478,18 @@ static p2p_conn *conn_new(p2p_node *node, const struct sockaddr_in *remote,
   pt_quic_tracer_init(&c->tracer, node->cfg.log,
                       c->has_peer ? c->peer_id : NULL,
                       pt_trace_ctx_new(PT_FLAG_SAMPLED));
+  /* Before conn_init, so that it carries the connection identity too. */
+  pt_quic_tracer_set_odcid(&c->tracer, c->odcid.data, c->odcid.datalen);
   pt_quic_tracer_install(&c->tracer, &cb, &settings);
   pt_quic_tracer_conn_init(&c->tracer, &c->remote, sizeof c->remote);
 #endif
 
   if (c->is_server) {
-    c->odcid = hd->dcid;
     params.original_dcid = hd->dcid;
     rv = ngtcp2_conn_server_new(&c->conn, &hd->scid, &scid, &path, hd->version,
                                 &cb, &settings, &params, NULL, c);
   } else {
-    ngtcp2_cid dcid;
-    dcid.datalen = CID_LEN;
-    (void)gnutls_rnd(GNUTLS_RND_RANDOM, dcid.data, CID_LEN);
-    rv = ngtcp2_conn_client_new(&c->conn, &dcid, &scid, &path,
+    rv = ngtcp2_conn_client_new(&c->conn, &c->odcid, &scid, &path,
                                 NGTCP2_PROTO_VER_V1, &cb, &settings, &params,
                                 NULL, c);
   }
@@ -624,7 +641,9 @@ static void conn_write(p2p_conn *c) {
       size_t a = (size_t)accepted;
       int fin = s->tx_off + a == s->tx_len;
 #if PT_TRACE
-      pt_quic_tracer_stream_sent(&c->tracer, s->id, s->tx_off, a, fin);
+      pt_quic_tracer_stream_sent_trace(&c->tracer,
+                                       s->has_trace ? &s->trace : NULL, s->id,
+                                       s->tx_off, a, fin);
 #endif
       s->tx_off += a;
       s->tx_done = fin;
@@ -835,7 +854,7 @@ p2p_conn *p2p_node_find_conn(p2p_node *node, uint16_t port) {
 }
 
 int p2p_conn_request(p2p_conn *conn, const uint8_t *msg, size_t len,
-                     void *request_ctx) {
+                     void *request_ctx, const pt_msg_header *trace) {
   if (conn->closed) {
     set_error("connection closed: %s", conn->error);
     return -1;
@@ -845,7 +864,7 @@ int p2p_conn_request(p2p_conn *conn, const uint8_t *msg, size_t len,
     set_error("too many streams in flight");
     return -1;
   }
-  if (stream_set_tx(s, msg, len) != 0) {
+  if (stream_set_tx(s, msg, len, trace) != 0) {
     stream_free(s);
     return -1;
   }
@@ -854,13 +873,13 @@ int p2p_conn_request(p2p_conn *conn, const uint8_t *msg, size_t len,
 }
 
 int p2p_conn_respond(p2p_conn *conn, int64_t stream_id, const uint8_t *msg,
-                     size_t len) {
+                     size_t len, const pt_msg_header *trace) {
   p2p_stream *s = stream_find(conn, stream_id);
   if (s == NULL || s->local || s->tx != NULL) {
     set_error("no request waiting on stream %lld", (long long)stream_id);
     return -1;
   }
-  return stream_set_tx(s, msg, len);
+  return stream_set_tx(s, msg, len, trace);
 }
 
 int p2p_conn_is_established(const p2p_conn *conn) {

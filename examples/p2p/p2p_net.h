@@ -14,8 +14,12 @@
  * lossy network.  Every datagram ngtcp2 writes is really handed to sendto().
  *
  * Tracing: in trace builds every connection carries a pt_quic_tracer as its
- * first member and records into the node's log; in release builds nothing
- * of peertrace is compiled in and the same code runs untraced.
+ * first member and records into the node's log, with the connection's
+ * original destination cid set before its first event (so every event,
+ * conn_init included, carries the connection identity both ends share); the
+ * bytes of a message sent with a trace header are recorded under that
+ * trace.  In release builds nothing of peertrace is compiled in and the same
+ * code runs untraced.
  *
  * Single-threaded: all nodes of a process are driven by p2p_net_poll from
  * one thread.
@@ -86,12 +90,18 @@ int p2p_node_connect(p2p_node *node, uint16_t port, p2p_conn **out);
 /* The open connection to that port (either direction), or NULL. */
 p2p_conn *p2p_node_find_conn(p2p_node *node, uint16_t port);
 
-/* Queues a request on a new stream; *stream_id is set once it is opened. */
+/*
+ * Queues a request on a new stream (opened when the connection can).
+ * trace: the trace the request belongs to, or NULL; in trace builds the
+ * stream_data events (sent=1) of its bytes are recorded under that trace id
+ * (pt_quic_tracer_stream_sent_trace), else under the connection's; release
+ * builds ignore it.
+ */
 int p2p_conn_request(p2p_conn *conn, const uint8_t *msg, size_t len,
-                     void *request_ctx);
-/* Queues the response on a peer-opened stream. */
+                     void *request_ctx, const pt_msg_header *trace);
+/* Queues the response on a peer-opened stream; trace: as for requests. */
 int p2p_conn_respond(p2p_conn *conn, int64_t stream_id, const uint8_t *msg,
-                     size_t len);
+                     size_t len, const pt_msg_header *trace);
 
 int p2p_conn_is_established(const p2p_conn *conn);
 int p2p_conn_is_closed(const p2p_conn *conn);
