@@ -21,6 +21,7 @@
 #include <string.h>
 
 #include "pt_common.h"
+#include "pt_event.h"
 
 struct pt_app_registry {
   _Atomic(const pt_app_protocol *) slots[PT_APP_REGISTRY_CAPACITY];
@@ -322,29 +323,6 @@ static void pt__app_place(char *out, size_t out_size, size_t at,
   out[at + n] = '\0';
 }
 
-/* Escapes up to PT__APP_NAME_MAX bytes of name for a JSON string. */
-static size_t pt__app_json_escape(const char *name, char *out, size_t cap) {
-  size_t len = 0;
-  for (size_t i = 0; name[i] != '\0' && i < PT__APP_NAME_MAX; i++) {
-    unsigned char c = (unsigned char)name[i];
-    char buf[8];
-    int n;
-    if (c == '"' || c == '\\') {
-      n = snprintf(buf, sizeof buf, "\\%c", c);
-    } else if (c < 0x20 || c >= 0x7f) {
-      n = snprintf(buf, sizeof buf, "\\u%04x", c);
-    } else {
-      n = snprintf(buf, sizeof buf, "%c", c);
-    }
-    if (n > 0 && len + (size_t)n < cap) {
-      memcpy(out + len, buf, (size_t)n);
-      len += (size_t)n;
-    }
-  }
-  out[len] = '\0';
-  return len;
-}
-
 int pt_app_event_format(const pt_app_registry *registry, const pt_event *ev,
                         char *out, size_t out_size) {
   int n = pt_event_format(ev, out, out_size);
@@ -361,18 +339,10 @@ int pt_app_event_format(const pt_app_registry *registry, const pt_event *ev,
 
 int pt_app_event_to_json(const pt_app_registry *registry, const pt_event *ev,
                          char *out, size_t out_size) {
-  int n = pt_event_to_json(ev, out, out_size);
-  if (n < 2 || !pt__app_is_app_kind(ev->kind)) {
-    return n;
+  if (ev == NULL || !pt__app_is_app_kind(ev->kind)) {
+    return pt_event_to_json(ev, out, out_size);
   }
-  /* pt_event_to_json ends app events with the "data" object and the event
-   * object: "...}}".  The name goes in as data's last member. */
-  char name[PT__APP_NAME_MAX * 6 + 1];
-  pt__app_json_escape(pt__app_event_name(registry, ev), name, sizeof name);
-  char extra[sizeof name + 32];
-  int m = snprintf(extra, sizeof extra, ",\"command\":\"%s\"}}", name);
-  size_t extra_len = m > 0 ? (size_t)m : 0;
-  size_t at = (size_t)n - 2;
-  pt__app_place(out, out_size, at, extra, extra_len);
-  return (int)(at + extra_len);
+  /* The name is data's last member, written with the event's fields. */
+  return pt__event_to_json_named(ev, pt__app_event_name(registry, ev),
+                                 PT__APP_NAME_MAX, out, out_size);
 }

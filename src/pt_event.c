@@ -46,25 +46,62 @@ int pt__event_check(const pt_event *ev, char *why, size_t why_size) {
   return 0;
 }
 
-/* ---- An snprintf-like appender that remembers the length it needed ------ */
+/* ---- Output to a buffer or a file (pt_event.h) ------------------------- */
 
-typedef struct pt__text {
-  char *out;
-  size_t cap;
-  size_t len; /* length of the full text, even past cap */
-} pt__text;
+void pt__out_write(pt__out *o, const char *text, size_t n) {
+  if (o->fp != NULL) {
+    fwrite(text, 1, n, o->fp); /* errors: the stream's, seen by ferror */
+  } else if (o->len + 1 < o->cap) {
+    size_t room = o->cap - 1 - o->len;
+    size_t k = n < room ? n : room;
+    memcpy(o->buf + o->len, text, k);
+    o->buf[o->len + k] = '\0';
+  }
+  o->len += n;
+}
 
-__attribute__((format(printf, 2, 3))) static void
-pt__text_printf(pt__text *t, const char *fmt, ...) {
+void pt__out_printf(pt__out *o, const char *fmt, ...) {
   va_list ap;
   va_start(ap, fmt);
-  char *dst = t->len < t->cap ? t->out + t->len : NULL;
-  size_t room = t->len < t->cap ? t->cap - t->len : 0;
-  int n = vsnprintf(dst, room, fmt, ap);
+  int n;
+  if (o->fp != NULL) {
+    n = vfprintf(o->fp, fmt, ap);
+  } else {
+    char *dst = o->len < o->cap ? o->buf + o->len : NULL;
+    size_t room = o->len < o->cap ? o->cap - o->len : 0;
+    n = vsnprintf(dst, room, fmt, ap);
+  }
   va_end(ap);
   if (n > 0) {
-    t->len += (size_t)n;
+    o->len += (size_t)n;
   }
+}
+
+void pt__out_json_string(pt__out *o, const char *text, size_t max_len) {
+  pt__out_write(o, "\"", 1);
+  size_t run = 0; /* bytes before text[i] that need no escape */
+  size_t i = 0;
+  for (; i < max_len && text[i] != '\0'; i++) {
+    unsigned char c = (unsigned char)text[i];
+    if (c != '"' && c != '\\' && c >= 0x20 && c < 0x7f) {
+      run++;
+      continue;
+    }
+    pt__out_write(o, text + i - run, run);
+    run = 0;
+    char esc[8];
+    if (c == '"' || c == '\\') {
+      esc[0] = '\\';
+      esc[1] = (char)c;
+      pt__out_write(o, esc, 2);
+    } else {
+      /* Bytes >= 0x7f too: our texts are ASCII; anything else is escaped. */
+      snprintf(esc, sizeof esc, "\\u%04x", c);
+      pt__out_write(o, esc, 6);
+    }
+  }
+  pt__out_write(o, text + i - run, run);
+  pt__out_write(o, "\"", 1);
 }
 
 /* ---- Fields, by type: one walker for every printer and exporter --------- */
@@ -161,7 +198,7 @@ void pt__event_fields(const pt_event *ev, pt__field_fn fn, void *ctx) {
 #define PT__JSON_MAX_SAFE_INTEGER ((UINT64_C(1) << 53) - 1)
 
 typedef struct pt__payload_text {
-  pt__text *t;
+  pt__out *o;
   int json;
   int first;
 } pt__payload_text;
@@ -170,97 +207,114 @@ typedef struct pt__payload_text {
 static void pt__payload_field(void *ctx, const char *name, pt__field_type type,
                               uint64_t u, const char *text) {
   pt__payload_text *p = ctx;
-  pt__text *t = p->t;
+  pt__out *o = p->o;
   if (p->json) {
-    pt__text_printf(t, "%s\"%s\":", p->first ? "" : ",", name);
+    pt__out_printf(o, "%s\"%s\":", p->first ? "" : ",", name);
   } else {
-    pt__text_printf(t, " %s=", name);
+    pt__out_printf(o, " %s=", name);
   }
   p->first = 0;
   switch (type) {
   case PT__FIELD_UINT:
     /* JSON numbers beyond 2^53 lose precision in JavaScript: quote them. */
-    pt__text_printf(
-        t, p->json && u > PT__JSON_MAX_SAFE_INTEGER ? "\"%llu\"" : "%llu",
+    pt__out_printf(
+        o, p->json && u > PT__JSON_MAX_SAFE_INTEGER ? "\"%llu\"" : "%llu",
         (unsigned long long)u);
     break;
   case PT__FIELD_BOOL:
-    pt__text_printf(t, "%s", u ? "true" : "false");
+    pt__out_printf(o, "%s", u ? "true" : "false");
     break;
   case PT__FIELD_TEXT:
-    /* Texts hold no '"' and no control byte; a '\\' starts an escape. */
-    if (!p->json) {
-      pt__text_printf(t, "%s", text);
-      break;
+    if (p->json) {
+      pt__out_json_string(o, text, SIZE_MAX);
+    } else {
+      pt__out_printf(o, "%s", text);
     }
-    pt__text_printf(t, "\"");
-    for (const char *c = text; *c != '\0'; c++) {
-      pt__text_printf(t, *c == '\\' ? "\\\\" : "%c", *c);
-    }
-    pt__text_printf(t, "\"");
     break;
   }
 }
 
 /* Every field of the payload, in table order; raw hex for unknown kinds. */
-static void pt__text_payload(pt__text *t, const pt_event *ev, int json) {
+static void pt__text_payload(pt__out *o, const pt_event *ev, int json,
+                             int first) {
   if (ev->kind == PT_EV_NONE || ev->kind >= PT_EV_KIND_LIMIT) {
     char hex[2 * sizeof ev->data.raw + 1];
     pt__hex_encode(hex, ev->data.raw, sizeof ev->data.raw);
-    pt__text_printf(t, json ? "\"raw\":\"%s\"" : " raw=%s", hex);
+    pt__out_printf(o, json ? "%s\"raw\":\"%s\"" : "%s raw=%s",
+                   json && !first ? "," : "", hex);
     return;
   }
-  pt__payload_text p = {t, json, 1};
+  pt__payload_text p = {o, json, first};
   pt__event_fields(ev, pt__payload_field, &p);
 }
 
-static int pt__text_result(const pt__text *t) {
-  return t->len > (size_t)INT32_MAX ? INT32_MAX : (int)t->len;
+void pt__event_json_fields(pt__out *o, const pt_event *ev, int first) {
+  pt__text_payload(o, ev, 1, first);
+}
+
+void pt__event_json_members(pt__out *o, const pt_event *ev, const char *command,
+                            size_t command_max) {
+  char trace_hex[33];
+  pt_trace_id_to_hex(&ev->trace_id, trace_hex, sizeof trace_hex);
+  pt__out_printf(o,
+                 "\"timestamp_us\":%llu,\"kind\":\"%s\",\"trace_id\":\"%s\","
+                 "\"sequence\":%u,\"sampled\":%s,\"debug\":%s,"
+                 "\"app_initiated\":%s,\"peer_id\":",
+                 (unsigned long long)ev->timestamp_us,
+                 pt_event_kind_name(ev->kind), trace_hex, ev->sequence,
+                 (ev->flags & PT_FLAG_SAMPLED) ? "true" : "false",
+                 (ev->flags & PT_FLAG_DEBUG) ? "true" : "false",
+                 (ev->flags & PT_FLAG_APP_INITIATED) ? "true" : "false");
+  if (ev->flags & PT_EVENT_HAS_PEER) {
+    char peer[2 * sizeof ev->peer_id + 1];
+    pt__hex_encode(peer, ev->peer_id, sizeof ev->peer_id);
+    pt__out_printf(o, "\"%s\"", peer);
+  } else {
+    pt__out_printf(o, "null");
+  }
+  pt__out_printf(o, ",\"data\":{");
+  pt__text_payload(o, ev, 1, 1);
+  if (command != NULL) {
+    pt__out_printf(o, ",\"command\":");
+    pt__out_json_string(o, command, command_max);
+  }
+  pt__out_printf(o, "}");
+}
+
+static int pt__text_result(const pt__out *o) {
+  return o->len > (size_t)INT32_MAX ? INT32_MAX : (int)o->len;
 }
 
 int pt_event_format(const pt_event *ev, char *out, size_t out_size) {
   if (ev == NULL || (out == NULL && out_size > 0)) {
     return PT_ERR_INVALID;
   }
-  pt__text t = {out, out_size, 0};
+  pt__out o = {NULL, out, out_size, 0};
   if (out_size > 0) {
     out[0] = '\0';
   }
-  pt__text_printf(&t, "%s", pt_event_kind_name(ev->kind));
-  pt__text_payload(&t, ev, 0);
-  return pt__text_result(&t);
+  pt__out_printf(&o, "%s", pt_event_kind_name(ev->kind));
+  pt__text_payload(&o, ev, 0, 1);
+  return pt__text_result(&o);
 }
 
-int pt_event_to_json(const pt_event *ev, char *out, size_t out_size) {
+int pt__event_to_json_named(const pt_event *ev, const char *command,
+                            size_t command_max, char *out, size_t out_size) {
   if (ev == NULL || (out == NULL && out_size > 0)) {
     return PT_ERR_INVALID;
   }
-  pt__text t = {out, out_size, 0};
+  pt__out o = {NULL, out, out_size, 0};
   if (out_size > 0) {
     out[0] = '\0';
   }
-  char trace_hex[33];
-  pt_trace_id_to_hex(&ev->trace_id, trace_hex, sizeof trace_hex);
-  pt__text_printf(&t,
-                  "{\"timestamp_us\":%llu,\"kind\":\"%s\",\"trace_id\":\"%s\","
-                  "\"sequence\":%u,\"sampled\":%s,\"debug\":%s,"
-                  "\"app_initiated\":%s,\"peer_id\":",
-                  (unsigned long long)ev->timestamp_us,
-                  pt_event_kind_name(ev->kind), trace_hex, ev->sequence,
-                  (ev->flags & PT_FLAG_SAMPLED) ? "true" : "false",
-                  (ev->flags & PT_FLAG_DEBUG) ? "true" : "false",
-                  (ev->flags & PT_FLAG_APP_INITIATED) ? "true" : "false");
-  if (ev->flags & PT_EVENT_HAS_PEER) {
-    char peer[2 * sizeof ev->peer_id + 1];
-    pt__hex_encode(peer, ev->peer_id, sizeof ev->peer_id);
-    pt__text_printf(&t, "\"%s\"", peer);
-  } else {
-    pt__text_printf(&t, "null");
-  }
-  pt__text_printf(&t, ",\"data\":{");
-  pt__text_payload(&t, ev, 1);
-  pt__text_printf(&t, "}}");
-  return pt__text_result(&t);
+  pt__out_printf(&o, "{");
+  pt__event_json_members(&o, ev, command, command_max);
+  pt__out_printf(&o, "}");
+  return pt__text_result(&o);
+}
+
+int pt_event_to_json(const pt_event *ev, char *out, size_t out_size) {
+  return pt__event_to_json_named(ev, NULL, 0, out, out_size);
 }
 
 int pt_endpoint_from_sockaddr(const void *sa, size_t sa_len, pt_endpoint *out) {

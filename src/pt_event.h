@@ -9,6 +9,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "pt_common.h"
@@ -29,6 +30,44 @@ typedef void (*pt__field_fn)(void *ctx, const char *name, pt__field_type type,
  * printable ASCII (or is '"' or '\\') as \xNN; bytes as lowercase hex.
  */
 void pt__event_fields(const pt_event *ev, pt__field_fn fn, void *ctx);
+
+/*
+ * Where the printers and exporters write: a FILE (fp != NULL; its errors
+ * stay in the stream for ferror), or buf[0..cap), which keeps what fits,
+ * NUL-terminated, as snprintf does.  len counts the full text either way.
+ */
+typedef struct pt__out {
+  FILE *fp;
+  char *buf;
+  size_t cap;
+  size_t len;
+} pt__out;
+
+void pt__out_write(pt__out *o, const char *text, size_t n);
+__attribute__((format(printf, 2, 3))) void pt__out_printf(pt__out *o,
+                                                          const char *fmt, ...);
+
+/*
+ * The one JSON string escaper: text (its first max_len bytes at most) as a
+ * JSON string literal, quotes included; '"' and '\\' escaped, other bytes
+ * below 0x20 or from 0x7f on as \u00NN (our texts are ASCII).
+ */
+void pt__out_json_string(pt__out *o, const char *text, size_t max_len);
+
+/*
+ * An event as JSON, from the event table: pt__event_json_members writes the
+ * members of pt_event_to_json's object without its braces ("timestamp_us"
+ * .. "data":{...}), with command (if not NULL; at most command_max bytes)
+ * as data's last member "command".  pt__event_json_fields writes only the
+ * payload's members, as in "data" ("raw" hex for an unknown kind), the
+ * first after a comma unless `first`.  pt__event_to_json_named is
+ * pt_event_to_json with that command.
+ */
+void pt__event_json_members(pt__out *o, const pt_event *ev, const char *command,
+                            size_t command_max);
+void pt__event_json_fields(pt__out *o, const pt_event *ev, int first);
+int pt__event_to_json_named(const pt_event *ev, const char *command,
+                            size_t command_max, char *out, size_t out_size);
 
 /*
  * What every recorded event must be (pt_log_write checks it, a dump save

@@ -18,19 +18,8 @@
 /* ---- Helpers ------------------------------------------------------------ */
 
 void pt__export_json_string(FILE *fp, const char *text) {
-  fputc('"', fp);
-  for (const unsigned char *p = (const unsigned char *)text; *p != '\0'; p++) {
-    if (*p == '"' || *p == '\\') {
-      fputc('\\', fp);
-      fputc(*p, fp);
-    } else if (*p < 0x20 || *p >= 0x7f) {
-      /* Bytes >= 0x7f: our texts are ASCII; anything else is escaped. */
-      fprintf(fp, "\\u%04x", *p);
-    } else {
-      fputc(*p, fp);
-    }
-  }
-  fputc('"', fp);
+  pt__out o = {fp, NULL, 0, 0};
+  pt__out_json_string(&o, text, SIZE_MAX);
 }
 
 void pt__export_xml_text(FILE *fp, const char *text) {
@@ -88,11 +77,6 @@ void pt__export_event_title(const pt_exporter *ex, const pt_event *ev,
   char app[20];
   pt__appid_text(app_id, app, sizeof app);
   snprintf(out, out_size, "%s/%u", app, cmd);
-}
-
-int pt__export_event_json(const pt_event *ev, char *out, size_t out_size) {
-  int n = pt_event_to_json(ev, out, out_size);
-  return (n < 0 || (size_t)n >= out_size) ? PT_ERR_BUFFER : PT_OK;
 }
 
 /* ---- Clock labels ------------------------------------------------------- */
@@ -348,7 +332,7 @@ void pt_exporter_free(pt_exporter *ex) {
 /*
  * {"format":"peertrace","version":1,"nodes":[{"index":0,"node_id":"…",
  *  "clock":{"times":"aligned"|"raw",…}}],
- *  "events":[{"node":0,"title":"…",<pt_event_to_json fields>}, …]}
+ *  "events":[{"node":0,"title":"…",<pt_event_to_json members>}, …]}
  */
 
 static int pt__json_begin(pt_exporter *ex, const pt_event *first) {
@@ -366,16 +350,15 @@ static int pt__json_begin(pt_exporter *ex, const pt_event *first) {
 }
 
 static int pt__json_event(pt_exporter *ex, unsigned node, const pt_event *ev) {
-  char json[1024];
   char title[128];
-  if (pt__export_event_json(ev, json, sizeof json) != PT_OK) {
-    return PT_ERR_BUFFER;
-  }
   pt__export_event_title(ex, ev, title, sizeof title);
   fprintf(ex->fp, "%s{\"node\":%u,\"title\":", ex->event_count > 1 ? ",\n" : "",
           node);
   pt__export_json_string(ex->fp, title);
-  fprintf(ex->fp, ",%s", json + 1); /* json starts with '{' */
+  fputc(',', ex->fp);
+  pt__out o = {ex->fp, NULL, 0, 0};
+  pt__event_json_members(&o, ev, NULL, 0);
+  fputc('}', ex->fp);
   return PT_OK;
 }
 

@@ -1,7 +1,10 @@
 /*
  * pt_export: the exporter object shared by every format (internal view).
  * Each format provides a pt__export_ops; pt_export.c does the argument
- * checks, node table, time-order check, app command names and JSON text.
+ * checks, node table, time-order check, app command names and clock
+ * labels.  Events reach every format as pt_event structs; a JSON writer
+ * writes their fields with pt__event_json_members / pt__event_json_fields
+ * (pt_event.h), never by editing formatted text.
  */
 #ifndef PT_EXPORT_H
 #define PT_EXPORT_H
@@ -53,7 +56,8 @@ extern const pt__export_ops pt__export_chrome_ops;
 extern const pt__export_ops pt__export_otlp_ops;
 extern const pt__export_ops pt__export_svg_ops;
 
-/* A JSON string literal (quotes included) for NUL-terminated text. */
+/* A JSON string literal (quotes included) for NUL-terminated text, by
+ * pt__out_json_string. */
 void pt__export_json_string(FILE *fp, const char *text);
 
 /* XML-escaped text (no quotes). */
@@ -100,8 +104,5 @@ void pt__export_clock_json(const pt_exporter *ex, unsigned node, FILE *fp);
  */
 void pt__export_clock_text(const pt_exporter *ex, unsigned node, int brief,
                            char *out, size_t out_size);
-
-/* pt_event_to_json of ev into out; PT_ERR_BUFFER if it does not fit. */
-int pt__export_event_json(const pt_event *ev, char *out, size_t out_size);
 
 #endif /* PT_EXPORT_H */

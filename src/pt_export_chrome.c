@@ -56,6 +56,7 @@ static const char *pt__chrome_category(unsigned kind) {
   case PT_EV_PACKET_RECEIVED:
   case PT_EV_STREAM_OPENED:
   case PT_EV_STREAM_DATA:
+  case PT_EV_STREAM_FRAME:
     return "transport";
   case PT_EV_PACKET_LOST:
     return "recovery";
@@ -74,11 +75,7 @@ static const char *pt__chrome_category(unsigned kind) {
 static int pt__chrome_event(pt_exporter *ex, unsigned node,
                             const pt_event *ev) {
   FILE *fp = ex->fp;
-  char json[1024];
   char title[128];
-  if (pt__export_event_json(ev, json, sizeof json) != PT_OK) {
-    return PT_ERR_BUFFER;
-  }
   pt__export_event_title(ex, ev, title, sizeof title);
   const char *category = pt__chrome_category(ev->kind);
   int app = category[0] == 'a';
@@ -108,7 +105,10 @@ static int pt__chrome_event(pt_exporter *ex, unsigned node,
     fprintf(fp, "\"ph\":\"i\",\"s\":\"t\",\"ts\":%llu,",
             (unsigned long long)ev->timestamp_us);
   }
-  fprintf(fp, "\"args\":%s}", json);
+  fputs("\"args\":{", fp);
+  pt__out o = {fp, NULL, 0, 0};
+  pt__event_json_members(&o, ev, NULL, 0);
+  fputs("}}", fp);
   return PT_OK;
 }
 

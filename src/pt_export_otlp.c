@@ -99,8 +99,11 @@ static void pt__otlp_field(void *ctx, const char *name, pt__field_type type,
   a->comma = 1;
 }
 
-static void pt__otlp_attr_double(FILE *fp, const char *key, double value) {
-  fprintf(fp, ",{\"key\":\"%s\",\"value\":{\"doubleValue\":%.6g}}", key, value);
+/* A double with `decimals` places, as the JSON export prints the clock. */
+static void pt__otlp_attr_double(FILE *fp, const char *key, double value,
+                                 int decimals) {
+  fprintf(fp, ",{\"key\":\"%s\",\"value\":{\"doubleValue\":%.*f}}", key,
+          decimals, value);
 }
 
 /* The node's clock label (pt_exporter_set_clock) as resource attributes. */
@@ -116,9 +119,9 @@ static void pt__otlp_clock_attrs(pt_exporter *ex, unsigned node) {
   }
   if (c.estimated) {
     /* Finite: pt_exporter_set_clock refuses anything else. */
-    pt__otlp_attr_double(fp, "peertrace.clock.offset_us", c.offset_us);
-    pt__otlp_attr_double(fp, "peertrace.clock.drift_ppm", c.drift_ppm);
-    pt__otlp_attr_double(fp, "peertrace.clock.bound_us", c.bound_us);
+    pt__otlp_attr_double(fp, "peertrace.clock.offset_us", c.offset_us, 3);
+    pt__otlp_attr_double(fp, "peertrace.clock.drift_ppm", c.drift_ppm, 6);
+    pt__otlp_attr_double(fp, "peertrace.clock.bound_us", c.bound_us, 3);
   }
 }
 

@@ -9,13 +9,31 @@
  * event {"time": ms relative to common_fields.reference_time, "name":
  * "category:event", "data": {...}} with the old (pre-"quic:") category
  * names qvis knows: transport:, recovery:, connectivity:.
+ *
+ * A packet's stream_frame events (which the ngtcp2 adapter records right
+ * after the packet's packet_sent / packet_received, same connection,
+ * space and number) become the packet's "frames" (frame_type "stream"),
+ * which qvis's packetization and multiplexing views read: the packet is
+ * held until an event that is not one of its frames arrives.  A frame
+ * with no packet to join (or past PT__QLOG_MAX_FRAMES) is written as a
+ * peertrace:stream_frame event.
  */
 #define _GNU_SOURCE
 #include <arpa/inet.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 
 #include "pt_export.h"
+
+#define PT__QLOG_MAX_FRAMES 64u
+
+typedef struct pt__qlog_state {
+  int holding;     /* packet is a packet_sent/received not written yet */
+  pt_event packet; /* ... and its frames: */
+  struct pt_stream_frame_data frames[PT__QLOG_MAX_FRAMES];
+  unsigned frame_count;
+} pt__qlog_state;
 
 static const char *pt__qlog_packet_type(unsigned space) {
   switch (space) {
@@ -31,6 +49,10 @@ static const char *pt__qlog_packet_type(unsigned space) {
 }
 
 static int pt__qlog_begin(pt_exporter *ex, const pt_event *first) {
+  ex->state = calloc(1, sizeof(pt__qlog_state));
+  if (ex->state == NULL) {
+    return PT_ERR_NOMEM;
+  }
   uint64_t reference_us = ex->first_us;
   const char *node = ex->node_count > 0 ? ex->nodes[0].hex : "";
   char trace_hex[33] = "";
@@ -68,28 +90,10 @@ static void pt__qlog_packet_header(FILE *fp, uint64_t pn, unsigned space) {
           pt__qlog_packet_type(space), (unsigned long long)pn);
 }
 
-/* Fields of app and custom events, as a data object of their own. */
-typedef struct pt__qlog_fields {
-  FILE *fp;
-  int first;
-} pt__qlog_fields;
-
-static void pt__qlog_field(void *ctx, const char *name, pt__field_type type,
-                           uint64_t u, const char *text) {
-  pt__qlog_fields *f = ctx;
-  fprintf(f->fp, "%s\"%s\":", f->first ? "" : ",", name);
-  f->first = 0;
-  if (type == PT__FIELD_UINT) {
-    fprintf(f->fp, "%llu", (unsigned long long)u);
-  } else if (type == PT__FIELD_BOOL) {
-    fputs(u ? "true" : "false", f->fp);
-  } else {
-    pt__export_json_string(f->fp, text);
-  }
-}
-
-static int pt__qlog_event(pt_exporter *ex, unsigned node, const pt_event *ev) {
-  (void)node;
+/* One record: ev, and for a packet the frames it carried. */
+static void pt__qlog_record(pt_exporter *ex, const pt_event *ev,
+                            const struct pt_stream_frame_data *frames,
+                            unsigned frame_count) {
   FILE *fp = ex->fp;
   uint64_t rel = ev->timestamp_us - ex->first_us;
   fprintf(fp, "\x1e{\"time\":%llu.%03u,", (unsigned long long)(rel / 1000u),
@@ -101,7 +105,17 @@ static int pt__qlog_event(pt_exporter *ex, unsigned node, const pt_event *ev) {
     fprintf(fp, "\"name\":\"transport:%s\",\"data\":{",
             ev->kind == PT_EV_PACKET_SENT ? "packet_sent" : "packet_received");
     pt__qlog_packet_header(fp, d->pn, d->space);
-    fprintf(fp, ",\"raw\":{\"length\":%u}}", d->size);
+    fprintf(fp, ",\"raw\":{\"length\":%u}", d->size);
+    for (unsigned i = 0; i < frame_count; i++) {
+      const struct pt_stream_frame_data *f = &frames[i];
+      fprintf(fp,
+              "%s{\"frame_type\":\"stream\",\"stream_id\":%llu,\"offset\":%llu,"
+              "\"length\":%u%s}",
+              i ? "," : ",\"frames\":[", (unsigned long long)f->stream_id,
+              (unsigned long long)f->offset, f->length,
+              f->fin ? ",\"fin\":true" : "");
+    }
+    fputs(frame_count > 0 ? "]}" : "}", fp);
     break;
   }
   case PT_EV_PACKET_LOST:
@@ -154,20 +168,59 @@ static int pt__qlog_event(pt_exporter *ex, unsigned node, const pt_event *ev) {
     fprintf(fp, "\"name\":\"peertrace:%s\",\"data\":{\"title\":",
             pt_event_kind_name(ev->kind));
     pt__export_json_string(fp, title);
-    pt__qlog_fields f = {fp, 0};
-    pt__event_fields(ev, pt__qlog_field, &f);
+    pt__out o = {fp, NULL, 0, 0};
+    pt__event_json_fields(&o, ev, 0);
     fputs("}", fp);
     break;
   }
   }
   fputs("}\n", fp);
+}
+
+static void pt__qlog_flush(pt_exporter *ex) {
+  pt__qlog_state *st = ex->state;
+  if (st->holding) {
+    pt__qlog_record(ex, &st->packet, st->frames, st->frame_count);
+    st->holding = 0;
+    st->frame_count = 0;
+  }
+}
+
+/* Is ev a frame of the held packet (same side, connection, space, pn)? */
+static int pt__qlog_joins(const pt__qlog_state *st, const pt_event *ev) {
+  const struct pt_stream_frame_data *f = &ev->data.stream_frame;
+  const struct pt_packet_sent_data *p = &st->packet.data.packet_sent;
+  return st->holding && st->frame_count < PT__QLOG_MAX_FRAMES &&
+         f->sent == (st->packet.kind == PT_EV_PACKET_SENT) && f->pn == p->pn &&
+         f->space == p->space && f->conn == p->conn;
+}
+
+static int pt__qlog_event(pt_exporter *ex, unsigned node, const pt_event *ev) {
+  (void)node;
+  pt__qlog_state *st = ex->state;
+  if (ev->kind == PT_EV_STREAM_FRAME && pt__qlog_joins(st, ev)) {
+    st->frames[st->frame_count++] = ev->data.stream_frame;
+    return PT_OK;
+  }
+  pt__qlog_flush(ex);
+  if (ev->kind == PT_EV_PACKET_SENT || ev->kind == PT_EV_PACKET_RECEIVED) {
+    st->packet = *ev;
+    st->holding = 1;
+  } else {
+    pt__qlog_record(ex, ev, NULL, 0);
+  }
   return PT_OK;
 }
 
 static int pt__qlog_finish(pt_exporter *ex) {
-  (void)ex;
+  pt__qlog_flush(ex);
   return PT_OK;
 }
 
+static void pt__qlog_free(pt_exporter *ex) {
+  free(ex->state);
+  ex->state = NULL;
+}
+
 const pt__export_ops pt__export_qlog_ops = {pt__qlog_begin, pt__qlog_event,
-                                            pt__qlog_finish, NULL, 1};
+                                            pt__qlog_finish, pt__qlog_free, 1};

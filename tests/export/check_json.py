@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """check_json.py KIND FILE: parses an export with Python's json module and
 checks its structure.  KIND is json (peertrace's own) or chrome (Chrome
-trace event format as Perfetto reads it).  Exit 1 with a reason on failure."""
+trace event format as Perfetto reads it).  Every node must carry a clock
+label; the summary lists them ("clocks", by node / process).  Exit 1 with a reason on failure."""
 import json
 import sys
 
@@ -11,10 +12,24 @@ def fail(msg):
     sys.exit(1)
 
 
+def check_clock(clock, where):
+    """A clock label (pt_exporter_set_clock): times aligned or raw."""
+    if not isinstance(clock, dict):
+        fail("%s: no clock label" % where)
+    if clock.get("times") not in ("aligned", "raw"):
+        fail("%s: clock times %r is not aligned or raw" % (where, clock.get("times")))
+    if clock.get("status") not in ("reference", "aligned", "unaligned",
+                                   "inconsistent", "unsolved", "none"):
+        fail("%s: unknown clock status %r" % (where, clock.get("status")))
+    return clock
+
+
 def check_peertrace(doc):
     if doc.get("format") != "peertrace" or doc.get("version") != 1:
         fail("missing format/version")
     nodes = doc["nodes"]
+    clocks = [check_clock(n.get("clock"), "node %d" % i)
+              for i, n in enumerate(nodes)]
     events = doc["events"]
     last = 0
     for e in events:
@@ -32,7 +47,8 @@ def check_peertrace(doc):
     kinds = {}
     for e in events:
         kinds[e["kind"]] = kinds.get(e["kind"], 0) + 1
-    return {"nodes": len(nodes), "events": len(events), "kinds": kinds}
+    return {"nodes": len(nodes), "events": len(events), "kinds": kinds,
+            "clocks": clocks}
 
 
 def check_chrome(doc):
@@ -41,6 +57,7 @@ def check_chrome(doc):
     names = set()
     slices = instants = 0
     flows = {}
+    clocks = {}
     for e in events:
         ph = e.get("ph")
         if ph not in ("M", "X", "i"):
@@ -51,6 +68,11 @@ def check_chrome(doc):
             if e["name"] == "process_name":
                 pids.add(e["pid"])
                 names.add(e["args"]["name"])
+            elif e["name"] == "process_labels":
+                if not isinstance(e["args"].get("labels"), str):
+                    fail("process_labels without a labels string")
+                clocks[e["pid"]] = check_clock(e["args"].get("clock"),
+                                               "process %d" % e["pid"])
             continue
         if e["pid"] not in pids:
             fail("event of a process without process_name metadata")
@@ -69,10 +91,13 @@ def check_chrome(doc):
             instants += 1
             if e.get("s") not in ("t", "p", "g"):
                 fail("instant without scope")
+    if set(clocks) != pids:
+        fail("processes without a clock label: %r" % sorted(pids - set(clocks)))
     cross = sum(1 for pids_ in flows.values() if len(pids_) > 1)
     widest = max((len(p) for p in flows.values()), default=0)
     return {"processes": len(pids), "slices": slices, "instants": instants,
-            "cross_node_flows": cross, "widest_flow_nodes": widest}
+            "cross_node_flows": cross, "widest_flow_nodes": widest,
+            "clocks": [clocks[p] for p in sorted(clocks)]}
 
 
 def main():

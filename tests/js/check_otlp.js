@@ -6,8 +6,8 @@
 //    (OTLP/JSON's hex encoding, not proto3 JSON's base64),
 //  - 64-bit integers must be decimal strings, enums integers,
 //  - the message must survive fromObject -> encode -> decode unchanged.
-// EXPECT (JSON) gives the span count, span events, error spans and span
-// names expected.
+// EXPECT (JSON) gives the span count, span events, error spans, span
+// names and clock labels (by node id's first 8 hex digits) expected.
 'use strict';
 const fs = require('fs');
 const root =
@@ -82,10 +82,23 @@ const decoded = Request.decode(Request.encode(message).finish());
 const back = Request.toObject(decoded, {longs: String, enums: Number});
 
 const spans = [];
+const clocks = {};  // node id's first 8 hex digits -> clock label
 for (const rs of back.resourceSpans || []) {
   const node = (rs.resource.attributes || [])
                    .find((a) => a.key === 'peertrace.node_id');
   if (!node) fail('resource without peertrace.node_id');
+  // The clock label (pt_exporter_set_clock), as decoded from protobuf.
+  const clock = {};
+  for (const a of rs.resource.attributes) {
+    if (a.key.startsWith('peertrace.clock.')) {
+      const v = a.value;
+      clock[a.key.slice(16)] = 'doubleValue' in v ? v.doubleValue : v.stringValue;
+    }
+  }
+  if (!['aligned', 'raw'].includes(clock.times)) {
+    fail('resource without peertrace.clock.times aligned or raw');
+  }
+  clocks[node.value.stringValue.slice(0, 8)] = clock;
   for (const ss of rs.scopeSpans || []) {
     for (const s of ss.spans || []) {
       const start = BigInt(s.startTimeUnixNano);
@@ -123,5 +136,14 @@ if (expect.names !== undefined) {
     fail(`expected span names ${JSON.stringify(want)}, got ${JSON.stringify(names)}`);
   }
 }
+if (expect.clocks !== undefined) {
+  // Same keys, same values, whatever the order.
+  const canon = (o) => JSON.stringify(
+      Object.keys(o).sort().map((k) => [k, typeof o[k] === 'object' ? canon(o[k]) : o[k]]));
+  if (canon(clocks) !== canon(expect.clocks)) {
+    fail(`expected clock labels ${JSON.stringify(expect.clocks)}, got ` +
+         JSON.stringify(clocks));
+  }
+}
 console.log('check_otlp: ' + spans.length + ' spans decoded: ' +
-            JSON.stringify(spans));
+            JSON.stringify(spans) + ', clocks ' + JSON.stringify(clocks));

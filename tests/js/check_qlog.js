@@ -1,6 +1,7 @@
 // check_qlog.js FILE.sqlog: validates a qlog 0.3 JSON-SEQ file with ajv
 // against qlog-0.3-seq.schema.json and checks what the sample scenario must
-// contain.  Exit 0 if valid, 1 with the reasons otherwise.
+// contain (EXPECT: event counts by name, and "peertrace_clock" / "frames":
+// the header's clock label and the packets' stream frames).  Exit 0 if valid, 1 with the reasons otherwise.
 'use strict';
 const fs = require('fs');
 const path = require('path');
@@ -35,7 +36,13 @@ const parsed = records.map((r, i) => {
 if (!validateHeader(parsed[0])) {
   fail('header: ' + ajv.errorsText(validateHeader.errors));
 }
+// The clock label (pt_exporter_set_clock) of the trace's node.
+const clock = ((parsed[0].trace || {}).common_fields || {}).peertrace_clock;
+if (!clock || !['aligned', 'raw'].includes(clock.times)) {
+  fail('header: no common_fields.peertrace_clock with times aligned or raw');
+}
 let last = -1;
+let frames = 0;
 const names = {};
 for (let i = 1; i < parsed.length; i++) {
   if (!validateEvent(parsed[i])) {
@@ -45,12 +52,32 @@ for (let i = 1; i < parsed.length; i++) {
   if (parsed[i].time < last) fail(`event ${i}: time goes backwards`);
   last = parsed[i].time;
   names[parsed[i].name] = (names[parsed[i].name] || 0) + 1;
+  for (const f of parsed[i].data.frames || []) {
+    // What qvis's packetization view reads of a stream frame.
+    if (f.frame_type !== 'stream' ||
+        ![f.stream_id, f.offset, f.length].every(Number.isInteger)) {
+      fail(`event ${i}: bad frame ${JSON.stringify(f)}`);
+    }
+    frames++;
+  }
 }
 const expect = JSON.parse(process.argv[3] || '{}');
+// Keys without a ':' are not event names: the clock label and frame count.
+if ('peertrace_clock' in expect &&
+    JSON.stringify(clock) !== JSON.stringify(expect.peertrace_clock)) {
+  fail(`clock label ${JSON.stringify(clock)}, expected ` +
+       JSON.stringify(expect.peertrace_clock));
+}
+if ('frames' in expect && frames !== expect.frames) {
+  fail(`expected ${expect.frames} frames, found ${frames}`);
+}
+delete expect.peertrace_clock;
+delete expect.frames;
 for (const [name, count] of Object.entries(expect)) {
   if ((names[name] || 0) !== count) {
     fail(`expected ${count} x ${name}, found ${names[name] || 0}`);
   }
 }
 console.log(`check_qlog: ${parsed.length - 1} events valid: ` +
-            JSON.stringify(names));
+            JSON.stringify(names) + `, ${frames} frames, clock ` +
+            JSON.stringify(clock));
