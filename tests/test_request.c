@@ -20,10 +20,15 @@ enum { A = 0, B = 1, C = 2 };
 static uint8_t node_ids[3][32];
 static pt_trace_id trace, conn_trace;
 
-/* A whole scenario: the pt_request and the clock shift of node B. */
+/*
+ * A whole scenario: the pt_request and the clock shift of node B; with
+ * logs, every event is also written to its node's log (--dumps).
+ */
 typedef struct scene {
   pt_request *r;
   uint64_t b_shift; /* added to every time B records */
+  pt_log *logs[3];
+  uint64_t t0; /* added to every time written to a log */
 } scene;
 
 static pt_event ev_base(uint64_t t, uint16_t kind, const pt_trace_id *tid) {
@@ -40,6 +45,10 @@ static void add(scene *s, unsigned node, pt_event ev) {
     ev.timestamp_us += s->b_shift;
   }
   assert_int_equal(pt_request_add_event(s->r, node, &ev), PT_OK);
+  if (s->logs[node] != NULL) {
+    ev.timestamp_us += s->t0;
+    assert_int_equal(pt_log_write_at(s->logs[node], &ev), PT_OK);
+  }
 }
 
 static void app(scene *s, unsigned node, uint64_t t, uint16_t kind, int peer,
@@ -511,7 +520,42 @@ static void test_spurious_loss(void **state) {
   pt_request_free(s.r);
 }
 
-int main(void) {
+/*
+ * test_request --dumps DIR: writes the two-hop request's events as the
+ * dumps DIR/node0.ptd .. node2.ptd (for the CLI test), trace id 7777...
+ */
+static int write_dumps(const char *dir) {
+  scene s;
+  scene_new(&s, 0);
+  s.t0 = 1764115200000000ull; /* 2025-11-26 00:00:00 UTC */
+  for (unsigned i = 0; i < 3; i++) {
+    pt_log_config cfg;
+    pt_log_config_init(&cfg);
+    cfg.capacity = 256;
+    memcpy(cfg.node_id, node_ids[i], 32);
+    if (pt_log_create(&s.logs[i], &cfg) != PT_OK) {
+      return 1;
+    }
+  }
+  two_hop_request(&s);
+  int rc = 0;
+  for (unsigned i = 0; i < 3; i++) {
+    char path[4096];
+    snprintf(path, sizeof path, "%s/node%u.ptd", dir, i);
+    if (pt_log_dump_save(s.logs[i], path) != PT_OK) {
+      fprintf(stderr, "cannot write %s\n", path);
+      rc = 1;
+    }
+    pt_log_destroy(s.logs[i]);
+  }
+  pt_request_free(s.r);
+  return rc;
+}
+
+int main(int argc, char **argv) {
+  if (argc == 3 && strcmp(argv[1], "--dumps") == 0) {
+    return write_dumps(argv[2]);
+  }
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_two_hop_request),
       cmocka_unit_test(test_mapped_clock),

@@ -23,6 +23,7 @@ int cli_stats(int argc, char **argv);
 int cli_merge(int argc, char **argv);
 int cli_export(int argc, char **argv);
 int cli_tail(int argc, char **argv);
+int cli_request(int argc, char **argv);
 
 /* What a command accepts besides --help, --color and dump paths. */
 #define CLI_ARG_FILTER 1u     /* --trace --peer --since --until --kind */
@@ -65,5 +66,12 @@ void cli_args_free(cli_args *a);
 int cli_start(int argc, char **argv, unsigned accepts, const char *help,
               cli_args *a, cli_inputs *in);
 void cli_stop(cli_args *a, cli_inputs *in);
+
+/*
+ * After `merge --trace ID` (tools/cli_hops.c): the trace's hops and the
+ * packets of each (reads the inputs again).  With no --trace: nothing.
+ * Returns an exit code.
+ */
+int cli_hops_after_merge(const cli_args *a, cli_inputs *in);
 
 #endif /* PT_CLI_COMMANDS_H */

@@ -430,7 +430,7 @@ int cli_merge(int argc, char **argv) {
     rc = cli_merge_by_trace(&a, &in, &traces);
   } else if (rc == 0) {
     cli_print_traces(&a.style, &traces, &in);
-    rc = CLI_EXIT_OK;
+    rc = cli_hops_after_merge(&a, &in); /* --trace: its hops' packets */
   } else {
     rc = CLI_EXIT_ERROR;
   }

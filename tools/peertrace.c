@@ -18,6 +18,7 @@ static const cli_command commands[] = {
     {"recent", "the newest N events", cli_recent},
     {"stats", "per-peer packets, bytes, loss, rtt, first/last seen", cli_stats},
     {"merge", "dumps of several nodes as one timeline, by trace", cli_merge},
+    {"request", "a request's hops and the packets of each", cli_request},
     {"export", "json, qlog, chrome, otlp or svg", cli_export},
     {"tail", "follow a running process's log file, like tail -f", cli_tail},
 };

@@ -1,0 +1,59 @@
+#!/usr/bin/env bash
+# `peertrace request` and `merge --trace`: the hops of tests/test_request.c's
+# two-hop request (written as dumps by `test_request --dumps`), with the
+# lost packet 6, its retransmission 7 and the recovery time.
+# Usage: request.sh TEST_REQUEST PEERTRACE OUT_DIR
+set -euo pipefail
+maker=$1
+peertrace=$2
+out=$3
+fail() { echo "FAIL: $*" >&2; exit 1; }
+rm -rf "$out"
+mkdir -p "$out"
+"$maker" --dumps "$out" || fail "could not write the dumps"
+dumps=("$out"/node0.ptd "$out"/node1.ptd "$out"/node2.ptd)
+
+"$peertrace" request 7777 "${dumps[@]}" >"$out/request.out" ||
+  fail "peertrace request exited $?"
+cat >"$out/expected" <<'TXT'
+
+hops of trace 77777777777777777777777777777777 (times from the trace's first event, as recorded; packets: +time received after the hop was sent)
+  hop 1: request 10101010 -> 11111111  NAME  sent +0.010ms, started +0.165ms, ended +0.405ms, ok
+    stream 0 of conn ab000000, bytes 0..1999: packets 5 (1200 B, +0.102ms), 6 LOST,
+       7 (retransmits 6's bytes 1100..1999, +0.150ms): recovered in 0.147 ms
+  hop 2: request 11111111 -> 12121212  NAME  sent +0.170ms, started +0.275ms, ended +0.300ms, ok
+    stream 4 of conn bc000000, bytes 0..499: packets 3 (560 B, +0.102ms)
+  hop 3: reply   12121212 -> 11111111  NAME  sent +0.300ms, received +0.405ms, ok
+    stream 4 of conn bc000000, bytes 0..299: packets 10 (360 B, +0.101ms)
+  hop 4: reply   11111111 -> 10101010  NAME  sent +0.405ms, received +0.510ms, ok
+    stream 0 of conn ab000000, bytes 0..99: packets 5 (160 B, +0.101ms)
+TXT
+# The command's name depends on whether the tool knows DMAP (GET_CHUNK or
+# DMAP/2): compare with it replaced.
+sed -E 's/  (GET_CHUNK|DMAP\/2)  /  NAME  /' "$out/request.out" >"$out/request.cmp"
+diff -u "$out/expected" "$out/request.cmp" || fail "request output differs"
+
+# merge --trace ends with the same hops.
+"$peertrace" merge --trace 7777 "${dumps[@]}" >"$out/merge.out" ||
+  fail "merge --trace exited $?"
+tail -n +"$(grep -n '^hops of trace' "$out/merge.out" | cut -d: -f1)" \
+  "$out/merge.out" | sed -E 's/  (GET_CHUNK|DMAP\/2)  /  NAME  /' >"$out/merge.cmp"
+diff -u <(tail -n +2 "$out/expected") "$out/merge.cmp" ||
+  fail "merge --trace hops differ"
+# Without --trace, merge prints no hops.
+"$peertrace" merge "${dumps[@]}" >"$out/merge_all.out"
+! grep -q 'hops of trace' "$out/merge_all.out" || fail "merge without --trace printed hops"
+
+# A trace that is not there, and no trace at all: errors, no crash.
+set +e
+"$peertrace" request 7878 "${dumps[@]}" >/dev/null 2>"$out/err"
+rc=$?
+set -e
+[ "$rc" = 1 ] || fail "unknown trace: exit $rc"
+grep -q "no trace id starts with '7878'" "$out/err" || fail "unknown trace: $(cat "$out/err")"
+set +e
+"$peertrace" request --trace 7777 "${dumps[@]}" >/dev/null 2>"$out/err"
+rc=$?
+set -e
+[ "$rc" = 2 ] || fail "a filter option: exit $rc"
+echo "request: 4 hops, loss of 6 recovered in 0.147 ms"
