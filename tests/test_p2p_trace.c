@@ -33,6 +33,7 @@
 
 #include "demo_net.h"
 #include "demo_report.h"
+#include "test_p2p_common.h"
 
 #define NODES 4
 #define CHUNKS 16
@@ -76,38 +77,10 @@ static int cmp_u64(const void *a, const void *b) {
   return x < y ? -1 : x > y;
 }
 
-/* A chunk whose responsible node is `target`, made of `seed` bytes. */
-static void make_chunk(const demo_net *net, size_t target, uint32_t seed,
-                       uint8_t *buf, size_t len, uint8_t hash[32]) {
-  for (uint32_t nonce = 0;; nonce++) {
-    for (size_t i = 0; i < len; i++) {
-      buf[i] = (uint8_t)(seed * 7u + i * 13u);
-    }
-    memcpy(buf, &nonce, sizeof nonce);
-    memcpy(buf + 4, &seed, sizeof seed);
-    assert_int_equal(demo_sha256(buf, len, hash), 0);
-    if (demo_net_responsible(net, hash) == target) {
-      return;
-    }
-  }
-}
-
 /* A connected ring; log_dir: see demo_config (NULL: logs in memory). */
 static demo_net *start_in(double loss, qlog_tap *tap, const char *log_dir) {
-  demo_net *net = NULL;
-  demo_config cfg;
-  memset(&cfg, 0, sizeof cfg);
-  cfg.nodes = NODES;
-  cfg.loss_rate = loss;
-  cfg.seed = 42;
-  cfg.log_dir = log_dir;
-  if (tap != NULL) {
-    cfg.on_qlog = tap_qlog;
-    cfg.arg = tap;
-  }
-  assert_int_equal(demo_net_create(&net, &cfg), 0);
-  assert_int_equal(demo_net_connect(net, 10000), 0);
-  return net;
+  return p2p_test_start(NODES, loss, tap != NULL ? tap_qlog : NULL, tap,
+                        log_dir);
 }
 
 static demo_net *start(double loss, qlog_tap *tap) {
@@ -120,7 +93,7 @@ static void store_then_get(demo_net *net, uint32_t seed, demo_request *store,
                            demo_request *get) {
   static uint8_t chunk[CHUNK_SIZE];
   uint8_t hash[32];
-  make_chunk(net, NODES - 1, seed, chunk, sizeof chunk, hash);
+  p2p_test_chunk(net, NODES - 1, seed, chunk, sizeof chunk, hash);
   demo_request *p = store;
   assert_int_equal(demo_net_submit(net, 0, DMAP_STORE_CHUNK, hash, chunk,
                                    sizeof chunk, store),
@@ -132,17 +105,6 @@ static void store_then_get(demo_net *net, uint32_t seed, demo_request *store,
   assert_int_equal(demo_net_wait(net, &p, 1, 20000), 0);
   assert_int_equal(get->status, DMAP_STATUS_OK);
   assert_int_equal(get->hops, NODES); /* 0 -> 1 -> 2 -> 3 */
-}
-
-/* Every event of a log, oldest first. */
-static pt_event *all_events(pt_log *log, size_t *count) {
-  pt_log_stats st;
-  pt_event *evs = NULL;
-  assert_int_equal(pt_log_get_stats(log, &st), PT_OK);
-  assert_int_equal(st.overwritten, 0); /* the test must see everything */
-  assert_int_equal(st.dropped, 0);
-  assert_int_equal(pt_log_recent(log, (size_t)st.capacity, &evs, count), PT_OK);
-  return evs;
 }
 
 /* ---- QUIC event tracing ------------------------------------------------ */
@@ -157,8 +119,8 @@ static void test_quic_events_match_ngtcp2(void **state) {
   demo_request reqs[2 * CHUNKS];
   demo_request *ptrs[2 * CHUNKS];
   for (size_t k = 0; k < CHUNKS; k++) {
-    make_chunk(net, 1 + k % (NODES - 1), (uint32_t)k, chunks[k], CHUNK_SIZE,
-               hashes[k]);
+    p2p_test_chunk(net, 1 + k % (NODES - 1), (uint32_t)k, chunks[k], CHUNK_SIZE,
+                   hashes[k]);
     assert_int_equal(demo_net_submit(net, 0, DMAP_STORE_CHUNK, hashes[k],
                                      chunks[k], CHUNK_SIZE, &reqs[k]),
                      0);
@@ -197,7 +159,7 @@ static void test_quic_events_match_ngtcp2(void **state) {
   size_t total_lost = 0;
   for (size_t node = 0; node < NODES; node++) {
     size_t n = 0;
-    pt_event *evs = all_events(demo_net_log(net, node), &n);
+    pt_event *evs = p2p_test_events(demo_net_log(net, node), &n);
     uint64_t sent_bytes = 0;
     uint64_t *lost = calloc(MAX_LOST, sizeof *lost);
     size_t lost_n = 0;
@@ -299,7 +261,7 @@ static void test_connection_identity(void **state) {
   uint64_t conns[NODES][2]; /* per node, the distinct conns of its events */
   for (size_t node = 0; node < NODES; node++) {
     size_t n = 0, distinct = 0, inits = 0;
-    pt_event *evs = all_events(demo_net_log(net, node), &n);
+    pt_event *evs = p2p_test_events(demo_net_log(net, node), &n);
     for (size_t i = 0; i < n; i++) {
       const pt_event *e = &evs[i];
       if (!is_conn_kind(e->kind)) {
@@ -422,7 +384,7 @@ static void test_app_protocol_events(void **state) {
   demo_net *net = start(0.02, NULL);
   static uint8_t chunk[CHUNK_SIZE];
   uint8_t hash[32], missing[32];
-  make_chunk(net, 2, 7, chunk, sizeof chunk, hash);
+  p2p_test_chunk(net, 2, 7, chunk, sizeof chunk, hash);
   memcpy(missing, hash, 32);
   missing[31] ^= 1; /* same responsible node, never stored */
   struct {
@@ -687,7 +649,7 @@ static void test_demo_log_files_and_dumps(void **state) {
   size_t live_count[NODES];
   for (size_t i = 0; i < NODES; i++) {
     int writer = 0;
-    live[i] = all_events(demo_net_log(net, i), &live_count[i]);
+    live[i] = p2p_test_events(demo_net_log(net, i), &live_count[i]);
     assert_true(live_count[i] > 0);
     /* Another reader of the node's log file sees the same events. */
     assert_int_equal(view_count(dir, i, &writer), live_count[i]);

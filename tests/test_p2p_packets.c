@@ -1,0 +1,384 @@
+/*
+ * test_p2p_packets: a request's packets, as the ngtcp2 adapter records them
+ * on real QUIC over loopback (the demo's DataMap ring, seeded loss):
+ *
+ *  - every stream_frame follows the packet_sent / packet_received of its
+ *    packet (same conn, pn and space) in the node's log;
+ *  - the STREAM frames of sent packets cover, per (conn, stream), every
+ *    byte of every stream_data the node sent (retransmissions included),
+ *    and carry the FIN where it ended;
+ *  - each hop of a request (app_command on A -> app_start on B, and B's
+ *    reply) has stream_data sent=1 under the request's trace id, on the
+ *    connection between A and B (same conn on both ends) and on one
+ *    stream, from offset 0 to the FIN; B received exactly those bytes on
+ *    that stream;
+ *  - a packet a node declared lost never reached the peer (no
+ *    packet_received of that conn, space and pn there), and every stream
+ *    byte it carried reached the peer in another packet; the test runs
+ *    until some lost packet's bytes were sent again in a later packet (a
+ *    retransmission) and checks there was one.
+ *
+ * Every wait is bounded; nothing asserts on timings.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+#include <cmocka.h>
+
+#include <peertrace/pt_quic.h>
+
+#include "demo_net.h"
+#include "test_p2p_common.h"
+
+#define NODES 4
+#define CHUNKS 12
+#define CHUNK_SIZE 6000
+#define ROUNDS 10
+
+typedef struct node_log {
+  pt_event *evs;
+  size_t n;
+} node_log;
+
+static int is_frame(const pt_event *e, uint64_t conn, uint64_t stream,
+                    int sent) {
+  return e->kind == PT_EV_STREAM_FRAME && pt_event_conn(e) == conn &&
+         e->data.stream_frame.stream_id == stream &&
+         e->data.stream_frame.sent == sent;
+}
+
+/*
+ * Whether the stream_frame events of (conn, stream, sent) of a log, other
+ * than those of packet skip_pn (UINT64_MAX: none) and only those of packets
+ * above min_pn, cover [lo, hi) together.
+ */
+static int covered(const node_log *l, uint64_t conn, uint64_t stream, int sent,
+                   uint64_t lo, uint64_t hi, uint64_t skip_pn,
+                   uint64_t min_pn) {
+  uint64_t at = lo;
+  while (at < hi) {
+    uint64_t reach = at;
+    for (size_t i = 0; i < l->n; i++) {
+      const pt_event *e = &l->evs[i];
+      if (!is_frame(e, conn, stream, sent) ||
+          e->data.stream_frame.pn == skip_pn ||
+          (min_pn != UINT64_MAX && e->data.stream_frame.pn <= min_pn)) {
+        continue;
+      }
+      uint64_t end = e->data.stream_frame.offset + e->data.stream_frame.length;
+      if (e->data.stream_frame.offset <= at && end > reach) {
+        reach = end;
+      }
+    }
+    if (reach == at) {
+      return 0;
+    }
+    at = reach;
+  }
+  return 1;
+}
+
+/* A frame of (conn, stream, sent) that ends the stream at `end`. */
+static int has_fin(const node_log *l, uint64_t conn, uint64_t stream, int sent,
+                   uint64_t end) {
+  for (size_t i = 0; i < l->n; i++) {
+    const pt_event *e = &l->evs[i];
+    if (is_frame(e, conn, stream, sent) && e->data.stream_frame.fin &&
+        e->data.stream_frame.offset + e->data.stream_frame.length == end) {
+      return 1;
+    }
+  }
+  return 0;
+}
+
+/* The connection identity of node a's connection to node b. */
+static uint64_t conn_between(demo_net *net, size_t a, size_t b) {
+  p2p_conn *c =
+      p2p_node_find_conn(demo_net_node(net, a), demo_net_port(net, b));
+  assert_non_null(c);
+  uint64_t conn = p2p_conn_tracer(c)->conn;
+  assert_true(conn != 0);
+  return conn;
+}
+
+/* ---- Frames and the bytes the node sent ------------------------------- */
+
+static void check_frames(const node_log *l, size_t node) {
+  size_t frames = 0, sent_data = 0;
+  for (size_t i = 0; i < l->n; i++) {
+    const pt_event *e = &l->evs[i];
+    if (e->kind == PT_EV_STREAM_FRAME) {
+      /* Right after its packet's event (or its packet's other frames). */
+      size_t j = i;
+      while (j > 0 && l->evs[j - 1].kind == PT_EV_STREAM_FRAME) {
+        j--;
+      }
+      assert_true(j > 0);
+      const pt_event *p = &l->evs[j - 1];
+      unsigned want =
+          e->data.stream_frame.sent ? PT_EV_PACKET_SENT : PT_EV_PACKET_RECEIVED;
+      assert_int_equal(p->kind, want);
+      uint64_t pn = want == PT_EV_PACKET_SENT ? p->data.packet_sent.pn
+                                              : p->data.packet_received.pn;
+      unsigned space = want == PT_EV_PACKET_SENT
+                           ? p->data.packet_sent.space
+                           : p->data.packet_received.space;
+      assert_int_equal(e->data.stream_frame.pn, pn);
+      assert_int_equal(e->data.stream_frame.space, space);
+      assert_true(pt_event_conn(e) == pt_event_conn(p));
+      assert_memory_equal(&e->trace_id, &p->trace_id, sizeof e->trace_id);
+      frames++;
+    } else if (e->kind == PT_EV_STREAM_DATA && e->data.stream_data.sent) {
+      const struct pt_stream_data_data *d = &e->data.stream_data;
+      uint64_t conn = pt_event_conn(e);
+      if (!covered(l, conn, d->stream_id, 1, d->offset, d->offset + d->length,
+                   UINT64_MAX, UINT64_MAX)) {
+        fail_msg("node %zu: stream %llu bytes %llu..%llu sent on conn %016llx "
+                 "are in no sent STREAM frame",
+                 node, (unsigned long long)d->stream_id,
+                 (unsigned long long)d->offset,
+                 (unsigned long long)(d->offset + d->length),
+                 (unsigned long long)conn);
+      }
+      if (d->fin) {
+        assert_true(has_fin(l, conn, d->stream_id, 1, d->offset + d->length));
+      }
+      sent_data++;
+    }
+  }
+  assert_true(frames > 0);
+  assert_true(sent_data > 0);
+}
+
+/* ---- A request's hops ------------------------------------------------- */
+
+/* The stream of trace T's stream_data sent=1 on conn, checked to run from
+ * 0 to a FIN on one stream; returns its length and sets *stream. */
+static uint64_t hop_bytes(const node_log *l, const pt_trace_id *trace,
+                          uint64_t conn, int64_t *stream) {
+  uint64_t next = 0;
+  int fin = 0;
+  *stream = -1;
+  for (size_t i = 0; i < l->n; i++) {
+    const pt_event *e = &l->evs[i];
+    if (e->kind != PT_EV_STREAM_DATA || !e->data.stream_data.sent ||
+        pt_event_conn(e) != conn ||
+        memcmp(&e->trace_id, trace, sizeof *trace) != 0) {
+      continue;
+    }
+    const struct pt_stream_data_data *d = &e->data.stream_data;
+    if (*stream < 0) {
+      *stream = (int64_t)d->stream_id;
+    }
+    assert_int_equal(d->stream_id, *stream); /* one stream per hop */
+    assert_int_equal(d->offset, next);       /* in order, no gap */
+    assert_false(fin);
+    next += d->length;
+    fin = d->fin;
+  }
+  assert_true(*stream >= 0);
+  assert_true(fin);
+  return next;
+}
+
+/* What b received on (conn, stream): sent=0 stream_data, in order. */
+static uint64_t received_bytes(const node_log *l, uint64_t conn,
+                               int64_t stream) {
+  uint64_t next = 0;
+  int fin = 0;
+  for (size_t i = 0; i < l->n; i++) {
+    const pt_event *e = &l->evs[i];
+    if (e->kind == PT_EV_STREAM_DATA && !e->data.stream_data.sent &&
+        pt_event_conn(e) == conn &&
+        e->data.stream_data.stream_id == (uint64_t)stream) {
+      assert_int_equal(e->data.stream_data.offset, next);
+      next += e->data.stream_data.length;
+      fin |= e->data.stream_data.fin;
+    }
+  }
+  assert_true(fin);
+  return next;
+}
+
+static size_t check_hops(demo_net *net, const node_log *logs,
+                         const demo_request *r) {
+  size_t hops = 0;
+  for (size_t a = 0; a < NODES; a++) {
+    const node_log *la = &logs[a];
+    for (size_t i = 0; i < la->n; i++) {
+      const pt_event *cmd = &la->evs[i];
+      if (cmd->kind != PT_EV_APP_COMMAND ||
+          memcmp(&cmd->trace_id, &r->ctx.trace_id, sizeof cmd->trace_id) != 0) {
+        continue;
+      }
+      size_t b = demo_net_index_of(net, cmd->peer_id);
+      assert_true(b < NODES);
+      uint64_t conn = conn_between(net, a, b);
+      assert_true(conn == conn_between(net, b, a)); /* one identity */
+      /* The request: a's bytes on one stream of that connection, under the
+       * trace; b received them all on that stream. */
+      int64_t stream = -1, reply_stream = -1;
+      uint64_t len = hop_bytes(la, &r->ctx.trace_id, conn, &stream);
+      assert_int_equal(received_bytes(&logs[b], conn, stream), len);
+      /* The reply: b's bytes back on the same stream, under the trace. */
+      uint64_t reply =
+          hop_bytes(&logs[b], &r->ctx.trace_id, conn, &reply_stream);
+      assert_int_equal(reply_stream, stream);
+      assert_int_equal(received_bytes(la, conn, stream), reply);
+      hops++;
+    }
+  }
+  return hops;
+}
+
+/* ---- Losses and retransmissions --------------------------------------- */
+
+/* The node (other than self) whose log has events of conn. */
+static size_t peer_of(const node_log *logs, size_t self, uint64_t conn) {
+  for (size_t b = 0; b < NODES; b++) {
+    for (size_t i = 0; b != self && i < logs[b].n; i++) {
+      if (pt_event_conn(&logs[b].evs[i]) == conn) {
+        return b;
+      }
+    }
+  }
+  fail_msg("conn %016llx has no other half", (unsigned long long)conn);
+  return SIZE_MAX;
+}
+
+/*
+ * Checks every lost packet that carried stream bytes; returns how many
+ * there were and, in *resent, how many had all their bytes sent again in
+ * later packets (higher pn) of the same connection.
+ */
+static size_t check_losses(const node_log *logs, size_t *resent) {
+  size_t lost_with_data = 0;
+  *resent = 0;
+  for (size_t a = 0; a < NODES; a++) {
+    const node_log *la = &logs[a];
+    for (size_t i = 0; i < la->n; i++) {
+      const pt_event *lost = &la->evs[i];
+      if (lost->kind != PT_EV_PACKET_LOST ||
+          lost->data.packet_lost.space != PT_PN_SPACE_APPLICATION) {
+        continue;
+      }
+      uint64_t conn = pt_event_conn(lost), pn = lost->data.packet_lost.pn;
+      size_t b = peer_of(logs, a, conn);
+      /* The peer never got it (the loss was injected on its side). */
+      for (size_t k = 0; k < logs[b].n; k++) {
+        const pt_event *e = &logs[b].evs[k];
+        assert_false(e->kind == PT_EV_PACKET_RECEIVED &&
+                     pt_event_conn(e) == conn &&
+                     e->data.packet_received.space == PT_PN_SPACE_APPLICATION &&
+                     e->data.packet_received.pn == pn);
+      }
+      int frames = 0, all_later = 1;
+      for (size_t k = 0; k < la->n; k++) {
+        const pt_event *f = &la->evs[k];
+        if (f->kind != PT_EV_STREAM_FRAME || !f->data.stream_frame.sent ||
+            pt_event_conn(f) != conn || f->data.stream_frame.pn != pn ||
+            f->data.stream_frame.space != PT_PN_SPACE_APPLICATION ||
+            f->data.stream_frame.length == 0) {
+          continue;
+        }
+        const struct pt_stream_frame_data *d = &f->data.stream_frame;
+        uint64_t lo = d->offset, hi = d->offset + d->length;
+        frames++;
+        /* Its bytes reached the peer in other packets. */
+        if (!covered(&logs[b], conn, d->stream_id, 0, lo, hi, pn, UINT64_MAX)) {
+          fail_msg("node %zu: bytes %llu..%llu of stream %llu, lost in pn "
+                   "%llu, never reached node %zu in another packet",
+                   a, (unsigned long long)lo, (unsigned long long)hi,
+                   (unsigned long long)d->stream_id, (unsigned long long)pn, b);
+        }
+        all_later &= covered(la, conn, d->stream_id, 1, lo, hi, UINT64_MAX, pn);
+      }
+      if (frames > 0) {
+        lost_with_data++;
+        *resent += (size_t)all_later;
+      }
+    }
+  }
+  return lost_with_data;
+}
+
+static void load_logs(demo_net *net, node_log *logs) {
+  for (size_t i = 0; i < NODES; i++) {
+    logs[i].evs = p2p_test_events(demo_net_log(net, i), &logs[i].n);
+  }
+}
+
+static void free_logs(node_log *logs) {
+  for (size_t i = 0; i < NODES; i++) {
+    pt_events_free(logs[i].evs);
+    logs[i].evs = NULL;
+  }
+}
+
+static void test_request_packets(void **state) {
+  (void)state;
+  demo_net *net = p2p_test_start(NODES, 0.05, NULL, NULL, NULL);
+  static uint8_t chunks[CHUNKS][CHUNK_SIZE];
+  uint8_t hashes[CHUNKS][32];
+  demo_request *reqs = calloc(CHUNKS * (ROUNDS + 1), sizeof *reqs);
+  demo_request *ptrs[CHUNKS];
+  node_log logs[NODES];
+  size_t lost = 0, resent = 0, hops = 0, requests = 0;
+  assert_non_null(reqs);
+  for (size_t k = 0; k < CHUNKS; k++) {
+    p2p_test_chunk(net, 1 + k % (NODES - 1), (uint32_t)k, chunks[k], CHUNK_SIZE,
+                   hashes[k]);
+  }
+  /* Round 0 stores the chunks, the others read them back: at least two
+   * rounds of reads, more until a lost packet's bytes were retransmitted in
+   * a later one (loss is random). */
+  for (size_t round = 0; round <= ROUNDS && (round < 3 || resent == 0);
+       round++) {
+    for (size_t k = 0; k < CHUNKS; k++) {
+      demo_request *r = &reqs[round * CHUNKS + k];
+      uint8_t cmd = round == 0 ? DMAP_STORE_CHUNK : DMAP_GET_CHUNK;
+      assert_int_equal(demo_net_submit(net, 0, cmd, hashes[k],
+                                       round == 0 ? chunks[k] : NULL,
+                                       round == 0 ? CHUNK_SIZE : 0, r),
+                       0);
+      ptrs[k] = r;
+    }
+    assert_int_equal(demo_net_wait(net, ptrs, CHUNKS, 20000), 0);
+    load_logs(net, logs);
+    for (size_t k = 0; k < CHUNKS; k++) {
+      assert_int_equal(ptrs[k]->status, DMAP_STATUS_OK);
+      /* Node 0 asks node 1; each node on to the responsible one. */
+      size_t n = check_hops(net, logs, ptrs[k]);
+      assert_int_equal(n, 1 + k % (NODES - 1));
+      hops += n;
+      requests++;
+    }
+    lost = check_losses(logs, &resent);
+    free_logs(logs);
+  }
+  load_logs(net, logs);
+  for (size_t i = 0; i < NODES; i++) {
+    check_frames(&logs[i], i);
+  }
+  free_logs(logs);
+  print_message("%zu requests, %zu hops each with its stream under its trace; "
+                "%zu lost packets with stream bytes, %zu of them resent in "
+                "later packets\n",
+                requests, hops, lost, resent);
+  assert_true(lost > 0);
+  assert_true(resent > 0);
+  demo_net_shutdown(net);
+  demo_net_destroy(net);
+  free(reqs);
+}
+
+int main(void) {
+  const struct CMUnitTest tests[] = {
+      cmocka_unit_test(test_request_packets),
+  };
+  return cmocka_run_group_tests(tests, NULL, NULL);
+}
