@@ -1200,24 +1200,33 @@ PT_API void pt_dump_release(pt_dump *dump);
  * An exporter turns a time-ordered stream of events from one or more nodes
  * into one of the formats below, writing as it goes: memory stays small
  * whatever the number of events (except where a format says otherwise).
- * Use: pt_exporter_new, pt_exporter_add_node for every node, then
+ * Use: pt_exporter_new, pt_exporter_add_node for every node (and
+ * pt_exporter_set_clock for each, when the times are aligned), then
  * pt_exporter_write for each event in time order, then pt_exporter_finish
- * and pt_exporter_free.
+ * and pt_exporter_free.  Every format labels each node's times as aligned
+ * or raw (see pt_exporter_set_clock); events are written from their
+ * fields, as the event table (pt_events.h) names them.
  */
 typedef enum pt_export_format {
-  /* {"nodes":[...],"events":[...]}: every field named and decoded. */
+  /*
+   * {"nodes":[{"index","node_id","clock"}],"events":[...]}: every field
+   * named and decoded, as pt_event_to_json writes it, plus node and title.
+   */
   PT_EXPORT_JSON = 1,
   /*
    * qlog 0.3 JSON-SEQ (what qvis reads): one qlog trace for the events of
    * one node (one connection: select it before exporting).  transport:,
    * recovery:, connectivity: event names; app and custom events appear as
-   * peertrace: events.
+   * peertrace: events.  The stream_frame events right after a packet_sent
+   * or packet_received (same side, conn, space and pn) are the packet's
+   * "frames"; other stream_frame events are peertrace: events.
    */
   PT_EXPORT_QLOG = 2,
   /*
    * Chrome trace JSON (ui.perfetto.dev, chrome://tracing): one process per
    * node; app requests (app_end) as complete slices with durations, app
-   * commands as zero-length slices, packet and other events as instants;
+   * commands as zero-length slices, packet and other events (stream_frame
+   * too) as instants on the node's "network" thread;
    * the app slices of one trace id linked by flows (bind_id) across nodes.
    */
   PT_EXPORT_CHROME = 3,
