@@ -71,14 +71,19 @@ typedef struct pt_clock_estimate {
   uint64_t t0_us;   /* node's raw time the offset refers to */
   /*
    * |true offset - estimate| <= bound_us at every time of the node's
-   * recorded span, provided the clocks kept a constant rate.
+   * recorded span, provided the clocks kept a constant rate (rates apart by
+   * at most PT_ALIGN_MAX_DRIFT_PPM on every link of the path).  0 for the
+   * reference; INFINITY for a node left as recorded.
    */
   double bound_us;
-  double min_rtt_us; /* smallest round trip on the path's links, summed */
-  unsigned via;      /* next node on the path to the reference (self if
-                        reference or not aligned) */
-  unsigned hops;     /* links on that path (0 for the reference) */
-  uint64_t pairs;    /* packet pairs on the path's links */
+  /* Smallest round trip (NTP-style, the peer's turnaround taken out) of
+   * each link of the path, summed: 0 for the reference, NaN for a node left
+   * as recorded.  One exchange alone bounds the offset by half of it. */
+  double min_rtt_us;
+  unsigned via;   /* next node on the path to the reference (self if
+                     reference or not aligned) */
+  unsigned hops;  /* links on that path (0 for the reference) */
+  uint64_t pairs; /* packet pairs on the path's links */
 } pt_clock_estimate;
 
 /* pt_align_new: an empty aligner.  PT_OK; PT_ERR_INVALID; PT_ERR_NOMEM. */
@@ -88,27 +93,71 @@ PT_API int pt_align_new(pt_align **out);
 PT_API void pt_align_free(pt_align *a);
 
 /*
+ * The largest rate difference between two nodes that exchanged packets
+ * (parts per million) the estimate allows.  Quartz clocks differ by tens of
+ * ppm; a link whose packets need more is inconsistent.
+ */
+#define PT_ALIGN_MAX_DRIFT_PPM 500.0
+
+/*
  * pt_align_add_node: declares a node (its events come from one clock);
- * *index receives its number.  PT_OK; PT_ERR_INVALID (NULL, after
- * pt_align_solve); PT_ERR_NOMEM.
+ * *index receives its number (0, 1, ... in the order of the calls).
+ * PT_OK; PT_ERR_INVALID (NULL, after pt_align_solve); PT_ERR_EXISTS (a node
+ * with this id was declared already: *index receives that node's number,
+ * and events of the same clock may be added to it); PT_ERR_NOMEM.
  */
 PT_API int pt_align_add_node(pt_align *a, const uint8_t node_id[32],
                              unsigned *index);
 
 /*
- * pt_align_add_event: offers one event of node `node`.  Keeps packet_sent
- * and packet_received with a connection identity (conn != 0) and
- * packet_lost; ignores every other event.  PT_OK; PT_ERR_INVALID (NULL,
- * unknown node, after pt_align_solve); PT_ERR_NOMEM.
+ * pt_align_add_event: offers one event of node `node`.  Keeps packet_sent,
+ * packet_received and packet_lost with a connection identity (conn != 0);
+ * every event (kept or not) widens the node's recorded span (its first and
+ * last timestamp), over which bounds hold and unreceived packets are
+ * judged.  PT_OK (also for an ignored event); PT_ERR_INVALID (NULL,
+ * unknown node, after pt_align_solve); PT_ERR_NOMEM (also past 2^32 - 2
+ * packet events).
  */
 PT_API int pt_align_add_event(pt_align *a, unsigned node, const pt_event *ev);
 
 /*
  * pt_align_solve: pairs the packets and estimates every node's clock
- * against node `reference`.  PT_OK; PT_ERR_INVALID (NULL, unknown
- * reference, solved twice); PT_ERR_NOMEM.
+ * against node `reference`.  PT_OK (also when nodes stay unaligned: see
+ * their status); PT_ERR_INVALID (NULL, unknown reference, solved twice);
+ * PT_ERR_NOMEM (the aligner cannot be used further: free it).
  */
 PT_API int pt_align_solve(pt_align *a, unsigned reference);
+
+/* What pt_align_solve found and what it set aside (pt_align_stats). */
+typedef struct pt_align_stats {
+  uint64_t packet_events;   /* packet events kept by pt_align_add_event */
+  uint64_t conns;           /* connection identities seen */
+  uint64_t conns_one_node;  /* seen on one node only: nothing to pair */
+  uint64_t conns_ambiguous; /* claimed by more than two nodes: skipped */
+  uint64_t pairs;
+  uint64_t unreceived;
+  uint64_t received_unmatched; /* received, no packet_sent recorded */
+  uint64_t duplicate_sends;    /* (conn, space, pn) sent more than once by
+                                  one node: neither send paired */
+  uint64_t duplicate_receives; /* received more than once: the earliest
+                                  receipt paired */
+  uint64_t links;              /* node pairs with packets both ways */
+  uint64_t links_inconsistent; /* of those, contradicting a linear clock */
+  uint64_t links_one_way;      /* node pairs with packets one way only */
+  /*
+   * Pairs whose aligned receipt precedes their aligned send.  None on the
+   * links of the paths (each node's link towards the reference: its
+   * estimate satisfies every pair of that link); on a link off the paths
+   * the two ends are estimated through different paths, and a pair can
+   * come out reversed by up to the sum of their bounds.  Counted, never
+   * hidden: docs/clocks.md.
+   */
+  uint64_t pairs_reversed;
+} pt_align_stats;
+
+/* pt_align_stats: the counts above.  PT_OK; PT_ERR_INVALID (NULL, not
+ * solved). */
+PT_API int pt_align_stats_get(const pt_align *a, pt_align_stats *out);
 
 /* pt_align_estimate: node's estimate.  PT_OK; PT_ERR_INVALID. */
 PT_API int pt_align_estimate(const pt_align *a, unsigned node,
@@ -122,6 +171,18 @@ PT_API int pt_align_estimate(const pt_align *a, unsigned node,
 PT_API uint64_t pt_align_time(const pt_align *a, unsigned node,
                               uint64_t raw_us);
 
+/*
+ * pt_align_bound_at: the bound of node's estimate at its raw time raw_us
+ * (|true offset - estimate| there, same proviso as bound_us).  The bound
+ * is smallest where packets pinned the clocks best and grows towards the
+ * ends of the span, where an unknown drift weighs most; bound_us is its
+ * largest value over the recorded span.  0 for the reference, INFINITY for
+ * a node left as recorded (and before pt_align_solve, or for an unknown
+ * node).
+ */
+PT_API double pt_align_bound_at(const pt_align *a, unsigned node,
+                                uint64_t raw_us);
+
 /* One packet as both ends recorded it. */
 typedef struct pt_packet_pair {
   unsigned sender, receiver; /* node indices */
@@ -133,6 +194,7 @@ typedef struct pt_packet_pair {
   uint64_t received_us;      /* raw, on the receiver's clock */
   double delay_us;           /* one-way delay on aligned clocks; NaN if
                                 either node is not aligned */
+  uint8_t lost;              /* the sender recorded packet_lost for it */
 } pt_packet_pair;
 
 /*

@@ -1,0 +1,823 @@
+/*
+ * Packet pairs across nodes and clock alignment (pt_align.h,
+ * docs/clocks.md).
+ *
+ * pt_align_solve: the packet events are sorted by (conn, space, pn); a
+ * connection seen on exactly two nodes pairs each packet_sent with the
+ * other node's packet_received of the same space and number (the sender of
+ * a receipt is the other node: QUIC numbers each direction on its own).
+ * Each pair bounds the receiver's clock offset against the sender's; the
+ * bounds of a node pair (a link) are fitted in pt_align_fit.c, the links
+ * joined to the reference by the path of smallest summed bound, and each
+ * node's clock is the composition of the lines along its path.
+ */
+#include <peertrace/pt_align.h>
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "pt_align_fit.h"
+
+#define KIND_SENT 0
+#define KIND_RECEIVED 1
+#define KIND_LOST 2
+#define REC_LOST 1u /* flags: the sender recorded packet_lost for it */
+#define NO_LINK UINT32_MAX
+#define BMAX (PT_ALIGN_MAX_DRIFT_PPM * 1e-6)
+/* 1 / (1 - BMAX): how much a link's error can grow from one clock's time
+ * to the other's, and how fast a line of the polygon can move. */
+#define GROWTH (1.0 / (1.0 - BMAX))
+
+typedef struct rec {
+  uint64_t conn, pn, t;
+  uint32_t size, node;
+  uint32_t peer; /* a packet_sent's receiver: the conn's other node, set by
+                    pair_packets for a conn seen on two nodes */
+  uint8_t space, kind, flags;
+} rec;
+
+typedef struct pair {
+  uint32_t sent, received; /* rec indices */
+} pair;
+
+typedef struct node {
+  uint8_t id[32];
+  uint64_t first, last; /* recorded span (raw) */
+  int has_span;
+  uint64_t t0; /* the middle of the span: every local time is t - t0 */
+  /* ref_time(t) = ref.t0 + c + k * (t - t0), if mapped. */
+  double c, k;
+  double lip; /* slope bound of this node's error as a function of time */
+  int mapped;
+  int touches_inconsistent;
+  uint32_t link; /* the link towards the reference (NO_LINK) */
+  double cost;   /* Dijkstra: summed link bounds */
+  int done;
+  pt_clock_estimate est;
+} node;
+
+typedef struct link {
+  unsigned lo, hi; /* node indices, lo < hi; offset = hi - lo, lo's time */
+  pt__fit fit;
+  int feasible;
+  uint64_t pairs;
+  double min_rtt;
+  double weight; /* bound over both nodes' spans */
+} link;
+
+struct pt_align {
+  node *nodes;
+  unsigned nnodes;
+  size_t capnodes;
+  rec *recs;
+  size_t nrecs, caprecs;
+  pair *pairs;
+  size_t npairs;
+  uint32_t *unrec;
+  size_t nunrec;
+  link *links;
+  size_t nlinks;
+  unsigned reference;
+  int solved;
+  pt_align_stats stats;
+};
+
+/* u - v as a double, without the wraparound of a signed cast. */
+static double sdiff(uint64_t u, uint64_t v) {
+  return u >= v ? (double)(u - v) : -(double)(v - u);
+}
+
+/*
+ * Room for one more element of `size` bytes after count in p (capacity
+ * *cap): p itself, or p moved to a doubled allocation, or NULL (out of
+ * memory, or past 2^31 elements: indices are uint32_t; p is then intact).
+ */
+static void *grow(void *p, size_t *cap, size_t count, size_t size) {
+  if (count < *cap) {
+    return p;
+  }
+  size_t c = *cap ? *cap * 2 : 64;
+  if (c > UINT32_MAX / 2 + 1) {
+    return NULL;
+  }
+  void *q = realloc(p, c * size);
+  if (q != NULL) {
+    *cap = c;
+  }
+  return q;
+}
+
+int pt_align_new(pt_align **out) {
+  if (out == NULL) {
+    return PT_ERR_INVALID;
+  }
+  *out = calloc(1, sizeof **out);
+  return *out == NULL ? PT_ERR_NOMEM : PT_OK;
+}
+
+void pt_align_free(pt_align *a) {
+  if (a == NULL) {
+    return;
+  }
+  for (size_t i = 0; i < a->nlinks; i++) {
+    pt__fit_free(&a->links[i].fit);
+  }
+  free(a->links);
+  free(a->unrec);
+  free(a->pairs);
+  free(a->recs);
+  free(a->nodes);
+  free(a);
+}
+
+int pt_align_add_node(pt_align *a, const uint8_t node_id[32], unsigned *index) {
+  if (a == NULL || node_id == NULL || index == NULL || a->solved) {
+    return PT_ERR_INVALID;
+  }
+  for (unsigned i = 0; i < a->nnodes; i++) {
+    if (memcmp(a->nodes[i].id, node_id, 32) == 0) {
+      *index = i;
+      return PT_ERR_EXISTS;
+    }
+  }
+  node *grown = grow(a->nodes, &a->capnodes, a->nnodes, sizeof *grown);
+  if (grown == NULL) {
+    return PT_ERR_NOMEM;
+  }
+  a->nodes = grown;
+  node *n = &a->nodes[a->nnodes];
+  memset(n, 0, sizeof *n);
+  memcpy(n->id, node_id, 32);
+  *index = a->nnodes++;
+  return PT_OK;
+}
+
+int pt_align_add_event(pt_align *a, unsigned node_index, const pt_event *ev) {
+  if (a == NULL || ev == NULL || a->solved || node_index >= a->nnodes) {
+    return PT_ERR_INVALID;
+  }
+  node *n = &a->nodes[node_index];
+  uint64_t t = ev->timestamp_us;
+  if (!n->has_span || t < n->first) {
+    n->first = t;
+  }
+  if (!n->has_span || t > n->last) {
+    n->last = t;
+  }
+  n->has_span = 1;
+  rec r = {0};
+  switch (ev->kind) {
+  case PT_EV_PACKET_SENT:
+    r = (rec){ev->data.packet_sent.conn,
+              ev->data.packet_sent.pn,
+              t,
+              ev->data.packet_sent.size,
+              node_index,
+              node_index,
+              ev->data.packet_sent.space,
+              KIND_SENT,
+              0};
+    break;
+  case PT_EV_PACKET_RECEIVED:
+    r = (rec){ev->data.packet_received.conn,
+              ev->data.packet_received.pn,
+              t,
+              ev->data.packet_received.size,
+              node_index,
+              node_index,
+              ev->data.packet_received.space,
+              KIND_RECEIVED,
+              0};
+    break;
+  case PT_EV_PACKET_LOST:
+    r = (rec){ev->data.packet_lost.conn,
+              ev->data.packet_lost.pn,
+              t,
+              0,
+              node_index,
+              node_index,
+              ev->data.packet_lost.space,
+              KIND_LOST,
+              0};
+    break;
+  default:
+    return PT_OK;
+  }
+  if (r.conn == 0) {
+    return PT_OK;
+  }
+  rec *recs = grow(a->recs, &a->caprecs, a->nrecs, sizeof *recs);
+  if (recs == NULL) {
+    return PT_ERR_NOMEM;
+  }
+  a->recs = recs;
+  a->recs[a->nrecs++] = r;
+  a->stats.packet_events++;
+  return PT_OK;
+}
+
+#define CMP(x, y)                                                              \
+  do {                                                                         \
+    if ((x) != (y)) {                                                          \
+      return (x) < (y) ? -1 : 1;                                               \
+    }                                                                          \
+  } while (0)
+
+static int by_key(const void *pa, const void *pb) {
+  const rec *p = pa, *q = pb;
+  CMP(p->conn, q->conn);
+  CMP(p->space, q->space);
+  CMP(p->pn, q->pn);
+  CMP(p->kind, q->kind);
+  CMP(p->node, q->node);
+  CMP(p->t, q->t);
+  return 0;
+}
+
+/* qsort has no user pointer: the records the pair comparators look at. */
+static _Thread_local const rec *sort_recs;
+
+static int by_send_time(const void *pa, const void *pb) {
+  const rec *p = &sort_recs[*(const uint32_t *)pa];
+  const rec *q = &sort_recs[*(const uint32_t *)pb];
+  CMP(p->t, q->t);
+  CMP(p->node, q->node);
+  return by_key(p, q);
+}
+
+static int pair_by_send_time(const void *pa, const void *pb) {
+  return by_send_time(&((const pair *)pa)->sent, &((const pair *)pb)->sent);
+}
+
+/* qsort, but not on an empty (perhaps NULL) array. */
+static void sort(void *base, size_t n, size_t size,
+                 int (*cmp)(const void *, const void *)) {
+  if (n > 1) {
+    qsort(base, n, size, cmp);
+  }
+}
+
+static int push_pair(pt_align *a, size_t *cap, uint32_t s, uint32_t r) {
+  pair *p = grow(a->pairs, cap, a->npairs, sizeof *p);
+  if (p == NULL) {
+    return PT_ERR_NOMEM;
+  }
+  a->pairs = p;
+  a->pairs[a->npairs++] = (pair){s, r};
+  return PT_OK;
+}
+
+static int push_unrec(pt_align *a, size_t *cap, uint32_t s) {
+  uint32_t *p = grow(a->unrec, cap, a->nunrec, sizeof *p);
+  if (p == NULL) {
+    return PT_ERR_NOMEM;
+  }
+  a->unrec = p;
+  a->unrec[a->nunrec++] = s;
+  return PT_OK;
+}
+
+/*
+ * One (space, pn) of a connection between nodes x and y: recs[g..h).  Per
+ * sender: one packet_sent and the earliest packet_received pair; several
+ * sends of one number by one node (a hostile or spliced file) pair nothing.
+ */
+static int pair_group(pt_align *a, size_t g, size_t h, unsigned x, unsigned y,
+                      size_t *capp, size_t *capu) {
+  for (int side = 0; side < 2; side++) {
+    unsigned sender = side == 0 ? x : y;
+    size_t nsent = 0, nrecv = 0;
+    uint32_t s = NO_LINK, r = NO_LINK;
+    int lost = 0;
+    for (size_t i = g; i < h; i++) {
+      const rec *p = &a->recs[i];
+      if (p->kind == KIND_RECEIVED ? p->node != sender : p->node == sender) {
+        if (p->kind == KIND_SENT) {
+          nsent++;
+          s = (uint32_t)i;
+        } else if (p->kind == KIND_LOST) {
+          lost = 1;
+        } else if (nrecv++ == 0 || p->t < a->recs[r].t) {
+          r = (uint32_t)i;
+        }
+      }
+    }
+    if (nsent > 1) {
+      a->stats.duplicate_sends++;
+      continue;
+    }
+    if (nrecv > 1) {
+      a->stats.duplicate_receives++;
+    }
+    if (nsent == 0) {
+      a->stats.received_unmatched += nrecv > 0;
+      continue;
+    }
+    if (lost) {
+      a->recs[s].flags |= REC_LOST;
+    }
+    a->recs[s].peer = sender == x ? y : x;
+    int rc = nrecv > 0 ? push_pair(a, capp, s, r) : push_unrec(a, capu, s);
+    if (rc != PT_OK) {
+      return rc;
+    }
+  }
+  return PT_OK;
+}
+
+static int pair_packets(pt_align *a) {
+  size_t capp = 0, capu = 0;
+  sort(a->recs, a->nrecs, sizeof *a->recs, by_key);
+  for (size_t i = 0, j; i < a->nrecs; i = j) {
+    unsigned nodes[2] = {a->recs[i].node, a->recs[i].node};
+    unsigned distinct = 1;
+    for (j = i; j < a->nrecs && a->recs[j].conn == a->recs[i].conn; j++) {
+      unsigned n = a->recs[j].node;
+      if (n != nodes[0] && (distinct == 1 || n != nodes[1])) {
+        distinct++;
+        nodes[1] = n;
+      }
+    }
+    a->stats.conns++;
+    if (distinct == 1) {
+      a->stats.conns_one_node++;
+      continue;
+    }
+    if (distinct > 2) {
+      a->stats.conns_ambiguous++;
+      continue;
+    }
+    for (size_t g = i, h; g < j; g = h) {
+      for (h = g; h < j && a->recs[h].space == a->recs[g].space &&
+                  a->recs[h].pn == a->recs[g].pn;
+           h++) {
+      }
+      int rc = pair_group(a, g, h, nodes[0], nodes[1], &capp, &capu);
+      if (rc != PT_OK) {
+        return rc;
+      }
+    }
+  }
+  a->stats.pairs = a->npairs;
+  return PT_OK;
+}
+
+/* ---- Links --------------------------------------------------------------- */
+
+typedef struct lp {
+  unsigned lo, hi;
+  int dir;         /* 0: lo -> hi */
+  uint64_t t1, t2; /* send, receipt (raw, on their nodes' clocks) */
+} lp;
+
+static int lp_by_link(const void *pa, const void *pb) {
+  const lp *p = pa, *q = pb;
+  CMP(p->lo, q->lo);
+  CMP(p->hi, q->hi);
+  CMP(p->dir, q->dir);
+  CMP(p->t2, q->t2);
+  CMP(p->t1, q->t1);
+  return 0;
+}
+
+static int lp_by_send(const void *pa, const void *pb) {
+  const lp *p = pa, *q = pb;
+  CMP(p->t1, q->t1);
+  CMP(p->t2, q->t2);
+  return 0;
+}
+
+/*
+ * The smallest (t4 - t1) - (t3 - t2) * rate of a packet fwd[i] (t1 -> t2)
+ * and the first packet back sent at or after it arrived (t3 >= t2,
+ * arriving t4): fwd sorted by receipt, back by send.  rate converts the
+ * turnaround to the first node's clock (1 / (1 + b) or 1 + b): uncorrected,
+ * a 100 ppm drift over a 50 ms turnaround shortens the round trip by 5 us.
+ */
+static double min_rtt_one_way(const lp *fwd, size_t nf, const lp *back,
+                              size_t nb, double rate) {
+  double best = INFINITY;
+  size_t j = 0;
+  for (size_t i = 0; i < nf; i++) {
+    while (j < nb && back[j].t1 < fwd[i].t2) {
+      j++;
+    }
+    if (j == nb) {
+      break;
+    }
+    double rtt =
+        sdiff(back[j].t2, fwd[i].t1) - sdiff(back[j].t1, fwd[i].t2) * rate;
+    best = fmin(best, rtt);
+  }
+  return best;
+}
+
+static void local_span(const node *n, double *x1, double *x2) {
+  *x1 = sdiff(n->first, n->t0);
+  *x2 = sdiff(n->last, n->t0);
+}
+
+/* The link's points and fit: p[0..nf) lo -> hi, p[nf..n) hi -> lo. */
+static int fit_link(pt_align *a, link *l, lp *p, size_t nf, size_t n) {
+  const node *A = &a->nodes[l->lo], *B = &a->nodes[l->hi];
+  size_t nb = n - nf;
+  l->pairs = n;
+  pt__fit_pt *pts = malloc(n * sizeof *pts);
+  if (pts == NULL) {
+    return PT_ERR_NOMEM;
+  }
+  /* lo -> hi: offset(x) <= receipt - send, at the send (lo's time). */
+  for (size_t i = 0; i < nf; i++) {
+    pts[i].x = sdiff(p[i].t1, A->t0);
+    pts[i].y = sdiff(p[i].t2, p[i].t1);
+  }
+  /* hi -> lo: offset(x) >= send - receipt, at the receipt (lo's time). */
+  for (size_t i = nf; i < n; i++) {
+    pts[i].x = sdiff(p[i].t2, A->t0);
+    pts[i].y = sdiff(p[i].t1, p[i].t2);
+  }
+  int rc = pt__fit_solve(pts, nf, pts + nf, nb, BMAX, &l->fit);
+  free(pts);
+  if (rc < 0) {
+    return rc;
+  }
+  l->feasible = rc;
+  /* Round trips: forward sorted by receipt (already), back by send. */
+  double b = rc ? l->fit.b : 0;
+  qsort(p + nf, nb, sizeof *p, lp_by_send);
+  double r1 = min_rtt_one_way(p, nf, p + nf, nb, 1 / (1 + b));
+  qsort(p + nf, nb, sizeof *p, lp_by_link);
+  qsort(p, nf, sizeof *p, lp_by_send);
+  double r2 = min_rtt_one_way(p + nf, nb, p, nf, 1 + b);
+  l->min_rtt = fmin(r1, r2);
+  if (!l->feasible) {
+    return PT_OK;
+  }
+  /* The span the estimate serves: lo's, and hi's in lo's time. */
+  double x1, x2, y1, y2;
+  local_span(A, &x1, &x2);
+  local_span(B, &y1, &y2);
+  double d = sdiff(A->t0, B->t0) + l->fit.a;
+  y1 = (y1 - d) / (1 + l->fit.b);
+  y2 = (y2 - d) / (1 + l->fit.b);
+  x1 = fmin(x1, y1);
+  x2 = fmax(x2, y2);
+  pt__fit_centre(&l->fit, x1, x2);
+  l->weight = GROWTH * fmax(pt__fit_dev(&l->fit, x1), pt__fit_dev(&l->fit, x2));
+  return PT_OK;
+}
+
+static int build_links(pt_align *a) {
+  lp *p = malloc((a->npairs ? a->npairs : 1) * sizeof *p);
+  if (p == NULL) {
+    return PT_ERR_NOMEM;
+  }
+  for (size_t i = 0; i < a->npairs; i++) {
+    const rec *s = &a->recs[a->pairs[i].sent];
+    const rec *r = &a->recs[a->pairs[i].received];
+    int dir = s->node > r->node;
+    p[i] =
+        (lp){dir ? r->node : s->node, dir ? s->node : r->node, dir, s->t, r->t};
+  }
+  sort(p, a->npairs, sizeof *p, lp_by_link);
+  size_t cap = 0;
+  int rc = PT_OK;
+  for (size_t i = 0, j; i < a->npairs && rc == PT_OK; i = j) {
+    size_t nf = 0;
+    for (j = i; j < a->npairs && p[j].lo == p[i].lo && p[j].hi == p[i].hi;
+         j++) {
+      nf += p[j].dir == 0;
+    }
+    if (nf == 0 || nf == j - i) {
+      a->stats.links_one_way++;
+      continue;
+    }
+    link *nl = grow(a->links, &cap, a->nlinks, sizeof *nl);
+    if (nl == NULL) {
+      rc = PT_ERR_NOMEM;
+      break;
+    }
+    a->links = nl;
+    link *l = &a->links[a->nlinks++];
+    memset(l, 0, sizeof *l);
+    l->lo = p[i].lo;
+    l->hi = p[i].hi;
+    rc = fit_link(a, l, p + i, nf, j - i);
+    a->stats.links++;
+    if (rc == PT_OK && !l->feasible) {
+      a->stats.links_inconsistent++;
+      a->nodes[l->lo].touches_inconsistent = 1;
+      a->nodes[l->hi].touches_inconsistent = 1;
+    }
+  }
+  free(p);
+  return rc;
+}
+
+/* ---- Paths and the nodes' clocks ---------------------------------------- */
+
+/*
+ * Node v's local time dx (from its t0) in the other end u's local time,
+ * estimated through link l: u_dx = p + q * dx.
+ */
+static void link_map(const pt_align *a, const link *l, unsigned v, double *p,
+                     double *q) {
+  double d = sdiff(a->nodes[l->lo].t0, a->nodes[l->hi].t0) + l->fit.a;
+  double b = l->fit.b;
+  if (v == l->lo) {
+    *p = d;
+    *q = 1 + b;
+  } else {
+    *p = -d / (1 + b);
+    *q = 1 / (1 + b);
+  }
+}
+
+/*
+ * How far v's estimated reference time can be from the true one at local
+ * time dx: the link's error (in the next node's time) grown by that node's
+ * slope and error slope, plus that node's error where the link lands.
+ * Convex in dx, so a span's worst is at one of its ends.
+ */
+static double node_error(const pt_align *a, unsigned v, double dx) {
+  double err = 0;
+  while (a->nodes[v].link != NO_LINK) {
+    const link *l = &a->links[a->nodes[v].link];
+    unsigned u = v == l->lo ? l->hi : l->lo;
+    double p, q;
+    link_map(a, l, v, &p, &q);
+    double du = p + q * dx;
+    double xlo = v == l->lo ? dx : du; /* lo's local time */
+    double dev = pt__fit_dev(&l->fit, xlo) * (v == l->lo ? 1 : GROWTH);
+    /* Errors of u are in reference time: k_u scales v's, lip_u covers
+     * evaluating u's error where the estimate lands, not the true time. */
+    err += (a->nodes[u].k + a->nodes[u].lip) * dev;
+    v = u;
+    dx = du;
+  }
+  return err;
+}
+
+static void map_node(pt_align *a, unsigned v, uint32_t li) {
+  node *n = &a->nodes[v];
+  const link *l = &a->links[li];
+  unsigned u = v == l->lo ? l->hi : l->lo;
+  const node *m = &a->nodes[u];
+  double p, q;
+  link_map(a, l, v, &p, &q);
+  n->c = m->c + m->k * p;
+  n->k = m->k * q;
+  n->lip = GROWTH * ((m->k + m->lip) * l->fit.max_db * GROWTH + m->lip);
+  n->link = li;
+  n->mapped = 1;
+}
+
+static void solve_paths(pt_align *a) {
+  for (unsigned i = 0; i < a->nnodes; i++) {
+    a->nodes[i].link = NO_LINK;
+    a->nodes[i].cost = INFINITY;
+  }
+  node *ref = &a->nodes[a->reference];
+  ref->cost = 0;
+  ref->c = 0;
+  ref->k = 1;
+  ref->mapped = 1;
+  for (;;) {
+    unsigned best = a->nnodes;
+    for (unsigned i = 0; i < a->nnodes; i++) {
+      node *n = &a->nodes[i];
+      if (!n->done && isfinite(n->cost) &&
+          (best == a->nnodes || n->cost < a->nodes[best].cost)) {
+        best = i;
+      }
+    }
+    if (best == a->nnodes) {
+      break;
+    }
+    a->nodes[best].done = 1;
+    if (best != a->reference) {
+      map_node(a, best, a->nodes[best].link);
+    }
+    for (size_t li = 0; li < a->nlinks; li++) {
+      const link *l = &a->links[li];
+      if (!l->feasible || (l->lo != best && l->hi != best)) {
+        continue;
+      }
+      unsigned v = l->lo == best ? l->hi : l->lo;
+      double cost = a->nodes[best].cost + l->weight;
+      if (!a->nodes[v].done && cost < a->nodes[v].cost) {
+        a->nodes[v].cost = cost;
+        a->nodes[v].link = (uint32_t)li;
+      }
+    }
+  }
+}
+
+static void estimate_node(pt_align *a, unsigned v) {
+  node *n = &a->nodes[v];
+  pt_clock_estimate *e = &n->est;
+  memset(e, 0, sizeof *e);
+  e->t0_us = n->t0;
+  e->via = v;
+  if (v == a->reference) {
+    e->status = PT_CLOCK_REFERENCE;
+    return;
+  }
+  if (!n->mapped) {
+    e->status =
+        n->touches_inconsistent ? PT_CLOCK_INCONSISTENT : PT_CLOCK_UNALIGNED;
+    e->bound_us = INFINITY;
+    e->min_rtt_us = NAN;
+    return;
+  }
+  e->status = PT_CLOCK_ALIGNED;
+  /* node - reference at t0: t0 - (ref.t0 + c). */
+  e->offset_us = sdiff(n->t0, a->nodes[a->reference].t0) - n->c;
+  e->drift_ppm = (1 - n->k) * 1e6;
+  double x1, x2;
+  local_span(n, &x1, &x2);
+  e->bound_us = fmax(node_error(a, v, x1), node_error(a, v, x2));
+  const link *first = &a->links[n->link];
+  e->via = first->lo == v ? first->hi : first->lo;
+  for (unsigned w = v; a->nodes[w].link != NO_LINK;) {
+    const link *l = &a->links[a->nodes[w].link];
+    e->hops++;
+    e->pairs += l->pairs;
+    e->min_rtt_us += l->min_rtt;
+    w = l->lo == w ? l->hi : l->lo;
+  }
+}
+
+/* Aligned time as a double (ref.t0 + the result), for delays and spans. */
+static double aligned_rel(const pt_align *a, unsigned v, uint64_t raw) {
+  const node *n = &a->nodes[v];
+  return n->c + n->k * sdiff(raw, n->t0);
+}
+
+/*
+ * Keeps the unreceived packets the receiver's span covers: on aligned
+ * clocks where both nodes are aligned, else on raw times.
+ */
+static void filter_unreceived(pt_align *a) {
+  size_t kept = 0;
+  for (size_t i = 0; i < a->nunrec; i++) {
+    const rec *s = &a->recs[a->unrec[i]];
+    unsigned r = s->peer;
+    const node *rn = &a->nodes[r];
+    int in;
+    if (a->nodes[s->node].mapped && rn->mapped) {
+      double t = aligned_rel(a, s->node, s->t);
+      in =
+          t >= aligned_rel(a, r, rn->first) && t <= aligned_rel(a, r, rn->last);
+    } else {
+      in = s->t >= rn->first && s->t <= rn->last;
+    }
+    if (in) {
+      a->unrec[kept++] = a->unrec[i];
+    }
+  }
+  a->nunrec = kept;
+  a->stats.unreceived = kept;
+}
+
+int pt_align_solve(pt_align *a, unsigned reference) {
+  if (a == NULL || a->solved || reference >= a->nnodes) {
+    return PT_ERR_INVALID;
+  }
+  a->solved = 1;
+  a->reference = reference;
+  for (unsigned i = 0; i < a->nnodes; i++) {
+    node *n = &a->nodes[i];
+    n->t0 = n->has_span ? n->first + (n->last - n->first) / 2 : 0;
+  }
+  int rc = pair_packets(a);
+  if (rc == PT_OK) {
+    rc = build_links(a);
+  }
+  if (rc != PT_OK) {
+    return rc;
+  }
+  solve_paths(a);
+  for (unsigned i = 0; i < a->nnodes; i++) {
+    estimate_node(a, i);
+  }
+  filter_unreceived(a);
+  for (size_t i = 0; i < a->npairs; i++) {
+    const rec *s = &a->recs[a->pairs[i].sent];
+    const rec *r = &a->recs[a->pairs[i].received];
+    if (a->nodes[s->node].mapped && a->nodes[r->node].mapped &&
+        pt_align_time(a, r->node, r->t) < pt_align_time(a, s->node, s->t)) {
+      a->stats.pairs_reversed++;
+    }
+  }
+  sort_recs = a->recs;
+  sort(a->pairs, a->npairs, sizeof *a->pairs, pair_by_send_time);
+  sort(a->unrec, a->nunrec, sizeof *a->unrec, by_send_time);
+  return PT_OK;
+}
+
+int pt_align_stats_get(const pt_align *a, pt_align_stats *out) {
+  if (a == NULL || out == NULL || !a->solved) {
+    return PT_ERR_INVALID;
+  }
+  *out = a->stats;
+  return PT_OK;
+}
+
+int pt_align_estimate(const pt_align *a, unsigned node_index,
+                      pt_clock_estimate *out) {
+  if (a == NULL || out == NULL || node_index >= a->nnodes) {
+    return PT_ERR_INVALID;
+  }
+  if (!a->solved) {
+    memset(out, 0, sizeof *out);
+    out->status = PT_CLOCK_UNSOLVED;
+    out->via = node_index;
+    return PT_OK;
+  }
+  *out = a->nodes[node_index].est;
+  return PT_OK;
+}
+
+uint64_t pt_align_time(const pt_align *a, unsigned node_index,
+                       uint64_t raw_us) {
+  if (a == NULL || !a->solved || node_index >= a->nnodes ||
+      node_index == a->reference || !a->nodes[node_index].mapped) {
+    return raw_us;
+  }
+  double rel = round(aligned_rel(a, node_index, raw_us));
+  uint64_t base = a->nodes[a->reference].t0;
+  /* Clamped to [0, UINT64_MAX], which keeps the map monotone. */
+  if (rel <= -(double)base) {
+    return 0;
+  }
+  if (rel >= 0x1p64 - (double)base) {
+    return UINT64_MAX;
+  }
+  return rel >= 0 ? base + (uint64_t)rel : base - (uint64_t)-rel;
+}
+
+double pt_align_bound_at(const pt_align *a, unsigned node_index,
+                         uint64_t raw_us) {
+  if (a == NULL || !a->solved || node_index >= a->nnodes ||
+      !a->nodes[node_index].mapped) {
+    return INFINITY;
+  }
+  const node *n = &a->nodes[node_index];
+  return node_error(a, node_index, sdiff(raw_us, n->t0));
+}
+
+static void make_pair(const pt_align *a, uint32_t si, uint32_t ri,
+                      pt_packet_pair *out) {
+  const rec *s = &a->recs[si];
+  memset(out, 0, sizeof *out);
+  out->sender = s->node;
+  out->receiver = s->peer;
+  out->conn = s->conn;
+  out->pn = s->pn;
+  out->space = s->space;
+  out->size = s->size;
+  out->sent_us = s->t;
+  out->lost = (s->flags & REC_LOST) != 0;
+  out->delay_us = NAN;
+  if (ri == NO_LINK) {
+    return;
+  }
+  const rec *r = &a->recs[ri];
+  out->received_us = r->t;
+  if (a->nodes[s->node].mapped && a->nodes[r->node].mapped) {
+    out->delay_us =
+        aligned_rel(a, r->node, r->t) - aligned_rel(a, s->node, s->t);
+  }
+}
+
+int pt_align_pairs(const pt_align *a, pt_packet_pair_fn fn, void *user) {
+  if (a == NULL || fn == NULL || !a->solved) {
+    return PT_ERR_INVALID;
+  }
+  for (size_t i = 0; i < a->npairs; i++) {
+    pt_packet_pair p;
+    make_pair(a, a->pairs[i].sent, a->pairs[i].received, &p);
+    int rc = fn(&p, user);
+    if (rc != 0) {
+      return rc;
+    }
+  }
+  return PT_OK;
+}
+
+int pt_align_unreceived(const pt_align *a, pt_packet_pair_fn fn, void *user) {
+  if (a == NULL || fn == NULL || !a->solved) {
+    return PT_ERR_INVALID;
+  }
+  for (size_t i = 0; i < a->nunrec; i++) {
+    pt_packet_pair p;
+    make_pair(a, a->unrec[i], NO_LINK, &p);
+    int rc = fn(&p, user);
+    if (rc != 0) {
+      return rc;
+    }
+  }
+  return PT_OK;
+}
