@@ -467,7 +467,7 @@ static int pt__req_hop_packets(const pt_request *r, pt_request_hop *hop,
                                pt__req_pkt **out, size_t *count) {
   *out = NULL;
   *count = 0;
-  hop->packets = hop->lost = hop->retransmissions = 0;
+  hop->packets = hop->lost = hop->retransmissions = hop->repeats = 0;
   hop->uncovered = hop->length;
   hop->recovered = 0;
   hop->recovery_us = 0;
@@ -555,16 +555,22 @@ static int pt__req_hop_packets(const pt_request *r, pt_request_hop *hop,
   int all_recovered = 1;
   for (size_t k = 0; k < n; k++) {
     pt__req_pkt *p = &pk[k];
-    for (size_t q = 0; q < k && !p->out.retransmits; q++) {
-      uint64_t olo = pk[q].lo > p->lo ? pk[q].lo : p->lo;
-      uint64_t ohi = pk[q].hi < p->hi ? pk[q].hi : p->hi;
-      if (pk[q].out.lost && olo < ohi) {
-        p->out.retransmits = 1;
-        p->out.retransmits_pn = pk[q].out.pn;
-        p->out.retransmits_offset = olo;
-        p->out.retransmits_length = ohi - olo;
-        hop->retransmissions++;
+    /* Pass 0: the earliest lost packet it repeats; pass 1: any. */
+    for (int pass = 0; pass < 2 && !p->out.retransmits; pass++) {
+      for (size_t q = 0; q < k && !p->out.retransmits; q++) {
+        uint64_t olo = pk[q].lo > p->lo ? pk[q].lo : p->lo;
+        uint64_t ohi = pk[q].hi < p->hi ? pk[q].hi : p->hi;
+        if ((pass == 1 || pk[q].out.lost) && olo < ohi) {
+          p->out.retransmits = 1;
+          p->out.retransmits_lost = pk[q].out.lost;
+          p->out.retransmits_pn = pk[q].out.pn;
+          p->out.retransmits_offset = olo;
+          p->out.retransmits_length = ohi - olo;
+        }
       }
+    }
+    if (p->out.retransmits) {
+      *(p->out.retransmits_lost ? &hop->retransmissions : &hop->repeats) += 1;
     }
     if (!p->out.lost) {
       continue;

@@ -267,6 +267,7 @@ static void check_two_hop(scene *s) {
   assert_int_equal(p.v[1].recovered, 1);
   assert_int_equal(p.v[1].recovery_us, 147);
   assert_int_equal(p.v[2].retransmits, 1);
+  assert_int_equal(p.v[2].retransmits_lost, 1);
   assert_int_equal(p.v[2].retransmits_pn, 6);
   assert_int_equal(p.v[2].retransmits_offset, 1100);
   assert_int_equal(p.v[2].retransmits_length, 900);
@@ -426,6 +427,7 @@ static void test_partial_input(void **state) {
   assert_int_equal(h->uncovered, 0);
   assert_int_equal(h->lost, 1);
   assert_int_equal(h->retransmissions, 0);
+  assert_int_equal(h->repeats, 2); /* 2 repeats 1, 3 repeats 2 */
   assert_int_equal(h->recovered, 0);
   assert_int_equal(h->recovery_us, 0);
   packets_of(&s, h, &p);
@@ -434,7 +436,12 @@ static void test_partial_input(void **state) {
   assert_int_equal(p.v[1].offset, 100);
   assert_int_equal(p.v[1].length, 200);
   assert_int_equal(p.v[1].received_us, 0);
-  assert_int_equal(p.v[1].retransmits, 0);
+  /* 2 repeats 1's bytes 100..199, but 1 was not declared lost. */
+  assert_int_equal(p.v[1].retransmits, 1);
+  assert_int_equal(p.v[1].retransmits_lost, 0);
+  assert_int_equal(p.v[1].retransmits_pn, 1);
+  assert_int_equal(p.v[1].retransmits_offset, 100);
+  assert_int_equal(p.v[1].retransmits_length, 100);
   assert_int_equal(p.v[2].lost, 1);
   assert_int_equal(p.v[2].recovered, 0);
 
@@ -451,6 +458,7 @@ static void test_partial_input(void **state) {
   packet(&s, C, 400, PT_EV_PACKET_RECEIVED, CONN_BC, 4, 150);
   hops_of(&s, &c);
   assert_int_equal(c.hops[1].retransmissions, 1);
+  assert_int_equal(c.hops[1].repeats, 2);
   assert_int_equal(c.hops[1].recovered, 1);
   assert_int_equal(c.hops[1].recovery_us, 400 - 214);
   pt_request_free(s.r);
@@ -481,6 +489,7 @@ static void test_split_retransmission(void **state) {
   assert_int_equal(c.hops[0].packets, 4);
   assert_int_equal(c.hops[0].lost, 2);
   assert_int_equal(c.hops[0].retransmissions, 3);
+  assert_int_equal(c.hops[0].repeats, 0);
   assert_int_equal(c.hops[0].recovered, 1);
   assert_int_equal(c.hops[0].recovery_us, 290 - 102);
   packets p;

@@ -232,7 +232,8 @@ static void cli_print_packets(const cli_hops_ctx *x, const pt_request_hop *h,
     n = snprintf(item, sizeof item, "%llu (", (unsigned long long)p->pn);
     if (p->retransmits) {
       n += snprintf(item + n, sizeof item - (size_t)n,
-                    "retransmits %llu's bytes %llu..%llu, ",
+                    "%s %llu's bytes %llu..%llu, ",
+                    p->retransmits_lost ? "retransmits" : "repeats",
                     (unsigned long long)p->retransmits_pn,
                     (unsigned long long)p->retransmits_offset,
                     (unsigned long long)(p->retransmits_offset +
@@ -365,8 +366,9 @@ int cli_request(int argc, char **argv) {
       "app_start, and the reply app_end -> app_end) its nodes, times and\n"
       "outcome, then its stream (conn, stream id, bytes) and its packets:\n"
       "number, size and when it arrived after the hop was sent, LOST, which\n"
-      "lost packet's bytes a packet retransmits, and how long recovery\n"
-      "took.  Four or more plain packets in a row are shown as one range.\n"
+      "lost packet's bytes a packet retransmits (or repeats, for one not\n"
+      "declared lost), and how long recovery took.  Four or more plain\n"
+      "packets in a row are shown as one range.\n"
       "`merge --trace ID` prints the same after its timeline.\n";
   /* TRACE is the first positional: hand it to the parser as --trace. */
   char **args = calloc((size_t)argc + 2, sizeof *args);

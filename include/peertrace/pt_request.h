@@ -83,8 +83,13 @@ typedef struct pt_request_hop {
   int has_stream;
   uint64_t conn, stream_id;
   uint64_t offset, length; /* bytes offset .. offset + length - 1 */
-  /* Summary of pt_request_packets for this hop. */
-  unsigned packets, lost, retransmissions;
+  /*
+   * Summary of pt_request_packets for this hop: packets, those declared
+   * lost, those repeating bytes of a lost packet (retransmissions) and
+   * those repeating bytes of an earlier packet not declared lost (repeats:
+   * e.g. a probe sent on a timeout).
+   */
+  unsigned packets, lost, retransmissions, repeats;
   uint64_t uncovered; /* bytes of the range in no recorded frame */
   /*
    * 1 if every byte of the hop's lost packets was received later (by a
@@ -108,10 +113,14 @@ typedef struct pt_request_packet {
   uint64_t offset, length; /* the hop's bytes it carried (clipped to the
                               hop's range; several frames: first..last) */
   /*
-   * A retransmission: the earliest earlier lost packet of the hop whose
-   * bytes it repeats, and the bytes repeated (offset .. offset+length-1).
+   * A packet carrying bytes an earlier packet of the hop carried already:
+   * retransmits 1, that packet (the earliest declared lost that holds
+   * some of them, else the earliest that does), whether it was declared
+   * lost (0: a repeat, such as a probe), and the bytes repeated (offset ..
+   * offset+length-1).  A retransmission of a lost packet has
+   * retransmits_lost 1.
    */
-  int retransmits;
+  int retransmits, retransmits_lost;
   uint64_t retransmits_pn;
   uint64_t retransmits_offset, retransmits_length;
   /* A lost packet: 1 and the recovery time as for the hop. */
