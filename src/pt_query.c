@@ -2,14 +2,15 @@
  * pt_query: queries over a live log.
  *
  * Two ways to find events, one way to return them.  The scan path reads
- * every slot once through the seqlock (pt__log_read_slot).  The indexed path
- * (PT_TRACE_INDEX, see pt_index.h) reads only the slots the block summaries
- * and slot tags point at, and the blocks of chunks still being written
- * whole; it first indexes the blocks of chunks closed since the last query
- * (pt__index_block_view), the work the writers do not do.  Both keep a slot
- * only if the copy is whole and its full key matches, then sort by (timestamp,
- * ticket).  Ring order is not time order: writer threads fill separate chunks,
- * so no query stops at the first older event.
+ * every slot once through the ring's reader (pt__records_read, see
+ * pt_ring_read.h).  The indexed path (PT_TRACE_INDEX, see pt_index.h) reads
+ * only the slots the block summaries and slot tags point at, and the blocks
+ * of chunks still being written whole; it first indexes the blocks of chunks
+ * closed since the last query (pt__index_block_view), the work the writers
+ * do not do.  Both keep a slot only if the copy is whole and its full key
+ * matches, then sort by (timestamp, ticket) (pt__records_sort).  Ring order
+ * is not time order: writer threads fill separate chunks, so no query stops
+ * at the first older event.
  *
  * The pt_log_* functions are the scan path over a throw-away pt_query.
  */
@@ -17,32 +18,17 @@
 #include <string.h>
 
 #include "pt_log.h"
+#include "pt_ring_read.h"
 #if PT_TRACE_INDEX
 #include "pt_index.h"
 #endif
-
-typedef struct pt__found {
-  pt_event event;
-  uint64_t ticket;
-} pt__found;
-
-/* Sort key of found[at]: sorting these moves 24 bytes, not 136. */
-typedef struct pt__sort_key {
-  uint64_t timestamp_us;
-  uint64_t ticket;
-  size_t at;
-} pt__sort_key;
 
 struct pt_query {
   const pt_log *log;
 #if PT_TRACE_INDEX
   pt__index *index; /* NULL: scan.  Queries build it (pt_index.c). */
 #endif
-  pt__found *found; /* scratch: the matches of the current query */
-  size_t found_count;
-  size_t found_cap;
-  pt__sort_key *keys; /* scratch: found in time order */
-  size_t keys_cap;
+  pt__records found; /* scratch: the matches of the current query */
 };
 
 /* What a query keeps: one key, or a time window. */
@@ -61,7 +47,9 @@ typedef struct pt__key {
   uint64_t end_us;
 } pt__key;
 
-static int pt__key_match(const pt__key *key, const pt_event *ev) {
+/* A pt__record_filter: whether ev matches the pt__key at arg. */
+static int pt__key_match(const pt_event *ev, const void *arg) {
+  const pt__key *key = arg;
   switch (key->kind) {
   case PT__KEY_TRACE:
     return memcmp(&ev->trace_id, key->trace_id, sizeof ev->trace_id) == 0;
@@ -76,78 +64,10 @@ static int pt__key_match(const pt__key *key, const pt_event *ev) {
   return 1;
 }
 
-static int pt__sort_key_compare(const void *a, const void *b) {
-  const pt__sort_key *x = a;
-  const pt__sort_key *y = b;
-  if (x->timestamp_us != y->timestamp_us) {
-    return x->timestamp_us < y->timestamp_us ? -1 : 1;
-  }
-  if (x->ticket != y->ticket) {
-    return x->ticket < y->ticket ? -1 : 1;
-  }
-  return 0;
-}
-
-/*
- * Fills q->keys with the matches in (timestamp, ticket) order.  Matches
- * from one chunk usually arrive in order already: then there is no sort.
- */
-static int pt__sort_found(pt_query *q) {
-  size_t n = q->found_count;
-  if (n > q->keys_cap) {
-    pt__sort_key *grown = realloc(q->keys, q->found_cap * sizeof *grown);
-    if (grown == NULL) {
-      return PT_ERR_NOMEM;
-    }
-    q->keys = grown;
-    q->keys_cap = q->found_cap;
-  }
-  int sorted = 1;
-  for (size_t i = 0; i < n; i++) {
-    q->keys[i].timestamp_us = q->found[i].event.timestamp_us;
-    q->keys[i].ticket = q->found[i].ticket;
-    q->keys[i].at = i;
-    if (i > 0 && sorted &&
-        pt__sort_key_compare(&q->keys[i - 1], &q->keys[i]) > 0) {
-      sorted = 0;
-    }
-  }
-  if (!sorted) {
-    qsort(q->keys, n, sizeof *q->keys, pt__sort_key_compare);
-  }
-  return PT_OK;
-}
-
-/* Makes room for one more match.  Returns PT_OK or PT_ERR_NOMEM. */
-static int pt__found_reserve(pt_query *q) {
-  if (q->found_count < q->found_cap) {
-    return PT_OK;
-  }
-  size_t cap = q->found_cap == 0 ? 64 : 2 * q->found_cap;
-  pt__found *grown = realloc(q->found, cap * sizeof *grown);
-  if (grown == NULL) {
-    return PT_ERR_NOMEM;
-  }
-  q->found = grown;
-  q->found_cap = cap;
-  return PT_OK;
-}
-
-/*
- * Reads slot `index` and keeps its event if whole and matching `key`.
- * Returns 1 if kept, 0 if not, PT_ERR_NOMEM.
- */
+/* Reads slot `index` and keeps its event if whole and matching `key`.
+ * Returns 1 if kept, 0 if not, PT_ERR_NOMEM. */
 static int pt__read_keep(pt_query *q, uint64_t index, const pt__key *key) {
-  if (pt__found_reserve(q) != PT_OK) {
-    return PT_ERR_NOMEM;
-  }
-  pt__found *f = &q->found[q->found_count];
-  if (pt__log_read_slot(q->log, index, &f->event, &f->ticket) &&
-      pt__key_match(key, &f->event)) {
-    q->found_count++;
-    return 1;
-  }
-  return 0;
+  return pt__records_read(&q->found, q->log, index, pt__key_match, key);
 }
 
 /* Scan path: every slot.  stop_at_first: for contains_trace. */
@@ -300,13 +220,13 @@ static int pt__index_recent(pt_query *q, size_t n) {
     if (rc != PT_OK) {
       break;
     }
-    if (!have_threshold && q->found_count >= n) {
+    if (!have_threshold && q->found.count >= n) {
       /* More events can only raise the n-th newest: a safe bound. */
-      rc = pt__sort_found(q);
+      rc = pt__records_sort(&q->found);
       if (rc != PT_OK) {
         break;
       }
-      threshold = q->keys[q->found_count - n].timestamp_us;
+      threshold = q->found.order[q->found.count - n].timestamp_us;
       have_threshold = 1;
     }
   }
@@ -330,8 +250,8 @@ static int pt__query_uses_index(const pt_query *q) {
  */
 static int pt__finish(pt_query *q, size_t limit, pt_event **out,
                       size_t *count) {
-  size_t n = q->found_count;
-  if (pt__sort_found(q) != PT_OK) {
+  size_t n = q->found.count;
+  if (pt__records_sort(&q->found) != PT_OK) {
     return PT_ERR_NOMEM;
   }
   size_t first = n > limit ? n - limit : 0;
@@ -342,7 +262,7 @@ static int pt__finish(pt_query *q, size_t limit, pt_event **out,
       return PT_ERR_NOMEM;
     }
     for (size_t i = 0; i < kept; i++) {
-      events[i] = q->found[q->keys[first + i].at].event;
+      events[i] = pt__records_at(&q->found, first + i)->event;
     }
     *out = events;
     *count = kept;
@@ -358,7 +278,7 @@ static int pt__run(pt_query *q, const pt__key *key, size_t limit,
   }
   *out = NULL;
   *count = 0;
-  q->found_count = 0;
+  q->found.count = 0;
   if (limit == 0) {
     return PT_OK;
   }
@@ -407,8 +327,7 @@ int pt_query_create(pt_query **out, const pt_log *log, unsigned flags) {
 
 void pt_query_destroy(pt_query *query) {
   if (query != NULL) {
-    free(query->keys);
-    free(query->found);
+    pt__records_release(&query->found);
     free(query);
   }
 }
@@ -457,7 +376,7 @@ int pt_query_contains_trace(pt_query *query, const pt_trace_id *trace_id) {
     return PT_ERR_INVALID;
   }
   pt__key key = {.kind = PT__KEY_TRACE, .trace_id = trace_id};
-  query->found_count = 0;
+  query->found.count = 0;
   int rc;
 #if PT_TRACE_INDEX
   if (pt__query_uses_index(query)) {
@@ -470,7 +389,7 @@ int pt_query_contains_trace(pt_query *query, const pt_trace_id *trace_id) {
   if (rc < 0) {
     return rc;
   }
-  return query->found_count > 0;
+  return query->found.count > 0;
 }
 
 int pt_query_analyze_peer(pt_query *query, const uint8_t *peer_id,
@@ -530,8 +449,7 @@ static int pt__log_scan(const pt_log *log, const pt__key *key, size_t limit,
   memset(&q, 0, sizeof q);
   q.log = log;
   int rc = pt__run(&q, key, limit, out, count);
-  free(q.keys);
-  free(q.found);
+  pt__records_release(&q.found);
   return rc;
 }
 
