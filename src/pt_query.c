@@ -47,9 +47,7 @@ typedef struct pt__key {
   uint64_t end_us;
 } pt__key;
 
-/* A pt__record_filter: whether ev matches the pt__key at arg. */
-static int pt__key_match(const pt_event *ev, const void *arg) {
-  const pt__key *key = arg;
+static int pt__key_match(const pt__key *key, const pt_event *ev) {
   switch (key->kind) {
   case PT__KEY_TRACE:
     return memcmp(&ev->trace_id, key->trace_id, sizeof ev->trace_id) == 0;
@@ -67,7 +65,15 @@ static int pt__key_match(const pt_event *ev, const void *arg) {
 /* Reads slot `index` and keeps its event if whole and matching `key`.
  * Returns 1 if kept, 0 if not, PT_ERR_NOMEM. */
 static int pt__read_keep(pt_query *q, uint64_t index, const pt__key *key) {
-  return pt__records_read(&q->found, q->log, index, pt__key_match, key);
+  int read = pt__records_read(&q->found, q->log, index);
+  if (read < 0) {
+    return read;
+  }
+  if (read && pt__key_match(key, &q->found.items[q->found.count].event)) {
+    q->found.count++;
+    return 1;
+  }
+  return 0;
 }
 
 /* Scan path: every slot.  stop_at_first: for contains_trace. */

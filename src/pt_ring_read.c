@@ -98,13 +98,12 @@ struct pt__ring_snapshot {
 static int pt__snapshot_scan(pt__ring_snapshot *s, const pt_log *log) {
   pt__records *r = &s->records;
   for (uint64_t i = 0; i < log->capacity; i++) {
-    pt__record *rec = &r->items[r->count];
-    if (!pt__ring_read(log, i, rec)) {
-      continue;
+    if (pt__records_read(r, log, i) != 1) {
+      continue; /* room was made for every slot: never PT_ERR_NOMEM */
     }
     /* Only what a dump can hold: pt_log_write refuses other events, so only
      * a log file of an older writer (or a damaged one) has them. */
-    if (pt__event_valid(&rec->event)) {
+    if (pt__event_valid(&r->items[r->count].event)) {
       r->count++;
     } else {
       s->counts.left_out++;

@@ -103,25 +103,16 @@ static inline int pt__records_reserve(pt__records *r) {
 int pt__records_reserve_total(pt__records *r, size_t n);
 
 /*
- * Reads slot `index` into items[count] and keeps it (count++) if the read
- * succeeds and keep(event, arg) says so (keep NULL: every event).  Returns
- * 1 if kept, 0 if not, PT_ERR_NOMEM.  Inline: with a constant `keep` the
- * compiler inlines the filter too (a query calls this once per slot).
+ * Reads slot `index` into the next free record, items[count], without
+ * keeping it: the caller keeps it (count++) or not, e.g. after a match.
+ * Returns 1 if the read succeeded (pt__ring_read), 0 if not, PT_ERR_NOMEM.
  */
-typedef int (*pt__record_filter)(const pt_event *ev, const void *arg);
 static inline int pt__records_read(pt__records *r, const pt_log *log,
-                                   uint64_t index, pt__record_filter keep,
-                                   const void *arg) {
+                                   uint64_t index) {
   if (pt__records_reserve(r) != PT_OK) {
     return PT_ERR_NOMEM;
   }
-  pt__record *rec = &r->items[r->count];
-  if (pt__ring_read(log, index, rec) &&
-      (keep == NULL || keep(&rec->event, arg))) {
-    r->count++;
-    return 1;
-  }
-  return 0;
+  return pt__ring_read(log, index, &r->items[r->count]);
 }
 
 /*
