@@ -612,6 +612,65 @@ static void test_qlog_frames_of_packets(void **state) {
   free(text);
 }
 
+/* ---- The event table's newer fields, named in JSON and Chrome ----------- */
+
+static void test_conn_sent_and_frames_named(void **state) {
+  (void)state;
+  pt_event evs[2];
+  pt_event_begin(&evs[0], (pt_trace_id){{9}}, NULL);
+  pt_event_set_stream_data(&evs[0], 4, 100, 200, 0);
+  evs[0].data.stream_data.sent = 1; /* a BOOL_X field: not a setter's */
+  pt_event_set_conn(&evs[0], 0xfedcba9876543210u);
+  evs[0].timestamp_us = 10;
+  evs[1] = frame(7, 100, 0, 0x12, 11);
+  for (int f = PT_EXPORT_JSON; f <= PT_EXPORT_CHROME; f += 2) {
+    char *text = NULL;
+    size_t size = 0;
+    FILE *fp = open_memstream(&text, &size);
+    pt_exporter *ex;
+    assert_int_equal(pt_exporter_new(&ex, (pt_export_format)f, fp), PT_OK);
+    unsigned index;
+    assert_int_equal(pt_exporter_add_node(ex, node_a, &index), PT_OK);
+    for (int i = 0; i < 2; i++) {
+      assert_int_equal(pt_exporter_write(ex, index, &evs[i]), PT_OK);
+    }
+    assert_int_equal(pt_exporter_finish(ex), PT_OK);
+    pt_exporter_free(ex);
+    fclose(fp);
+    json_t *doc = parse(text);
+    json_t *list =
+        json_object_get(doc, f == PT_EXPORT_JSON ? "events" : "traceEvents");
+    /* Chrome: the node's 4 metadata records come first. */
+    size_t first = f == PT_EXPORT_JSON ? 0 : 4;
+    assert_int_equal(json_array_size(list), first + 2);
+    json_t *data[2];
+    for (size_t i = 0; i < 2; i++) {
+      json_t *e = json_array_get(list, first + i);
+      if (f == PT_EXPORT_CHROME) {
+        /* An instant on the node's network thread, in category transport. */
+        assert_string_equal(json_string_value(json_object_get(e, "ph")), "i");
+        assert_int_equal(json_integer_value(json_object_get(e, "pid")), 1);
+        assert_int_equal(json_integer_value(json_object_get(e, "tid")), 1);
+        assert_string_equal(json_string_value(json_object_get(e, "cat")),
+                            "transport");
+        e = json_object_get(e, "args");
+      }
+      data[i] = json_object_get(e, "data");
+    }
+    assert_string_equal(json_string_value(json_object_get(data[0], "conn")),
+                        "fedcba9876543210");
+    assert_true(json_is_true(json_object_get(data[0], "sent")));
+    assert_int_equal(json_integer_value(json_object_get(data[1], "pn")), 7);
+    assert_int_equal(json_integer_value(json_object_get(data[1], "offset")),
+                     100);
+    assert_true(json_is_false(json_object_get(data[1], "sent")));
+    assert_string_equal(json_string_value(json_object_get(data[1], "conn")),
+                        "0000000000000012");
+    json_decref(doc);
+    free(text);
+  }
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_arguments),
@@ -626,6 +685,7 @@ int main(void) {
       cmocka_unit_test(test_clock_label_otlp),
       cmocka_unit_test(test_clock_label_qlog),
       cmocka_unit_test(test_qlog_frames_of_packets),
+      cmocka_unit_test(test_conn_sent_and_frames_named),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
