@@ -40,7 +40,8 @@ static void pt__begin(const pt_quic_tracer *t, pt_event *ev) {
   pt__stamp(t, ev);
 }
 
-/* The qlog header: the connection's ODCID, unless the application set it. */
+/* The qlog header: the connection's ODCID, unless the tracer has one (set
+ * by the application, or an earlier header's). */
 static void pt__record_header(pt_quic_tracer *t, const char *rec, size_t len) {
   uint8_t cid[PT_QUIC_MAX_CID_LEN];
   size_t cid_len = 0;
@@ -49,7 +50,7 @@ static void pt__record_header(pt_quic_tracer *t, const char *rec, size_t len) {
     t->stats.conn_mismatch++;
   } else if (rv == 1) {
     uint64_t conn = pt_conn_id_from_cid(cid, cid_len);
-    if (!t->conn_set) {
+    if (t->conn == 0) {
       t->conn = conn;
     } else if (conn != t->conn) {
       t->stats.conn_mismatch++;
@@ -201,7 +202,6 @@ int pt_quic_tracer_set_odcid(pt_quic_tracer *t, const uint8_t *cid,
     return PT_ERR_INVALID;
   }
   t->conn = pt_conn_id_from_cid(cid, len);
-  t->conn_set = 1;
   return PT_OK;
 }
 

@@ -265,8 +265,8 @@ static void test_odcid(void **state) {
       "{\"trace\":{\"common_fields\":{\"group_id\":\"zz\"}}}",
       "{\"trace\":{\"common_fields\":{\"group_id\":12}}}",
       /* 21 bytes: longer than any QUIC v1 cid */
-      "{\"trace\":{\"common_fields\":{\"group_id\":\"000102030405060708090a0b"
-      "0c0d0e0f1011121314\"}}}",
+      ("{\"trace\":{\"common_fields\":{\"group_id\":\"000102030405060708090a"
+       "0b0c0d0e0f1011121314\"}}}"),
       "{\"trace\":{\"common_fields\":{\"group_id\":\"0001\"}}",
   };
   for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
@@ -523,6 +523,14 @@ static void test_tracer_conn_from_header_and_frames(void **state) {
   assert_int_equal(h.t.stats.frames_dropped, 0);
   assert_int_equal(h.t.stats.conn_mismatch, 0);
   pt_events_free(evs);
+  /* A later header names another ODCID, or a malformed one: counted, the
+   * first one stays. */
+  hooked_write(&h, "\x1e{\"qlog_format\":\"JSON-SEQ\",\"trace\":{\"common_"
+                   "fields\":{\"group_id\":\"0102\"}}}\n");
+  hooked_write(&h, "\x1e{\"qlog_format\":\"JSON-SEQ\",\"trace\":{\"common_"
+                   "fields\":{\"group_id\":\"01x2\"}}}\n");
+  assert_true(h.t.conn == conn);
+  assert_int_equal(h.t.stats.conn_mismatch, 2);
   pt_log_destroy(h.log);
 }
 

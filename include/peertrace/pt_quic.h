@@ -43,9 +43,9 @@
  *     before ngtcp2 writes anything;
  *   - the qlog header record ngtcp2 writes when the connection is created:
  *     its trace.common_fields.group_id is the ODCID in hex (on a server,
- *     the settings.qlog.odcid it was given).  Used when no ODCID was set;
- *     if one was set and the header disagrees, the set one is kept and the
- *     disagreement counted (pt_quic_stats.conn_mismatch).
+ *     the settings.qlog.odcid it was given).  Used when the tracer has no
+ *     ODCID yet; if it has one and the header disagrees, it keeps its own
+ *     and counts the disagreement (pt_quic_stats.conn_mismatch).
  * Events recorded before either carry conn 0 (unknown).
  *
  * Every event carries the log's node id (the log belongs to one node), the
@@ -103,8 +103,8 @@ typedef struct pt_quic_stats {
   uint64_t frames_dropped;   /* STREAM frames beyond
                                 PT_QUIC_MAX_STREAM_FRAMES in one packet */
   uint64_t conn_mismatch;    /* qlog headers whose ODCID differs from the
-                                one set with pt_quic_tracer_set_odcid, or
-                                whose group_id did not parse */
+                                tracer's (set, or from an earlier header),
+                                or whose group_id did not parse */
 } pt_quic_stats;
 
 /*
@@ -118,7 +118,6 @@ typedef struct pt_quic_tracer {
   uint8_t peer_id[32];      /* remote node id, if has_peer */
   int has_peer;             /* 1 if peer_id is set */
   uint64_t conn;            /* connection identity (0: unknown yet) */
-  int conn_set;             /* 1 if pt_quic_tracer_set_odcid was called */
   pt_quic_stats stats;      /* counters, see above */
   ngtcp2_duration last_rtt; /* smoothed rtt (ns) at handshake completion */
   /* The application's own callbacks, called by the adapter's wrappers. */
@@ -164,8 +163,9 @@ PT_API int pt_quic_tracer_set_peer(pt_quic_tracer *t, const uint8_t *peer_id);
 /*
  * pt_quic_tracer_set_odcid: sets the connection's original destination
  * connection id cid[0..len) (see "Connection identity" above); every event
- * recorded from now on carries conn = pt_conn_id_from_cid(cid, len), and
- * the qlog header's group_id is only checked against it.
+ * recorded from now on carries conn = pt_conn_id_from_cid(cid, len)
+ * (replacing any earlier one), and the qlog header's group_id is only
+ * checked against it.
  * Returns PT_OK; PT_ERR_INVALID if t or cid is NULL or len is not
  * 1..PT_QUIC_MAX_CID_LEN.  Thread-safety: touches only *t.
  */

@@ -216,12 +216,33 @@ static const seed hex_seeds[] = {
   "\x1e{\"qlog_format\":\"JSON-SEQ\",\"qlog_version\":\"0.3\",\"trace\":{"     \
   "\"vantage_point\":{\"name\":\"ngtcp2\",\"type\":\"client\"}}}\n"
 
+/* A demo connection's header (its ODCID) and packets with STREAM frames. */
+#define QLOG_HEADER_ODCID                                                      \
+  "\x1e{\"qlog_format\":\"JSON-SEQ\",\"qlog_version\":\"0.3\",\"trace\":{"     \
+  "\"vantage_point\":{\"name\":\"ngtcp2\",\"type\":\"server\"},\"common_"      \
+  "fields\":{\"protocol_type\":[\"QUIC\"],\"time_format\":\"relative\","       \
+  "\"reference_time\":0,\"group_id\":\"e52215773509a2ab7063dd6fc54b4b8a3ccc"   \
+  "\"}}}\n"
+#define QLOG_SENT_STREAM                                                       \
+  "\x1e{\"time\":24,\"name\":\"transport:packet_sent\",\"data\":{\"frames\""   \
+  ":[{\"frame_type\":\"ack\",\"ack_delay\":0,\"acked_ranges\":[[0,1]]},{"      \
+  "\"frame_type\":\"stream\",\"stream_id\":0,\"offset\":0,\"length\":1361}"    \
+  "],\"header\":{\"packet_type\":\"1RTT\",\"packet_number\":3},\"raw\":{"      \
+  "\"length\":1406}}}\n"
+#define QLOG_RECEIVED_FIN                                                      \
+  "\x1e{\"time\":24,\"name\":\"transport:packet_received\",\"data\":{"         \
+  "\"frames\":[{\"frame_type\":\"stream\",\"stream_id\":4,\"offset\":3476,"    \
+  "\"length\":581,\"fin\":true}],\"header\":{\"packet_type\":\"1RTT\","        \
+  "\"packet_number\":4},\"raw\":{\"length\":623}}}\n"
+
 static const seed qlog_seeds[] = {
     SEED(QLOG_SENT),
     SEED(QLOG_RECEIVED),
     SEED(QLOG_LOST),
     SEED(QLOG_HEADER),
     SEED(QLOG_HEADER QLOG_SENT QLOG_RECEIVED QLOG_LOST),
+    SEED(QLOG_HEADER_ODCID QLOG_SENT_STREAM QLOG_RECEIVED_FIN QLOG_LOST),
+    SEED(QLOG_SENT_STREAM),
     SEED("\x1e{\"time\":5,\"name\":\"recovery:metrics_updated\",\"data\":{"
          "\"min_rtt\":1,\"smoothed_rtt\":1,\"s\":\"a\\\"b\\u0041\",\"n\":null,"
          "\"t\":true,\"x\":-1.5e3}}\n"),
