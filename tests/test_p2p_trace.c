@@ -6,6 +6,10 @@
  *    loss records of ngtcp2's own qlog (same packet numbers and spaces);
  *    packet numbers of packet_sent rise strictly per connection and pn space;
  *    the packet_sent sizes add up to the bytes handed to the socket.
+ *  - Connection identity: both halves of each ring connection carry the
+ *    same non-zero conn on every connection event, different connections
+ *    different ones (the stream bytes and packets of a request are in
+ *    test_p2p_packets.c).
  *  - App protocol tracing: every DMAP request yields app_start/app_end with
  *    the right command and outcome on the client and on the storing node.
  *  - Trace correlation: one trace id links the client, each forwarding node

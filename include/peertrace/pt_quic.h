@@ -49,7 +49,8 @@
  * Events recorded before either carry conn 0 (unknown).
  *
  * Every event carries the log's node id (the log belongs to one node), the
- * peer id given to the tracer and the tracer's trace context.
+ * peer id given to the tracer and the tracer's trace context (except the
+ * stream_data of pt_quic_tracer_stream_sent_trace, under the message's).
  *
  * How to adopt it (see docs/quic-guide.md for the whole walk-through):
  *
@@ -60,6 +61,8 @@
  *   };
  *   ...fill ngtcp2_callbacks cb and ngtcp2_settings settings as usual...
  *   PT_IF_TRACE(pt_quic_tracer_init(&c->tracer, log, peer_id, ctx);
+ *               pt_quic_tracer_set_odcid(&c->tracer, dcid.data,
+ *                                        dcid.datalen);
  *               pt_quic_tracer_install(&c->tracer, &cb, &settings);)
  *   ngtcp2_conn_client_new(&c->conn, ..., &cb, &settings, ..., c);
  *
