@@ -23,6 +23,8 @@ int cli_stats(int argc, char **argv);
 int cli_merge(int argc, char **argv);
 int cli_export(int argc, char **argv);
 int cli_tail(int argc, char **argv);
+int cli_clocks(int argc, char **argv);
+int cli_pairs(int argc, char **argv);
 int cli_request(int argc, char **argv);
 
 /* What a command accepts besides --help, --color and dump paths. */

@@ -21,6 +21,10 @@ static const cli_command commands[] = {
     {"request", "a request's hops and the packets of each", cli_request},
     {"export", "json, qlog, chrome, otlp or svg", cli_export},
     {"tail", "follow a running process's log file, like tail -f", cli_tail},
+    {"clocks", "each node's clock against a reference, from the packets",
+     cli_clocks},
+    {"pairs", "packets matched across nodes: one-way delays, unreceived",
+     cli_pairs},
 };
 
 static void usage(FILE *fp) {
