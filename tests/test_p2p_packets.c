@@ -3,7 +3,8 @@
  * on real QUIC over loopback (the demo's DataMap ring, seeded loss):
  *
  *  - every stream_frame follows the packet_sent / packet_received of its
- *    packet (same conn, pn and space) in the node's log;
+ *    packet (same conn, pn and space) in the node's log, and a node has as
+ *    many, in each direction, as ngtcp2's own qlog lists STREAM frames;
  *  - the STREAM frames of sent packets cover, per (conn, stream), every
  *    byte of every stream_data the node sent (retransmissions included),
  *    and carry the FIN where it ended;
@@ -38,6 +39,29 @@
 #define CHUNKS 12
 #define CHUNK_SIZE 6000
 #define ROUNDS 10
+
+/* ngtcp2's own count of STREAM frames per node, sent and received, read
+ * from the raw qlog text by a separate path (strstr). */
+typedef struct frame_tap {
+  size_t frames[NODES][2]; /* [node][1: in packet_sent, 0: packet_received] */
+} frame_tap;
+
+static void tap_frames(size_t node, const void *data, size_t len, void *arg) {
+  frame_tap *tap = arg;
+  char *text = malloc(len + 1);
+  assert_non_null(text);
+  memcpy(text, data, len);
+  text[len] = '\0';
+  int sent = strstr(text, "\"name\":\"transport:packet_sent\"") != NULL;
+  int received = strstr(text, "\"name\":\"transport:packet_received\"") != NULL;
+  if (node < NODES && (sent || received)) {
+    for (const char *p = text; (p = strstr(p, "\"frame_type\":\"stream\""));
+         p++) {
+      tap->frames[node][sent]++;
+    }
+  }
+  free(text);
+}
 
 typedef struct node_log {
   pt_event *evs;
@@ -321,7 +345,9 @@ static void free_logs(node_log *logs) {
 
 static void test_request_packets(void **state) {
   (void)state;
-  demo_net *net = p2p_test_start(NODES, 0.05, NULL, NULL, NULL);
+  frame_tap *tap = calloc(1, sizeof *tap);
+  assert_non_null(tap);
+  demo_net *net = p2p_test_start(NODES, 0.05, tap_frames, tap, NULL);
   static uint8_t chunks[CHUNKS][CHUNK_SIZE];
   uint8_t hashes[CHUNKS][32];
   demo_request *reqs = calloc(CHUNKS * (ROUNDS + 1), sizeof *reqs);
@@ -363,6 +389,24 @@ static void test_request_packets(void **state) {
   load_logs(net, logs);
   for (size_t i = 0; i < NODES; i++) {
     check_frames(&logs[i], i);
+    /* One stream_frame per STREAM frame ngtcp2 logged, in each direction. */
+    size_t recorded[2] = {0, 0};
+    for (size_t k = 0; k < logs[i].n; k++) {
+      const pt_event *e = &logs[i].evs[k];
+      if (e->kind == PT_EV_STREAM_FRAME) {
+        recorded[e->data.stream_frame.sent ? 1 : 0]++;
+      }
+    }
+    assert_int_equal(recorded[1], tap->frames[i][1]);
+    assert_int_equal(recorded[0], tap->frames[i][0]);
+    for (size_t j = 0; j < NODES; j++) {
+      p2p_conn *c =
+          p2p_node_find_conn(demo_net_node(net, i), demo_net_port(net, j));
+      if (i != j && c != NULL) {
+        assert_int_equal(p2p_conn_tracer(c)->stats.frames_rejected, 0);
+        assert_int_equal(p2p_conn_tracer(c)->stats.frames_dropped, 0);
+      }
+    }
   }
   free_logs(logs);
   print_message("%zu requests, %zu hops each with its stream under its trace; "
@@ -374,6 +418,7 @@ static void test_request_packets(void **state) {
   demo_net_shutdown(net);
   demo_net_destroy(net);
   free(reqs);
+  free(tap);
 }
 
 int main(void) {
