@@ -117,9 +117,9 @@ void pt__export_clock_of(const pt_exporter *ex, unsigned node,
   const pt_clock_estimate *c = &n->clock;
   out->estimated = 1;
   out->status = pt__clock_status_name(c->status);
-  out->times = c->status == PT_CLOCK_REFERENCE || c->status == PT_CLOCK_ALIGNED
-                   ? "aligned"
-                   : "raw";
+  out->aligned =
+      c->status == PT_CLOCK_REFERENCE || c->status == PT_CLOCK_ALIGNED;
+  out->times = out->aligned ? "aligned" : "raw";
   out->offset_us = c->offset_us;
   out->drift_ppm = c->drift_ppm;
   out->bound_us = c->bound_us;
@@ -133,7 +133,7 @@ void pt__export_clock_json(const pt_exporter *ex, unsigned node, FILE *fp) {
   if (c.reference >= 0) {
     fprintf(fp, ",\"reference\":%d", c.reference);
   }
-  if (c.estimated) {
+  if (c.aligned) {
     /* Finite: pt_exporter_set_clock refuses anything else. */
     fprintf(fp,
             ",\"offset_us\":%.3f,\"drift_ppm\":%.6f,\"t0_us\":%llu,"
@@ -256,9 +256,15 @@ int pt_exporter_set_clock(pt_exporter *ex, unsigned node,
       pt__clock_status_name(est->status) == NULL) {
     return PT_ERR_INVALID;
   }
-  /* Labels print the numbers: NaN or infinity would make invalid JSON. */
-  if (!isfinite(est->offset_us) || !isfinite(est->drift_ppm) ||
-      !isfinite(est->bound_us) || est->bound_us < 0) {
+  /*
+   * Labels print the numbers of aligned times: NaN or infinity would make
+   * invalid JSON.  A node left as recorded has none to print (pt_align
+   * gives it an infinite bound).
+   */
+  int aligned =
+      est->status == PT_CLOCK_REFERENCE || est->status == PT_CLOCK_ALIGNED;
+  if (aligned && (!isfinite(est->offset_us) || !isfinite(est->drift_ppm) ||
+                  !isfinite(est->bound_us) || est->bound_us < 0)) {
     return PT_ERR_INVALID;
   }
   ex->nodes[node].clock = *est;

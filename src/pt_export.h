@@ -80,7 +80,8 @@ void pt__export_event_title(const pt_exporter *ex, const pt_event *ev,
 typedef struct pt__export_clock {
   const char *times;
   const char *status;
-  int estimated; /* the numbers below come from an estimate */
+  int estimated; /* pt_exporter_set_clock was called */
+  int aligned;   /* times "aligned": the numbers below hold the estimate */
   int reference;
   double offset_us, drift_ppm, bound_us;
   uint64_t t0_us;
@@ -92,7 +93,7 @@ void pt__export_clock_of(const pt_exporter *ex, unsigned node,
 /*
  * The label as one JSON object: {"times":..,"status":..[,"reference":N,
  * "offset_us":..,"drift_ppm":..,"t0_us":..,"bound_us":..]} (reference
- * only if known, numbers only with an estimate).
+ * only if known, the numbers only for aligned times).
  */
 void pt__export_clock_json(const pt_exporter *ex, unsigned node, FILE *fp);
 

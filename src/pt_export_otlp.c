@@ -117,7 +117,7 @@ static void pt__otlp_clock_attrs(pt_exporter *ex, unsigned node) {
     pt__otlp_attr_string(fp, 1, "peertrace.clock.reference",
                          ex->nodes[c.reference].hex);
   }
-  if (c.estimated) {
+  if (c.aligned) {
     /* Finite: pt_exporter_set_clock refuses anything else. */
     pt__otlp_attr_double(fp, "peertrace.clock.offset_us", c.offset_us, 3);
     pt__otlp_attr_double(fp, "peertrace.clock.drift_ppm", c.drift_ppm, 6);

@@ -1297,9 +1297,12 @@ struct pt_clock_estimate;
  *     (PT_CLOCK_UNALIGNED, PT_CLOCK_INCONSISTENT, PT_CLOCK_UNSOLVED), with
  *     the reason, and for every node without this call.
  * So do not call it for an export of recorded times.  *est is copied.
+ * The numbers are shown for aligned times only; a node left as recorded
+ * may have any (pt_align gives it an infinite bound).
  * Returns PT_OK; PT_ERR_INVALID for NULL, an unknown node, after the first
- * event or pt_exporter_finish, an unknown status, or an aligned estimate
- * whose offset, drift or bound is not a finite number (bound < 0 too).
+ * event or pt_exporter_finish, an unknown status, or an estimate with
+ * status PT_CLOCK_ALIGNED or PT_CLOCK_REFERENCE whose offset, drift or
+ * bound is not a finite number (bound < 0 too).
  */
 PT_API int pt_exporter_set_clock(pt_exporter *ex, unsigned node,
                                  const struct pt_clock_estimate *est);
