@@ -2,7 +2,7 @@
  * pt_query: queries over a live log.
  *
  * Two ways to find events, one way to return them.  The scan path reads
- * every slot once through the ring's reader (pt__records_read, see
+ * every slot once through the ring's reader (pt__ring_read, see
  * pt_ring_read.h).  The indexed path (PT_TRACE_INDEX, see pt_index.h) reads
  * only the slots the block summaries and slot tags point at, and the blocks
  * of chunks still being written whole; it first indexes the blocks of chunks
@@ -65,11 +65,11 @@ static int pt__key_match(const pt__key *key, const pt_event *ev) {
 /* Reads slot `index` and keeps its event if whole and matching `key`.
  * Returns 1 if kept, 0 if not, PT_ERR_NOMEM. */
 static int pt__read_keep(pt_query *q, uint64_t index, const pt__key *key) {
-  int read = pt__records_read(&q->found, q->log, index);
-  if (read < 0) {
-    return read;
+  if (pt__records_reserve(&q->found) != PT_OK) {
+    return PT_ERR_NOMEM;
   }
-  if (read && pt__key_match(key, &q->found.items[q->found.count].event)) {
+  pt__record *f = &q->found.items[q->found.count];
+  if (pt__ring_read(q->log, index, f) && pt__key_match(key, &f->event)) {
     q->found.count++;
     return 1;
   }

@@ -25,41 +25,40 @@ int pt__record_order(const void *a, const void *b) {
   return 0;
 }
 
-int pt__records_grow(pt__records *r, size_t cap) {
-  pt__record *grown = realloc(r->items, cap * sizeof *grown);
-  if (grown == NULL) {
-    return PT_ERR_NOMEM;
+/* Grows items to `cap` records and order to `order_cap` keys (neither
+ * shrinks).  PT_OK or PT_ERR_NOMEM (what could not grow is unchanged). */
+static int pt__records_resize(pt__records *r, size_t cap, size_t order_cap) {
+  if (cap > r->cap) {
+    pt__record *items = realloc(r->items, cap * sizeof *items);
+    if (items == NULL) {
+      return PT_ERR_NOMEM;
+    }
+    r->items = items;
+    r->cap = cap;
   }
-  r->items = grown;
-  r->cap = cap;
+  if (order_cap > r->order_cap) {
+    pt__order_key *order = realloc(r->order, order_cap * sizeof *order);
+    if (order == NULL) {
+      return PT_ERR_NOMEM;
+    }
+    r->order = order;
+    r->order_cap = order_cap;
+  }
   return PT_OK;
 }
 
-/* Grows order to `cap` keys.  PT_OK or PT_ERR_NOMEM. */
-static int pt__order_grow(pt__records *r, size_t cap) {
-  pt__order_key *grown = realloc(r->order, cap * sizeof *grown);
-  if (grown == NULL) {
-    return PT_ERR_NOMEM;
-  }
-  r->order = grown;
-  r->order_cap = cap;
-  return PT_OK;
+int pt__records_grow(pt__records *r, size_t cap) {
+  return pt__records_resize(r, cap, 0);
 }
 
 int pt__records_reserve_total(pt__records *r, size_t n) {
-  if (n > r->cap && pt__records_grow(r, n) != PT_OK) {
-    return PT_ERR_NOMEM;
-  }
-  if (n > r->order_cap && pt__order_grow(r, n) != PT_OK) {
-    return PT_ERR_NOMEM;
-  }
-  return PT_OK;
+  return pt__records_resize(r, n, n);
 }
 
 int pt__records_sort(pt__records *r) {
   size_t n = r->count;
   /* To the records' capacity: a reused array sorts without allocating. */
-  if (n > r->order_cap && pt__order_grow(r, r->cap) != PT_OK) {
+  if (n > r->order_cap && pt__records_resize(r, 0, r->cap) != PT_OK) {
     return PT_ERR_NOMEM;
   }
   int sorted = 1;
