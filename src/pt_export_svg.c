@@ -7,20 +7,49 @@
  * (so is an app request: app_command to the peer's app_start, and its reply:
  * the peer's app_end to the requester's app_end)
  * between the lanes; a lost packet is a red arrow that stops half-way with
- * a cross; app requests are boxes on their lane.  The picture needs the
- * whole trace, so events are buffered (at most PT__SVG_MAX_EVENTS; the
- * footer says how many were left out).
+ * a cross; app requests are boxes on their lane.
+ *
+ * A request's packets: when the events given include those of the
+ * connections that carried the request (its stream_data name them; the
+ * CLI adds them), every hop's packets (pt_request.h) get rows of their
+ * own, at their send time: an arrow from the sender's lane to where the
+ * receiver's lane stands at the packet's arrival time; a lost packet is a
+ * red dashed arrow stopping half-way with a cross and its recovery time; a
+ * retransmission of a lost packet's bytes is orange, a repeat of bytes not
+ * declared lost grey.  Four or more plain packets in a row are one arrow.
+ * Those connections' own events are not rows (they belong to other
+ * traces): the trace drawn is that of the first app event given, or of
+ * the first event if there is none.
+ *
+ * The picture needs the whole trace, so events are buffered (at most
+ * PT__SVG_MAX_EVENTS rows; the footer says how many were left out).
  */
 #include <stdlib.h>
 #include <string.h>
 
 #include "pt_export.h"
+#include "pt_grow.h"
+
+#include <peertrace/pt_request.h>
 
 #define PT__SVG_MAX_EVENTS 4096u
 #define PT__SVG_LANE_X0 230
 #define PT__SVG_LANE_DX 260
 #define PT__SVG_ROW_Y0 90
 #define PT__SVG_ROW_DY 24
+#define PT__SVG_RUN 4 /* plain packets in a row drawn as one arrow */
+/* Arrowheads are PT__SVG_HEAD px long whatever the line's width, and every
+ * label starts PT__SVG_LABEL_PAD px from its lane, so a head that ends on a
+ * lane never reaches a label beside it. */
+#define PT__SVG_HEAD 9
+/* A packet label stays clear of the next lane (and of any arrowhead
+ * there) by PT__SVG_LABEL_GAP. */
+#define PT__SVG_LABEL_PAD 12
+#define PT__SVG_LABEL_GAP 20
+#define PT__SVG_PACKET_FONT 11
+/* Width of a character of the 11 px monospace packet labels, rounded up:
+ * DejaVu Sans Mono's advance is 0.602 em. */
+#define PT__SVG_CHAR_W 7
 
 typedef struct pt__svg_item {
   pt_event event;
@@ -28,10 +57,26 @@ typedef struct pt__svg_item {
   int matched; /* received: index of its sent event + 1 */
 } pt__svg_item;
 
+/* A packet row: one packet of a hop, or a run of plain ones. */
+typedef struct pt__svg_packet {
+  pt_request_packet p;
+  unsigned from, to;    /* lanes; to may be PT_REQUEST_NO_NODE */
+  uint64_t last_pn;     /* run: the last packet's number */
+  uint64_t received_us; /* run: the last arrival */
+  uint64_t bytes;       /* run: their sizes */
+  size_t run;           /* packets in the row (1, or a run) */
+} pt__svg_packet;
+
 typedef struct pt__svg_state {
   pt__svg_item *items;
   size_t count;
   uint64_t left_out;
+  pt_request *req; /* every event given, for the hops' packets */
+  pt_trace_id trace;
+  int has_app;          /* trace is the first app event's */
+  uint64_t left_before; /* left out (full) before the trace was known */
+  pt__svg_packet *packets;
+  size_t packet_count, packet_cap;
 } pt__svg_state;
 
 static int pt__svg_begin(pt_exporter *ex, const pt_event *first) {
@@ -41,11 +86,52 @@ static int pt__svg_begin(pt_exporter *ex, const pt_event *first) {
     return PT_ERR_NOMEM;
   }
   ex->state = st;
-  return PT_OK;
+  int rc = pt_request_new(&st->req);
+  for (unsigned i = 0; rc == PT_OK && i < ex->node_count; i++) {
+    unsigned index;
+    rc = pt_request_add_node(st->req, ex->nodes[i].id, &index);
+  }
+  /* Two nodes with one id: their hops cannot be told apart; no packets. */
+  if (rc == PT_ERR_EXISTS) {
+    pt_request_free(st->req);
+    st->req = NULL;
+    rc = PT_OK;
+  }
+  return rc;
+}
+
+static int pt__svg_is_app(const pt_event *ev) {
+  return ev->kind == PT_EV_APP_COMMAND || ev->kind == PT_EV_APP_START ||
+         ev->kind == PT_EV_APP_END;
 }
 
 static int pt__svg_event(pt_exporter *ex, unsigned node, const pt_event *ev) {
   pt__svg_state *st = ex->state;
+  if (st->req != NULL) {
+    int rc = pt_request_add_event(st->req, node, ev);
+    if (rc != PT_OK) {
+      return rc;
+    }
+  }
+  if (!st->has_app && pt__svg_is_app(ev)) {
+    /* The request's trace: rows of other traces (its connections' events,
+     * given for their packets) go. */
+    st->has_app = 1;
+    st->trace = ev->trace_id;
+    size_t kept = 0;
+    for (size_t k = 0; k < st->count; k++) {
+      if (memcmp(&st->items[k].event.trace_id, &st->trace, sizeof st->trace) ==
+          0) {
+        st->items[kept++] = st->items[k];
+      }
+    }
+    st->count = kept;
+    st->left_before = st->left_out;
+    st->left_out = 0;
+  }
+  if (st->has_app && memcmp(&ev->trace_id, &st->trace, sizeof st->trace) != 0) {
+    return PT_OK;
+  }
   if (st->count == PT__SVG_MAX_EVENTS) {
     st->left_out++;
     return PT_OK;
@@ -158,23 +244,284 @@ static void pt__svg_label(const pt_exporter *ex, const pt_event *ev, char *out,
   case PT_EV_APP_START:
     snprintf(out, size, "%s start", title);
     break;
+  case PT_EV_STREAM_DATA:
+    snprintf(out, size, "stream %llu %s bytes %llu..%llu",
+             (unsigned long long)ev->data.stream_data.stream_id,
+             ev->data.stream_data.sent ? "sent" : "recv",
+             (unsigned long long)ev->data.stream_data.offset,
+             (unsigned long long)(ev->data.stream_data.offset +
+                                  ev->data.stream_data.length - 1));
+    break;
   default:
     snprintf(out, size, "%s", title);
     break;
   }
 }
 
-static int pt__svg_finish(pt_exporter *ex) {
-  pt__svg_state *st = ex->state;
-  FILE *fp = ex->fp;
-  int lanes = ex->node_count > 0 ? (int)ex->node_count : 1;
-  int width = PT__SVG_LANE_X0 + lanes * PT__SVG_LANE_DX;
-  int height = pt__svg_y(st->count) + 50;
-  char trace_hex[33] = "none";
-  if (st->count > 0) {
-    pt_trace_id_to_hex(&st->items[0].event.trace_id, trace_hex,
-                       sizeof trace_hex);
+/* ---- the hops' packets ---------------------------------------------- */
+
+typedef struct pt__svg_list {
+  pt_request_packet *v;
+  size_t n, cap;
+} pt__svg_list;
+
+static int pt__svg_collect(const pt_request_packet *p, void *user) {
+  pt__svg_list *l = user;
+  pt_request_packet *slot =
+      pt__grow((void **)&l->v, &l->n, &l->cap, sizeof *l->v, 1);
+  if (slot == NULL) {
+    return PT_ERR_NOMEM;
   }
+  *slot = *p;
+  return 0;
+}
+
+static int pt__svg_packet_push(pt__svg_state *st, const pt_request_hop *h,
+                               const pt_request_packet *p, size_t run,
+                               const pt_request_packet *last, uint64_t bytes) {
+  if (p->sent_us == 0) {
+    return PT_OK; /* no send time: no row to put it in */
+  }
+  pt__svg_packet *row = pt__grow((void **)&st->packets, &st->packet_count,
+                                 &st->packet_cap, sizeof *st->packets, 1);
+  if (row == NULL) {
+    return PT_ERR_NOMEM;
+  }
+  row->p = *p;
+  row->from = h->sender;
+  row->to = h->receiver;
+  row->run = run;
+  row->last_pn = last->pn;
+  row->received_us = last->received_us;
+  row->bytes = bytes;
+  return PT_OK;
+}
+
+static int pt__svg_plain(const pt_request_packet *p) {
+  return !p->lost && !p->retransmits && p->received_us != 0;
+}
+
+/* The rows of one hop's packets, runs of plain ones joined. */
+static int pt__svg_hop(const pt_request_hop *h, void *user) {
+  pt__svg_state *st = user;
+  if (h->sender == PT_REQUEST_NO_NODE) {
+    return 0;
+  }
+  pt__svg_list l = {NULL, 0, 0};
+  int rc = pt_request_packets(st->req, h, pt__svg_collect, &l);
+  for (size_t i = 0; rc == PT_OK && i < l.n;) {
+    size_t run = 0;
+    uint64_t bytes = 0;
+    while (i + run < l.n && pt__svg_plain(&l.v[i + run])) {
+      bytes += l.v[i + run].size;
+      run++;
+    }
+    if (run < PT__SVG_RUN) {
+      run = 1;
+      bytes = l.v[i].size;
+    }
+    rc = pt__svg_packet_push(st, h, &l.v[i], run, &l.v[i + run - 1], bytes);
+    i += run;
+  }
+  free(l.v);
+  return rc;
+}
+
+static int pt__svg_packet_cmp(const void *x, const void *y) {
+  const pt__svg_packet *a = x, *b = y;
+  if (a->p.sent_us != b->p.sent_us) {
+    return a->p.sent_us < b->p.sent_us ? -1 : 1;
+  }
+  if (a->from != b->from) {
+    return a->from < b->from ? -1 : 1;
+  }
+  return a->p.pn < b->p.pn ? -1 : a->p.pn > b->p.pn;
+}
+
+/* The packet rows of the trace's hops, by send time. */
+static int pt__svg_packets(pt__svg_state *st) {
+  if (st->req == NULL || !st->has_app) {
+    return PT_OK;
+  }
+  int rc = pt_request_hops(st->req, &st->trace, pt__svg_hop, st);
+  if (rc == PT_ERR_NOT_FOUND) {
+    rc = PT_OK;
+  }
+  if (rc == PT_OK && st->packet_count > 1) {
+    qsort(st->packets, st->packet_count, sizeof *st->packets,
+          pt__svg_packet_cmp);
+  }
+  return rc;
+}
+
+/* ---- rows and drawing ------------------------------------------------- */
+
+/*
+ * Rows: the events and the packet rows merged by time (an event first on
+ * a tie).  row_time[r] is a row's time; event_row[k] and packet_row[j]
+ * say where each went.
+ */
+typedef struct pt__svg_rows {
+  uint64_t *row_time;
+  size_t *event_row, *packet_row;
+  size_t count;
+} pt__svg_rows;
+
+static int pt__svg_rows_make(const pt__svg_state *st, pt__svg_rows *r) {
+  size_t n = st->count + st->packet_count;
+  r->count = n;
+  r->row_time = malloc((n + 1) * sizeof *r->row_time);
+  r->event_row = malloc((st->count + 1) * sizeof *r->event_row);
+  r->packet_row = malloc((st->packet_count + 1) * sizeof *r->packet_row);
+  if (r->row_time == NULL || r->event_row == NULL || r->packet_row == NULL) {
+    return PT_ERR_NOMEM;
+  }
+  size_t i = 0, j = 0;
+  for (size_t row = 0; row < n; row++) {
+    int event = j == st->packet_count ||
+                (i < st->count &&
+                 st->items[i].event.timestamp_us <= st->packets[j].p.sent_us);
+    if (event) {
+      r->row_time[row] = st->items[i].event.timestamp_us;
+      r->event_row[i++] = row;
+    } else {
+      r->row_time[row] = st->packets[j].p.sent_us;
+      r->packet_row[j++] = row;
+    }
+  }
+  return PT_OK;
+}
+
+static void pt__svg_rows_free(pt__svg_rows *r) {
+  free(r->row_time);
+  free(r->event_row);
+  free(r->packet_row);
+}
+
+/*
+ * Where time t falls on the rows: between the last row at or before it
+ * and the next, in proportion; clamped to the first and last rows.
+ */
+static int pt__svg_y_at(const pt__svg_rows *r, uint64_t t) {
+  size_t lo = 0, hi = r->count;
+  while (lo < hi) { /* first row after t */
+    size_t mid = lo + (hi - lo) / 2;
+    if (r->row_time[mid] <= t) {
+      lo = mid + 1;
+    } else {
+      hi = mid;
+    }
+  }
+  if (lo == 0) {
+    return pt__svg_y(0);
+  }
+  size_t row = lo - 1;
+  if (lo == r->count || r->row_time[lo] == r->row_time[row]) {
+    return pt__svg_y(row);
+  }
+  double f = (double)(t - r->row_time[row]) /
+             (double)(r->row_time[lo] - r->row_time[row]);
+  return pt__svg_y(row) + (int)(f * PT__SVG_ROW_DY);
+}
+
+/* Signed milliseconds from a to b: "0.663" or "-0.120". */
+static void pt__svg_ms(char *out, size_t size, uint64_t a, uint64_t b) {
+  double ms = b >= a ? (double)(b - a) / 1000.0 : -(double)(a - b) / 1000.0;
+  snprintf(out, size, "%.3f", ms);
+}
+
+/* The label of a packet row, cut to fit between two lanes. */
+static void pt__svg_packet_label(const pt__svg_packet *row, char *out,
+                                 size_t size) {
+  const pt_request_packet *p = &row->p;
+  char ms[32];
+  if (row->run > 1) {
+    snprintf(out, size, "pn %llu..%llu: %zu pkts %lluB",
+             (unsigned long long)p->pn, (unsigned long long)row->last_pn,
+             row->run, (unsigned long long)row->bytes);
+  } else if (p->lost) {
+    pt__svg_ms(ms, sizeof ms, 0, p->recovery_us);
+    if (p->recovered) {
+      snprintf(out, size, "pn %llu LOST, recovered %s ms",
+               (unsigned long long)p->pn, ms);
+    } else {
+      snprintf(out, size, "pn %llu LOST, not recovered",
+               (unsigned long long)p->pn);
+    }
+  } else if (p->retransmits) {
+    snprintf(out, size, "pn %llu %s %llu: %llu..%llu",
+             (unsigned long long)p->pn,
+             p->retransmits_lost ? "resends" : "repeats",
+             (unsigned long long)p->retransmits_pn,
+             (unsigned long long)p->retransmits_offset,
+             (unsigned long long)(p->retransmits_offset +
+                                  p->retransmits_length - 1));
+  } else if (p->received_us == 0) {
+    snprintf(out, size, "pn %llu %uB not received", (unsigned long long)p->pn,
+             p->size);
+  } else {
+    pt__svg_ms(ms, sizeof ms, p->sent_us, p->received_us);
+    snprintf(out, size, "pn %llu %uB %s ms", (unsigned long long)p->pn, p->size,
+             ms);
+  }
+  size_t max = (PT__SVG_LANE_DX - PT__SVG_LABEL_PAD - PT__SVG_LABEL_GAP) /
+               PT__SVG_CHAR_W;
+  if (strlen(out) > max && max < size) {
+    out[max - 2] = '.';
+    out[max - 1] = '.';
+    out[max] = '\0';
+  }
+}
+
+/* One packet row: its arrow (or half-way stub) and its label. */
+static void pt__svg_packet_draw(const pt_exporter *ex, FILE *fp,
+                                const pt__svg_packet *row,
+                                const pt__svg_rows *rows, int y) {
+  const pt_request_packet *p = &row->p;
+  int x0 = pt__svg_x(row->from);
+  int known = row->to != PT_REQUEST_NO_NODE && row->to < ex->node_count;
+  int dir = known ? (row->to > row->from ? 1 : -1)
+                  : (row->from + 1 < ex->node_count || row->from == 0 ? 1 : -1);
+  int x1 = known ? pt__svg_x(row->to) : x0 + dir * PT__SVG_LANE_DX / 2;
+  const char *colour = p->lost                                 ? "#c0392b"
+                       : p->retransmits && p->retransmits_lost ? "#d35400"
+                       : p->retransmits                        ? "#888888"
+                                                               : "#6c8ebf";
+  const char *marker = p->lost                                 ? "arrow-lost"
+                       : p->retransmits && p->retransmits_lost ? "arrow-retx"
+                       : p->retransmits                        ? "arrow-rep"
+                                                               : "arrow-pkt";
+  uint64_t arrived = row->run > 1 ? row->received_us : p->received_us;
+  if (arrived != 0 && known) {
+    fprintf(fp,
+            "<line x1=\"%d\" y1=\"%d\" x2=\"%d\" y2=\"%d\" stroke=\"%s\" "
+            "stroke-width=\"1.2\"%s marker-end=\"url(#%s)\"/>\n",
+            x0, y, x1, pt__svg_y_at(rows, arrived), colour,
+            p->lost ? " stroke-dasharray=\"5 3\"" : "", marker);
+  } else {
+    /* Never arrived (or nowhere to arrive): half-way, with a cross. */
+    int xm = x0 + (x1 - x0) / 2;
+    int ym = y + PT__SVG_ROW_DY / 2;
+    fprintf(fp,
+            "<line x1=\"%d\" y1=\"%d\" x2=\"%d\" y2=\"%d\" stroke=\"%s\" "
+            "stroke-width=\"1.2\" stroke-dasharray=\"5 3\"/>\n"
+            "<path d=\"M %d %d l 8 8 m 0 -8 l -8 8\" stroke=\"%s\" "
+            "stroke-width=\"2\"/>\n",
+            x0, y, xm, ym, colour, xm - 4, ym - 4, colour);
+  }
+  char label[96];
+  pt__svg_packet_label(row, label, sizeof label);
+  fprintf(fp,
+          "<text x=\"%d\" y=\"%d\" font-size=\"%d\" fill=\"%s\" "
+          "text-anchor=\"%s\">",
+          x0 + dir * PT__SVG_LABEL_PAD, y - 5, PT__SVG_PACKET_FONT, colour,
+          dir > 0 ? "start" : "end");
+  pt__export_xml_text(fp, label);
+  fputs("</text>\n", fp);
+}
+
+static void pt__svg_header(const pt_exporter *ex, FILE *fp, int width,
+                           int height, const char *trace_hex) {
   fprintf(fp,
           "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
           "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"%d\" "
@@ -183,103 +530,170 @@ static int pt__svg_finish(pt_exporter *ex) {
           /* A white halo keeps labels readable where arrows cross them. */
           "<style>text{paint-order:stroke;stroke:white;stroke-width:3px;"
           "stroke-linejoin:round}</style>\n"
-          "<title>peertrace: trace %s</title>\n"
-          "<defs><marker id=\"arrow\" viewBox=\"0 0 10 10\" refX=\"10\" "
-          "refY=\"5\" markerWidth=\"8\" markerHeight=\"8\" "
-          "orient=\"auto-start-reverse\"><path d=\"M 0 0 L 10 5 L 0 10 z\" "
-          "fill=\"#1f4e9c\"/></marker></defs>\n"
-          "<rect width=\"100%%\" height=\"100%%\" fill=\"white\"/>\n"
+          "<title>peertrace: trace %s</title>\n<defs>\n",
+          width, height, width, height, trace_hex);
+  static const char *const markers[][2] = {{"arrow", "#1f4e9c"},
+                                           {"arrow-pkt", "#6c8ebf"},
+                                           {"arrow-retx", "#d35400"},
+                                           {"arrow-rep", "#888888"},
+                                           {"arrow-lost", "#c0392b"}};
+  for (size_t i = 0; i < sizeof markers / sizeof markers[0]; i++) {
+    fprintf(fp,
+            "<marker id=\"%s\" viewBox=\"0 0 10 10\" refX=\"10\" "
+            "refY=\"5\" markerUnits=\"userSpaceOnUse\" markerWidth=\"%d\" "
+            "markerHeight=\"%d\" "
+            "orient=\"auto-start-reverse\"><path d=\"M 0 0 L 10 5 L 0 10 "
+            "z\" fill=\"%s\"/></marker>\n",
+            markers[i][0], PT__SVG_HEAD, PT__SVG_HEAD, markers[i][1]);
+  }
+  fprintf(fp,
+          "</defs>\n<rect width=\"100%%\" height=\"100%%\" fill=\"white\"/>\n"
           "<text x=\"10\" y=\"20\" font-weight=\"bold\">trace %.8s</text>\n"
           "<text x=\"10\" y=\"60\" fill=\"#555\">time</text>\n",
-          width, height, width, height, trace_hex, trace_hex);
+          trace_hex);
   for (unsigned i = 0; i < ex->node_count; i++) {
     int x = pt__svg_x(i);
+    char clock[96];
+    pt__export_clock_text(ex, i, 1, clock, sizeof clock);
     fprintf(fp,
-            "<text x=\"%d\" y=\"60\" text-anchor=\"middle\" "
+            "<text x=\"%d\" y=\"44\" text-anchor=\"middle\" fill=\"#555\" "
+            "font-size=\"10\">",
+            x);
+    pt__export_xml_text(fp, clock);
+    fprintf(fp,
+            "</text>\n<text x=\"%d\" y=\"60\" text-anchor=\"middle\" "
             "font-weight=\"bold\">node %s</text>\n"
             "<line x1=\"%d\" y1=\"70\" x2=\"%d\" y2=\"%d\" stroke=\"#999\" "
             "stroke-dasharray=\"4 3\"/>\n",
             x, ex->nodes[i].short_hex, x, x, height - 40);
   }
-  int *used = st->count > 0 ? calloc(st->count, sizeof *used) : NULL;
-  if (st->count > 0 && used == NULL) {
-    return PT_ERR_NOMEM;
+}
+
+/* The time of a row, on the left. */
+static void pt__svg_time(FILE *fp, int y, uint64_t t, uint64_t t0) {
+  uint64_t rel = t >= t0 ? t - t0 : 0;
+  fprintf(fp, "<text x=\"10\" y=\"%d\" fill=\"#555\">+%llu.%03llu ms</text>\n",
+          y + 4, (unsigned long long)(rel / 1000u),
+          (unsigned long long)(rel % 1000u));
+}
+
+/* One event row: its arrow from the row it answers, its mark and label. */
+static void pt__svg_event_draw(const pt_exporter *ex, FILE *fp,
+                               const pt__svg_state *st,
+                               const pt__svg_rows *rows, size_t k, int *used) {
+  const pt__svg_item *it = &st->items[k];
+  const pt_event *ev = &it->event;
+  int x = pt__svg_x(it->node);
+  int y = pt__svg_y(rows->event_row[k]);
+  pt__svg_time(fp, y, ev->timestamp_us, st->items[0].event.timestamp_us);
+  if (ev->kind == PT_EV_PACKET_RECEIVED) {
+    long j = pt__svg_find_sent(st, k, 1, used);
+    if (j >= 0) {
+      used[j] = 1;
+      fprintf(fp,
+              "<line x1=\"%d\" y1=\"%d\" x2=\"%d\" y2=\"%d\" "
+              "stroke=\"#1f4e9c\" stroke-width=\"1.5\" "
+              "marker-end=\"url(#arrow)\"/>\n",
+              pt__svg_x(st->items[j].node), pt__svg_y(rows->event_row[j]), x,
+              y);
+    }
+  } else if (ev->kind == PT_EV_APP_START || ev->kind == PT_EV_APP_END) {
+    long j = pt__svg_find_message(ex, st, k, used);
+    if (j >= 0) {
+      used[j] = 1;
+      fprintf(fp,
+              "<line x1=\"%d\" y1=\"%d\" x2=\"%d\" y2=\"%d\" "
+              "stroke=\"#8a6d00\" stroke-width=\"1.5\" "
+              "marker-end=\"url(#arrow)\"/>\n",
+              pt__svg_x(st->items[j].node), pt__svg_y(rows->event_row[j]), x,
+              y);
+    }
+  } else if (ev->kind == PT_EV_PACKET_LOST) {
+    long j = pt__svg_find_sent(st, k, 0, used);
+    if (j >= 0) {
+      used[j] = 1;
+      int y0 = pt__svg_y(rows->event_row[j]);
+      int dir = (it->node + 1 < ex->node_count || it->node == 0) ? 1 : -1;
+      int x1 = x + dir * PT__SVG_LANE_DX / 2;
+      int y1 = (y0 + y) / 2;
+      fprintf(fp,
+              "<line x1=\"%d\" y1=\"%d\" x2=\"%d\" y2=\"%d\" "
+              "stroke=\"#c0392b\" stroke-width=\"1.5\" "
+              "stroke-dasharray=\"5 3\"/>\n"
+              "<path d=\"M %d %d l 8 8 m 0 -8 l -8 8\" stroke=\"#c0392b\" "
+              "stroke-width=\"2\"/>\n",
+              x, y0, x1, y1, x1 - 4, y1 - 4);
+    }
+  }
+  char label[192];
+  pt__svg_label(ex, ev, label, sizeof label);
+  int lost = ev->kind == PT_EV_PACKET_LOST ||
+             (ev->kind == PT_EV_APP_END && !ev->data.app_end.ok);
+  if (pt__svg_is_app(ev)) {
+    fprintf(fp,
+            "<rect x=\"%d\" y=\"%d\" width=\"14\" height=\"14\" rx=\"3\" "
+            "fill=\"#f5d76e\" stroke=\"#8a6d00\"/>\n",
+            x - 7, y - 7);
+  } else {
+    fprintf(fp, "<circle cx=\"%d\" cy=\"%d\" r=\"4\" fill=\"%s\"/>\n", x, y,
+            lost ? "#c0392b" : "#333");
+  }
+  fprintf(fp, "<text x=\"%d\" y=\"%d\"%s>", x + PT__SVG_LABEL_PAD, y + 4,
+          lost ? " fill=\"#c0392b\"" : "");
+  pt__export_xml_text(fp, label);
+  fputs("</text>\n", fp);
+}
+
+static int pt__svg_finish(pt_exporter *ex) {
+  pt__svg_state *st = ex->state;
+  FILE *fp = ex->fp;
+  int rc = pt__svg_packets(st);
+  if (rc != PT_OK) {
+    return rc;
+  }
+  pt__svg_rows rows;
+  memset(&rows, 0, sizeof rows);
+  int *used = calloc(st->count + 1, sizeof *used);
+  rc = used == NULL ? PT_ERR_NOMEM : pt__svg_rows_make(st, &rows);
+  if (rc != PT_OK) {
+    free(used);
+    pt__svg_rows_free(&rows);
+    return rc;
+  }
+  int lanes = ex->node_count > 0 ? (int)ex->node_count : 1;
+  int width = PT__SVG_LANE_X0 + lanes * PT__SVG_LANE_DX;
+  int height = pt__svg_y(rows.count) + 50;
+  char trace_hex[33] = "none";
+  if (st->count > 0) {
+    pt_trace_id_to_hex(&st->items[0].event.trace_id, trace_hex,
+                       sizeof trace_hex);
+  }
+  pt__svg_header(ex, fp, width, height, trace_hex);
+  for (size_t k = 0; k < st->count; k++) {
+    pt__svg_event_draw(ex, fp, st, &rows, k, used);
   }
   uint64_t t0 = st->count > 0 ? st->items[0].event.timestamp_us : 0;
-  for (size_t k = 0; k < st->count; k++) {
-    const pt__svg_item *it = &st->items[k];
-    const pt_event *ev = &it->event;
-    int x = pt__svg_x(it->node);
-    int y = pt__svg_y(k);
-    uint64_t rel = ev->timestamp_us - t0;
-    fprintf(fp,
-            "<text x=\"10\" y=\"%d\" fill=\"#555\">+%llu.%03llu ms</text>\n",
-            y + 4, (unsigned long long)(rel / 1000u),
-            (unsigned long long)(rel % 1000u));
-    if (ev->kind == PT_EV_PACKET_RECEIVED) {
-      long j = pt__svg_find_sent(st, k, 1, used);
-      if (j >= 0) {
-        used[j] = 1;
-        fprintf(fp,
-                "<line x1=\"%d\" y1=\"%d\" x2=\"%d\" y2=\"%d\" "
-                "stroke=\"#1f4e9c\" stroke-width=\"1.5\" "
-                "marker-end=\"url(#arrow)\"/>\n",
-                pt__svg_x(st->items[j].node), pt__svg_y((size_t)j), x, y);
-      }
-    } else if (ev->kind == PT_EV_APP_START || ev->kind == PT_EV_APP_END) {
-      long j = pt__svg_find_message(ex, st, k, used);
-      if (j >= 0) {
-        used[j] = 1;
-        fprintf(fp,
-                "<line x1=\"%d\" y1=\"%d\" x2=\"%d\" y2=\"%d\" "
-                "stroke=\"#8a6d00\" stroke-width=\"1.5\" "
-                "marker-end=\"url(#arrow)\"/>\n",
-                pt__svg_x(st->items[j].node), pt__svg_y((size_t)j), x, y);
-      }
-    } else if (ev->kind == PT_EV_PACKET_LOST) {
-      long j = pt__svg_find_sent(st, k, 0, used);
-      if (j >= 0) {
-        used[j] = 1;
-        int x0 = x;
-        int y0 = pt__svg_y((size_t)j);
-        int dir = (it->node + 1 < ex->node_count || it->node == 0) ? 1 : -1;
-        int x1 = x0 + dir * PT__SVG_LANE_DX / 2;
-        int y1 = (y0 + y) / 2;
-        fprintf(fp,
-                "<line x1=\"%d\" y1=\"%d\" x2=\"%d\" y2=\"%d\" "
-                "stroke=\"#c0392b\" stroke-width=\"1.5\" "
-                "stroke-dasharray=\"5 3\"/>\n"
-                "<path d=\"M %d %d l 8 8 m 0 -8 l -8 8\" stroke=\"#c0392b\" "
-                "stroke-width=\"2\"/>\n",
-                x0, y0, x1, y1, x1 - 4, y1 - 4);
-      }
-    }
-    char label[192];
-    pt__svg_label(ex, ev, label, sizeof label);
-    int lost = ev->kind == PT_EV_PACKET_LOST ||
-               (ev->kind == PT_EV_APP_END && !ev->data.app_end.ok);
-    int app = ev->kind == PT_EV_APP_START || ev->kind == PT_EV_APP_END ||
-              ev->kind == PT_EV_APP_COMMAND;
-    if (app) {
-      fprintf(fp,
-              "<rect x=\"%d\" y=\"%d\" width=\"14\" height=\"14\" rx=\"3\" "
-              "fill=\"#f5d76e\" stroke=\"#8a6d00\"/>\n",
-              x - 7, y - 7);
-    } else {
-      fprintf(fp, "<circle cx=\"%d\" cy=\"%d\" r=\"4\" fill=\"%s\"/>\n", x, y,
-              lost ? "#c0392b" : "#333");
-    }
-    fprintf(fp, "<text x=\"%d\" y=\"%d\"%s>", x + 10, y + 4,
-            lost ? " fill=\"#c0392b\"" : "");
-    pt__export_xml_text(fp, label);
-    fputs("</text>\n", fp);
+  for (size_t j = 0; j < st->packet_count; j++) {
+    int y = pt__svg_y(rows.packet_row[j]);
+    pt__svg_time(fp, y, st->packets[j].p.sent_us, t0);
+    pt__svg_packet_draw(ex, fp, &st->packets[j], &rows, y);
   }
   free(used);
-  fprintf(fp, "<text x=\"10\" y=\"%d\" fill=\"#555\">%zu events%s", height - 15,
-          st->count, st->left_out ? ", " : "");
+  pt__svg_rows_free(&rows);
+  fprintf(fp, "<text x=\"10\" y=\"%d\" fill=\"#555\">%zu events", height - 15,
+          st->count);
+  if (st->packet_count > 0) {
+    fprintf(fp, ", %zu rows of the hops' packets", st->packet_count);
+  }
   if (st->left_out) {
-    fprintf(fp, "%llu more left out (limit %u)",
+    fprintf(fp, ", %llu more left out (limit %u)",
             (unsigned long long)st->left_out, PT__SVG_MAX_EVENTS);
+  }
+  if (st->left_before) {
+    fprintf(fp,
+            ", %llu events of any trace left out before the first app "
+            "event",
+            (unsigned long long)st->left_before);
   }
   fputs("</text>\n</svg>\n", fp);
   return PT_OK;
@@ -289,6 +703,8 @@ static void pt__svg_free(pt_exporter *ex) {
   pt__svg_state *st = ex->state;
   if (st != NULL) {
     free(st->items);
+    free(st->packets);
+    pt_request_free(st->req);
     free(st);
     ex->state = NULL;
   }

@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "pt_common.h"
+#include "pt_grow.h"
 
 /* The head of app and stream_data records, and their sort key. */
 typedef struct pt__req_key {
@@ -63,9 +64,7 @@ struct pt_request {
   void *time_user;
 };
 
-/* Room for one more element of an array; NULL if no memory. */
-static void *pt__req_grow(void **v, size_t *n, size_t *cap, size_t size,
-                          size_t count) {
+void *pt__grow(void **v, size_t *n, size_t *cap, size_t size, size_t count) {
   if (*n + count > *cap) {
     size_t c = *cap ? *cap : 64;
     while (c < *n + count) {
@@ -84,7 +83,7 @@ static void *pt__req_grow(void **v, size_t *n, size_t *cap, size_t size,
 }
 
 #define PT__REQ_PUSH(arr)                                                      \
-  pt__req_grow((void **)&(arr).v, &(arr).n, &(arr).cap, sizeof *(arr).v, 1)
+  pt__grow((void **)&(arr).v, &(arr).n, &(arr).cap, sizeof *(arr).v, 1)
 
 int pt_request_new(pt_request **out) {
   if (out == NULL) {
@@ -118,7 +117,7 @@ int pt_request_add_node(pt_request *r, const uint8_t node_id[32],
     }
   }
   uint8_t *slot =
-      pt__req_grow((void **)&r->nodes.v, &r->nodes.n, &r->nodes.cap, 1, 32);
+      pt__grow((void **)&r->nodes.v, &r->nodes.n, &r->nodes.cap, 1, 32);
   if (slot == NULL) {
     return PT_ERR_NOMEM;
   }
@@ -511,7 +510,7 @@ static int pt__req_hop_packets(const pt_request *r, pt_request_hop *hop,
       }
     }
     if (p == NULL) {
-      p = pt__req_grow((void **)&pk, &n, &cap, sizeof *pk, 1);
+      p = pt__grow((void **)&pk, &n, &cap, sizeof *pk, 1);
       if (p == NULL) {
         free(pk);
         return PT_ERR_NOMEM;
@@ -685,7 +684,7 @@ static pt_request_hop *pt__req_hop_push(pt__req_hops *h,
                                         unsigned sender, unsigned receiver,
                                         const pt__req_app *cmd) {
   pt_request_hop *hop =
-      pt__req_grow((void **)&h->v, &h->n, &h->cap, sizeof *h->v, 1);
+      pt__grow((void **)&h->v, &h->n, &h->cap, sizeof *h->v, 1);
   if (hop == NULL) {
     return NULL;
   }

@@ -36,6 +36,22 @@ int cli_request(int argc, char **argv);
 #define CLI_ARG_GROUP 32u     /* --by-trace */
 #define CLI_COUNT_MAX 1000000 /* N: the events recent keeps in memory */
 
+/*
+ * A set of connection identities (tools/cli_hops.c): cli_trace_conns finds
+ * those the stream_data events of trace `id` name (one pass over the
+ * inputs, rewound before and after; *first_us: the trace's first event),
+ * 0 or -1 (printed).  export svg --trace adds their events, so that the
+ * SVG draws the hops' packets.
+ */
+typedef struct cli_conns {
+  uint64_t *v;
+  size_t n, cap;
+} cli_conns;
+int cli_trace_conns(cli_inputs *in, const pt_trace_id *id, cli_conns *out,
+                    uint64_t *first_us);
+int cli_conns_has(const cli_conns *c, uint64_t conn);
+void cli_conns_free(cli_conns *c);
+
 typedef struct cli_args {
   cli_filter filter;
   cli_style style;
@@ -47,6 +63,9 @@ typedef struct cli_args {
   int force; /* --split: replace existing files */
   const char *format;
   unsigned long count;
+  /* export svg --trace: these connections' events match too (they pass
+   * the other filters); empty otherwise. */
+  cli_conns conns;
 } cli_args;
 
 /*

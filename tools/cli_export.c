@@ -18,11 +18,21 @@ static const struct {
 };
 
 /* The next event that matches the filters: 1, 0 at the end, -1 (printed). */
+/* An event of the connections in a->conns that passes the other filters. */
+static int cli_conn_match(cli_args *a, const pt_event *ev) {
+  if (a->conns.n == 0 || !cli_conns_has(&a->conns, pt_event_conn(ev))) {
+    return 0;
+  }
+  cli_filter others = a->filter;
+  others.trace_prefix[0] = '\0';
+  return cli_filter_match(&others, ev);
+}
+
 static int cli_next_match(cli_args *a, cli_inputs *in, pt_event *ev,
                           unsigned *input) {
   int more;
   while ((more = cli_inputs_next(in, ev, input)) == 1 &&
-         !cli_filter_match(&a->filter, ev)) {
+         !cli_filter_match(&a->filter, ev) && !cli_conn_match(a, ev)) {
   }
   return more;
 }
@@ -319,7 +329,18 @@ int cli_export(int argc, char **argv) {
     cli_stop(&a, &in);
     return rc;
   }
+  pt_trace_id svg_trace;
+  uint64_t first_us;
+  /* svg: the packets of the request's hops are in its connections' events */
+  if (format == PT_EXPORT_SVG &&
+      pt_trace_id_from_hex(a.filter.trace_prefix, strlen(a.filter.trace_prefix),
+                           &svg_trace) == PT_OK &&
+      cli_trace_conns(&in, &svg_trace, &a.conns, &first_us) != 0) {
+    cli_stop(&a, &in);
+    return CLI_EXIT_ERROR;
+  }
   rc = cli_export_one(&a, &in, (pt_export_format)format);
+  cli_conns_free(&a.conns);
   cli_stop(&a, &in);
   return rc;
 }

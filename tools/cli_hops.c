@@ -42,13 +42,7 @@ static int cli_room(void **v, size_t *cap, size_t n, size_t size) {
   return 0;
 }
 
-/* The connections of the trace's stream_data events (a small set). */
-typedef struct cli_conns {
-  uint64_t *v;
-  size_t n, cap;
-} cli_conns;
-
-static int cli_conns_has(const cli_conns *c, uint64_t conn) {
+int cli_conns_has(const cli_conns *c, uint64_t conn) {
   for (size_t i = 0; i < c->n; i++) {
     if (c->v[i] == conn) {
       return 1;
@@ -58,8 +52,8 @@ static int cli_conns_has(const cli_conns *c, uint64_t conn) {
 }
 
 static int cli_conns_add(cli_conns *c, uint64_t conn) {
-  if (cli_conns_has(c, conn)) {
-    return 0;
+  if (conn == 0 || cli_conns_has(c, conn)) {
+    return 0; /* 0: no connection, never one of the set */
   }
   if (cli_room((void **)&c->v, &c->cap, c->n, sizeof *c->v) != 0) {
     return -1;
@@ -68,11 +62,46 @@ static int cli_conns_add(cli_conns *c, uint64_t conn) {
   return 0;
 }
 
+void cli_conns_free(cli_conns *c) {
+  free(c->v);
+  memset(c, 0, sizeof *c);
+}
+
+int cli_trace_conns(cli_inputs *in, const pt_trace_id *id, cli_conns *out,
+                    uint64_t *first_us) {
+  memset(out, 0, sizeof *out);
+  *first_us = 0;
+  pt_event ev;
+  unsigned input;
+  int more;
+  if (cli_inputs_rewind(in) != 0) {
+    return -1;
+  }
+  while ((more = cli_inputs_next(in, &ev, &input)) == 1) {
+    if (memcmp(&ev.trace_id, id, sizeof *id) != 0) {
+      continue;
+    }
+    if (*first_us == 0) {
+      *first_us = ev.timestamp_us;
+    }
+    if (ev.kind == PT_EV_STREAM_DATA &&
+        cli_conns_add(out, pt_event_conn(&ev)) != 0) {
+      cli_error("hops", "out of memory");
+      more = -1;
+      break;
+    }
+  }
+  if (more != 0 || cli_inputs_rewind(in) != 0) {
+    cli_conns_free(out);
+    return -1;
+  }
+  return 0;
+}
+
 /*
- * Feeds r the events of trace `id` (first pass) and then the events of
- * the connections that carried its streams (second pass), so the packets
- * of other connections are never kept.  *first_us: the trace's first
- * event.  0, or -1 (printed).
+ * Feeds r the events of trace `id` and of the connections that carried its
+ * streams (cli_trace_conns), so the packets of other connections are
+ * never kept.  *first_us: the trace's first event.  0, or -1 (printed).
  */
 static int cli_hops_load(pt_request *r, cli_inputs *in, const pt_trace_id *id,
                          uint64_t *first_us) {
@@ -90,47 +119,24 @@ static int cli_hops_load(pt_request *r, cli_inputs *in, const pt_trace_id *id,
       return -1;
     }
   }
-  cli_conns conns = {NULL, 0, 0};
-  *first_us = 0;
-  int rc = 0;
-  for (int pass = 0; pass < 2 && rc == 0; pass++) {
-    if (cli_inputs_rewind(in) != 0) {
-      rc = -1;
+  cli_conns conns;
+  if (cli_trace_conns(in, id, &conns, first_us) != 0) {
+    return -1;
+  }
+  pt_event ev;
+  unsigned input;
+  int more;
+  while ((more = cli_inputs_next(in, &ev, &input)) == 1) {
+    if ((memcmp(&ev.trace_id, id, sizeof *id) == 0 ||
+         cli_conns_has(&conns, pt_event_conn(&ev))) &&
+        pt_request_add_event(r, input, &ev) != PT_OK) {
+      cli_error("hops", "out of memory");
+      more = -1;
       break;
     }
-    pt_event ev;
-    unsigned input;
-    int more;
-    while ((more = cli_inputs_next(in, &ev, &input)) == 1) {
-      int mine = memcmp(&ev.trace_id, id, sizeof *id) == 0;
-      if (pass == 0 && mine) {
-        if (*first_us == 0) {
-          *first_us = ev.timestamp_us;
-        }
-        if (ev.kind == PT_EV_STREAM_DATA &&
-            cli_conns_add(&conns, pt_event_conn(&ev)) != 0) {
-          more = -2;
-          break;
-        }
-      } else if (pass == 1 && !mine &&
-                 cli_conns_has(&conns, pt_event_conn(&ev))) {
-        mine = 1;
-      } else {
-        mine = 0;
-      }
-      int added = mine ? pt_request_add_event(r, input, &ev) : PT_OK;
-      if (added != PT_OK) {
-        more = -2;
-        break;
-      }
-    }
-    if (more == -2) {
-      cli_error("hops", "out of memory");
-    }
-    rc = more == 0 ? 0 : -1;
   }
-  free(conns.v);
-  return rc;
+  cli_conns_free(&conns);
+  return more == 0 ? 0 : -1;
 }
 
 typedef struct cli_pkts {

@@ -56,4 +56,12 @@ set +e
 rc=$?
 set -e
 [ "$rc" = 2 ] || fail "a filter option: exit $rc"
-echo "request: 4 hops, loss of 6 recovered in 0.147 ms"
+# export svg --trace: the hops' packets drawn (from the connections' events,
+# which carry another trace id), no label under an arrowhead.
+"$peertrace" export svg --trace 7777 -o "$out/request.svg" "${dumps[@]}" ||
+  fail "export svg exited $?"
+python3 "$(dirname "$0")/svg_geometry.py" "$out/request.svg" \
+  "pn 5 1200B 0.100 ms" "pn 6 LOST, recovered 0.147 ms" \
+  "pn 7 resends 6: 1100..1999" "pn 3 560B 0.100 ms" "pn 10 360B 0.100 ms" ||
+  fail "request.svg"
+echo "request: 4 hops, loss of 6 recovered in 0.147 ms, drawn"
