@@ -426,6 +426,10 @@ int demo_net_create(demo_net **out, const demo_config *cfg) {
     pc.alpn = cfg->alpn;
     pc.loss_rate = cfg->loss_rate;
     pc.seed = cfg->seed * 1000003u + i;
+    if (cfg->addr_base != 0) {
+      pc.addr = cfg->addr_base + (uint32_t)i;
+      pc.port = (uint16_t)(cfg->port_base + i);
+    }
     pc.cb.on_request = on_request;
     pc.cb.on_response = on_response;
     pc.cb.on_conn_closed = on_conn_closed;
@@ -496,8 +500,10 @@ int demo_net_connect(demo_net *net, int timeout_ms) {
   /* Everyone knows everyone's address and id (a static routing table). */
   for (size_t i = 0; i < net->count && !net->peers_added; i++) {
     for (size_t j = 0; j < net->count && net->nets[i] != NULL; j++) {
-      if (i != j && p2p_node_add_peer(net->nets[i], net->ports[j],
-                                      net->nodes[j].id) != 0) {
+      uint32_t addr = net->cfg.addr_base != 0 ? net->cfg.addr_base + (uint32_t)j
+                                              : 0x7f000001u;
+      if (i != j && p2p_node_add_peer_at(net->nets[i], addr, net->ports[j],
+                                         net->nodes[j].id) != 0) {
         return -1;
       }
     }

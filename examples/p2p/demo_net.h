@@ -61,6 +61,12 @@ typedef struct demo_config {
    * crash of this process and which `peertrace show|tail` read while it
    * runs.  Ignored when tracing is compiled out. */
   const char *log_dir;
+  /* 0: every node on 127.0.0.1, on a port the kernel picks.  Else node i
+   * binds the IPv4 address addr_base + i (host order) and the port
+   * port_base + i, and is reached there (the namespace demo, where each
+   * node has its own address: demo_netns.h). */
+  uint32_t addr_base;
+  uint16_t port_base;
 } demo_config;
 
 int demo_net_create(demo_net **out, const demo_config *cfg);

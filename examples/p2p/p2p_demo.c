@@ -42,6 +42,7 @@
 #define _POSIX_C_SOURCE 200809L
 
 #include "demo_net.h"
+#include "demo_netns.h"
 #include "demo_report.h"
 #include "demo_skew.h"
 
@@ -65,6 +66,7 @@ typedef struct options {
   size_t chunks;
   const char *out_dir;
   int processes;     /* one process per node (--processes) */
+  int netns;         /* --netns: each node in its own namespace */
   size_t crash_node; /* --crash-node: SIGKILL this node at the end */
   const char *tool;  /* how to run the peertrace tool, for the hints */
   int skew;          /* --skew-seed or --skew given */
@@ -85,6 +87,7 @@ static int parse_args(int argc, char **argv, options *o) {
   o->chunks = 6;
   o->out_dir = "p2p-logs";
   o->processes = 0;
+  o->netns = 0;
   o->crash_node = SIZE_MAX;
   o->skew = 0;
   o->skew_spec = NULL;
@@ -96,6 +99,10 @@ static int parse_args(int argc, char **argv, options *o) {
     const char *a = argv[i++];
     if (strcmp(a, "--processes") == 0) {
       o->processes = 1;
+      continue;
+    }
+    if (strcmp(a, "--netns") == 0) {
+      o->netns = 1;
       continue;
     }
     const char *v = i < argc ? argv[i++] : NULL;
@@ -140,11 +147,12 @@ static int parse_args(int argc, char **argv, options *o) {
   if (o->nodes < 3 || o->nodes > DEMO_MAX_NODES || o->loss < 0 ||
       o->loss > 0.5 || o->chunks < 1 || o->chunks > MAX_CHUNK_COUNT ||
       (o->crash_node != SIZE_MAX &&
-       (!o->processes || o->crash_node < 1 || o->crash_node >= o->nodes)) ||
-      (o->skew != 0 && (!o->processes || o->skew == 3))) {
+       ((!o->processes && !o->netns) || o->crash_node < 1 ||
+        o->crash_node >= o->nodes)) ||
+      (o->skew != 0 && ((!o->processes && !o->netns) || o->skew == 3))) {
     fprintf(stderr,
             "usage: p2p_demo [--nodes 3..%d] [--loss 0..0.5] "
-            "[--seed S] [--chunks 1..%d] [--out DIR]\n"
+            "[--seed S] [--chunks 1..%d] [--out DIR] [--netns]\n"
             "                [--processes [--crash-node 1..nodes-1]\n"
             "                 [--skew-seed S | --skew OFF_S:PPM,... (one per "
             "node)]]\n",
@@ -255,11 +263,16 @@ static int run_client(demo_net *net, const options *o, const size_t origin[4]) {
 }
 
 static void print_banner(const options *o) {
-  printf("peertrace P2P demo: %zu DataMap nodes on 127.0.0.1%s, QUIC (ngtcp2 "
-         "%s) + TLS 1.3, %.1f%% injected datagram loss (seed %llu), "
-         "tracing %s\n",
-         o->nodes, o->processes ? " (one process each)" : "", NGTCP2_VERSION,
-         o->loss * 100, (unsigned long long)o->seed,
+  char loss[64];
+  snprintf(loss, sizeof loss, "%.1f%% injected datagram loss", o->loss * 100);
+  printf("peertrace P2P demo: %zu DataMap nodes %s, QUIC (ngtcp2 "
+         "%s) + TLS 1.3, %s (seed %llu), tracing %s\n",
+         o->nodes,
+         o->netns       ? "each a host in its own network namespace"
+         : o->processes ? "on 127.0.0.1 (one process each)"
+                        : "on 127.0.0.1",
+         NGTCP2_VERSION, o->netns ? "loss and delay on the links" : loss,
+         (unsigned long long)o->seed,
          PT_TRACE ? "ON (ALPN " PT_WIRE_ALPN ")"
                   : "compiled out (ALPN " PT_WIRE_ALPN ")");
 }
@@ -349,6 +362,11 @@ static int node_process(const options *o, size_t self, int up, int down) {
   cfg.on_done = on_done;
   cfg.local_mask = 1u << self;
   cfg.log_dir = PT_TRACE ? o->out_dir : NULL;
+  if (getenv(DEMO_NETNS_ENV) != NULL) { /* own address; the links lose */
+    cfg.addr_base = DEMO_NETNS_ADDR_BASE;
+    cfg.port_base = DEMO_NETNS_PORT_BASE;
+    cfg.loss_rate = 0;
+  }
   if (demo_net_create(&net, &cfg) != 0) {
     return 1;
   }
@@ -498,11 +516,16 @@ static int run_processes(const options *o) {
         close(up[j]);
         close(down[j]);
       }
+      if (o->netns && demo_netns_enter(i) != 0) {
+        fprintf(stderr, "demo: node%zu: namespace: %s\n", i, strerror(errno));
+        _exit(127);
+      }
       if (o->skew != 0) {
         exec_node(o, i, from_child[1], to_child[0], library);
       }
       _exit(node_process(o, i, from_child[1], to_child[0]));
     }
+    demo_netns_track(pids[i]);
     close(to_child[0]);
     close(from_child[1]);
     up[i] = from_child[0];
@@ -618,6 +641,32 @@ static int run_processes(const options *o) {
   return failed ? 1 : 0;
 }
 
+/* --netns: the network of demo_netns.h, every node a process with its own
+ * clock (--skew-seed SEED unless --skew*); without namespaces, one line
+ * says why and the loopback mode asked for otherwise runs. */
+static int run_netns(options *o) {
+  static demo_netns ns;
+  demo_netns_links(o->seed, o->nodes, &ns);
+  if (demo_netns_setup(&ns) != 0) {
+    o->netns = 0;
+    return o->processes ? run_processes(o) : run_in_process(o);
+  }
+  o->processes = 1;
+  if (o->skew == 0) {
+    o->skew = 1;
+    o->skew_seed = o->seed;
+    demo_skew_random(o->skew_seed, o->skews, o->nodes);
+  }
+  int rc = run_processes(o);
+  demo_netns_teardown(&ns);
+#if PT_TRACE
+  if (demo_netns_write(&ns, o->out_dir) != 0) {
+    rc = 1;
+  }
+#endif
+  return rc;
+}
+
 /* How to run the peertrace tool built beside this program: the build tree
  * has BUILD/examples/p2p/p2p_demo and BUILD/tools/peertrace (as `bash
  * scripts/demo.sh` builds them), so the path is derived from argv[0]; a
@@ -660,5 +709,8 @@ int main(int argc, char **argv) {
   demo_skew_path(skew_path, sizeof skew_path, o.out_dir);
   unlink(skew_path);
 #endif
+  if (o.netns) {
+    return run_netns(&o);
+  }
   return o.processes ? run_processes(&o) : run_in_process(&o);
 }

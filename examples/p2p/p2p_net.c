@@ -68,6 +68,7 @@ struct p2p_conn {
 };
 
 typedef struct p2p_peer {
+  uint32_t addr; /* IPv4, host order */
   uint16_t port;
   uint8_t id[PT_NODE_ID_SIZE];
 } p2p_peer;
@@ -773,8 +774,9 @@ int p2p_node_create(p2p_node **out, const p2p_config *cfg) {
   (void)setsockopt(node->fd, SOL_SOCKET, SO_RCVBUF, &bufsize, sizeof bufsize);
   (void)setsockopt(node->fd, SOL_SOCKET, SO_SNDBUF, &bufsize, sizeof bufsize);
   node->local.sin_family = AF_INET;
-  node->local.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  node->local.sin_port = 0; /* the kernel picks a free port */
+  node->local.sin_addr.s_addr =
+      htonl(cfg->addr != 0 ? cfg->addr : INADDR_LOOPBACK);
+  node->local.sin_port = htons(cfg->port); /* 0: the kernel picks one */
   len = sizeof node->local;
   if (bind(node->fd, (struct sockaddr *)&node->local, sizeof node->local) !=
           0 ||
@@ -819,10 +821,16 @@ void p2p_node_get_stats(const p2p_node *node, p2p_node_stats *out) {
 
 int p2p_node_add_peer(p2p_node *node, uint16_t port,
                       const uint8_t peer_id[PT_NODE_ID_SIZE]) {
+  return p2p_node_add_peer_at(node, INADDR_LOOPBACK, port, peer_id);
+}
+
+int p2p_node_add_peer_at(p2p_node *node, uint32_t addr, uint16_t port,
+                         const uint8_t peer_id[PT_NODE_ID_SIZE]) {
   if (node->peer_count == P2P_MAX_PEERS) {
     set_error("address book full");
     return -1;
   }
+  node->peers[node->peer_count].addr = addr;
   node->peers[node->peer_count].port = port;
   memcpy(node->peers[node->peer_count].id, peer_id, PT_NODE_ID_SIZE);
   node->peer_count++;
@@ -834,6 +842,11 @@ int p2p_node_connect(p2p_node *node, uint16_t port, p2p_conn **out) {
   memset(&remote, 0, sizeof remote);
   remote.sin_family = AF_INET;
   remote.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  for (size_t i = 0; i < node->peer_count; i++) {
+    if (node->peers[i].port == port) {
+      remote.sin_addr.s_addr = htonl(node->peers[i].addr);
+    }
+  }
   remote.sin_port = htons(port);
   p2p_conn *c = conn_new(node, &remote, NULL);
   if (c == NULL) {

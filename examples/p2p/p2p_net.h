@@ -62,6 +62,11 @@ typedef struct p2p_config {
   const char *alpn; /* NULL: PT_WIRE_ALPN of this build */
   double loss_rate; /* probability of dropping an incoming datagram */
   uint64_t seed;    /* loss generator seed */
+  /* Address to bind, IPv4 in host order, and port: 0 and 0 bind 127.0.0.1
+   * on a port the kernel picks.  The namespace demo gives each node its own
+   * address and a fixed port (ports still tell the peers apart). */
+  uint32_t addr;
+  uint16_t port;
   p2p_callbacks cb;
   PT_TRACE_FIELD(pt_log *log;) /* the node's log (trace builds) */
 } p2p_config;
@@ -84,8 +89,13 @@ void p2p_node_get_stats(const p2p_node *node, p2p_node_stats *out);
 /* Address book: the node id behind a 127.0.0.1 port (for accepted conns). */
 int p2p_node_add_peer(p2p_node *node, uint16_t port,
                       const uint8_t peer_id[PT_NODE_ID_SIZE]);
+/* The same with the peer's IPv4 address (host order), which
+ * p2p_node_connect then uses for that port. */
+int p2p_node_add_peer_at(p2p_node *node, uint32_t addr, uint16_t port,
+                         const uint8_t peer_id[PT_NODE_ID_SIZE]);
 
-/* Opens a connection to 127.0.0.1:port.  Requests may be queued at once. */
+/* Opens a connection to port at the address the address book has for it
+ * (127.0.0.1 if none).  Requests may be queued at once. */
 int p2p_node_connect(p2p_node *node, uint16_t port, p2p_conn **out);
 /* The open connection to that port (either direction), or NULL. */
 p2p_conn *p2p_node_find_conn(p2p_node *node, uint16_t port);
