@@ -74,7 +74,7 @@ struct pt_align {
   size_t nrecs, caprecs;
   pair *pairs;
   size_t npairs;
-  uint32_t *unrec;
+  pair *unrec; /* received: NO_LINK */
   size_t nunrec;
   link *links;
   size_t nlinks;
@@ -235,21 +235,6 @@ static int by_key(const void *pa, const void *pb) {
   return 0;
 }
 
-/* qsort has no user pointer: the records the pair comparators look at. */
-static _Thread_local const rec *sort_recs;
-
-static int by_send_time(const void *pa, const void *pb) {
-  const rec *p = &sort_recs[*(const uint32_t *)pa];
-  const rec *q = &sort_recs[*(const uint32_t *)pb];
-  CMP(p->t, q->t);
-  CMP(p->node, q->node);
-  return by_key(p, q);
-}
-
-static int pair_by_send_time(const void *pa, const void *pb) {
-  return by_send_time(&((const pair *)pa)->sent, &((const pair *)pb)->sent);
-}
-
 /* qsort, but not on an empty (perhaps NULL) array. */
 static void sort(void *base, size_t n, size_t size,
                  int (*cmp)(const void *, const void *)) {
@@ -269,12 +254,12 @@ static int push_pair(pt_align *a, size_t *cap, uint32_t s, uint32_t r) {
 }
 
 static int push_unrec(pt_align *a, size_t *cap, uint32_t s) {
-  uint32_t *p = grow(a->unrec, cap, a->nunrec, sizeof *p);
+  pair *p = grow(a->unrec, cap, a->nunrec, sizeof *p);
   if (p == NULL) {
     return PT_ERR_NOMEM;
   }
   a->unrec = p;
-  a->unrec[a->nunrec++] = s;
+  a->unrec[a->nunrec++] = (pair){s, NO_LINK};
   return PT_OK;
 }
 
@@ -662,7 +647,7 @@ static double aligned_rel(const pt_align *a, unsigned v, uint64_t raw) {
 static void filter_unreceived(pt_align *a) {
   size_t kept = 0;
   for (size_t i = 0; i < a->nunrec; i++) {
-    const rec *s = &a->recs[a->unrec[i]];
+    const rec *s = &a->recs[a->unrec[i].sent];
     unsigned r = s->peer;
     const node *rn = &a->nodes[r];
     int in;
@@ -679,6 +664,42 @@ static void filter_unreceived(pt_align *a) {
   }
   a->nunrec = kept;
   a->stats.unreceived = kept;
+}
+
+typedef struct timed {
+  uint64_t t; /* the send time, aligned */
+  uint32_t node;
+  pair p;
+} timed;
+
+static int by_timed(const void *pa, const void *pb) {
+  const timed *p = pa, *q = pb;
+  CMP(p->t, q->t);
+  CMP(p->node, q->node);
+  /* Records are sorted by (conn, space, pn): so are their indices. */
+  CMP(p->p.sent, q->p.sent);
+  return 0;
+}
+
+/* Sorts p[0..n) by the send's aligned time, then sender, conn, space, pn. */
+static int order_by_send(const pt_align *a, pair *p, size_t n) {
+  if (n < 2) {
+    return PT_OK;
+  }
+  timed *t = malloc(n * sizeof *t);
+  if (t == NULL) {
+    return PT_ERR_NOMEM;
+  }
+  for (size_t i = 0; i < n; i++) {
+    const rec *s = &a->recs[p[i].sent];
+    t[i] = (timed){pt_align_time(a, s->node, s->t), s->node, p[i]};
+  }
+  qsort(t, n, sizeof *t, by_timed);
+  for (size_t i = 0; i < n; i++) {
+    p[i] = t[i].p;
+  }
+  free(t);
+  return PT_OK;
 }
 
 int pt_align_solve(pt_align *a, unsigned reference) {
@@ -711,10 +732,8 @@ int pt_align_solve(pt_align *a, unsigned reference) {
       a->stats.pairs_reversed++;
     }
   }
-  sort_recs = a->recs;
-  sort(a->pairs, a->npairs, sizeof *a->pairs, pair_by_send_time);
-  sort(a->unrec, a->nunrec, sizeof *a->unrec, by_send_time);
-  return PT_OK;
+  rc = order_by_send(a, a->pairs, a->npairs);
+  return rc == PT_OK ? order_by_send(a, a->unrec, a->nunrec) : rc;
 }
 
 int pt_align_stats_get(const pt_align *a, pt_align_stats *out) {
@@ -813,7 +832,7 @@ int pt_align_unreceived(const pt_align *a, pt_packet_pair_fn fn, void *user) {
   }
   for (size_t i = 0; i < a->nunrec; i++) {
     pt_packet_pair p;
-    make_pair(a, a->unrec[i], NO_LINK, &p);
+    make_pair(a, a->unrec[i].sent, NO_LINK, &p);
     int rc = fn(&p, user);
     if (rc != 0) {
       return rc;

@@ -409,12 +409,13 @@ static void test_pairs_by_hand(void **state) {
   collected c = {0};
   assert_int_equal(pt_align_pairs(a, collect, &c), PT_OK);
   assert_int_equal(c.n, 5);
-  /* In the sender's time order (raw): A@0, A@400, A@420, B@700, B@1100. */
-  uint64_t sent[5] = {T, T + 400, T + 420, T + 700, T + 1100};
-  uint64_t recv[5] = {T + 600, T + 1000, T + 1020, T + 300, T + 700};
-  unsigned from[5] = {A, A, A, B, B};
-  uint8_t space[5] = {0, 2, 2, 0, 2};
-  uint64_t pn[5] = {0, 0, 2, 0, 0};
+  /* In send order on aligned clocks (B's are 400-600 us ahead): A@0,
+   * B@700 (A's ~200), A@400, A@420, B@1100 (A's ~600). */
+  uint64_t sent[5] = {T, T + 700, T + 400, T + 420, T + 1100};
+  uint64_t recv[5] = {T + 600, T + 300, T + 1000, T + 1020, T + 700};
+  unsigned from[5] = {A, B, A, A, B};
+  uint8_t space[5] = {0, 0, 2, 2, 2};
+  uint64_t pn[5] = {0, 0, 0, 2, 0};
   for (size_t i = 0; i < 5; i++) {
     assert_int_equal(c.p[i].sender, from[i]);
     assert_int_equal(c.p[i].receiver, from[i] == A ? B : A);

@@ -198,8 +198,10 @@ typedef struct pt_packet_pair {
 } pt_packet_pair;
 
 /*
- * pt_align_pairs: calls fn for every pair, in the sender's time order of
- * the packets (then sender index); fn returns 0 to go on, anything else
+ * pt_align_pairs: calls fn for every pair, in the order of the sends on
+ * the aligned clocks (pt_align_time of the sender: raw times for nodes
+ * left as recorded), then sender index, conn, space and packet number;
+ * fn returns 0 to go on, anything else
  * stops the walk and is returned.  pt_align_unreceived: the same for the
  * packets sent to a node that is present but that it never recorded as
  * received (received_us 0, delay NaN), where the receiver's recorded span

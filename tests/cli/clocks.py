@@ -148,6 +148,8 @@ check(len(unreceived) == 10 and
           for l in unreceived), "the 10 unreceived packets, declared lost")
 times = [l.split()[0] for l in listed if "UNRECEIVED" not in l]
 check(all(t.startswith("+") for t in times), "times from the first send")
+ms = [float(t[:-2]) for t in times]
+check(ms == sorted(ms), "pairs listed in send order on the aligned clocks")
 
 # Usage errors, a file given twice, a file that is not a dump.
 for args in (["--reference"], ["--reference", "x"], ["--reference", "5"],
