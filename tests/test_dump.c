@@ -21,6 +21,7 @@
 #include <peertrace/peertrace.h>
 
 #include "pt_dump.h"
+#include "test_helpers.h"
 #include "pt_region.h"
 
 static char tmp_dir[] = "/tmp/pt_test_dump.XXXXXX";
@@ -30,12 +31,8 @@ static void path_in_tmp(char *out, size_t size, const char *name) {
 }
 
 static pt_log *make_log(size_t capacity, uint8_t node_byte) {
-  pt_log_config cfg;
-  pt_log_config_init(&cfg);
-  cfg.capacity = capacity;
-  memset(cfg.node_id, node_byte, sizeof cfg.node_id);
-  pt_log *log = NULL;
-  assert_int_equal(pt_log_create(&log, &cfg), PT_OK);
+  pt_log *log = pt_test_log_new(capacity, node_byte);
+  assert_non_null(log);
   return log;
 }
 

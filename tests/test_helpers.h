@@ -19,6 +19,17 @@
 #define PT_TEST_SLOW 0
 #endif
 
+/* A log in private memory of `capacity` slots whose node id is `node_byte`
+ * 32 times; NULL if pt_log_create refused. */
+static inline pt_log *pt_test_log_new(size_t capacity, uint8_t node_byte) {
+  pt_log_config cfg;
+  pt_log_config_init(&cfg);
+  cfg.capacity = capacity;
+  memset(cfg.node_id, node_byte, sizeof cfg.node_id);
+  pt_log *log = NULL;
+  return pt_log_create(&log, &cfg) == PT_OK ? log : NULL;
+}
+
 /* Stable sort by timestamp (insertion sort): equal times keep write order,
  * as the log's (timestamp, ticket) order does for one writer. */
 static inline void pt_test_sort_by_time(pt_event *events, size_t n) {

@@ -20,14 +20,11 @@
 #include <peertrace/peertrace.h>
 
 #include "pt_ring_read.h"
+#include "test_helpers.h"
 
 static pt_log *make_log(size_t capacity) {
-  pt_log_config cfg;
-  pt_log_config_init(&cfg);
-  cfg.capacity = capacity;
-  memset(cfg.node_id, 0x5a, sizeof cfg.node_id);
-  pt_log *log = NULL;
-  assert_int_equal(pt_log_create(&log, &cfg), PT_OK);
+  pt_log *log = pt_test_log_new(capacity, 0x5a);
+  assert_non_null(log);
   return log;
 }
 
