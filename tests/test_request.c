@@ -530,12 +530,13 @@ static void test_spurious_loss(void **state) {
 }
 
 /*
- * test_request --dumps DIR: writes the two-hop request's events as the
- * dumps DIR/node0.ptd .. node2.ptd (for the CLI test), trace id 7777...
+ * test_request --dumps DIR [SHIFT_US]: writes the two-hop request's events
+ * as the dumps DIR/node0.ptd .. node2.ptd (for the CLI test), trace id
+ * 7777..., node B's clock SHIFT_US ahead (default 0).
  */
-static int write_dumps(const char *dir) {
+static int write_dumps(const char *dir, uint64_t b_shift) {
   scene s;
-  scene_new(&s, 0);
+  scene_new(&s, b_shift);
   s.t0 = 1764115200000000ull; /* 2025-11-26 00:00:00 UTC */
   for (unsigned i = 0; i < 3; i++) {
     pt_log_config cfg;
@@ -562,8 +563,8 @@ static int write_dumps(const char *dir) {
 }
 
 int main(int argc, char **argv) {
-  if (argc == 3 && strcmp(argv[1], "--dumps") == 0) {
-    return write_dumps(argv[2]);
+  if ((argc == 3 || argc == 4) && strcmp(argv[1], "--dumps") == 0) {
+    return write_dumps(argv[2], argc == 4 ? strtoull(argv[3], NULL, 10) : 0);
   }
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_two_hop_request),

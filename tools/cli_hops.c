@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <peertrace/pt_align.h>
 #include <peertrace/pt_request.h>
 
 #include "cli_commands.h"
@@ -101,17 +102,23 @@ int cli_trace_conns(cli_inputs *in, const pt_trace_id *id, cli_conns *out,
 /*
  * Feeds r the events of trace `id` and of the connections that carried its
  * streams (cli_trace_conns), so the packets of other connections are
- * never kept.  *first_us: the trace's first event.  0, or -1 (printed).
+ * never kept, and al every event (it keeps the packets, to align the
+ * clocks).  *first_node, *first_us: the trace's first event.  0, or -1
+ * (printed).
  */
-static int cli_hops_load(pt_request *r, cli_inputs *in, const pt_trace_id *id,
+static int cli_hops_load(pt_request *r, pt_align *al, cli_inputs *in,
+                         const pt_trace_id *id, unsigned *first_node,
                          uint64_t *first_us) {
   for (unsigned i = 0; i < in->count; i++) {
+    const uint8_t *node = pt_dump_reader_info(in->inputs[i].reader)->node_id;
     unsigned index;
-    int rc = pt_request_add_node(
-        r, pt_dump_reader_info(in->inputs[i].reader)->node_id, &index);
+    int rc = pt_request_add_node(r, node, &index);
+    if (rc == PT_OK) {
+      rc = pt_align_add_node(al, node, &index);
+    }
     if (rc == PT_ERR_EXISTS) {
       cli_error(in->inputs[i].path, "a second file of the same node: its "
-                                    "hops are counted once");
+                                    "hops cannot be told apart");
       return -1;
     }
     if (rc != PT_OK) {
@@ -125,18 +132,60 @@ static int cli_hops_load(pt_request *r, cli_inputs *in, const pt_trace_id *id,
   }
   pt_event ev;
   unsigned input;
-  int more;
+  int more, found = 0;
   while ((more = cli_inputs_next(in, &ev, &input)) == 1) {
-    if ((memcmp(&ev.trace_id, id, sizeof *id) == 0 ||
-         cli_conns_has(&conns, pt_event_conn(&ev))) &&
-        pt_request_add_event(r, input, &ev) != PT_OK) {
+    int mine = memcmp(&ev.trace_id, id, sizeof *id) == 0;
+    if (mine && !found) {
+      found = 1;
+      *first_node = input;
+    }
+    if (((mine || cli_conns_has(&conns, pt_event_conn(&ev))) &&
+         pt_request_add_event(r, input, &ev) != PT_OK) ||
+        pt_align_add_event(al, input, &ev) != PT_OK) {
       cli_error("hops", "out of memory");
       more = -1;
       break;
     }
   }
   cli_conns_free(&conns);
+  if (more == 0 && pt_align_solve(al, 0) != PT_OK) {
+    cli_error("hops", "out of memory");
+    more = -1;
+  }
   return more == 0 ? 0 : -1;
+}
+
+static uint64_t cli_hops_time(void *user, unsigned node, uint64_t raw_us) {
+  return pt_align_time(user, node, raw_us);
+}
+
+/*
+ * How the times were put on one clock: "on the clock of node X, N other
+ * nodes aligned (bound <= B us)", and the nodes left as recorded.
+ */
+static void cli_hops_clocks(const pt_align *al, const cli_inputs *in, char *out,
+                            size_t size) {
+  char ref[9];
+  cli_node_name(ref, in, 0);
+  unsigned aligned = 0;
+  double bound = 0;
+  size_t n = (size_t)snprintf(out, size, "on node %s's clock", ref);
+  for (unsigned i = 1; i < in->count && n < size; i++) {
+    pt_clock_estimate e;
+    if (pt_align_estimate(al, i, &e) == PT_OK && e.status == PT_CLOCK_ALIGNED) {
+      aligned++;
+      bound = e.bound_us > bound ? e.bound_us : bound;
+      continue;
+    }
+    char name[9];
+    cli_node_name(name, in, i);
+    n += (size_t)snprintf(out + n, size - n, ", %s not aligned (as recorded)",
+                          name);
+  }
+  if (aligned > 0 && n < size) {
+    snprintf(out + n, size - n, ", %u node%s aligned to it (bound %.1f us)",
+             aligned, aligned == 1 ? "" : "s", bound);
+  }
 }
 
 typedef struct cli_pkts {
@@ -332,16 +381,28 @@ static int cli_hops_print(const cli_style *s, cli_inputs *in,
     cli_error("hops", "out of memory");
     return -1;
   }
+  pt_align *al;
+  if (pt_align_new(&al) != PT_OK) {
+    pt_request_free(r);
+    cli_error("hops", "out of memory");
+    return -1;
+  }
   cli_hops_ctx x = {r, s, in, 0, 0};
-  if (cli_hops_load(r, in, id, &x.base_us) != 0) {
+  unsigned first_node = 0;
+  if (cli_hops_load(r, al, in, id, &first_node, &x.base_us) != 0) {
+    pt_align_free(al);
     pt_request_free(r);
     return -1;
   }
-  char hex[33];
+  /* Every time on the first input's clock, as merge and the exports do. */
+  pt_request_set_time(r, cli_hops_time, al);
+  x.base_us = pt_align_time(al, first_node, x.base_us);
+  char hex[33], clocks[512];
   pt_trace_id_to_hex(id, hex, sizeof hex);
-  printf("\n%shops of trace %s%s (times from the trace's first event, as "
-         "recorded; packets: +time received after the hop was sent)\n",
-         cli_colour(s, CLI_CYAN), hex, cli_colour(s, CLI_RESET));
+  cli_hops_clocks(al, in, clocks, sizeof clocks);
+  printf("\n%shops of trace %s%s (times from the trace's first event, %s; "
+         "packets: +time received after the hop was sent)\n",
+         cli_colour(s, CLI_CYAN), hex, cli_colour(s, CLI_RESET), clocks);
   int rc = pt_request_hops(r, id, cli_print_hop, &x);
   if (rc == PT_ERR_NOT_FOUND) {
     printf("  no app or stream event of this trace: no hop\n");
@@ -351,6 +412,7 @@ static int cli_hops_print(const cli_style *s, cli_inputs *in,
     cli_error("hops", "%s", pt_strerror(rc));
   }
   pt_request_free(r);
+  pt_align_free(al);
   return rc == PT_OK ? 0 : -1;
 }
 

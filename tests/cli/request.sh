@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # `peertrace request` and `merge --trace`: the hops of tests/test_request.c's
 # two-hop request (written as dumps by `test_request --dumps`), with the
-# lost packet 6, its retransmission 7 and the recovery time.
+# lost packet 6, its retransmission 7 and the recovery time; the same with
+# node B's clock 2.5 s ahead (aligned from the packets); and its SVG.
 # Usage: request.sh TEST_REQUEST PEERTRACE OUT_DIR
 set -euo pipefail
 maker=$1
@@ -17,7 +18,7 @@ dumps=("$out"/node0.ptd "$out"/node1.ptd "$out"/node2.ptd)
   fail "peertrace request exited $?"
 cat >"$out/expected" <<'TXT'
 
-hops of trace 77777777777777777777777777777777 (times from the trace's first event, as recorded; packets: +time received after the hop was sent)
+hops of trace 77777777777777777777777777777777 (times from the trace's first event, on node 10101010's clock, 2 nodes aligned to it (bound B us); packets: +time received after the hop was sent)
   hop 1: request 10101010 -> 11111111  NAME  sent +0.010ms, started +0.165ms, ended +0.405ms, ok
     stream 0 of conn ab000000, bytes 0..1999: packets 5 (1200 B, +0.102ms), 6 LOST,
        7 (retransmits 6's bytes 1100..1999, +0.150ms): recovered in 0.147 ms
@@ -29,15 +30,23 @@ hops of trace 77777777777777777777777777777777 (times from the trace's first eve
     stream 0 of conn ab000000, bytes 0..99: packets 5 (160 B, +0.101ms)
 TXT
 # The command's name depends on whether the tool knows DMAP (GET_CHUNK or
-# DMAP/2): compare with it replaced.
-sed -E 's/  (GET_CHUNK|DMAP\/2)  /  NAME  /' "$out/request.out" >"$out/request.cmp"
+# DMAP/2), the bound on how pt_align works: compare with them replaced.
+normal() { sed -E 's/  (GET_CHUNK|DMAP\/2)  /  NAME  /; s/\(bound [0-9.]+ us\)/(bound B us)/'; }
+normal <"$out/request.out" >"$out/request.cmp"
 diff -u "$out/expected" "$out/request.cmp" || fail "request output differs"
+
+# B's clock 2.5 s ahead: the same times once aligned.
+mkdir -p "$out/skewed"
+"$maker" --dumps "$out/skewed" 2500000 || fail "could not write the skewed dumps"
+"$peertrace" request 7777 "$out"/skewed/node{0,1,2}.ptd | normal >"$out/skewed.cmp" ||
+  fail "peertrace request (skewed) failed"
+diff -u "$out/expected" "$out/skewed.cmp" || fail "skewed request output differs"
 
 # merge --trace ends with the same hops.
 "$peertrace" merge --trace 7777 "${dumps[@]}" >"$out/merge.out" ||
   fail "merge --trace exited $?"
 tail -n +"$(grep -n '^hops of trace' "$out/merge.out" | cut -d: -f1)" \
-  "$out/merge.out" | sed -E 's/  (GET_CHUNK|DMAP\/2)  /  NAME  /' >"$out/merge.cmp"
+  "$out/merge.out" | normal >"$out/merge.cmp"
 diff -u <(tail -n +2 "$out/expected") "$out/merge.cmp" ||
   fail "merge --trace hops differ"
 # Without --trace, merge prints no hops.
