@@ -10,6 +10,7 @@
  * O(log sources) per event without buffering any.
  */
 #define _GNU_SOURCE
+#include <errno.h>
 #include <limits.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -54,9 +55,10 @@ void pt_pipeline_filter_init(pt_pipeline_filter *f) {
 }
 
 /* Records the failure rc of source (UINT_MAX: none) for pt_pipeline_message;
- * returns rc. */
+ * returns rc.  Keeps errno: a failed write's reason stays for the caller. */
 static int pt__pipe_fail(pt_pipeline *p, unsigned source, int rc,
                          const char *detail) {
+  int saved = errno;
   const char *name = source < p->count ? p->sources[source].name : NULL;
   const char *what = pt_strerror(rc);
   int has_detail = detail != NULL && detail[0] != '\0';
@@ -64,6 +66,7 @@ static int pt__pipe_fail(pt_pipeline *p, unsigned source, int rc,
            name ? ": " : "", what, has_detail ? ": " : "",
            has_detail ? detail : "");
   p->error_source = source;
+  errno = saved;
   return rc;
 }
 
@@ -471,8 +474,11 @@ static int pt__nibbles_equal(const uint8_t *a, const uint8_t *b, unsigned n) {
   return n % 2 == 0 || (a[n / 2] >> 4) == (b[n / 2] >> 4);
 }
 
-static int pt__pipe_match(const pt_pipeline_filter *f, const pt_event *ev,
-                          uint64_t t_us) {
+int pt_pipeline_filter_match(const pt_pipeline_filter *f, const pt_event *ev) {
+  if (f == NULL || ev == NULL) {
+    return 0;
+  }
+  uint64_t t_us = ev->timestamp_us;
   if (t_us < f->since_us || t_us >= f->until_us) {
     return 0;
   }
@@ -508,7 +514,8 @@ int pt_pipeline_next(pt_pipeline *p, pt_event *ev, unsigned *node,
     unsigned i = p->heap[0];
     pt__pipe_source *s = &p->sources[i];
     *ev = s->next;
-    uint64_t t_us = s->next_us;
+    uint64_t raw = ev->timestamp_us;
+    ev->timestamp_us = s->next_us;
     int rc = pt__pipe_advance(p, i);
     if (rc != PT_OK) {
       return rc;
@@ -517,11 +524,10 @@ int pt_pipeline_next(pt_pipeline *p, pt_event *ev, unsigned *node,
       p->heap[0] = p->heap[--p->heap_size];
     }
     pt__heap_down(p, 0);
-    if (pt__pipe_match(&p->filter, ev, t_us)) {
+    if (pt_pipeline_filter_match(&p->filter, ev)) {
       if (raw_us != NULL) {
-        *raw_us = ev->timestamp_us;
+        *raw_us = raw;
       }
-      ev->timestamp_us = t_us;
       *node = i;
       return 1;
     }
@@ -557,7 +563,7 @@ int pt_pipeline_exporter_nodes(pt_pipeline *p, pt_exporter *ex) {
       rc = PT_ERR_INVALID; /* the exporter had nodes already */
     }
     if (rc != PT_OK) {
-      pt__pipe_fail(p, i, rc, "exporter node");
+      pt__pipe_fail(p, UINT_MAX, rc, "exporter node");
     }
   }
   return rc;
@@ -572,18 +578,28 @@ static int pt__pipe_write(unsigned node, const pt_event *ev, uint64_t raw_us,
                           void *user) {
   (void)raw_us;
   pt__pipe_export *e = user;
+  errno = 0; /* a failed write's errno is then its own (callers report it) */
   int rc = pt_exporter_write(e->ex, node, ev);
   return rc == PT_OK ? rc : pt__pipe_fail(e->p, UINT_MAX, rc, "export");
 }
 
 int pt_pipeline_export(pt_pipeline *p, pt_exporter *ex) {
+  if (p == NULL) {
+    return PT_ERR_INVALID;
+  }
   pt__pipe_export e = {p, ex};
+  p->message[0] = '\0'; /* what fails from here on is said anew */
+  p->error_source = UINT_MAX;
   int rc = pt_pipeline_exporter_nodes(p, ex);
   if (rc == PT_OK) {
     rc = pt_pipeline_run(p, pt__pipe_write, &e);
   }
-  if (rc == PT_OK && (rc = pt_exporter_finish(ex)) != PT_OK) {
-    pt__pipe_fail(p, UINT_MAX, rc, "export");
+  if (rc == PT_OK) {
+    errno = 0;
+    rc = pt_exporter_finish(ex);
+    if (rc != PT_OK) {
+      pt__pipe_fail(p, UINT_MAX, rc, "export");
+    }
   }
   return rc;
 }

@@ -7,7 +7,13 @@
  * app_end); the relay forwards it to storage.  One client packet (pn 2) is
  * lost and sent again as pn 4.  Trace 7e57…: a second, local request on the
  * client.  Times are fixed (Unix µs), so output is the same on every run.
+ *
+ * make_sample_dumps DIR --skewed: the same scenario as nodes whose clocks
+ * disagree, for the alignment tests and docs: the connection events carry
+ * connection identities (client-relay, relay-storage), the relay's clock is
+ * 2.5 s behind the client's and the storage node's 1.2 s ahead.
  */
+#include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -35,9 +41,23 @@ static void peer_of(uint8_t first_byte, uint8_t out[32]) {
   }
 }
 
-/* Records ev at T0 + at_us. */
+/* --skewed: each log's clock offset (us) and the connection now recorded. */
+static pt_log *skewed_log[3];
+static int64_t skew_us[3];
+static uint64_t conn_now;
+
+#define CONN_CLIENT_RELAY 0xc11e47000000a1b2ull
+#define CONN_RELAY_STORAGE 0xc11e47000000b2c3ull
+
+/* Records ev at T0 + at_us (on the log's clock, with --skewed). */
 static void put(pt_log *log, pt_event *ev, uint64_t at_us) {
   ev->timestamp_us = T0 + at_us;
+  for (int i = 0; i < 3; i++) {
+    if (skewed_log[i] == log) {
+      ev->timestamp_us = (uint64_t)((int64_t)ev->timestamp_us + skew_us[i]);
+      (void)pt_event_set_conn(ev, conn_now); /* kinds without one: no-op */
+    }
+  }
   pt_log_write_at(log, ev);
 }
 
@@ -84,14 +104,23 @@ static void app(pt_log *log, pt_trace_id t, unsigned kind, uint16_t cmd, int ok,
 }
 
 int main(int argc, char **argv) {
-  if (argc != 2) {
-    fprintf(stderr, "usage: make_sample_dumps DIR\n");
+  int skewed = argc == 3 && strcmp(argv[2], "--skewed") == 0;
+  if (argc != 2 && !skewed) {
+    fprintf(stderr, "usage: make_sample_dumps DIR [--skewed]\n");
     return 2;
   }
   pt_log *client = node_log(0xa1), *relay = node_log(0xb2),
          *storage = node_log(0xc3);
   if (client == NULL || relay == NULL || storage == NULL) {
     return 1;
+  }
+  if (skewed) {
+    pt_log *logs[3] = {client, relay, storage};
+    const int64_t offsets[3] = {0, -2500000, 1200000};
+    for (int i = 0; i < 3; i++) {
+      skewed_log[i] = logs[i];
+      skew_us[i] = offsets[i];
+    }
   }
   uint8_t client_id[32], relay_id[32], storage_id[32];
   peer_of(0xa1, client_id);
@@ -102,6 +131,7 @@ int main(int argc, char **argv) {
   pt_trace_id_from_hex("7e57a11ce0000000000000000000beef", 32, &t2);
 
   /* Client: start the request, connect to the relay, send the chunk. */
+  conn_now = CONN_CLIENT_RELAY;
   app(client, t1, PT_EV_APP_START, 1, 0, 0, 0);
   connect_to(client, t1, relay_id, 4433, 1800, 50);
   packet(client, t1, PT_EV_PACKET_SENT, 0, 1200, 2000);
@@ -117,6 +147,7 @@ int main(int argc, char **argv) {
   packet(client, t1, PT_EV_PACKET_SENT, 4, 1200, 5810);
   packet(relay, t1, PT_EV_PACKET_RECEIVED, 4, 1200, 6705);
   /* Relay forwards to storage. */
+  conn_now = CONN_RELAY_STORAGE;
   app(relay, t1, PT_EV_APP_COMMAND, 1, 0, 0, 6720);
   connect_to(relay, t1, storage_id, 4433, 900, 6730);
   packet(relay, t1, PT_EV_PACKET_SENT, 0, 1200, 7700);
@@ -130,6 +161,7 @@ int main(int argc, char **argv) {
   app(storage, t1, PT_EV_APP_END, 1, 1, 2330, 10500);
   packet(storage, t1, PT_EV_PACKET_SENT, 3, 60, 10510);
   packet(relay, t1, PT_EV_PACKET_RECEIVED, 3, 60, 10955);
+  conn_now = CONN_CLIENT_RELAY;
   packet(relay, t1, PT_EV_PACKET_SENT, 5, 60, 10970);
   packet(client, t1, PT_EV_PACKET_RECEIVED, 5, 60, 11860);
   app(client, t1, PT_EV_APP_END, 1, 1, 11880, 11880);

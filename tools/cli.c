@@ -25,47 +25,24 @@ void cli_error(const char *context, const char *fmt, ...) {
 
 /* ---- Inputs ------------------------------------------------------------- */
 
-static int cli_input_advance(cli_input *in) {
-  pt_dump_error err;
-  int rc = pt_dump_reader_next(in->reader, &in->next, &in->ticket, &err);
-  if (rc < 0) {
-    cli_error(in->path, "%s: %s", pt_strerror(rc), err.message);
-    return -1;
-  }
-  in->has_next = rc;
-  return 0;
-}
-
 /*
  * A log file (pt_log_config.file_path) of a running or dead process, read
- * through a consistent snapshot taken now: saved as a dump in a private
- * temporary directory, opened, then unlinked.  0, or -1 (printed).
+ * through a snapshot taken now, in memory (pt_pipeline_add_log).  0, or -1
+ * (printed).
  */
-static int cli_open_log_file(cli_input *input) {
+static int cli_open_log_file(cli_inputs *in, cli_input *input) {
   const pt_log *view = NULL;
   if (cli_log_open(input->path, &input->file, &view) != 0) {
     return -1;
   }
-  int status = pt_log_writer_status(view);
-  if (status == PT_WRITER_DIED) {
+  if (pt_log_writer_status(view) == PT_WRITER_DIED) {
     fprintf(stderr,
             "peertrace: %s: its writer died without closing the log; "
             "showing what it had recorded (events caught mid-write are "
             "left out)\n",
             input->path);
   }
-  char dir[] = "/tmp/peertrace.XXXXXX";
-  char snapshot[sizeof dir + 16];
-  if (mkdtemp(dir) == NULL) {
-    pt_log_close(view);
-    cli_error(input->path, "no temporary directory for its snapshot: %s",
-              strerror(errno));
-    return -1;
-  }
-  snprintf(snapshot, sizeof snapshot, "%s/snapshot", dir);
-  errno = 0;
-  int rc = pt_log_dump_save(view, snapshot);
-  int save_errno = errno; /* a full /tmp is ENOSPC, not "input/output" */
+  int rc = pt_pipeline_add_log(in->pipeline, view, input->path, NULL);
   /* Truncated or rewritten while it was read: the snapshot is not the log. */
   pt_log_file_info info;
   int changed = rc == PT_OK ? pt_log_check(view, &info) : PT_OK;
@@ -83,114 +60,170 @@ static int cli_open_log_file(cli_input *input) {
     cli_damaged_input = 1;
   }
   pt_log_close(view);
-  pt_dump_error err;
-  if (changed != PT_OK) {
+  if (rc != PT_OK) {
+    cli_error(input->path, "cannot snapshot log file: %s", pt_strerror(rc));
+  } else if (changed != PT_OK) {
     cli_log_problem(input->path, changed, &info);
     rc = changed;
-  } else if (rc == PT_OK) {
-    rc = pt_dump_reader_open(&input->reader, snapshot, &err);
-    if (rc != PT_OK) {
-      cli_error(input->path, "its snapshot: %s: %s", pt_strerror(rc),
-                err.message);
-    }
-  } else {
-    cli_error(input->path, "cannot snapshot log file into %s: %s", dir,
-              rc == PT_ERR_IO && save_errno != 0 ? strerror(save_errno)
-                                                 : pt_strerror(rc));
   }
-  unlink(snapshot);
-  rmdir(dir);
   return rc == PT_OK ? 0 : -1;
 }
 
-/* Opens one input, a dump or a log file; 0, or -1 (printed). */
-static int cli_input_open(cli_input *input, const char *path) {
+/* Adds one input, a dump or a log file, to the pipeline; 0, or -1
+ * (printed). */
+static int cli_input_open(cli_inputs *in, cli_input *input, const char *path) {
   input->path = path;
   if (cli_file_check(path, &input->file) != 0) {
     return -1;
   }
   if (input->file.is_log) {
-    return cli_open_log_file(input);
+    return cli_open_log_file(in, input);
   }
+  pt_dump_reader *reader;
   pt_dump_error err;
-  int rc = pt_dump_reader_open(&input->reader, input->file.resolved, &err);
+  int rc = pt_dump_reader_open(&reader, input->file.resolved, &err);
   if (rc != PT_OK) {
     cli_error(path, "%s: %s", pt_strerror(rc), err.message);
+    return -1;
+  }
+  rc = pt_pipeline_add_dump_reader(in->pipeline, reader, path, NULL);
+  if (rc != PT_OK) {
+    cli_error(path, "%s", pt_strerror(rc));
     return -1;
   }
   return 0;
 }
 
-int cli_inputs_open(cli_inputs *in, char **paths, unsigned count) {
+/* A failed pipeline call: prints what it says (naming the source). */
+static int cli_pipeline_failed(const cli_inputs *in) {
+  fprintf(stderr, "peertrace: %s\n", pt_pipeline_message(in->pipeline, NULL));
+  return -1;
+}
+
+int cli_inputs_open(cli_inputs *in, char **paths, unsigned count, int align) {
   memset(in, 0, sizeof *in);
   in->inputs = calloc(count, sizeof *in->inputs);
-  if (in->inputs == NULL) {
+  if (in->inputs == NULL || pt_pipeline_new(&in->pipeline) != PT_OK) {
     cli_error("memory", "out of memory");
+    cli_inputs_close(in);
     return -1;
   }
   for (unsigned i = 0; i < count; i++) {
-    cli_input *input = &in->inputs[i];
     in->count = i + 1; /* so that cli_inputs_close releases this one too */
-    if (cli_input_open(input, paths[i]) != 0) {
+    if (cli_input_open(in, &in->inputs[i], paths[i]) != 0) {
       cli_inputs_close(in);
       return -1;
     }
-    const pt_dump_info *info = pt_dump_reader_info(input->reader);
-    if (info->event_count > 0 &&
-        (in->first_us == 0 || info->first_us < in->first_us)) {
-      in->first_us = info->first_us;
-    }
-    if (cli_input_advance(input) != 0) {
-      cli_inputs_close(in);
-      return -1;
-    }
+    in->inputs[i].info = pt_pipeline_source_info(in->pipeline, i);
+  }
+  uint64_t last_us;
+  if (pt_pipeline_set_raw_time(in->pipeline, !align) != PT_OK ||
+      pt_pipeline_start(in->pipeline) != PT_OK ||
+      pt_pipeline_span(in->pipeline, &in->first_us, &last_us) != PT_OK) {
+    cli_pipeline_failed(in);
+    cli_inputs_close(in);
+    return -1;
   }
   return 0;
 }
 
 int cli_inputs_next(cli_inputs *in, pt_event *ev, unsigned *input) {
-  /* A linear scan: the number of dumps is small (one per node). */
-  cli_input *best = NULL;
-  unsigned best_index = 0;
-  for (unsigned i = 0; i < in->count; i++) {
-    cli_input *c = &in->inputs[i];
-    if (c->has_next &&
-        (best == NULL || c->next.timestamp_us < best->next.timestamp_us)) {
-      best = c;
-      best_index = i;
-    }
-  }
-  if (best == NULL) {
-    return 0;
-  }
-  *ev = best->next;
-  *input = best_index;
-  return cli_input_advance(best) == 0 ? 1 : -1;
+  int rc = pt_pipeline_next(in->pipeline, ev, input, NULL);
+  return rc >= 0 ? rc : cli_pipeline_failed(in);
 }
 
 int cli_inputs_rewind(cli_inputs *in) {
-  for (unsigned i = 0; i < in->count; i++) {
-    if (pt_dump_reader_rewind(in->inputs[i].reader) != PT_OK) {
-      cli_error(in->inputs[i].path, "cannot rewind");
-      return -1;
-    }
-    if (cli_input_advance(&in->inputs[i]) != 0) {
-      return -1;
-    }
-  }
-  return 0;
+  return pt_pipeline_rewind(in->pipeline) == PT_OK ? 0
+                                                   : cli_pipeline_failed(in);
+}
+
+int cli_inputs_set_filter(cli_inputs *in, const pt_pipeline_filter *f) {
+  return pt_pipeline_set_filter(in->pipeline, f) == PT_OK
+             ? 0
+             : cli_pipeline_failed(in);
 }
 
 void cli_inputs_close(cli_inputs *in) {
   for (unsigned i = 0; i < in->count; i++) {
-    pt_dump_reader_close(in->inputs[i].reader);
     cli_file_free(&in->inputs[i].file);
   }
+  pt_pipeline_free(in->pipeline);
   free(in->inputs);
   memset(in, 0, sizeof *in);
 }
 
+/* "b2b3b4b5 relay.ptd": a node as the clock lines name it. */
+static void cli_node_name(char *out, size_t size, const cli_inputs *in,
+                          unsigned i) {
+  char node[9];
+  cli_short_hex(node, in->inputs[i].info->node_id);
+  snprintf(out, size, "%s %s", node, in->inputs[i].path);
+}
+
+void cli_clock_text(char *out, size_t size, const cli_inputs *in, unsigned i) {
+  pt_clock_estimate est;
+  if (pt_pipeline_clock(in->pipeline, i, &est) != PT_OK) {
+    snprintf(out, size, "unknown");
+    return;
+  }
+  char reference[9];
+  cli_short_hex(reference,
+                in->inputs[pt_pipeline_reference(in->pipeline)].info->node_id);
+  switch (est.status) {
+  case PT_CLOCK_REFERENCE:
+    snprintf(out, size, "reference: times as recorded");
+    break;
+  case PT_CLOCK_ALIGNED:
+    snprintf(out, size,
+             "aligned to %s, offset %+.6f s, drift %+.1f ppm, bound "
+             "±%.3f ms (%u link%s, %llu packet pairs)",
+             reference, est.offset_us * 1e-6, est.drift_ppm,
+             est.bound_us * 1e-3, est.hops, est.hops == 1 ? "" : "s",
+             (unsigned long long)est.pairs);
+    break;
+  case PT_CLOCK_UNALIGNED:
+    snprintf(out, size,
+             "not aligned (no two-way connection to the "
+             "others): times as recorded");
+    break;
+  case PT_CLOCK_INCONSISTENT:
+    snprintf(out, size,
+             "not aligned (its packets contradict a steady "
+             "clock): times as recorded");
+    break;
+  default:
+    snprintf(out, size, "times as recorded (--raw-time)");
+    break;
+  }
+}
+
+void cli_clock_report(const cli_inputs *in, const cli_style *s, int to_stdout) {
+  for (unsigned i = 0; i < in->count; i++) {
+    char name[4200], text[256];
+    pt_clock_estimate est;
+    cli_node_name(name, sizeof name, in, i);
+    cli_clock_text(text, sizeof text, in, i);
+    if (to_stdout) {
+      printf("%sclock: %s: %s%s\n", cli_colour(s, CLI_DIM), name, text,
+             cli_colour(s, CLI_RESET));
+    }
+    /* Never silently: a node left as recorded is said on stderr too. */
+    if (in->count > 1 && pt_pipeline_clock(in->pipeline, i, &est) == PT_OK &&
+        (est.status == PT_CLOCK_UNALIGNED ||
+         est.status == PT_CLOCK_INCONSISTENT)) {
+      fprintf(stderr, "peertrace: %s: clock %s\n", in->inputs[i].path, text);
+    }
+  }
+}
+
 /* ---- Filters ------------------------------------------------------------ */
+
+const char cli_clock_help[] =
+    "  --raw-time      times as each node recorded them.  By default the\n"
+    "                  nodes' clocks are aligned to the first input's, from\n"
+    "                  the packets they exchanged; each node's estimate and\n"
+    "                  bound is shown, and a node that cannot be aligned\n"
+    "                  is named and keeps its recorded times\n";
 
 const char cli_filter_help[] =
     "  --trace HEX     events of the trace whose id starts with HEX (one\n"
@@ -335,6 +368,30 @@ static int cli_time(const char *option, const char *text, uint64_t base_us,
   return 0;
 }
 
+/* n hex digits into bytes (zero-padded); returns n. */
+static unsigned cli_hex_nibbles(const char *hex, uint8_t *out, size_t size) {
+  memset(out, 0, size);
+  unsigned n = 0;
+  for (; hex[n] != '\0' && n / 2 < size; n++) {
+    char c = hex[n];
+    uint8_t v = (uint8_t)(c <= '9' ? c - '0' : c - 'a' + 10);
+    out[n / 2] |= (uint8_t)(n % 2 ? v : v << 4);
+  }
+  return n;
+}
+
+/* The library's form of the filter (f->lib), from the options. */
+static void cli_filter_build(cli_filter *f) {
+  pt_pipeline_filter *lib = &f->lib;
+  pt_pipeline_filter_init(lib);
+  lib->trace_nibbles =
+      cli_hex_nibbles(f->trace_prefix, lib->trace.bytes, sizeof lib->trace);
+  lib->peer_nibbles = cli_hex_nibbles(f->peer_prefix, lib->peer, 32);
+  lib->kinds = f->kinds;
+  lib->since_us = f->since_us;
+  lib->until_us = f->until_us;
+}
+
 int cli_filter_resolve(cli_filter *f, const cli_inputs *in) {
   f->base_us = in->first_us;
   if (f->since != NULL &&
@@ -353,19 +410,17 @@ int cli_filter_resolve(cli_filter *f, const cli_inputs *in) {
               (unsigned long long)f->until_us);
     return -1;
   }
+  cli_filter_build(f);
   return 0;
 }
 
-static int cli_hex_has_prefix(const uint8_t *bytes, const char *prefix) {
-  static const char digits[] = "0123456789abcdef";
-  for (size_t i = 0; prefix[i] != '\0'; i++) {
-    uint8_t b = bytes[i / 2];
-    char c = digits[(i % 2) ? (b & 0x0f) : (b >> 4)];
-    if (c != prefix[i]) {
-      return 0;
-    }
-  }
-  return 1;
+/* Whether ev's trace id starts with the filter's --trace prefix. */
+static int cli_trace_matches(const cli_filter *f, const pt_event *ev) {
+  pt_pipeline_filter only;
+  pt_pipeline_filter_init(&only);
+  only.trace = f->lib.trace;
+  only.trace_nibbles = f->lib.trace_nibbles;
+  return pt_pipeline_filter_match(&only, ev);
 }
 
 #define CLI_CANDIDATES 8 /* ambiguous --trace: the ids listed */
@@ -382,12 +437,12 @@ int cli_filter_resolve_trace(cli_filter *f, cli_inputs *in) {
     return CLI_EXIT_ERROR;
   }
   pt_trace_id candidates[CLI_CANDIDATES];
+  uint64_t first_us = 0; /* of the first candidate: events come in order */
   pt_event ev;
   unsigned input;
   int more, created;
   while ((more = cli_inputs_next(in, &ev, &input)) == 1) {
-    if (pt_trace_id_is_zero(&ev.trace_id) ||
-        !cli_hex_has_prefix(ev.trace_id.bytes, f->trace_prefix)) {
+    if (!cli_trace_matches(f, &ev)) {
       continue;
     }
     if (cli_map_get(&seen, &ev.trace_id, 0, 1, &created) == NULL) {
@@ -397,6 +452,7 @@ int cli_filter_resolve_trace(cli_filter *f, cli_inputs *in) {
     }
     if (created && seen.count <= CLI_CANDIDATES) {
       candidates[seen.count - 1] = ev.trace_id;
+      first_us = seen.count == 1 ? ev.timestamp_us : first_us;
     }
   }
   size_t count = seen.count;
@@ -425,33 +481,22 @@ int cli_filter_resolve_trace(cli_filter *f, cli_inputs *in) {
     fprintf(stderr, "\n");
     return CLI_EXIT_USAGE;
   }
-  /* The whole id from now on: the prefix named exactly one trace. */
+  /* The whole id from now on: the prefix named exactly one trace, and
+   * relative times count from its first event. */
   pt_trace_id_to_hex(&candidates[0], f->trace_prefix, sizeof f->trace_prefix);
+  f->base_us = first_us;
+  f->base_is_trace_start = 1;
+  cli_filter_build(f);
   return 0;
 }
 
 int cli_filter_match(cli_filter *f, const pt_event *ev) {
   if (f->trace_prefix[0] != '\0' && !f->base_is_trace_start &&
-      cli_hex_has_prefix(ev->trace_id.bytes, f->trace_prefix)) {
+      cli_trace_matches(f, ev)) {
     f->base_us = ev->timestamp_us; /* the trace starts here */
     f->base_is_trace_start = 1;
   }
-  if (ev->timestamp_us < f->since_us || ev->timestamp_us >= f->until_us) {
-    return 0;
-  }
-  if (f->kinds != 0 && (ev->kind >= 32 || !(f->kinds & (1u << ev->kind)))) {
-    return 0;
-  }
-  if (f->trace_prefix[0] != '\0' &&
-      !cli_hex_has_prefix(ev->trace_id.bytes, f->trace_prefix)) {
-    return 0;
-  }
-  if (f->peer_prefix[0] != '\0' &&
-      (!(ev->flags & PT_EVENT_HAS_PEER) ||
-       !cli_hex_has_prefix(ev->peer_id, f->peer_prefix))) {
-    return 0;
-  }
-  return 1;
+  return pt_pipeline_filter_match(&f->lib, ev);
 }
 
 /* ---- Map ---------------------------------------------------------------- */

@@ -11,6 +11,7 @@
 #include <sys/types.h>
 
 #include <peertrace/peertrace.h>
+#include <peertrace/pt_pipeline.h>
 
 /* Exit codes. */
 #define CLI_EXIT_OK 0
@@ -61,13 +62,13 @@ void cli_log_problem(const char *path, int rc, const pt_log_file_info *info);
 
 /* ---- Inputs: several dumps, one stream ordered by time ------------------ */
 
+typedef struct cli_style cli_style; /* below, with the human output */
+
+/* One input path: a source of the pipeline (same index). */
 typedef struct cli_input {
   const char *path;
   cli_file file;
-  pt_dump_reader *reader;
-  pt_event next; /* the reader's next event, if has_next */
-  uint64_t ticket;
-  int has_next;
+  const pt_dump_info *info; /* its header (a log file's: of its snapshot) */
   /* A log file's counters its snapshot (a dump) has no field for: invalid
    * events pt_log_write refused (in the dump's dropped count) and slots
    * that could not be read (pt_log_stats). */
@@ -75,18 +76,43 @@ typedef struct cli_input {
   uint64_t log_unreadable;
 } cli_input;
 
+/* The inputs of a command: a pt_pipeline over them (pt_pipeline.h). */
 typedef struct cli_inputs {
   cli_input *inputs;
   unsigned count;
+  pt_pipeline *pipeline;
   uint64_t first_us; /* earliest event over all inputs (0: none) */
 } cli_inputs;
 
-/* Opens every path; on failure prints "peertrace: PATH: problem". */
-int cli_inputs_open(cli_inputs *in, char **paths, unsigned count);
-/* The next event in time order (ties: input order, then ticket): 1/0/-1. */
+/*
+ * Opens every path as a source of one pipeline and starts it: with align,
+ * on the clock of the first input (the others aligned where their packets
+ * allow; pt_pipeline.h), else on recorded times.  On failure prints
+ * "peertrace: PATH: problem".  0 or -1.
+ */
+int cli_inputs_open(cli_inputs *in, char **paths, unsigned count, int align);
+/*
+ * The next event that passes the pipeline's filter, in time order (ties:
+ * input order, then write order), its timestamp on the timeline: 1/0/-1.
+ */
 int cli_inputs_next(cli_inputs *in, pt_event *ev, unsigned *input);
 int cli_inputs_rewind(cli_inputs *in);
+/* The events cli_inputs_next hands out from now on (pt_pipeline_filter). */
+int cli_inputs_set_filter(cli_inputs *in, const pt_pipeline_filter *f);
 void cli_inputs_close(cli_inputs *in);
+/*
+ * Input i's clock, for people: "reference: times as recorded", "aligned to
+ * a1a2a3a4, offset +2.500123 s, drift +50.1 ppm, bound ±0.210 ms (1 link,
+ * 80 packet pairs)", "not aligned (...): times as recorded", or "times as
+ * recorded (--raw-time)".
+ */
+void cli_clock_text(char *out, size_t size, const cli_inputs *in, unsigned i);
+/*
+ * With to_stdout, a line per input "clock: NODE PATH: <cli_clock_text>";
+ * always, a node left as recorded although others were aligned is named
+ * on stderr (a timestamp is never moved, or left, silently).
+ */
+void cli_clock_report(const cli_inputs *in, const cli_style *s, int to_stdout);
 
 /* ---- Outputs ------------------------------------------------------------ */
 
@@ -146,6 +172,7 @@ typedef struct cli_filter {
    */
   uint64_t base_us;
   int base_is_trace_start;
+  pt_pipeline_filter lib; /* the same, for the pipeline (once resolved) */
 } cli_filter;
 
 void cli_filter_init(cli_filter *f);
@@ -155,7 +182,8 @@ void cli_filter_init(cli_filter *f);
  * filter option, -1 on a bad value (message printed).
  */
 int cli_filter_option(cli_filter *f, int argc, char **argv, int *i);
-/* Resolves --since/--until against the inputs.  0 or -1 (printed). */
+/* Resolves --since/--until against the inputs (then f->lib holds the
+ * filter).  0 or -1 (printed). */
 int cli_filter_resolve(cli_filter *f, const cli_inputs *in);
 /*
  * Makes --trace name one trace: finds, over every event of the inputs, the
@@ -164,8 +192,11 @@ int cli_filter_resolve(cli_filter *f, const cli_inputs *in);
  * (CLI_EXIT_ERROR) or several (CLI_EXIT_USAGE, with the candidates).
  */
 int cli_filter_resolve_trace(cli_filter *f, cli_inputs *in);
+/* For events that do not come through the pipeline (tail): whether ev
+ * passes f->lib; sets base_us at the start of the --trace. */
 int cli_filter_match(cli_filter *f, const pt_event *ev);
 extern const char cli_filter_help[];
+extern const char cli_clock_help[]; /* --raw-time, for --help */
 
 /* ---- A map from (trace id, node) to a small record ---------------------- */
 
@@ -185,9 +216,9 @@ void cli_map_free(cli_map *m);
 
 /* ---- Human output ------------------------------------------------------- */
 
-typedef struct cli_style {
+struct cli_style {
   int colour;
-} cli_style;
+};
 
 /* --color=auto|always|never; auto = stdout is a terminal and NO_COLOR unset */
 int cli_style_option(cli_style *s, const char *arg);

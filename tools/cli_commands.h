@@ -34,6 +34,7 @@ int cli_request(int argc, char **argv);
 #define CLI_ARG_FORMAT 8u     /* FORMAT (first positional) */
 #define CLI_ARG_SPLIT 16u     /* --split DIR, --force */
 #define CLI_ARG_GROUP 32u     /* --by-trace */
+#define CLI_ARG_CLOCK 64u     /* aligned times, unless --raw-time */
 #define CLI_COUNT_MAX 1000000 /* N: the events recent keeps in memory */
 
 /*
@@ -60,7 +61,8 @@ typedef struct cli_args {
   const char *output;
   const char *split_dir;
   int by_trace;
-  int force; /* --split: replace existing files */
+  int force;    /* --split: replace existing files */
+  int raw_time; /* --raw-time: recorded times, no alignment */
   const char *format;
   unsigned long count;
   /* export svg --trace: these connections' events match too (they pass
@@ -80,8 +82,9 @@ int cli_parse_args(int argc, char **argv, unsigned accepts, const char *help,
 void cli_args_free(cli_args *a);
 
 /*
- * The start of every command: parses argv, opens the dumps and resolves the
- * filter's times.  Returns CLI_GO_ON with *a and *in ready (release them
+ * The start of every command: parses argv, opens the dumps (aligned with
+ * CLI_ARG_CLOCK unless --raw-time), resolves the filter's times and sets it
+ * on the pipeline.  Returns CLI_GO_ON with *a and *in ready (release them
  * with cli_stop), or an exit code with everything released.
  */
 int cli_start(int argc, char **argv, unsigned accepts, const char *help,

@@ -2,6 +2,7 @@
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <unistd.h>
 #include <stdlib.h>
 #include <string.h>
@@ -16,26 +17,6 @@ static const struct {
     {"chrome", PT_EXPORT_CHROME}, {"otlp", PT_EXPORT_OTLP},
     {"svg", PT_EXPORT_SVG},
 };
-
-/* The next event that matches the filters: 1, 0 at the end, -1 (printed). */
-/* An event of the connections in a->conns that passes the other filters. */
-static int cli_conn_match(cli_args *a, const pt_event *ev) {
-  if (a->conns.n == 0 || !cli_conns_has(&a->conns, pt_event_conn(ev))) {
-    return 0;
-  }
-  cli_filter others = a->filter;
-  others.trace_prefix[0] = '\0';
-  return cli_filter_match(&others, ev);
-}
-
-static int cli_next_match(cli_args *a, cli_inputs *in, pt_event *ev,
-                          unsigned *input) {
-  int more;
-  while ((more = cli_inputs_next(in, ev, input)) == 1 &&
-         !cli_filter_match(&a->filter, ev) && !cli_conn_match(a, ev)) {
-  }
-  return more;
-}
 
 /*
  * Reports a failed export to path: a write error with its real reason
@@ -133,13 +114,13 @@ static int cli_export_qlog_split(cli_args *a, cli_inputs *in) {
     return CLI_EXIT_ERROR;
   }
   int dirfd = cli_output_dir_open(a->split_dir);
-  const uint8_t *node = pt_dump_reader_info(in->inputs[0].reader)->node_id;
+  const uint8_t *node = in->inputs[0].info->node_id;
   size_t count = 0;
   uint64_t skipped = 0;
   int rc = dirfd >= 0 ? PT_OK : PT_ERR_IO, more = 0;
   pt_event ev;
   unsigned input;
-  while (rc == PT_OK && (more = cli_next_match(a, in, &ev, &input)) == 1) {
+  while (rc == PT_OK && (more = cli_inputs_next(in, &ev, &input)) == 1) {
     if (pt_trace_id_is_zero(&ev.trace_id)) {
       skipped++;
       continue;
@@ -210,11 +191,12 @@ static int cli_export_one(cli_args *a, cli_inputs *in,
                           pt_export_format format) {
   pt_event ev;
   unsigned input;
-  int more = cli_next_match(a, in, &ev, &input);
+  int more = cli_inputs_next(in, &ev, &input);
   if (more <= 0) {
     return more < 0 ? CLI_EXIT_ERROR
                     : cli_nothing_to_export(a->output ? a->output : "export");
   }
+  cli_clock_report(in, NULL, 0);
   const char *name = a->output != NULL ? a->output : "stdout";
   FILE *fp = stdout;
   int created = 0;
@@ -223,34 +205,24 @@ static int cli_export_one(cli_args *a, cli_inputs *in,
     return CLI_EXIT_ERROR;
   }
   pt_exporter *ex = NULL;
-  /* saved: the errno of the exporter's last call, set before each one so
-   * that a write error's reason is its own. */
+  /* Written through the pipeline from its first event again; errno is the
+   * reason of a failed write (the pipeline clears it before each call). */
   errno = 0;
   int rc = pt_exporter_new(&ex, format, fp);
   if (rc == PT_OK) {
     rc = pt_exporter_set_app_namer(ex, cli_app_namer, cli_app_namer_user);
   }
-  for (unsigned i = 0; rc == PT_OK && i < in->count; i++) {
-    unsigned index;
-    rc = pt_exporter_add_node(
-        ex, pt_dump_reader_info(in->inputs[i].reader)->node_id, &index);
-  }
   int saved = errno;
-  while (rc == PT_OK && more == 1) {
-    errno = 0;
-    rc = pt_exporter_write(ex, input, &ev);
+  unsigned source = UINT_MAX;
+  if (rc == PT_OK) {
+    rc = pt_pipeline_export(in->pipeline, ex);
     saved = errno;
-    if (rc == PT_OK) {
-      more = cli_next_match(a, in, &ev, &input);
-    }
+    pt_pipeline_message(in->pipeline, &source);
   }
-  if (rc == PT_OK && more == 0) {
-    errno = 0;
-    rc = pt_exporter_finish(ex);
-    saved = errno;
-  }
-  int failed = rc != PT_OK || more < 0;
-  if (rc != PT_OK) {
+  int failed = rc != PT_OK;
+  if (failed && source != UINT_MAX) { /* an input's fault, not the file's */
+    fprintf(stderr, "peertrace: %s\n", pt_pipeline_message(in->pipeline, NULL));
+  } else if (failed) {
     cli_export_error(name, fp, rc, saved);
   }
   pt_exporter_free(ex);

@@ -25,6 +25,9 @@ int cli_parse_args(int argc, char **argv, unsigned accepts, const char *help,
     const char *arg = argv[i];
     if (strcmp(arg, "--help") == 0 || strcmp(arg, "-h") == 0) {
       fputs(help, stdout);
+      if (accepts & CLI_ARG_CLOCK) {
+        fputs(cli_clock_help, stdout);
+      }
       if (accepts & CLI_ARG_FILTER) {
         fputs(cli_filter_help, stdout);
       }
@@ -65,6 +68,10 @@ int cli_parse_args(int argc, char **argv, unsigned accepts, const char *help,
     }
     if ((accepts & CLI_ARG_GROUP) && strcmp(arg, "--by-trace") == 0) {
       a->by_trace = 1;
+      continue;
+    }
+    if ((accepts & CLI_ARG_CLOCK) && strcmp(arg, "--raw-time") == 0) {
+      a->raw_time = 1;
       continue;
     }
     if ((accepts & CLI_ARG_SPLIT) && strcmp(arg, "--force") == 0) {
@@ -127,7 +134,8 @@ int cli_start(int argc, char **argv, unsigned accepts, const char *help,
     cli_args_free(a);
     return rc;
   }
-  if (cli_inputs_open(in, a->paths, a->path_count) != 0) {
+  int align = (accepts & CLI_ARG_CLOCK) && !a->raw_time;
+  if (cli_inputs_open(in, a->paths, a->path_count, align) != 0) {
     cli_args_free(a);
     return CLI_EXIT_ERROR;
   }
@@ -136,6 +144,9 @@ int cli_start(int argc, char **argv, unsigned accepts, const char *help,
     return CLI_EXIT_USAGE;
   }
   rc = cli_filter_resolve_trace(&a->filter, in);
+  if (rc == 0 && cli_inputs_set_filter(in, &a->filter.lib) != 0) {
+    rc = CLI_EXIT_ERROR;
+  }
   if (rc != 0) {
     cli_stop(a, in);
     return rc;
@@ -156,11 +167,9 @@ static int cli_print_events(cli_args *a, cli_inputs *in) {
   uint64_t shown = 0;
   cli_print_event_header(&a->style);
   while ((rc = cli_inputs_next(in, &ev, &input)) == 1) {
-    if (cli_filter_match(&a->filter, &ev)) {
-      const pt_dump_info *info = pt_dump_reader_info(in->inputs[input].reader);
-      cli_print_event(&a->style, &ev, info->node_id, a->filter.base_us, "");
-      shown++;
-    }
+    cli_print_event(&a->style, &ev, in->inputs[input].info->node_id,
+                    a->filter.base_us, "");
+    shown++;
   }
   printf("%s%llu events%s\n", cli_colour(&a->style, CLI_DIM),
          (unsigned long long)shown, cli_colour(&a->style, CLI_RESET));
@@ -198,7 +207,7 @@ static int cli_run_listing(int argc, char **argv, const char *help,
   }
   if (headers) {
     for (unsigned i = 0; i < in.count; i++) {
-      const pt_dump_info *info = pt_dump_reader_info(in.inputs[i].reader);
+      const pt_dump_info *info = in.inputs[i].info;
       char node[65];
       for (int k = 0; k < 32; k++) {
         snprintf(node + 2 * k, 3, "%02x", info->node_id[k]);
@@ -272,11 +281,9 @@ int cli_recent(int argc, char **argv) {
   pt_event ev;
   unsigned input;
   while ((rc = cli_inputs_next(&in, &ev, &input)) == 1) {
-    if (cli_filter_match(&a.filter, &ev)) {
-      ring[seen % a.count] = ev;
-      nodes[seen % a.count] = input;
-      seen++;
-    }
+    ring[seen % a.count] = ev;
+    nodes[seen % a.count] = input;
+    seen++;
   }
   if (rc < 0) {
     rc = CLI_EXIT_ERROR;
@@ -285,8 +292,7 @@ int cli_recent(int argc, char **argv) {
   uint64_t first = seen > a.count ? seen - a.count : 0;
   cli_print_event_header(&a.style);
   for (uint64_t k = first; k < seen; k++) {
-    const pt_dump_info *info =
-        pt_dump_reader_info(in.inputs[nodes[k % a.count]].reader);
+    const pt_dump_info *info = in.inputs[nodes[k % a.count]].info;
     cli_print_event(&a.style, &ring[k % a.count], info->node_id,
                     a.filter.base_us, "");
   }

@@ -128,7 +128,7 @@ static void cli_print_peers(const cli_style *s, cli_peers *peers,
          cli_colour(s, CLI_RESET));
   for (size_t i = 0; i < peers->count; i++) {
     const cli_peer *c = &peers->peers[i];
-    const pt_dump_info *info = pt_dump_reader_info(in->inputs[c->node].reader);
+    const pt_dump_info *info = in->inputs[c->node].info;
     char node[9], peer[9] = "?", loss[16] = "-", rtt[16] = "-";
     char first[32], last[32];
     cli_short_hex(node, info->node_id);
@@ -183,9 +183,6 @@ int cli_stats(int argc, char **argv) {
   pt_event ev;
   unsigned input;
   while ((rc = cli_inputs_next(&in, &ev, &input)) == 1) {
-    if (!cli_filter_match(&a.filter, &ev)) {
-      continue;
-    }
     cli_peer *c = cli_event_peer(&peers, &trace_peer, input, &ev);
     if (c == NULL) {
       cli_error(argv[0], "out of memory");
@@ -265,8 +262,7 @@ static void cli_print_traces(const cli_style *s, cli_map *traces,
            (unsigned long long)t->events, t->hops);
     for (unsigned k = 0; k < t->path_len; k++) {
       char node[9];
-      cli_short_hex(
-          node, pt_dump_reader_info(in->inputs[t->path[k]].reader)->node_id);
+      cli_short_hex(node, in->inputs[t->path[k]].info->node_id);
       printf("%s%s", k ? " -> " : "", node);
     }
     printf("\n");
@@ -289,9 +285,7 @@ static void cli_trace_step(cli_trace *t, const pt_event *ev, unsigned input,
   if (t->last_node != input + 1) {
     if (t->last_node != 0) {
       char from[9];
-      cli_short_hex(
-          from,
-          pt_dump_reader_info(in->inputs[t->last_node - 1].reader)->node_id);
+      cli_short_hex(from, in->inputs[t->last_node - 1].info->node_id);
       snprintf(marker, marker_size, "  %s<- %s%s", cli_colour(s, CLI_CYAN),
                from, cli_colour(s, CLI_RESET));
       t->hops++;
@@ -331,7 +325,7 @@ static int cli_merge_by_trace(cli_args *a, cli_inputs *in, cli_map *traces) {
     free(list);
     return CLI_EXIT_USAGE;
   }
-  cli_filter trace_filter = a->filter;
+  pt_pipeline_filter trace_filter = a->filter.lib;
   int rc = 0;
   for (size_t i = 0; i < n && rc == 0; i++) {
     const cli_trace *t = &list[i];
@@ -343,7 +337,10 @@ static int cli_merge_by_trace(cli_args *a, cli_inputs *in, cli_map *traces) {
            cli_colour(&a->style, CLI_RESET), (unsigned long long)t->events,
            t->hops, duration + 1);
     cli_print_event_header(&a->style);
-    if (cli_inputs_rewind(in) != 0) {
+    trace_filter.trace = t->id;
+    trace_filter.trace_nibbles = 32;
+    if (cli_inputs_set_filter(in, &trace_filter) != 0 ||
+        cli_inputs_rewind(in) != 0) {
       rc = -1;
       break;
     }
@@ -352,14 +349,9 @@ static int cli_merge_by_trace(cli_args *a, cli_inputs *in, cli_map *traces) {
     pt_event ev;
     unsigned input;
     while ((rc = cli_inputs_next(in, &ev, &input)) == 1) {
-      if (memcmp(&ev.trace_id, &t->id, sizeof t->id) != 0 ||
-          !cli_filter_match(&trace_filter, &ev)) {
-        continue;
-      }
       char marker[48];
       cli_trace_step(&step, &ev, input, in, &a->style, marker, sizeof marker);
-      cli_print_event(&a->style, &ev,
-                      pt_dump_reader_info(in->inputs[input].reader)->node_id,
+      cli_print_event(&a->style, &ev, in->inputs[input].info->node_id,
                       t->first_us, marker);
     }
   }
@@ -374,10 +366,13 @@ int cli_merge(int argc, char **argv) {
   cli_args a;
   cli_inputs in;
   int rc = cli_start(
-      argc, argv, CLI_ARG_FILTER | CLI_ARG_GROUP,
-      "usage: peertrace merge [--by-trace] [FILTERS] DUMP...\n"
+      argc, argv, CLI_ARG_FILTER | CLI_ARG_GROUP | CLI_ARG_CLOCK,
+      "usage: peertrace merge [--by-trace] [--raw-time] [FILTERS] DUMP...\n"
       "Merges the dumps of several nodes into one timeline ordered by time\n"
-      "(streamed: memory does not grow with the events).  An event whose\n"
+      "(streamed: memory does not grow with the events), on the clock of\n"
+      "the first dump: first a line per node, \"clock: NODE FILE: ...\",\n"
+      "says how its times were aligned, or that they were not.  An event "
+      "whose\n"
       "trace was last seen on another node is marked \"<- NODE\": the\n"
       "request crossed nodes there.  Then one line per trace id: start,\n"
       "duration, events, hops (changes of node along the timeline) and the\n"
@@ -401,15 +396,13 @@ int cli_merge(int argc, char **argv) {
     rc = CLI_EXIT_USAGE;
     goto done;
   }
+  cli_clock_report(&in, &a.style, 1);
   if (!a.by_trace) {
     cli_print_event_header(&a.style);
   }
   pt_event ev;
   unsigned input;
   while ((rc = cli_inputs_next(&in, &ev, &input)) == 1) {
-    if (!cli_filter_match(&a.filter, &ev)) {
-      continue;
-    }
     char marker[48] = "";
     if (!pt_trace_id_is_zero(&ev.trace_id)) {
       cli_trace *t = cli_map_get(&traces, &ev.trace_id, 0, 1, NULL);
@@ -421,8 +414,7 @@ int cli_merge(int argc, char **argv) {
       cli_trace_step(t, &ev, input, &in, &a.style, marker, sizeof marker);
     }
     if (!a.by_trace) {
-      cli_print_event(&a.style, &ev,
-                      pt_dump_reader_info(in.inputs[input].reader)->node_id,
+      cli_print_event(&a.style, &ev, in.inputs[input].info->node_id,
                       a.filter.base_us, marker);
     }
   }

@@ -80,6 +80,14 @@ typedef struct pt_pipeline_filter {
 /* pt_pipeline_filter_init: the filter of every event (until_us max). */
 PT_API void pt_pipeline_filter_init(pt_pipeline_filter *f);
 
+/*
+ * pt_pipeline_filter_match: whether ev passes f (its timestamp_us taken as
+ * the timeline's), as the pipeline decides it; for events that come from
+ * elsewhere (a follower).  0 for NULL.
+ */
+PT_API int pt_pipeline_filter_match(const pt_pipeline_filter *f,
+                                    const pt_event *ev);
+
 /* pt_pipeline_new: an empty pipeline.  PT_OK; PT_ERR_INVALID; NOMEM. */
 PT_API int pt_pipeline_new(pt_pipeline **out);
 
