@@ -562,6 +562,14 @@ int pt_pipeline_exporter_nodes(pt_pipeline *p, pt_exporter *ex) {
     if (rc == PT_OK && node != i) {
       rc = PT_ERR_INVALID; /* the exporter had nodes already */
     }
+    /* Each node's times labelled as they come: aligned (with the estimate),
+     * the reference, or as recorded (and why).  Raw time: no label call,
+     * so the exporter says "raw" for every node. */
+    pt_clock_estimate est;
+    if (rc == PT_OK && !p->raw_time &&
+        (rc = pt_pipeline_clock(p, i, &est)) == PT_OK) {
+      rc = pt_exporter_set_clock(ex, i, &est);
+    }
     if (rc != PT_OK) {
       pt__pipe_fail(p, UINT_MAX, rc, "exporter node");
     }

@@ -47,8 +47,8 @@ typedef struct cli_split_file {
 } cli_split_file;
 
 /* Opens the qlog file of one trace: DIR/<trace id>.sqlog. */
-static int cli_split_open(cli_split_file *f, cli_args *a, int dirfd,
-                          const pt_trace_id *trace, const uint8_t node[32]) {
+static int cli_split_open(cli_split_file *f, cli_args *a, cli_inputs *in,
+                          int dirfd, const pt_trace_id *trace) {
   char hex[33];
   pt_trace_id_to_hex(trace, hex, sizeof hex);
   snprintf(f->name, sizeof f->name, "%s.sqlog", hex);
@@ -57,14 +57,13 @@ static int cli_split_open(cli_split_file *f, cli_args *a, int dirfd,
   if (f->fp == NULL) {
     return -1;
   }
-  unsigned index;
   int rc = pt_exporter_new(&f->ex, PT_EXPORT_QLOG, f->fp);
   if (rc == PT_OK) {
     rc = pt_exporter_set_app_namer(f->ex, cli_app_namer, cli_app_namer_user);
   }
   if (rc == PT_OK) {
     errno = 0;
-    rc = pt_exporter_add_node(f->ex, node, &index);
+    rc = pt_pipeline_exporter_nodes(in->pipeline, f->ex); /* the one node */
   }
   if (rc != PT_OK) {
     cli_export_error(f->path, f->fp, rc, errno);
@@ -114,7 +113,6 @@ static int cli_export_qlog_split(cli_args *a, cli_inputs *in) {
     return CLI_EXIT_ERROR;
   }
   int dirfd = cli_output_dir_open(a->split_dir);
-  const uint8_t *node = in->inputs[0].info->node_id;
   size_t count = 0;
   uint64_t skipped = 0;
   int rc = dirfd >= 0 ? PT_OK : PT_ERR_IO, more = 0;
@@ -141,7 +139,7 @@ static int cli_export_qlog_split(cli_args *a, cli_inputs *in) {
         rc = PT_ERR_INVALID;
         break;
       }
-      if (cli_split_open(&files[count], a, dirfd, &ev.trace_id, node) != 0) {
+      if (cli_split_open(&files[count], a, in, dirfd, &ev.trace_id) != 0) {
         rc = PT_ERR_IO;
         count++; /* so that its resources are released below */
         break;
@@ -241,11 +239,14 @@ int cli_export(int argc, char **argv) {
   cli_inputs in;
   int rc = cli_start(
       argc, argv,
-      CLI_ARG_FILTER | CLI_ARG_OUTPUT | CLI_ARG_FORMAT | CLI_ARG_SPLIT,
-      "usage: peertrace export FORMAT [-o FILE | --split DIR] [FILTERS] "
-      "DUMP...\n"
-      "Writes the matching events of the dumps (merged in time order) to\n"
-      "FILE (default: standard output), streaming, in FORMAT:\n"
+      CLI_ARG_FILTER | CLI_ARG_OUTPUT | CLI_ARG_FORMAT | CLI_ARG_SPLIT |
+          CLI_ARG_CLOCK,
+      "usage: peertrace export FORMAT [-o FILE | --split DIR] [--raw-time] "
+      "[FILTERS] DUMP...\n"
+      "Writes the matching events of the dumps (merged in time order, on\n"
+      "the first dump's clock) to FILE (default: standard output),\n"
+      "streaming, in FORMAT, each node's times labelled in the file as\n"
+      "aligned (with the estimate) or as recorded:\n"
       "  json    every event with its fields named and decoded\n"
       "  qlog    qlog 0.3 JSON-SEQ for qvis; one dump (one node's view),\n"
       "          use --trace to pick one connection, or --split DIR\n"

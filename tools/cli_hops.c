@@ -25,7 +25,7 @@ static void cli_node_name(char out[9], const cli_inputs *in, unsigned node) {
     snprintf(out, 9, "?");
     return;
   }
-  cli_short_hex(out, pt_dump_reader_info(in->inputs[node].reader)->node_id);
+  cli_short_hex(out, in->inputs[node].info->node_id);
 }
 
 /* Room for element n of *v (capacity *cap, elements of `size`): 0 or -1. */
@@ -110,7 +110,7 @@ static int cli_hops_load(pt_request *r, pt_align *al, cli_inputs *in,
                          const pt_trace_id *id, unsigned *first_node,
                          uint64_t *first_us) {
   for (unsigned i = 0; i < in->count; i++) {
-    const uint8_t *node = pt_dump_reader_info(in->inputs[i].reader)->node_id;
+    const uint8_t *node = in->inputs[i].info->node_id;
     unsigned index;
     int rc = pt_request_add_node(r, node, &index);
     if (rc == PT_OK) {
@@ -128,6 +128,12 @@ static int cli_hops_load(pt_request *r, pt_align *al, cli_inputs *in,
   }
   cli_conns conns;
   if (cli_trace_conns(in, id, &conns, first_us) != 0) {
+    return -1;
+  }
+  /* Every event from here on: the trace's own and its connections' (the
+   * command's --trace filter, in the pipeline, would hide the latter). */
+  if (cli_inputs_set_filter(in, NULL) != 0) {
+    cli_conns_free(&conns);
     return -1;
   }
   pt_event ev;

@@ -10,6 +10,10 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#if PT_TRACE
+#include <peertrace/pt_pipeline.h>
+#endif
+
 static void print_socket_counters(demo_net *net) {
   printf("\nPer-node socket counters\n");
   printf("  node   datagrams sent   bytes sent   received   dropped by "
@@ -87,21 +91,11 @@ int demo_dumps_load(const char *dir, size_t count, pt_dump *dumps) {
 
 /* ---- Timeline ---------------------------------------------------------- */
 
+/* One event of the timeline: its node and the event, its time aligned. */
 typedef struct node_event {
   size_t node;
-  const pt_event *ev;
+  pt_event ev;
 } node_event;
-
-static int by_time(const void *a, const void *b) {
-  const node_event *x = a, *y = b;
-  if (x->ev->timestamp_us != y->ev->timestamp_us) {
-    return x->ev->timestamp_us < y->ev->timestamp_us ? -1 : 1;
-  }
-  if (x->node != y->node) {
-    return x->node < y->node ? -1 : 1;
-  }
-  return x->ev < y->ev ? -1 : (x->ev > y->ev); /* write order */
-}
 
 static size_t peer_of(const pt_dump *logs, size_t count, const pt_event *ev) {
   if (!(ev->flags & PT_EVENT_HAS_PEER)) {
@@ -172,7 +166,7 @@ static const pt_event *pick_request(const pt_dump *logs, size_t count,
 
 static void describe(const pt_dump *logs, size_t count, const node_event *all,
                      size_t k, char *what, size_t size) {
-  const pt_event *ev = all[k].ev;
+  const pt_event *ev = &all[k].ev;
   size_t peer = peer_of(logs, count, ev);
   switch (ev->kind) {
   case PT_EV_APP_START:
@@ -183,7 +177,7 @@ static void describe(const pt_dump *logs, size_t count, const node_event *all,
     }
     /* The matching send: the peer's app_command towards this node. */
     for (size_t j = k; j-- > 0;) {
-      const pt_event *s = all[j].ev;
+      const pt_event *s = &all[j].ev;
       if (all[j].node == peer && s->kind == PT_EV_APP_COMMAND &&
           peer_of(logs, count, s) == all[k].node) {
         snprintf(what, size,
@@ -217,7 +211,81 @@ static void describe(const pt_dump *logs, size_t count, const node_event *all,
   }
 }
 
-static void print_timeline(const pt_dump *logs, size_t count,
+/* Node i's clock as the timeline uses it, in a few words. */
+static void print_clock(const pt_pipeline *p, size_t i) {
+  pt_clock_estimate est;
+  if (pt_pipeline_clock(p, (unsigned)i, &est) != PT_OK) {
+    return;
+  }
+  printf("    node%-2zu ", i);
+  switch (est.status) {
+  case PT_CLOCK_REFERENCE:
+    printf("the reference clock\n");
+    break;
+  case PT_CLOCK_ALIGNED:
+    printf("aligned: offset %+.3f ms, drift %+.1f ppm, bound +/-%.3f ms\n",
+           est.offset_us / 1000.0, est.drift_ppm, est.bound_us / 1000.0);
+    break;
+  default:
+    printf("not aligned (no two-way connection to the others): times as "
+           "recorded\n");
+    break;
+  }
+}
+
+/*
+ * The events of trace id across the dumps DIR/node<i>.ptd, merged and
+ * aligned by the pipeline (pt_pipeline.h) onto node0's clock; *total of
+ * them, in a malloc'd array; NULL (said on stderr) on failure.
+ */
+static node_event *timeline_events(const char *dir, size_t count,
+                                   const pt_trace_id *id, pt_pipeline **out,
+                                   size_t *total) {
+  pt_pipeline *p = NULL;
+  int rc = pt_pipeline_new(&p);
+  for (size_t i = 0; rc == PT_OK && i < count; i++) {
+    char path[512];
+    demo_dump_path(path, sizeof path, dir, i);
+    rc = pt_pipeline_add_dump(p, path, NULL);
+  }
+  pt_pipeline_filter f;
+  pt_pipeline_filter_init(&f);
+  f.trace = *id;
+  f.trace_nibbles = 32;
+  if (rc == PT_OK) {
+    rc = pt_pipeline_set_filter(p, &f);
+  }
+  node_event *all = NULL;
+  size_t cap = 0;
+  *total = 0;
+  pt_event ev;
+  unsigned node;
+  while (rc == PT_OK && (rc = pt_pipeline_next(p, &ev, &node, NULL)) == 1) {
+    if (*total == cap) {
+      cap = cap ? 2 * cap : 64;
+      node_event *more = realloc(all, cap * sizeof *all);
+      if (more == NULL) {
+        rc = PT_ERR_NOMEM;
+        break;
+      }
+      all = more;
+    }
+    all[*total].node = node;
+    all[(*total)++].ev = ev;
+    rc = PT_OK;
+  }
+  if (rc != PT_OK) {
+    fprintf(stderr, "demo: timeline: %s\n",
+            p != NULL ? pt_pipeline_message(p, NULL) : pt_strerror(rc));
+    free(all);
+    pt_pipeline_free(p);
+    return NULL;
+  }
+  *out = p;
+  return all;
+}
+
+static void print_timeline(const char *dir, const pt_dump *logs, size_t count,
                            pt_trace_id *shown) {
   size_t origin = 0, total = 0;
   const pt_event *req = pick_request(logs, count, &origin);
@@ -229,26 +297,11 @@ static void print_timeline(const pt_dump *logs, size_t count,
   }
   pt_trace_id id = req->trace_id;
   *shown = id;
-  for (size_t i = 0; i < count; i++) {
-    for (size_t k = 0; k < logs[i].count; k++) {
-      total += (size_t)same_trace(&logs[i].events[k], &id);
-    }
-  }
-  node_event *all = malloc(total * sizeof *all);
+  pt_pipeline *p = NULL;
+  node_event *all = timeline_events(dir, count, &id, &p, &total);
   if (all == NULL) {
     return;
   }
-  total = 0;
-  for (size_t i = 0; i < count; i++) {
-    for (size_t k = 0; k < logs[i].count; k++) {
-      if (same_trace(&logs[i].events[k], &id)) {
-        all[total].node = i;
-        all[total].ev = &logs[i].events[k];
-        total++;
-      }
-    }
-  }
-  qsort(all, total, sizeof *all, by_time);
   pt_trace_id_to_hex(&id, hex, sizeof hex);
   const uint8_t *h = req->data.app_start.data;
   printf("\nTimeline of one request: %s of chunk %02x%02x%02x%02x.., issued "
@@ -256,17 +309,22 @@ static void print_timeline(const pt_dump *logs, size_t count,
          dmap_cmd_name(req->data.app_start.cmd), h[0], h[1], h[2], h[3], origin,
          nodes_reached(logs, count, &id));
   printf("  trace id %s: the events of every node's log that carry it,\n"
-         "  merged in time order (one clock: all nodes run on this host)\n",
+         "  merged in time order on node0's clock; the others' clocks are\n"
+         "  aligned to it from the packets the nodes exchanged:\n",
          hex);
+  for (size_t i = 0; i < count; i++) {
+    print_clock(p, i);
+  }
   printf("  %9s  %-6s %-12s %s\n", "t (ms)", "node", "event", "what happened");
   for (size_t k = 0; k < total; k++) {
     char what[200];
     describe(logs, count, all, k, what, sizeof what);
     printf("  %+9.3f  node%-2zu %-12s %s\n",
-           (double)(all[k].ev->timestamp_us - all[0].ev->timestamp_us) / 1000.0,
-           all[k].node, pt_event_kind_name(all[k].ev->kind), what);
+           (double)(all[k].ev.timestamp_us - all[0].ev.timestamp_us) / 1000.0,
+           all[k].node, pt_event_kind_name(all[k].ev.kind), what);
   }
   free(all);
+  pt_pipeline_free(p);
 }
 
 /* ---- Per-peer table ---------------------------------------------------- */
@@ -319,8 +377,9 @@ static void print_peer_table(const pt_dump *logs, size_t count) {
          "receiving side. rtt: smoothed, when the handshake completed.\n");
 }
 
-void demo_report_dumps(const pt_dump *dumps, size_t count, pt_trace_id *shown) {
-  print_timeline(dumps, count, shown);
+void demo_report_dumps(const char *dir, const pt_dump *dumps, size_t count,
+                       pt_trace_id *shown) {
+  print_timeline(dir, dumps, count, shown);
   print_peer_table(dumps, count);
 }
 
@@ -383,7 +442,7 @@ int demo_report(demo_net *net, const char *out_dir, const char *tool) {
   if (demo_dumps_load(out_dir, n, dumps) != 0) {
     return -1;
   }
-  demo_report_dumps(dumps, n, &shown);
+  demo_report_dumps(out_dir, dumps, n, &shown);
   print_socket_counters(net);
   printf("\nEvent logs, one dump file per node (format: "
          "docs/dump-format.md)\n");

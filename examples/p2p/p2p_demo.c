@@ -632,7 +632,7 @@ static int run_processes(const options *o) {
     demo_dump_path(path, sizeof path, o->out_dir, i);
     printf("  %s: %zu events\n", path, dumps[i].count);
   }
-  demo_report_dumps(dumps, o->nodes, &shown);
+  demo_report_dumps(o->out_dir, dumps, o->nodes, &shown);
   demo_print_next_steps(o->tool, o->out_dir, dumps, o->nodes, &shown, 1);
   demo_dumps_release(dumps, o->nodes);
 #else

@@ -213,9 +213,11 @@ PT_API int pt_pipeline_run(pt_pipeline *p, pt_pipeline_fn fn, void *user);
 
 /*
  * pt_pipeline_exporter_nodes: declares every source to ex, in order, as
- * its nodes (exporter node i = source i; the exporter must have none yet).
- * Starts the pipeline if needed.  PT_OK, the
- * exporter's errors, or a start error.
+ * its nodes (exporter node i = source i; the exporter must have none yet),
+ * each with its clock (pt_exporter_set_clock with pt_pipeline_clock's
+ * estimate; not with raw time), so the export labels each node's times as
+ * aligned, the reference's, or as recorded.  Starts the pipeline if needed.
+ * PT_OK, the exporter's errors, or a start error.
  *
  * pt_pipeline_export: pt_pipeline_exporter_nodes, then every event that
  * passes the filter, from the first, to pt_exporter_write, then
