@@ -568,6 +568,15 @@ int pt_pipeline_exporter_nodes(pt_pipeline *p, pt_exporter *ex) {
     pt_clock_estimate est;
     if (rc == PT_OK && !p->raw_time &&
         (rc = pt_pipeline_clock(p, i, &est)) == PT_OK) {
+      if (est.status != PT_CLOCK_ALIGNED && est.status != PT_CLOCK_REFERENCE) {
+        /* Left as recorded: no estimate to show (pt_align says so with an
+         * infinite bound, which an exporter cannot print); the status is
+         * the label. */
+        est.offset_us = 0;
+        est.drift_ppm = 0;
+        est.bound_us = 0;
+        est.min_rtt_us = 0;
+      }
       rc = pt_exporter_set_clock(ex, i, &est);
     }
     if (rc != PT_OK) {
