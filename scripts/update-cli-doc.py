@@ -5,7 +5,8 @@ Usage: python3 scripts/update-cli-doc.py BUILD_DIR
 Every fenced block whose first line is "$ <command using peertrace>" is run (through
 sh, in a scratch directory holding the sample dumps of
 tests/make_sample_dumps.c, plus flipped.ptd and short.ptd, two damaged
-copies) and its output replaced.  The RS bytes of qlog records are dropped.
+copies, and skewed/ with the same on clocks that disagree) and its output
+replaced.  The RS bytes of qlog records are dropped.
 """
 import os
 import re
@@ -19,6 +20,9 @@ doc = os.path.join(root, "docs", "cli.md")
 work = tempfile.mkdtemp(prefix="pt-cli-doc.")
 subprocess.run([os.path.join(build, "tests", "make_sample_dumps"), work],
                check=True)
+os.mkdir(os.path.join(work, "skewed"))
+subprocess.run([os.path.join(build, "tests", "make_sample_dumps"),
+                os.path.join(work, "skewed"), "--skewed"], check=True)
 data = bytearray(open(os.path.join(work, "client.ptd"), "rb").read())
 data[600] ^= 0xFF
 open(os.path.join(work, "flipped.ptd"), "wb").write(data)
