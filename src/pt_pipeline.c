@@ -31,6 +31,10 @@ typedef struct pt__pipe_source {
   pt_event next;               /* its next event, raw time, if has_next */
   uint64_t next_us;            /* next's time on the timeline */
   int has_next;
+  unsigned clock;  /* its node in the pt_align: sources of one node id
+                      (two dumps of one node) share one clock */
+  unsigned owner;  /* the first source of that node id */
+  uint64_t fed_us; /* of an owner: the newest event given to the pt_align */
 } pt__pipe_source;
 
 struct pt_pipeline {
@@ -295,7 +299,8 @@ static int pt__pipe_source_rewind(pt_pipeline *p, unsigned i) {
 /* A raw time of node i on the timeline. */
 static uint64_t pt__pipe_time(const pt_pipeline *p, unsigned i,
                               uint64_t raw_us) {
-  return p->align != NULL ? pt_align_time(p->align, i, raw_us) : raw_us;
+  return p->align != NULL ? pt_align_time(p->align, p->sources[i].clock, raw_us)
+                          : raw_us;
 }
 
 /* ---- The heap of the sources' next events -------------------------------- */
@@ -368,14 +373,31 @@ int pt_pipeline_rewind(pt_pipeline *p) {
 static int pt__pipe_align(pt_pipeline *p) {
   int rc = pt_align_new(&p->align);
   for (unsigned i = 0; rc == PT_OK && i < p->count; i++) {
-    unsigned node;
-    rc = pt_align_add_node(p->align, p->sources[i].info->node_id, &node);
+    pt__pipe_source *s = &p->sources[i];
+    unsigned same = 0;
+    while (same < i &&
+           memcmp(p->sources[same].info->node_id, s->info->node_id, 32) != 0) {
+      same++;
+    }
+    s->owner = same;
+    if (same < i) {
+      s->clock = p->sources[same].clock; /* the same node: the same clock */
+    } else {
+      rc = pt_align_add_node(p->align, s->info->node_id, &s->clock);
+    }
   }
   for (unsigned i = 0; rc == PT_OK && i < p->count; i++) {
+    pt__pipe_source *owner = &p->sources[p->sources[i].owner];
     pt_event ev;
-    int more;
-    while ((more = pt__pipe_read(p, i, &ev)) == 1 &&
-           (rc = pt_align_add_event(p->align, i, &ev)) == PT_OK) {
+    int more = 0;
+    while (rc == PT_OK && (more = pt__pipe_read(p, i, &ev)) == 1) {
+      /* A node's packets once: a second dump of it repeats the ones both
+       * hold (the aligner would see each packet twice), so only its newer
+       * events are given. */
+      if (owner == &p->sources[i] || ev.timestamp_us > owner->fed_us) {
+        rc = pt_align_add_event(p->align, owner->clock, &ev);
+        owner->fed_us = ev.timestamp_us;
+      }
     }
     if (more < 0) {
       return more; /* pt__pipe_read said which source */
@@ -385,7 +407,7 @@ static int pt__pipe_align(pt_pipeline *p) {
     }
   }
   if (rc == PT_OK) {
-    rc = pt_align_solve(p->align, p->reference);
+    rc = pt_align_solve(p->align, p->sources[p->reference].clock);
   }
   return rc == PT_OK ? rc : pt__pipe_fail(p, UINT_MAX, rc, "clock alignment");
 }
@@ -421,7 +443,7 @@ int pt_pipeline_clock(const pt_pipeline *p, unsigned index,
     return PT_ERR_INVALID;
   }
   if (p->align != NULL) {
-    return pt_align_estimate(p->align, index, out);
+    return pt_align_estimate(p->align, p->sources[index].clock, out);
   }
   memset(out, 0, sizeof *out);
   out->via = index;

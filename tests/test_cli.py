@@ -436,6 +436,9 @@ rc, out, err = run("export", "json", "--raw-time", *SKEWED)
 nodes = json.loads(out)["nodes"] if rc == 0 else []
 check(len(nodes) == 3 and all(n["clock"]["times"] == "raw" for n in nodes),
       "export --raw-time labels recorded times")
+rc, out, err = run("merge", SKEWED[0], SKEWED[1], SKEWED[1])
+check(rc == 0 and out.count("relay.ptd: aligned to a1a2a3a4") == 2,
+      "merge of one node's dump twice: one clock, aligned: " + err)
 rc, _, err = run("show", "--raw-time", CLIENT)
 check(rc == 2 and "unknown option --raw-time" in err,
       "show has no --raw-time (it shows recorded times)")

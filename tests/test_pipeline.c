@@ -463,6 +463,34 @@ static void test_other_reference(void **state) {
   pt_pipeline_free(p);
 }
 
+/* Two dumps of one node are one clock: aligned together, never refused. */
+static void test_same_node_twice(void **state) {
+  (void)state;
+  pt_pipeline *p;
+  assert_int_equal(pt_pipeline_new(&p), PT_OK);
+  assert_int_equal(pt_pipeline_add_dump(p, dump_a, NULL), PT_OK);
+  assert_int_equal(pt_pipeline_add_dump(p, dump_b, NULL), PT_OK);
+  assert_int_equal(pt_pipeline_add_dump(p, dump_b, NULL), PT_OK);
+  assert_int_equal(pt_pipeline_start(p), PT_OK);
+  pt_clock_estimate one, two;
+  assert_int_equal(pt_pipeline_clock(p, 1, &one), PT_OK);
+  assert_int_equal(pt_pipeline_clock(p, 2, &two), PT_OK);
+  assert_int_equal(one.status, PT_CLOCK_ALIGNED);
+  assert_int_equal(two.status, PT_CLOCK_ALIGNED);
+  assert_true(one.offset_us == two.offset_us);
+  pt_event ev;
+  unsigned node, count[3] = {0};
+  uint64_t raw, shift[3] = {0};
+  while (pt_pipeline_next(p, &ev, &node, &raw) == 1) {
+    count[node]++;
+    shift[node] = ev.timestamp_us - raw;
+  }
+  assert_int_equal(count[1], 4 * REQUESTS);
+  assert_int_equal(count[2], 4 * REQUESTS);
+  assert_true(shift[1] == shift[2] && shift[1] > 2400000u);
+  pt_pipeline_free(p);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_aligned_timeline_is_causal),
@@ -472,6 +500,7 @@ int main(void) {
       cmocka_unit_test(test_run_and_export),
       cmocka_unit_test(test_errors_name_the_source),
       cmocka_unit_test(test_other_reference),
+      cmocka_unit_test(test_same_node_twice),
   };
   return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -27,6 +27,9 @@
  * nothing is estimated.  The raw time of every event is handed out next to
  * the timeline's.
  *
+ * Sources with the same node id (two dumps of one node) are one clock:
+ * aligned together, with the same estimate.
+ *
  * Order: by time on the timeline, then source index, then the source's own
  * order (recorded time, then ticket: the write order).  Deterministic:
  * the same sources and options give the same stream.
@@ -176,8 +179,10 @@ PT_API unsigned pt_pipeline_reference(const pt_pipeline *p);
 /*
  * pt_pipeline_aligner: the aligner the pipeline solved (for its packet
  * pairs: pt_align_pairs, pt_align_unreceived), node indices as the
- * sources'; NULL before start, with raw time, or with one source.  Owned
- * by the pipeline.
+ * sources' (but sources with the node id of an earlier one, e.g. two dumps
+ * of one node, are one clock: they share the earlier one's index, and the
+ * indices of the later sources shift down); NULL before start, with raw
+ * time, or with one source.  Owned by the pipeline.
  */
 PT_API const pt_align *pt_pipeline_aligner(const pt_pipeline *p);
 
