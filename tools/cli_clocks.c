@@ -43,7 +43,7 @@ static unsigned clk_input_of(const clk_run *r, unsigned n) {
 }
 
 static const uint8_t *clk_node_id(const clk_run *r, unsigned n) {
-  return pt_dump_reader_info(r->in.inputs[clk_input_of(r, n)].reader)->node_id;
+  return r->in.inputs[clk_input_of(r, n)].info->node_id;
 }
 
 static void clk_free(clk_run *r) {
@@ -111,7 +111,7 @@ static int clk_load(int argc, char **argv, const char *help, int list_ok,
     return CLI_EXIT_ERROR;
   }
   for (unsigned i = 0; i < r->in.count; i++) {
-    const pt_dump_info *info = pt_dump_reader_info(r->in.inputs[i].reader);
+    const pt_dump_info *info = r->in.inputs[i].info;
     rc = pt_align_add_node(r->align, info->node_id, &r->node_of[i]);
     if (rc == PT_ERR_EXISTS) {
       /* Two files of one node (a dump and its log, say): one clock. */
