@@ -265,7 +265,8 @@ int pt_pipeline_set_filter(pt_pipeline *p, const pt_pipeline_filter *f) {
     return PT_OK;
   }
   if (f->since_us >= f->until_us || f->trace_nibbles > 32 ||
-      f->peer_nibbles > 64) {
+      f->peer_nibbles > 64 ||
+      (f->trace_conn_count > 0 && f->trace_conns == NULL)) {
     return pt__pipe_fail(p, UINT_MAX, PT_ERR_INVALID,
                          "a filter that no event can pass");
   }
@@ -496,6 +497,16 @@ static int pt__nibbles_equal(const uint8_t *a, const uint8_t *b, unsigned n) {
   return n % 2 == 0 || (a[n / 2] >> 4) == (b[n / 2] >> 4);
 }
 
+/* Whether conn (not 0) is one of f->trace_conns. */
+static int pt__conn_listed(const pt_pipeline_filter *f, uint64_t conn) {
+  for (size_t i = 0; conn != 0 && i < f->trace_conn_count; i++) {
+    if (f->trace_conns[i] == conn) {
+      return 1;
+    }
+  }
+  return 0;
+}
+
 int pt_pipeline_filter_match(const pt_pipeline_filter *f, const pt_event *ev) {
   if (f == NULL || ev == NULL) {
     return 0;
@@ -510,7 +521,8 @@ int pt_pipeline_filter_match(const pt_pipeline_filter *f, const pt_event *ev) {
   if (f->trace_nibbles > 0 &&
       (pt_trace_id_is_zero(&ev->trace_id) ||
        !pt__nibbles_equal(ev->trace_id.bytes, f->trace.bytes,
-                          f->trace_nibbles))) {
+                          f->trace_nibbles)) &&
+      !pt__conn_listed(f, pt_event_conn(ev))) {
     return 0;
   }
   if (f->peer_nibbles > 0 &&

@@ -325,10 +325,20 @@ static void test_filters(void **state) {
   f.trace = trace_of(3);
   f.trace_nibbles = 32;
   assert_int_equal(count_matches(p, &f), 7);
-  /* A trace prefix ("70"): every request of A and B, not C's or D's ids
-   * (theirs start with 70 too: all of them then). */
+  /* A trace prefix ("70"): every trace id here starts with it. */
   f.trace_nibbles = 2;
   assert_int_equal(count_matches(p, &f), all);
+  f.trace_nibbles = 0;
+  /* A trace and the events of a connection, whatever their trace (here
+   * the odd requests' packets: 2 per request on each side). */
+  const uint64_t odd[1] = {CONN_ODD};
+  f.trace_nibbles = 32;
+  f.trace_conns = odd;
+  f.trace_conn_count = 1;
+  assert_int_equal(count_matches(p, &f), 7 + 4 * (REQUESTS / 2) - 4);
+  f.trace_conns = NULL;
+  assert_int_equal(pt_pipeline_set_filter(p, &f), PT_ERR_INVALID);
+  f.trace_conn_count = 0;
   f.trace_nibbles = 0;
   /* Kinds. */
   f.kinds = 1ull << PT_EV_PACKET_RECEIVED;

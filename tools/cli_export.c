@@ -312,6 +312,14 @@ int cli_export(int argc, char **argv) {
     cli_stop(&a, &in);
     return CLI_EXIT_ERROR;
   }
+  /* Their events pass the trace filter too (under the other filters). */
+  a.filter.lib.trace_conns = a.conns.v;
+  a.filter.lib.trace_conn_count = a.conns.n;
+  if (a.conns.n > 0 && cli_inputs_set_filter(&in, &a.filter.lib) != 0) {
+    cli_conns_free(&a.conns);
+    cli_stop(&a, &in);
+    return CLI_EXIT_ERROR;
+  }
   rc = cli_export_one(&a, &in, (pt_export_format)format);
   cli_conns_free(&a.conns);
   cli_stop(&a, &in);

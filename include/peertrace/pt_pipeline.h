@@ -69,6 +69,12 @@ typedef struct pt_pipeline_filter {
    * 0: any).  Events without a trace id never match a trace filter. */
   pt_trace_id trace;
   unsigned trace_nibbles;
+  /* With a trace filter: the events of these connections (pt_event_conn)
+   * pass it too, whatever their trace id: a request's packets are recorded
+   * under their connection's trace, not the request's (pt_request.h).  The
+   * array is not copied: it must stay valid while the filter is used. */
+  const uint64_t *trace_conns;
+  size_t trace_conn_count;
   /* The first peer_nibbles hex digits of the peer id (64: whole; 0: any);
    * events without a peer id (PT_EVENT_HAS_PEER) do not match. */
   uint8_t peer[32];
