@@ -236,7 +236,7 @@ typedef struct cli_hops_ctx {
   const cli_style *s;
   const cli_inputs *in;
   uint64_t base_us;
-  int rc;
+  unsigned hops; /* printed so far */
 } cli_hops_ctx;
 
 /* The packets line(s) of a hop: "packets 5 (1200 B, +0.102 ms), 6 LOST". */
@@ -328,6 +328,7 @@ static void cli_print_packets(const cli_hops_ctx *x, const pt_request_hop *h,
 
 static int cli_print_hop(const pt_request_hop *h, void *user) {
   cli_hops_ctx *x = user;
+  x->hops++;
   char from[9], to[9], name[64], sent[32], recv[32], end[48] = "";
   cli_node_name(from, x->in, h->sender);
   cli_node_name(to, x->in, h->receiver);
@@ -375,7 +376,6 @@ static int cli_print_hop(const pt_request_hop *h, void *user) {
     cli_print_packets(x, h, &pk);
   }
   free(pk.v);
-  x->rc = rc;
   return rc;
 }
 
@@ -413,6 +413,9 @@ static int cli_hops_print(const cli_style *s, cli_inputs *in,
   if (rc == PT_ERR_NOT_FOUND) {
     printf("  no app or stream event of this trace: no hop\n");
     rc = PT_OK;
+  } else if (rc == PT_OK && x.hops == 0) {
+    printf("  no hop: no app_command of this trace (a request that stayed "
+           "on its node)\n");
   }
   if (rc != PT_OK) {
     cli_error("hops", "%s", pt_strerror(rc));

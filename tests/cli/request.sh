@@ -3,11 +3,14 @@
 # two-hop request (written as dumps by `test_request --dumps`), with the
 # lost packet 6, its retransmission 7 and the recovery time; the same with
 # node B's clock 2.5 s ahead (aligned from the packets); and its SVG.
-# Usage: request.sh TEST_REQUEST PEERTRACE OUT_DIR
+# With SAMPLES (tests/make_sample_dumps.c's dumps, which record no streams):
+# a request without a stream, and a trace without hops, say so.
+# Usage: request.sh TEST_REQUEST PEERTRACE OUT_DIR [SAMPLES]
 set -euo pipefail
 maker=$1
 peertrace=$2
 out=$3
+samples=${4:-}
 fail() { echo "FAIL: $*" >&2; exit 1; }
 rm -rf "$out"
 mkdir -p "$out"
@@ -73,4 +76,14 @@ python3 "$(dirname "$0")/svg_geometry.py" "$out/request.svg" \
   "pn 5 1200B 0.100 ms" "pn 6 LOST, recovered 0.147 ms" \
   "pn 7 resends 6: 1100..1999" "pn 3 560B 0.100 ms" "pn 10 360B 0.100 ms" ||
   fail "request.svg"
+if [ -n "$samples" ]; then
+  "$peertrace" request 4bf9 "$samples"/client.ptd "$samples"/relay.ptd \
+    "$samples"/storage.ptd >"$out/samples.out" || fail "request 4bf9: exit $?"
+  grep -qx '    no stream recorded for this hop' "$out/samples.out" ||
+    fail "request 4bf9: $(cat "$out/samples.out")"
+  "$peertrace" request 7e57 "$samples"/client.ptd >"$out/samples.out" ||
+    fail "request 7e57: exit $?"
+  grep -q '^  no hop: no app_command of this trace' "$out/samples.out" ||
+    fail "request 7e57: $(cat "$out/samples.out")"
+fi
 echo "request: 4 hops, loss of 6 recovered in 0.147 ms, drawn"
