@@ -46,6 +46,14 @@ typedef struct pt__req_packet {
   uint8_t space, kind;
 } pt__req_packet;
 
+/* The record sizes pt_request.h documents (64-bit targets). */
+#if UINTPTR_MAX == UINT64_MAX
+_Static_assert(sizeof(pt__req_app) == 80, "app record size in pt_request.h");
+_Static_assert(sizeof(pt__req_data) == 64, "stream_data record size");
+_Static_assert(sizeof(pt__req_frame) == 48, "stream_frame record size");
+_Static_assert(sizeof(pt__req_packet) == 40, "packet record size");
+#endif
+
 #define PT__REQ_ARRAY(type, name)                                              \
   struct {                                                                     \
     type *v;                                                                   \

@@ -27,7 +27,8 @@
  * sent=1, a trace id and a connection (64 bytes); stream_frame with sent=1
  * and a connection (48 bytes; the receiver's frames, sent=0, say nothing
  * its packet_received does not); packet_sent, packet_received and
- * packet_lost with a connection (40 bytes).  Every other event is ignored.
+ * packet_lost with a connection (40 bytes; sizes on 64-bit targets).
+ * Every other event is ignored.
  * The first query after an add sorts the records in place; a query needs
  * memory for one hop's packets and the trace's hops on top.
  *
