@@ -41,6 +41,7 @@
  */
 #define _POSIX_C_SOURCE 200809L
 
+#include "demo_links.h"
 #include "demo_net.h"
 #include "demo_netns.h"
 #include "demo_report.h"
@@ -79,6 +80,9 @@ typedef struct options {
   int argc; /* for the launcher's re-exec of itself */
   char **argv;
 } options;
+
+/* --netns: the network the nodes run in (run_netns). */
+static demo_netns g_netns;
 
 static int parse_args(int argc, char **argv, options *o) {
   o->nodes = 4;
@@ -633,6 +637,10 @@ static int run_processes(const options *o) {
     printf("  %s: %zu events\n", path, dumps[i].count);
   }
   demo_report_dumps(o->out_dir, dumps, o->nodes, &shown);
+  if (o->netns && demo_links_report(dumps, o->nodes, o->skews, skew_nodes,
+                                    &g_netns, o->tool, o->out_dir) != 0) {
+    failed = 1;
+  }
   demo_print_next_steps(o->tool, o->out_dir, dumps, o->nodes, &shown, 1);
   demo_dumps_release(dumps, o->nodes);
 #else
@@ -645,9 +653,9 @@ static int run_processes(const options *o) {
  * clock (--skew-seed SEED unless --skew*); without namespaces, one line
  * says why and the loopback mode asked for otherwise runs. */
 static int run_netns(options *o) {
-  static demo_netns ns;
-  demo_netns_links(o->seed, o->nodes, &ns);
-  if (demo_netns_setup(&ns) != 0) {
+  demo_netns *ns = &g_netns;
+  demo_netns_links(o->seed, o->nodes, ns);
+  if (demo_netns_setup(ns) != 0) {
     o->netns = 0;
     return o->processes ? run_processes(o) : run_in_process(o);
   }
@@ -658,9 +666,9 @@ static int run_netns(options *o) {
     demo_skew_random(o->skew_seed, o->skews, o->nodes);
   }
   int rc = run_processes(o);
-  demo_netns_teardown(&ns);
+  demo_netns_teardown(ns);
 #if PT_TRACE
-  if (demo_netns_write(&ns, o->out_dir) != 0) {
+  if (demo_netns_write(ns, o->out_dir) != 0) {
     rc = 1;
   }
 #endif
