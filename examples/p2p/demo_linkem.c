@@ -46,6 +46,13 @@ static uint64_t now_ns(void) {
   return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
 }
 
+/* Unix time: the emulator runs on the true clock (no libfaketime). */
+static uint64_t real_us(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_REALTIME, &ts);
+  return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
+}
+
 static uint64_t next_random(uint64_t *s) {
   /* xorshift64*: a seeded stream, enough for loss draws and jitter. */
   *s ^= *s >> 12;
@@ -165,6 +172,7 @@ int demo_linkem_run(const demo_netns *ns, const char *tun, uint64_t seed,
         break;
       }
       size_t from = SIZE_MAX, to = SIZE_MAX;
+      int udp = n >= 20 && h->data[9] == 17; /* IPv4 protocol: UDP */
       if (n >= 20 && (h->data[0] >> 4) == 4) {
         from = node_of(h->data + 12, ns->nodes);
         to = node_of(h->data + 16, ns->nodes);
@@ -175,9 +183,12 @@ int demo_linkem_run(const demo_netns *ns, const char *tun, uint64_t seed,
       if (from != SIZE_MAX && to != SIZE_MAX && from != to) {
         const demo_link *l = &ns->links[from][to];
         demo_link_stats *st = &ns->stats[from * DEMO_NETNS_MAX + to];
-        st->packets++;
+        st->packets += (uint64_t)udp;
         if (unit(&rng) < l->loss) {
-          st->dropped++;
+          if (udp && st->dropped < DEMO_NETNS_DROPS) {
+            st->drop_us[st->dropped] = real_us();
+          }
+          st->dropped += (uint64_t)udp;
           continue; /* the slot stays free */
         }
         double ms = l->delay_ms + l->jitter_ms * (2 * unit(&rng) - 1);

@@ -135,12 +135,8 @@ static void print_links(report *r, const demo_netns *ns, const char *tool,
   printf("  link             pairs   p50 ms   p95 ms    link ms        never "
          "received  dropped   rtt ms\n");
   for (size_t k = 0; k < 2 * r->nodes; k++) {
-    size_t a = k / 2, b = (a + 1) % r->nodes;
-    if (k % 2) {
-      size_t t = a;
-      a = b;
-      b = t;
-    }
+    size_t a, b;
+    demo_netns_ring_dir(k, r->nodes, &a, &b);
     delays *d = &r->dir[a][b], *back = &r->dir[b][a];
     const demo_link *l = &ns->links[a][b];
     char dropped[32] = "-";

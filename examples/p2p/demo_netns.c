@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/mman.h>
 #include <sys/mount.h>
 #include <sys/prctl.h>
@@ -328,11 +329,38 @@ static void print_links(const demo_netns *ns) {
   }
 }
 
+/* One namespace demo at a time on a host (the names are fixed): an
+ * exclusive lock held until this process and its children are gone, which
+ * a SIGKILL releases too. */
+static int take_lock(void) {
+  int fd = open("/run/" DEMO_NETNS_PREFIX "lock", O_RDWR | O_CREAT | O_CLOEXEC,
+                0600);
+  if (fd < 0) {
+    return -1;
+  }
+  if (flock(fd, LOCK_EX | LOCK_NB) != 0) {
+    printf("Waiting for another namespace demo on this host to end...\n");
+    fflush(stdout);
+    if (flock(fd, LOCK_EX) != 0) {
+      close(fd);
+      return -1;
+    }
+  }
+  return 0; /* fd stays open: the lock lasts as long as the process */
+}
+
 int demo_netns_setup(demo_netns *ns) {
   if (geteuid() != 0) {
     fprintf(stderr, "demo: not root, so no network namespaces: loopback "
                     "mode (all nodes on 127.0.0.1, loss injected by the "
                     "demo)\n");
+    return -1;
+  }
+  if (take_lock() != 0) {
+    fprintf(stderr,
+            "demo: cannot lock /run/" DEMO_NETNS_PREFIX "lock: %s: "
+            "loopback mode\n",
+            strerror(errno));
     return -1;
   }
   remove_stale();
@@ -409,6 +437,12 @@ void demo_netns_teardown(demo_netns *ns) {
   remove_all();
 }
 
+void demo_netns_ring_dir(size_t k, size_t nodes, size_t *a, size_t *b) {
+  size_t lo = (k / 2) % nodes, hi = (lo + 1) % nodes;
+  *a = k % 2 ? hi : lo;
+  *b = k % 2 ? lo : hi;
+}
+
 int demo_netns_write(const demo_netns *ns, const char *dir) {
   char path[512];
   snprintf(path, sizeof path, "%s/links.json", dir);
@@ -420,22 +454,23 @@ int demo_netns_write(const demo_netns *ns, const char *dir) {
   fprintf(f, "{\"shaper\": \"%s\", \"links\": [",
           ns->netem ? "netem" : "emulator");
   for (size_t k = 0; k < 2 * ns->nodes; k++) {
-    size_t a = k / 2, b = (a + 1) % ns->nodes;
-    if (k % 2) {
-      size_t t = a;
-      a = b;
-      b = t;
-    }
+    size_t a, b;
+    demo_netns_ring_dir(k, ns->nodes, &a, &b);
     const demo_link *l = &ns->links[a][b];
     const demo_link_stats *s =
         ns->stats != NULL ? &ns->stats[a * DEMO_NETNS_MAX + b] : NULL;
     fprintf(f,
             "%s\n  {\"from\": %zu, \"to\": %zu, \"delay_ms\": %.1f, "
             "\"jitter_ms\": %.1f, \"loss\": %.3f, \"packets\": %llu, "
-            "\"dropped\": %llu}",
+            "\"dropped\": %llu, \"dropped_at_us\": [",
             k ? "," : "", a, b, l->delay_ms, l->jitter_ms, l->loss,
             s ? (unsigned long long)s->packets : 0ull,
             s ? (unsigned long long)s->dropped : 0ull);
+    for (uint64_t d = 0; s != NULL && d < s->dropped && d < DEMO_NETNS_DROPS;
+         d++) {
+      fprintf(f, "%s%llu", d ? ", " : "", (unsigned long long)s->drop_us[d]);
+    }
+    fprintf(f, "]}");
   }
   fprintf(f, "\n]}\n");
   return fclose(f) == 0 ? 0 : -1;

@@ -22,6 +22,8 @@
  *     queueing is done by a program instead of netem.
  * The demo's own loss injection (p2p_net's loss_rate) is off in this mode.
  *
+ * One run at a time per host: demo_netns_setup waits for the lock
+ * /run/ptdemo-lock (held until the launcher and its children are gone).
  * Clean-up: demo_netns_setup removes what an earlier run left (a launcher
  * killed with SIGKILL), and registers the removal at exit and on SIGINT,
  * SIGTERM and SIGHUP; a namespace disappears with its links and qdiscs
@@ -51,10 +53,18 @@ typedef struct demo_link {
   double loss;      /* probability a packet is dropped */
 } demo_link;
 
-/* What the emulator counted on one direction (zero under netem). */
+/* Drop times kept per direction (demo_link_stats.drop_us). */
+#define DEMO_NETNS_DROPS 64
+
+/* What the emulator counted on one direction (zero under netem): UDP
+ * datagrams only (the nodes' QUIC; ICMP and ARP are shaped the same but
+ * not counted), and when it dropped the first DEMO_NETNS_DROPS of those it
+ * dropped (true CLOCK_REALTIME, Unix us: the emulator's clock is not
+ * skewed). */
 typedef struct demo_link_stats {
   uint64_t packets;
   uint64_t dropped;
+  uint64_t drop_us[DEMO_NETNS_DROPS];
 } demo_link_stats;
 
 typedef struct demo_netns {
@@ -90,8 +100,13 @@ void demo_netns_teardown(demo_netns *ns);
 
 /* Writes DIR/links.json: {"shaper": "netem"|"emulator", "links": [{"from":
  * a, "to": b, "delay_ms": d, "jitter_ms": j, "loss": l, "packets": n,
- * "dropped": n}, ...]} for every direction of the ring's links.  0 or -1. */
+ * "dropped": n, "dropped_at_us": [t, ...]}, ...]} for every direction of
+ * the ring's links (demo_link_stats).  0 or -1. */
 int demo_netns_write(const demo_netns *ns, const char *dir);
+
+/* Direction k (0 .. 2 * nodes - 1) of the ring's links: node a to node b
+ * (k / 2 to its successor, then back). */
+void demo_netns_ring_dir(size_t k, size_t nodes, size_t *a, size_t *b);
 
 /* The link emulator's loop (demo_linkem.c): in the hub namespace, on the
  * TUN device `tun`, until SIGTERM.  Returns 0, or -1 after an error. */
