@@ -71,7 +71,7 @@ def dump_span(path):
 
 def packet_pairs(peertrace, dumps, ids):
     """(sender, receiver, sent_us, received_us) of every matched packet."""
-    out = subprocess.run([peertrace, "export", "json"] + dumps,
+    out = subprocess.run([peertrace, "export", "json", "--raw-time"] + dumps,
                          capture_output=True, text=True, check=True).stdout
     index = {node_id: i for i, node_id in enumerate(ids)}
     sent, received = {}, {}
