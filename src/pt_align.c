@@ -24,10 +24,6 @@
 #define KIND_LOST 2
 #define REC_LOST 1u /* flags: the sender recorded packet_lost for it */
 #define NO_LINK UINT32_MAX
-#define BMAX (PT_ALIGN_MAX_DRIFT_PPM * 1e-6)
-/* 1 / (1 - BMAX): how much a link's error can grow from one clock's time
- * to the other's, and how fast a line of the polygon can move. */
-#define GROWTH (1.0 / (1.0 - BMAX))
 
 typedef struct rec {
   uint64_t conn, pn, t;
@@ -80,6 +76,7 @@ struct pt_align {
   size_t nlinks;
   unsigned reference;
   int solved;
+  double bmax; /* PT_ALIGN_MAX_DRIFT_PPM unless set */
   pt_align_stats stats;
 };
 
@@ -108,12 +105,33 @@ static void *grow(void *p, size_t *cap, size_t count, size_t size) {
   return q;
 }
 
+/*
+ * 1 / (1 - max drift): how much a link's error can grow from one clock's
+ * time to the other's, and how fast a line of the polygon can move.
+ */
+static double growth(const pt_align *a) {
+  return 1.0 / (1.0 - a->bmax);
+}
+
 int pt_align_new(pt_align **out) {
   if (out == NULL) {
     return PT_ERR_INVALID;
   }
   *out = calloc(1, sizeof **out);
-  return *out == NULL ? PT_ERR_NOMEM : PT_OK;
+  if (*out == NULL) {
+    return PT_ERR_NOMEM;
+  }
+  (*out)->bmax = PT_ALIGN_MAX_DRIFT_PPM * 1e-6;
+  return PT_OK;
+}
+
+int pt_align_set_max_drift(pt_align *a, double ppm) {
+  /* !(x > 0) also refuses NaN. */
+  if (a == NULL || a->solved || !(ppm > 0) || !(ppm <= 10000)) {
+    return PT_ERR_INVALID;
+  }
+  a->bmax = ppm * 1e-6;
+  return PT_OK;
 }
 
 void pt_align_free(pt_align *a) {
@@ -422,7 +440,7 @@ static int fit_link(pt_align *a, link *l, lp *p, size_t nf, size_t n) {
     pts[i].x = sdiff(p[i].t2, A->t0);
     pts[i].y = sdiff(p[i].t1, p[i].t2);
   }
-  int rc = pt__fit_solve(pts, nf, pts + nf, nb, BMAX, &l->fit);
+  int rc = pt__fit_solve(pts, nf, pts + nf, nb, a->bmax, &l->fit);
   free(pts);
   if (rc < 0) {
     return rc;
@@ -449,7 +467,8 @@ static int fit_link(pt_align *a, link *l, lp *p, size_t nf, size_t n) {
   x1 = fmin(x1, y1);
   x2 = fmax(x2, y2);
   pt__fit_centre(&l->fit, x1, x2);
-  l->weight = GROWTH * fmax(pt__fit_dev(&l->fit, x1), pt__fit_dev(&l->fit, x2));
+  l->weight =
+      growth(a) * fmax(pt__fit_dev(&l->fit, x1), pt__fit_dev(&l->fit, x2));
   return PT_OK;
 }
 
@@ -534,7 +553,7 @@ static double node_error(const pt_align *a, unsigned v, double dx) {
     link_map(a, l, v, &p, &q);
     double du = p + q * dx;
     double xlo = v == l->lo ? dx : du; /* lo's local time */
-    double dev = pt__fit_dev(&l->fit, xlo) * (v == l->lo ? 1 : GROWTH);
+    double dev = pt__fit_dev(&l->fit, xlo) * (v == l->lo ? 1 : growth(a));
     /* Errors of u are in reference time: k_u scales v's, lip_u covers
      * evaluating u's error where the estimate lands, not the true time. */
     err += (a->nodes[u].k + a->nodes[u].lip) * dev;
@@ -553,7 +572,7 @@ static void map_node(pt_align *a, unsigned v, uint32_t li) {
   link_map(a, l, v, &p, &q);
   n->c = m->c + m->k * p;
   n->k = m->k * q;
-  n->lip = GROWTH * ((m->k + m->lip) * l->fit.max_db * GROWTH + m->lip);
+  n->lip = growth(a) * ((m->k + m->lip) * l->fit.max_db * growth(a) + m->lip);
   n->link = li;
   n->mapped = 1;
 }

@@ -295,6 +295,83 @@ static void test_inconsistent(void **state) {
   sim_free(&s);
 }
 
+/*
+ * The drift prior: a link 150 ppm apart over 10 s is inconsistent under a
+ * 100 ppm prior and aligned under 200; over a short trace, where packets
+ * do not pin the drift, a tighter prior gives a tighter bound.
+ */
+static void test_max_drift(void **state) {
+  (void)state;
+  sim s;
+  sim_init(&s, 2, 21);
+  s.drift[1] = 150e-6;
+  sim_link(&s, 0, 1, 500, 10e6);
+  double ppm[3] = {100, 200, 500};
+  double bound[3];
+  for (int i = 0; i < 3; i++) {
+    pt_align *a = NULL;
+    assert_int_equal(pt_align_new(&a), PT_OK);
+    assert_int_equal(pt_align_set_max_drift(a, ppm[i]), PT_OK);
+    for (unsigned v = 0; v < 2; v++) {
+      uint8_t id[32] = {(uint8_t)(v + 1)};
+      unsigned idx;
+      assert_int_equal(pt_align_add_node(a, id, &idx), PT_OK);
+      for (size_t k = 0; k < s.nev[v]; k++) {
+        assert_int_equal(pt_align_add_event(a, v, &s.ev[v][k]), PT_OK);
+      }
+    }
+    assert_int_equal(pt_align_solve(a, 0), PT_OK);
+    pt_clock_estimate e;
+    assert_int_equal(pt_align_estimate(a, 1, &e), PT_OK);
+    assert_int_equal(e.status,
+                     i == 0 ? PT_CLOCK_INCONSISTENT : PT_CLOCK_ALIGNED);
+    bound[i] = e.bound_us;
+    if (i > 0) {
+      check_within_bound(&s, a, 1, 0);
+    }
+    assert_int_equal(pt_align_set_max_drift(a, 100), PT_ERR_INVALID);
+    pt_align_free(a);
+  }
+  /* Over 10 s the packets pin the drift: the prior barely matters. */
+  assert_true(bound[2] < bound[1] * 1.05);
+  sim_free(&s);
+
+  sim_init(&s, 2, 22);
+  s.drift[1] = 50e-6;
+  sim_link(&s, 0, 1, 20, 50e3); /* 50 ms */
+  unsigned idx[2];
+  pt_align *wide = sim_align(&s, 0, idx);
+  pt_clock_estimate ew, et;
+  assert_int_equal(pt_align_estimate(wide, 1, &ew), PT_OK);
+  pt_align *tight = NULL;
+  assert_int_equal(pt_align_new(&tight), PT_OK);
+  assert_int_equal(pt_align_set_max_drift(tight, 100), PT_OK);
+  for (unsigned v = 0; v < 2; v++) {
+    uint8_t id[32] = {(uint8_t)(v + 1)};
+    assert_int_equal(pt_align_add_node(tight, id, &idx[v]), PT_OK);
+    for (size_t k = 0; k < s.nev[v]; k++) {
+      assert_int_equal(pt_align_add_event(tight, v, &s.ev[v][k]), PT_OK);
+    }
+  }
+  assert_int_equal(pt_align_solve(tight, 0), PT_OK);
+  assert_int_equal(pt_align_estimate(tight, 1, &et), PT_OK);
+  check_within_bound(&s, wide, 1, 0);
+  check_within_bound(&s, tight, 1, 0);
+  assert_true(et.bound_us < ew.bound_us);
+  pt_align_free(wide);
+  pt_align_free(tight);
+  sim_free(&s);
+  assert_int_equal(pt_align_set_max_drift(NULL, 100), PT_ERR_INVALID);
+  pt_align *a = NULL;
+  assert_int_equal(pt_align_new(&a), PT_OK);
+  assert_int_equal(pt_align_set_max_drift(a, 0), PT_ERR_INVALID);
+  assert_int_equal(pt_align_set_max_drift(a, -5), PT_ERR_INVALID);
+  assert_int_equal(pt_align_set_max_drift(a, NAN), PT_ERR_INVALID);
+  assert_int_equal(pt_align_set_max_drift(a, 10001), PT_ERR_INVALID);
+  assert_int_equal(pt_align_set_max_drift(a, 10000), PT_OK);
+  pt_align_free(a);
+}
+
 /* 64 nodes on a ring with random chords: all aligned, all within bound. */
 static void test_64_nodes(void **state) {
   (void)state;
@@ -642,6 +719,7 @@ int main(void) {
       cmocka_unit_test(test_bad_calls),
       cmocka_unit_test(test_hostile_events),
       cmocka_unit_test(test_time_monotone),
+      cmocka_unit_test(test_max_drift),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

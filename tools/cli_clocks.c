@@ -54,8 +54,9 @@ static void clk_free(clk_run *r) {
 
 /*
  * Takes the command's own options out of argv (--reference INDEX, --json,
- * --list if `list_ok`), opens the rest with cli_start, reads every event
- * into an aligner and solves it.  CLI_GO_ON, or the exit code (printed).
+ * --max-drift PPM, --list if `list_ok`), opens the rest with cli_start, reads
+ * every event into an aligner and solves it.  CLI_GO_ON, or the exit code
+ * (printed).
  */
 static int clk_load(int argc, char **argv, const char *help, int list_ok,
                     clk_run *r) {
@@ -68,6 +69,8 @@ static int clk_load(int argc, char **argv, const char *help, int list_ok,
   int n = 0;
   long reference = 0;
   int have_reference = 0;
+  double max_drift = PT_ALIGN_MAX_DRIFT_PPM;
+  int have_max_drift = 0;
   rest[n++] = argv[0];
   for (int i = 1; i < argc; i++) {
     if (strcmp(argv[i], "--json") == 0) {
@@ -89,6 +92,24 @@ static int clk_load(int argc, char **argv, const char *help, int list_ok,
         return CLI_EXIT_USAGE;
       }
       have_reference = 1;
+    } else if (strcmp(argv[i], "--max-drift") == 0) {
+      char *end = NULL;
+      if (i + 1 >= argc || have_max_drift) {
+        cli_error(argv[0], "--max-drift needs one PPM (see --help)");
+        free(rest);
+        return CLI_EXIT_USAGE;
+      }
+      max_drift = strtod(argv[++i], &end);
+      if (*argv[i] == '\0' || *end != '\0' || !(max_drift > 0) ||
+          !(max_drift <= 10000)) {
+        cli_error(argv[0],
+                  "--max-drift: \"%s\" is not a rate in ppm (0 to "
+                  "10000)",
+                  argv[i]);
+        free(rest);
+        return CLI_EXIT_USAGE;
+      }
+      have_max_drift = 1;
     } else {
       rest[n++] = argv[i];
     }
@@ -105,7 +126,8 @@ static int clk_load(int argc, char **argv, const char *help, int list_ok,
     return CLI_EXIT_USAGE;
   }
   r->node_of = calloc(r->in.count, sizeof *r->node_of);
-  if (r->node_of == NULL || pt_align_new(&r->align) != PT_OK) {
+  if (r->node_of == NULL || pt_align_new(&r->align) != PT_OK ||
+      pt_align_set_max_drift(r->align, max_drift) != PT_OK) {
     cli_error(argv[0], "out of memory");
     clk_free(r);
     return CLI_EXIT_ERROR;
@@ -273,7 +295,8 @@ static void clk_report(const clk_run *r) {
 
 int cli_clocks(int argc, char **argv) {
   static const char help[] =
-      "usage: peertrace clocks [--reference INDEX] [--json] FILE...\n"
+      "usage: peertrace clocks [--reference INDEX] [--max-drift PPM] [--json]\n"
+      "                        FILE...\n"
       "Each node's clock against the reference's (the first input, or input\n"
       "INDEX counting from 0), estimated from the QUIC packets the nodes\n"
       "exchanged: offset and drift, the bound of the error, the path of\n"
@@ -283,6 +306,9 @@ int cli_clocks(int argc, char **argv) {
       "packets contradict a constant-rate clock is inconsistent: both are\n"
       "reported on stderr and left as recorded.  See docs/clocks.md.\n"
       "  --reference INDEX  the input whose clock the others are set to\n"
+      "  --max-drift PPM    the largest rate difference between two nodes\n"
+      "                     (default 500): smaller gives tighter bounds where\n"
+      "                     packets do not pin the drift, but must hold\n"
       "  --json             one JSON object (offsets etc. in us and ppm)\n";
   clk_run r;
   int rc = clk_load(argc, argv, help, 0, &r);
@@ -407,9 +433,9 @@ static int clk_list_one(const pt_packet_pair *p, void *user) {
   } else {
     clk_us(delay, sizeof delay, p->delay_us, 0);
   }
-  printf("%-12s %s -> %s  %016llx %-9s %8llu %6u  %-10s%s\n", when, from, to,
+  printf("%-12s %s -> %s  %016llx %-9s %8llu %6u  %-*s%s\n", when, from, to,
          (unsigned long long)p->conn, clk_space(p->space),
-         (unsigned long long)p->pn, p->size, delay,
+         (unsigned long long)p->pn, p->size, p->lost ? 10 : 0, delay,
          p->lost ? "  declared lost" : "");
   return 0;
 }
@@ -437,7 +463,7 @@ static int clk_by_direction(const void *pa, const void *pb) {
 
 int cli_pairs(int argc, char **argv) {
   static const char help[] =
-      "usage: peertrace pairs [--list] FILE...\n"
+      "usage: peertrace pairs [--list] [--max-drift PPM] FILE...\n"
       "The QUIC packets matched across nodes: each packet_sent with the\n"
       "peer's packet_received of the same connection, space and number.\n"
       "Per direction of each node pair: packets paired, one-way delay\n"
@@ -445,7 +471,8 @@ int cli_pairs(int argc, char **argv) {
       "'-' where a node is not aligned), and the packets sent but never\n"
       "received while the receiver was recording (how many of them the\n"
       "sender declared lost).  See docs/clocks.md.\n"
-      "  --list   every pair and unreceived packet, in send order\n";
+      "  --list           every pair and unreceived packet, in send order\n"
+      "  --max-drift PPM  as for clocks\n";
   clk_run r;
   int rc = clk_load(argc, argv, help, 1, &r);
   if (rc != CLI_GO_ON) {

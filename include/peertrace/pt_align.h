@@ -72,7 +72,8 @@ typedef struct pt_clock_estimate {
   /*
    * |true offset - estimate| <= bound_us at every time of the node's
    * recorded span, provided the clocks kept a constant rate (rates apart by
-   * at most PT_ALIGN_MAX_DRIFT_PPM on every link of the path).  0 for the
+   * at most the max drift, PT_ALIGN_MAX_DRIFT_PPM by default, on every
+   * link of the path).  0 for the
    * reference; INFINITY for a node left as recorded.
    */
   double bound_us;
@@ -94,10 +95,23 @@ PT_API void pt_align_free(pt_align *a);
 
 /*
  * The largest rate difference between two nodes that exchanged packets
- * (parts per million) the estimate allows.  Quartz clocks differ by tens of
- * ppm; a link whose packets need more is inconsistent.
+ * (parts per million) the estimate allows, unless pt_align_set_max_drift
+ * says otherwise.  Quartz clocks are within +-100 ppm of true (so two of
+ * them within 200 ppm of each other); 500 ppm is ntpd's limit of what it
+ * can correct.  A link whose packets need more is inconsistent.
  */
 #define PT_ALIGN_MAX_DRIFT_PPM 500.0
+
+/*
+ * pt_align_set_max_drift: the largest rate difference (ppm, > 0 and <=
+ * 10000) allowed between two nodes that exchanged packets.  Where packets
+ * do not pin the drift (a short trace, sparse traffic), the bounds grow
+ * with it: a smaller value that every pair of clocks really keeps to
+ * gives tighter bounds; one they do not keep to makes the bounds wrong.
+ * Before pt_align_solve.  PT_OK; PT_ERR_INVALID (NULL, after solve, out of
+ * range or NaN).
+ */
+PT_API int pt_align_set_max_drift(pt_align *a, double ppm);
 
 /*
  * pt_align_add_node: declares a node (its events come from one clock);

@@ -108,6 +108,21 @@ check(by[0]["status"] == "aligned" and by[0]["hops"] == 2,
 check(abs(by[0]["offset_us"] - 7e6) < 1e3, "node0 ~ +7 s against node2")
 check_estimates(doc, 2)
 
+# --max-drift: node2 runs 130 ppm from node1: over the 2 s span that is
+# 260 us, which no line within 20 ppm fits; node1's 50 ppm from node0 still
+# fits within its delays (its bound is then not to be trusted).
+rc, out, err = run("clocks", "--json", "--max-drift", "20", *DUMPS)
+doc = json.loads(out)
+check(rc == 0 and [e["status"] for e in doc["nodes"]] ==
+      ["reference", "aligned", "inconsistent", "unaligned", "inconsistent"],
+      "--max-drift 20: node2's link contradicts it: %s" %
+      [e["status"] for e in doc["nodes"]])
+rc, out, err = run("clocks", "--json", "--max-drift", "200", *DUMPS)
+doc = json.loads(out)
+check(rc == 0 and doc["nodes"][2]["status"] == "aligned",
+      "--max-drift 200 aligns node2")
+check_estimates(doc, 0)
+
 # The human table.
 rc, out, err = run("clocks", *DUMPS)
 check(rc == 0, "clocks exits 0")
@@ -152,7 +167,9 @@ ms = [float(t[:-2]) for t in times]
 check(ms == sorted(ms), "pairs listed in send order on the aligned clocks")
 
 # Usage errors, a file given twice, a file that is not a dump.
-for args in (["--reference"], ["--reference", "x"], ["--reference", "5"],
+for args in (["--max-drift", "0"], ["--max-drift", "nan"], ["--max-drift"],
+             ["--max-drift", "20000"], ["--max-drift", "5", "--max-drift", "6"],
+             ["--reference"], ["--reference", "x"], ["--reference", "5"],
              ["--reference", "-1"], ["--reference", "0", "--reference", "1"]):
     rc, out, err = run("clocks", *args, *DUMPS)
     check(rc == 2 and "peertrace" in err, "clocks %s: exit 2, got %s" %
