@@ -46,6 +46,18 @@ typedef struct pt__req_packet {
   uint8_t space, kind;
 } pt__req_packet;
 
+/*
+ * QUIC stream offsets stay below 2^62 (RFC 9000, 4.5): bytes beyond are
+ * not a stream's, and keeping them out keeps offset + length from
+ * wrapping.
+ */
+#define PT__REQ_STREAM_MAX (1ull << 62)
+
+/* 1 if bytes offset .. offset + length - 1 are within that (no wrap). */
+static int pt__req_in_stream(uint64_t offset, uint32_t length) {
+  return offset <= PT__REQ_STREAM_MAX && length <= PT__REQ_STREAM_MAX - offset;
+}
+
 /* The record sizes pt_request.h documents (64-bit targets). */
 #if UINTPTR_MAX == UINT64_MAX
 _Static_assert(sizeof(pt__req_app) == 80, "app record size in pt_request.h");
@@ -174,7 +186,8 @@ int pt_request_add_event(pt_request *r, unsigned node, const pt_event *ev) {
     return pt__req_add_app(r, node, ev);
   case PT_EV_STREAM_DATA: {
     const struct pt_stream_data_data *d = &ev->data.stream_data;
-    if (!traced || !d->sent || conn == 0) {
+    if (!traced || !d->sent || conn == 0 ||
+        !pt__req_in_stream(d->offset, d->length)) {
       return PT_OK;
     }
     pt__req_data *s = PT__REQ_PUSH(r->datas);
@@ -190,7 +203,7 @@ int pt_request_add_event(pt_request *r, unsigned node, const pt_event *ev) {
   }
   case PT_EV_STREAM_FRAME: {
     const struct pt_stream_frame_data *f = &ev->data.stream_frame;
-    if (!f->sent || conn == 0) {
+    if (!f->sent || conn == 0 || !pt__req_in_stream(f->offset, f->length)) {
       return PT_OK;
     }
     pt__req_frame *s = PT__REQ_PUSH(r->frames);

@@ -13,6 +13,11 @@
 
 #include <peertrace/pt_request.h>
 
+#include "test_helpers.h"
+
+/* Random scenes of test_random_input: fewer under the sanitizers. */
+#define PT_TEST_ROUNDS (PT_TEST_SLOW ? 50 : 300)
+
 enum { A = 0, B = 1, C = 2 };
 #define CONN_AB 0xab00000000000001ull
 #define CONN_BC 0xbc00000000000002ull
@@ -187,12 +192,23 @@ static int collect_hop(const pt_request_hop *hop, void *user) {
 typedef struct packets {
   pt_request_packet v[MAX_PACKETS];
   size_t n;
+  size_t total; /* collect_packet_capped: all of them */
 } packets;
 
 static int collect_packet(const pt_request_packet *p, void *user) {
   packets *c = user;
   assert_true(c->n < MAX_PACKETS);
   c->v[c->n++] = *p;
+  return 0;
+}
+
+/* As collect_packet, but keeps only the first MAX_PACKETS (still counts). */
+static int collect_packet_capped(const pt_request_packet *p, void *user) {
+  packets *c = user;
+  if (c->n < MAX_PACKETS) {
+    c->v[c->n++] = *p;
+  }
+  c->total++;
   return 0;
 }
 
@@ -529,6 +545,89 @@ static void test_spurious_loss(void **state) {
   pt_request_free(s.r);
 }
 
+/* Invariants of any hop and its packets, whatever the input. */
+static int check_random_hop(const pt_request_hop *h, void *user) {
+  scene *s = user;
+  packets p;
+  memset(&p, 0, sizeof p);
+  int rc = pt_request_packets(s->r, h, collect_packet_capped, &p);
+  assert_true(rc == PT_OK);
+  assert_int_equal(p.total, h->packets);
+  assert_true(h->lost <= h->packets);
+  assert_true(h->retransmissions + h->repeats <= h->packets);
+  assert_true(h->uncovered <= h->length);
+  /* A range of real stream bytes: no wrap past 2^64, none past 2^62. */
+  assert_true(h->offset + h->length >= h->offset);
+  assert_true(h->offset + h->length <= (1ull << 62));
+  assert_true(!h->recovered || h->lost > 0);
+  for (size_t i = 0; i < p.n; i++) {
+    assert_true(p.v[i].offset >= h->offset);
+    assert_true(p.v[i].offset + p.v[i].length <= h->offset + h->length);
+    assert_true(p.v[i].length > 0);
+  }
+  return 0;
+}
+
+/*
+ * Random events of the kept kinds, with small fields so that they collide
+ * (same trace, connection, number, stream) and offsets up to 2^64: every
+ * query answers, and every hop keeps the invariants above.  Run under
+ * ASan too (no read out of bounds, no leak).
+ */
+static void test_random_input(void **state) {
+  (void)state;
+  uint64_t x = 0x9e3779b97f4a7c15ull;
+  for (int round = 0; round < (PT_TEST_ROUNDS); round++) {
+    scene s;
+    scene_new(&s, 0);
+    static const uint16_t kinds[] = {PT_EV_APP_COMMAND,     PT_EV_APP_START,
+                                     PT_EV_APP_END,         PT_EV_STREAM_DATA,
+                                     PT_EV_STREAM_FRAME,    PT_EV_PACKET_SENT,
+                                     PT_EV_PACKET_RECEIVED, PT_EV_PACKET_LOST};
+    for (int i = 0; i < 400; i++) {
+      x ^= x << 13, x ^= x >> 7, x ^= x << 17; /* xorshift64 */
+      unsigned node = (unsigned)(x % 3);
+      uint16_t kind = kinds[(x >> 8) % 8];
+      pt_event ev = ev_base(1 + ((x >> 16) % 500), kind, &trace);
+      ev.trace_id.bytes[0] = (uint8_t)((x >> 24) % 3);
+      if ((x >> 26) % 4 == 0) {
+        ev.flags |= PT_EVENT_HAS_PEER;
+        memcpy(ev.peer_id, node_ids[(x >> 28) % 3], 32);
+      }
+      uint64_t conn = 1 + (x >> 30) % 3, pn = (x >> 32) % 6;
+      uint64_t off =
+          (x >> 40) % 4 == 0 ? UINT64_MAX - (x >> 44) % 100 : (x >> 36) % 3000;
+      uint32_t len = (uint32_t)((x >> 48) % 1500);
+      if (kind == PT_EV_STREAM_DATA) {
+        ev.data.stream_data =
+            (struct pt_stream_data_data){(x >> 56) % 3, off, len, 0, 1, conn};
+      } else if (kind == PT_EV_STREAM_FRAME) {
+        ev.data.stream_frame = (struct pt_stream_frame_data){
+            pn, (x >> 56) % 3, off, len, PT_PN_SPACE_APPLICATION, 0, 1, conn};
+      } else if (kind == PT_EV_PACKET_LOST) {
+        ev.data.packet_lost.pn = pn;
+        ev.data.packet_lost.space = PT_PN_SPACE_APPLICATION;
+        ev.data.packet_lost.conn = conn;
+      } else if (kind == PT_EV_PACKET_SENT || kind == PT_EV_PACKET_RECEIVED) {
+        ev.data.packet_sent.pn = pn;
+        ev.data.packet_sent.size = len;
+        ev.data.packet_sent.space = PT_PN_SPACE_APPLICATION;
+        ev.data.packet_sent.conn = conn;
+      } else if (kind == PT_EV_APP_END) {
+        ev.data.app_end.ok = (uint8_t)((x >> 56) & 1);
+      }
+      add(&s, node, ev);
+    }
+    for (uint8_t t = 0; t < 4; t++) {
+      pt_trace_id id = trace;
+      id.bytes[0] = t;
+      int rc = pt_request_hops(s.r, &id, check_random_hop, &s);
+      assert_true(rc == PT_OK || rc == PT_ERR_NOT_FOUND);
+    }
+    pt_request_free(s.r);
+  }
+}
+
 /*
  * test_request --dumps DIR [SHIFT_US]: writes the two-hop request's events
  * as the dumps DIR/node0.ptd .. node2.ptd (for the CLI test), trace id
@@ -574,6 +673,7 @@ int main(int argc, char **argv) {
       cmocka_unit_test(test_partial_input),
       cmocka_unit_test(test_split_retransmission),
       cmocka_unit_test(test_spurious_loss),
+      cmocka_unit_test(test_random_input),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

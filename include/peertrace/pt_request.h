@@ -28,7 +28,8 @@
  * and a connection (48 bytes; the receiver's frames, sent=0, say nothing
  * its packet_received does not); packet_sent, packet_received and
  * packet_lost with a connection (40 bytes; sizes on 64-bit targets).
- * Every other event is ignored.
+ * Every other event is ignored, and so are stream_data and stream_frame
+ * events whose bytes go past 2^62 (no QUIC stream has them).
  * The first query after an add sorts the records in place; a query needs
  * memory for one hop's packets and the trace's hops on top.
  *
