@@ -15,10 +15,16 @@ seeded delay, jitter and loss, each node process with its own skewed clock
     one node, packet_received of the other),
       on the true clock (each timestamp corrected by its node's injected
       skew): every delay >= configured - jitter - TRUTH_MS (no packet is
-      faster than its link), the median within jitter + TOL_MS of the
-      configured delay;
-      on the aligned clocks (`peertrace clocks` estimates): the median within
-      jitter + TOL_MS + both nodes' bounds of the configured delay;
+      faster than its link), the fastest <= configured + jitter + TOL_MS,
+      and, on directions with at least MEDIAN_PAIRS pairs, the median within
+      jitter + TOL_MS of the configured delay;
+      on the aligned clocks (`peertrace clocks` estimates): the same median
+      within jitter + TOL_MS + both nodes' bounds.
+    A ring link's reverse connection (node3 -> node0 here) carries little
+    more than its handshake, sent while all four nodes do their TLS work at
+    once on a loaded machine: their receipts are recorded late by a few ms
+    (a receipt is recorded when the node's QUIC stack has processed the
+    packet), which would dominate a median of 8 pairs.
   - loss (link emulator): the links dropped datagrams, and on each direction
     the trace has at least as many packets sent and never received
     (`peertrace pairs`) as the link dropped while both nodes recorded (drop
@@ -29,6 +35,9 @@ seeded delay, jitter and loss, each node process with its own skewed clock
 TOL_MS: what the host adds to a link's delay (the emulator's or netem's
 timer, the scheduling of the node processes and of the emulator on a loaded
 machine, the sender's and receiver's time between the event and the wire).
+
+Then once more with --crash-node 2 (node 2 killed with SIGKILL at the end):
+the same checks, and node 2's events recovered from its log file.
 
 Usage: netns_demo.py P2P_DEMO PEERTRACE OUT_DIR [RUNS]
 Exit: 0 passed, 1 failed, 77 not root (no namespaces to test).
@@ -49,6 +58,7 @@ TOL_MS = 3.0
 TRUTH_MS = 0.2
 TIMEOUT_S = 60
 EDGE_MS = 50.0
+MEDIAN_PAIRS = 20
 DEMO_ARGS = ["--netns", "--nodes", "4", "--seed", "7", "--chunks", "6"]
 
 
@@ -142,6 +152,12 @@ def check_delays(pairs, truths, clocks, links, fails):
         if low < want - jitter - TRUTH_MS:
             fails.append("%d->%d: a packet took %.2f ms, less than the link's "
                          "%.1f - %.1f ms" % (a, b, low, want, jitter))
+        if low > want + jitter + TOL_MS:
+            fails.append("%d->%d: the fastest packet took %.2f ms, configured"
+                         " %.1f +- %.1f (+%.1f) ms" %
+                         (a, b, low, want, jitter, TOL_MS))
+        if len(t) < MEDIAN_PAIRS:
+            continue
         if abs(p50 - want) > jitter + TOL_MS:
             fails.append("%d->%d: true median %.2f ms, configured %.1f +- %.1f"
                          " (+%.1f) ms" % (a, b, p50, want, jitter, TOL_MS))
@@ -151,12 +167,12 @@ def check_delays(pairs, truths, clocks, links, fails):
                          (a, b, ap50, want, jitter, TOL_MS, bounds))
 
 
-def run_once(demo, peertrace, out):
+def run_once(demo, peertrace, out, extra=()):
     shutil.rmtree(out, ignore_errors=True)
     os.makedirs(out)
     before = links_here()
     start = time.monotonic()
-    run = subprocess.run([demo] + DEMO_ARGS + ["--out", out],
+    run = subprocess.run([demo] + DEMO_ARGS + list(extra) + ["--out", out],
                          capture_output=True, text=True, timeout=TIMEOUT_S)
     took = time.monotonic() - start
     fails = []
@@ -166,6 +182,11 @@ def run_once(demo, peertrace, out):
             not re.search(r"Result: \d+ requests, 0 unexpected", run.stdout):
         fails.append("demo exited %d: %s" % (run.returncode,
                                              run.stderr.strip()[-300:]))
+    if extra and ("node2 killed with SIGKILL" not in run.stdout or
+                  "node2.ptlog  (its node died: events recovered)"
+                  not in run.stdout):
+        fails.append("--crash-node 2: node2 not killed, or its events not "
+                     "recovered")
     names, procs = leftovers(out)
     if names or procs:
         fails.append("left behind: namespaces %s, processes %s" %
@@ -224,15 +245,18 @@ def main():
         print("SKIP: not root, no network namespaces to test")
         return 77
     failures, times = 0, []
-    for k in range(runs):
-        print("run %d:" % (k + 1))
-        fails, took = run_once(demo, peertrace, os.path.join(out_dir, "run"))
+    for k in range(runs + 1):
+        crash = ["--crash-node", "2"] if k == runs else []
+        print("run %d%s:" % (k + 1, " (--crash-node 2)" if crash else ""))
+        fails, took = run_once(demo, peertrace, os.path.join(out_dir, "run"),
+                               crash)
         times.append(took)
         for f in fails:
             print("FAIL: run %d: %s" % (k + 1, f))
         failures += len(fails) > 0
-    print("%d of %d runs passed; demo run time min %.2f s, max %.2f s" %
-          (runs - failures, runs, min(times), max(times)))
+    print("%d of %d runs passed (the last with --crash-node 2); demo run "
+          "time min %.2f s, max %.2f s" %
+          (runs + 1 - failures, runs + 1, min(times), max(times)))
     return 1 if failures else 0
 
 
