@@ -658,6 +658,76 @@ static void test_hostile_events(void **state) {
   pt_align_free(a);
 }
 
+static int count_pair(const pt_packet_pair *p, void *user) {
+  (void)p;
+  (*(uint64_t *)user)++;
+  return 0;
+}
+
+/*
+ * Random events (few conns, packet numbers and nodes, timestamps anywhere,
+ * clustered or at the ends of the range): solve never fails, the walks
+ * agree with the stats, statuses are known, aligned times stay monotone.
+ */
+static void test_random_input(void **state) {
+  (void)state;
+  sim r;
+  sim_init(&r, 1, 99);
+  for (unsigned round = 0; round < (PT_TEST_SLOW ? 100u : 400u); round++) {
+    pt_align *a = NULL;
+    assert_int_equal(pt_align_new(&a), PT_OK);
+    unsigned nodes = 1 + (unsigned)(sim_rnd(&r) % 5), idx;
+    for (unsigned v = 0; v < nodes; v++) {
+      uint8_t id[32] = {(uint8_t)v};
+      assert_int_equal(pt_align_add_node(a, id, &idx), PT_OK);
+    }
+    unsigned events = (unsigned)(sim_rnd(&r) % 400);
+    uint64_t base = sim_rnd(&r);
+    for (unsigned i = 0; i < events; i++) {
+      uint64_t x = sim_rnd(&r);
+      uint64_t t = x % 3 == 0   ? base + x % 5000
+                   : x % 3 == 1 ? x
+                                : (x & 8 ? UINT64_MAX - x % 3 : x % 3);
+      pt_event_kind kinds[3] = {PT_EV_PACKET_SENT, PT_EV_PACKET_RECEIVED,
+                                PT_EV_PACKET_LOST};
+      pt_event e = packet(kinds[sim_rnd(&r) % 3], t, sim_rnd(&r) % 4,
+                          (uint8_t)(sim_rnd(&r) % 4), sim_rnd(&r) % 6);
+      add(a, (unsigned)(sim_rnd(&r) % nodes), e);
+    }
+    assert_int_equal(pt_align_solve(a, (unsigned)(sim_rnd(&r) % nodes)), PT_OK);
+    pt_align_stats st;
+    assert_int_equal(pt_align_stats_get(a, &st), PT_OK);
+    uint64_t n = 0;
+    assert_int_equal(pt_align_pairs(a, count_pair, &n), PT_OK);
+    assert_int_equal(n, st.pairs);
+    n = 0;
+    assert_int_equal(pt_align_unreceived(a, count_pair, &n), PT_OK);
+    assert_int_equal(n, st.unreceived);
+    assert_true(st.links_inconsistent <= st.links);
+    for (unsigned v = 0; v < nodes; v++) {
+      pt_clock_estimate e;
+      assert_int_equal(pt_align_estimate(a, v, &e), PT_OK);
+      assert_true(e.status >= PT_CLOCK_REFERENCE &&
+                  e.status <= PT_CLOCK_INCONSISTENT);
+      assert_true(e.via < nodes);
+      uint64_t prev = 0;
+      for (unsigned k = 0; k <= 16; k++) {
+        uint64_t raw = k == 16 ? UINT64_MAX : (UINT64_MAX / 16) * k;
+        uint64_t t = pt_align_time(a, v, raw);
+        assert_true(t >= prev);
+        prev = t;
+      }
+      prev = pt_align_time(a, v, base);
+      for (uint64_t d = 1; d < 5000; d += 7) {
+        uint64_t t = pt_align_time(a, v, base + d);
+        assert_true(base + d < base || t >= prev);
+        prev = t;
+      }
+    }
+    pt_align_free(a);
+  }
+}
+
 /* Aligned times: monotone in raw time, the reference's exact, clamped. */
 static void test_time_monotone(void **state) {
   (void)state;
@@ -720,6 +790,7 @@ int main(void) {
       cmocka_unit_test(test_hostile_events),
       cmocka_unit_test(test_time_monotone),
       cmocka_unit_test(test_max_drift),
+      cmocka_unit_test(test_random_input),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
