@@ -439,6 +439,17 @@ check(len(nodes) == 3 and all(n["clock"]["times"] == "raw" for n in nodes),
 rc, out, err = run("merge", SKEWED[0], SKEWED[1], SKEWED[1])
 check(rc == 0 and out.count("relay.ptd: aligned to a1a2a3a4") == 2,
       "merge of one node's dump twice: one clock, aligned: " + err)
+# Another reference: the relay's clock; the client is then 2.5 s ahead.
+rc, out, err = run("merge", "--reference", "1", *SKEWED)
+check(rc == 0 and "relay.ptd: reference: times as recorded" in out and
+      re.search(r"client.ptd: aligned to b2b3b4b5, offset \+2\.49\d+ s", out),
+      "merge --reference 1: " + out[:400])
+for args, what in ((["--reference", "3"], "there are 3 inputs"),
+                   (["--reference", "x"], "needs an input index"),
+                   (["--reference", "0", "--reference", "1"], "given twice"),
+                   (["--raw-time", "--reference", "1"], "not with --raw-time")):
+    rc, _, err = run("merge", *args, *SKEWED)
+    check(rc == 2 and what in err, "merge %s: %s" % (args, err))
 rc, _, err = run("show", "--raw-time", CLIENT)
 check(rc == 2 and "unknown option --raw-time" in err,
       "show has no --raw-time (it shows recorded times)")

@@ -100,7 +100,8 @@ static int cli_pipeline_failed(const cli_inputs *in) {
   return -1;
 }
 
-int cli_inputs_open(cli_inputs *in, char **paths, unsigned count, int align) {
+int cli_inputs_open(cli_inputs *in, char **paths, unsigned count, int align,
+                    unsigned reference) {
   memset(in, 0, sizeof *in);
   in->inputs = calloc(count, sizeof *in->inputs);
   if (in->inputs == NULL || pt_pipeline_new(&in->pipeline) != PT_OK) {
@@ -118,6 +119,7 @@ int cli_inputs_open(cli_inputs *in, char **paths, unsigned count, int align) {
   }
   uint64_t last_us;
   if (pt_pipeline_set_raw_time(in->pipeline, !align) != PT_OK ||
+      pt_pipeline_set_reference(in->pipeline, reference) != PT_OK ||
       pt_pipeline_start(in->pipeline) != PT_OK ||
       pt_pipeline_span(in->pipeline, &in->first_us, &last_us) != PT_OK) {
     cli_pipeline_failed(in);
@@ -223,7 +225,8 @@ const char cli_clock_help[] =
     "                  nodes' clocks are aligned to the first input's, from\n"
     "                  the packets they exchanged; each node's estimate and\n"
     "                  bound is shown, and a node that cannot be aligned\n"
-    "                  is named and keeps its recorded times\n";
+    "                  is named and keeps its recorded times\n"
+    "  --reference N   align to input N's clock instead (0: the first)\n";
 
 const char cli_filter_help[] =
     "  --trace HEX     events of the trace whose id starts with HEX (one\n"

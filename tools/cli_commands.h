@@ -28,13 +28,15 @@ int cli_pairs(int argc, char **argv);
 int cli_request(int argc, char **argv);
 
 /* What a command accepts besides --help, --color and dump paths. */
-#define CLI_ARG_FILTER 1u     /* --trace --peer --since --until --kind */
-#define CLI_ARG_OUTPUT 2u     /* -o FILE */
-#define CLI_ARG_COUNT 4u      /* N (first positional) or -n N */
-#define CLI_ARG_FORMAT 8u     /* FORMAT (first positional) */
-#define CLI_ARG_SPLIT 16u     /* --split DIR, --force */
-#define CLI_ARG_GROUP 32u     /* --by-trace */
-#define CLI_ARG_CLOCK 64u     /* aligned times, unless --raw-time */
+#define CLI_ARG_FILTER 1u /* --trace --peer --since --until --kind */
+#define CLI_ARG_OUTPUT 2u /* -o FILE */
+#define CLI_ARG_COUNT 4u  /* N (first positional) or -n N */
+#define CLI_ARG_FORMAT 8u /* FORMAT (first positional) */
+#define CLI_ARG_SPLIT 16u /* --split DIR, --force */
+#define CLI_ARG_GROUP 32u /* --by-trace */
+#define CLI_ARG_CLOCK                                                          \
+  64u                         /* aligned times, unless --raw-time;             \
+                                 --reference INDEX */
 #define CLI_COUNT_MAX 1000000 /* N: the events recent keeps in memory */
 
 /*
@@ -61,8 +63,9 @@ typedef struct cli_args {
   const char *output;
   const char *split_dir;
   int by_trace;
-  int force;    /* --split: replace existing files */
-  int raw_time; /* --raw-time: recorded times, no alignment */
+  int force;      /* --split: replace existing files */
+  int raw_time;   /* --raw-time: recorded times, no alignment */
+  long reference; /* --reference INDEX: the timeline's clock (-1: first) */
   const char *format;
   unsigned long count;
   /* export svg --trace: these connections' events match too (they pass

@@ -241,8 +241,8 @@ int cli_export(int argc, char **argv) {
       argc, argv,
       CLI_ARG_FILTER | CLI_ARG_OUTPUT | CLI_ARG_FORMAT | CLI_ARG_SPLIT |
           CLI_ARG_CLOCK,
-      "usage: peertrace export FORMAT [-o FILE | --split DIR] [--raw-time] "
-      "[FILTERS] DUMP...\n"
+      "usage: peertrace export FORMAT [-o FILE | --split DIR] [--raw-time | "
+      "--reference N] [FILTERS] DUMP...\n"
       "Writes the matching events of the dumps (merged in time order, on\n"
       "the first dump's clock) to FILE (default: standard output),\n"
       "streaming, in FORMAT, each node's times labelled in the file as\n"

@@ -12,6 +12,7 @@
 int cli_parse_args(int argc, char **argv, unsigned accepts, const char *help,
                    cli_args *a) {
   memset(a, 0, sizeof *a);
+  a->reference = -1;
   cli_filter_init(&a->filter);
   cli_style_init(&a->style);
   a->paths = calloc((size_t)argc, sizeof *a->paths);
@@ -72,6 +73,22 @@ int cli_parse_args(int argc, char **argv, unsigned accepts, const char *help,
     }
     if ((accepts & CLI_ARG_CLOCK) && strcmp(arg, "--raw-time") == 0) {
       a->raw_time = 1;
+      continue;
+    }
+    if ((accepts & CLI_ARG_CLOCK) && strcmp(arg, "--reference") == 0) {
+      char *end = NULL;
+      const char *value = i + 1 < argc ? argv[++i] : "";
+      errno = 0;
+      long v = strtol(value, &end, 10);
+      if (a->reference >= 0 || value[0] < '0' || value[0] > '9' ||
+          *end != '\0' || errno != 0 || v > 65535) {
+        cli_error(argv[0], a->reference >= 0
+                               ? "--reference given twice"
+                               : "--reference needs an input index (0 = the "
+                                 "first file)");
+        return CLI_EXIT_USAGE;
+      }
+      a->reference = v;
       continue;
     }
     if ((accepts & CLI_ARG_SPLIT) && strcmp(arg, "--force") == 0) {
@@ -135,7 +152,16 @@ int cli_start(int argc, char **argv, unsigned accepts, const char *help,
     return rc;
   }
   int align = (accepts & CLI_ARG_CLOCK) && !a->raw_time;
-  if (cli_inputs_open(in, a->paths, a->path_count, align) != 0) {
+  if (a->reference >= (long)a->path_count || (a->reference >= 0 && !align)) {
+    cli_error(argv[0],
+              a->raw_time ? "--reference aligns: not with --raw-time"
+                          : "--reference %ld: there are %u inputs (0 to %u)",
+              a->reference, a->path_count, a->path_count - 1);
+    cli_args_free(a);
+    return CLI_EXIT_USAGE;
+  }
+  unsigned reference = a->reference >= 0 ? (unsigned)a->reference : 0;
+  if (cli_inputs_open(in, a->paths, a->path_count, align, reference) != 0) {
     cli_args_free(a);
     return CLI_EXIT_ERROR;
   }

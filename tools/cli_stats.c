@@ -367,10 +367,12 @@ int cli_merge(int argc, char **argv) {
   cli_inputs in;
   int rc = cli_start(
       argc, argv, CLI_ARG_FILTER | CLI_ARG_GROUP | CLI_ARG_CLOCK,
-      "usage: peertrace merge [--by-trace] [--raw-time] [FILTERS] DUMP...\n"
+      "usage: peertrace merge [--by-trace] [--raw-time | --reference N] "
+      "[FILTERS] DUMP...\n"
       "Merges the dumps of several nodes into one timeline ordered by time\n"
       "(streamed: memory does not grow with the events), on the clock of\n"
-      "the first dump: first a line per node, \"clock: NODE FILE: ...\",\n"
+      "the first dump (or --reference N): first a line per node, \"clock: NODE "
+      "FILE: ...\",\n"
       "says how its times were aligned, or that they were not.  An event "
       "whose\n"
       "trace was last seen on another node is marked \"<- NODE\": the\n"
