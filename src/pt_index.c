@@ -7,6 +7,8 @@
 #include <pthread.h>
 #include <stdlib.h>
 
+#include "pt_ring_read.h"
+
 /* fork() calls since the first index was made (see pt__index_usable). */
 static _Atomic uint64_t pt__forks;
 static pthread_once_t pt__fork_hook_once = PTHREAD_ONCE_INIT;
@@ -123,18 +125,18 @@ static int pt__index_build(pt__index *ix, const pt_log *log, uint64_t block,
   uint64_t ts_max = 0;
   uint64_t base = block << ix->chunk_shift;
   for (uint64_t i = base; i < base + ix->chunk_size; i++) {
-    pt_event ev;
-    uint64_t ticket;
+    pt__record rec;
+    const pt_event *ev = &rec.event;
     uint16_t trace_tag = 0;
     uint16_t peer_tag = 0;
-    if (pt__log_read_slot(log, i, &ev, &ticket)) {
-      ts_min = ev.timestamp_us < ts_min ? ev.timestamp_us : ts_min;
-      ts_max = ev.timestamp_us > ts_max ? ev.timestamp_us : ts_max;
-      uint64_t h = pt__index_hash_trace_id(&ev.trace_id);
+    if (pt__ring_read(log, i, &rec)) {
+      ts_min = ev->timestamp_us < ts_min ? ev->timestamp_us : ts_min;
+      ts_max = ev->timestamp_us > ts_max ? ev->timestamp_us : ts_max;
+      uint64_t h = pt__index_hash_trace_id(&ev->trace_id);
       trace[pt__filter_word(h)] |= pt__filter_bits(h);
       trace_tag = pt__filter_tag(h);
-      if (ev.flags & PT_EVENT_HAS_PEER) {
-        h = pt__index_hash_peer_id(ev.peer_id);
+      if (ev->flags & PT_EVENT_HAS_PEER) {
+        h = pt__index_hash_peer_id(ev->peer_id);
         peer[pt__filter_word(h)] |= pt__filter_bits(h);
         peer_tag = pt__filter_tag(h);
       }
