@@ -29,8 +29,9 @@
  *
  * Use: pt_align_new, pt_align_add_node for every node, pt_align_add_event
  * for their events (any order), pt_align_solve, then the queries below;
- * pt_align_free.  Memory grows with the packet events added (about 40 bytes
- * each); other events are ignored.
+ * pt_align_free.  Memory grows with the packet events added (40 bytes
+ * each, about 75 at the peak of pt_align_solve); other events are not
+ * kept.
  * Thread-safety: one pt_align is used by one thread at a time.
  *
  * Trace builds only (PT_TRACE), like the rest of the read side.
