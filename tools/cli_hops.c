@@ -6,7 +6,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <peertrace/pt_align.h>
 #include <peertrace/pt_request.h>
 
 #include "cli_commands.h"
@@ -102,20 +101,14 @@ int cli_trace_conns(cli_inputs *in, const pt_trace_id *id, cli_conns *out,
 /*
  * Feeds r the events of trace `id` and of the connections that carried its
  * streams (cli_trace_conns), so the packets of other connections are
- * never kept, and al every event (it keeps the packets, to align the
- * clocks).  *first_node, *first_us: the trace's first event.  0, or -1
- * (printed).
+ * never kept.  Their times are the pipeline's timeline (aligned unless
+ * --raw-time).  *first_us: the trace's first event.  0, or -1 (printed).
  */
-static int cli_hops_load(pt_request *r, pt_align *al, cli_inputs *in,
-                         const pt_trace_id *id, unsigned *first_node,
+static int cli_hops_load(pt_request *r, cli_inputs *in, const pt_trace_id *id,
                          uint64_t *first_us) {
   for (unsigned i = 0; i < in->count; i++) {
-    const uint8_t *node = in->inputs[i].info->node_id;
     unsigned index;
-    int rc = pt_request_add_node(r, node, &index);
-    if (rc == PT_OK) {
-      rc = pt_align_add_node(al, node, &index);
-    }
+    int rc = pt_request_add_node(r, in->inputs[i].info->node_id, &index);
     if (rc == PT_ERR_EXISTS) {
       cli_error(in->inputs[i].path, "a second file of the same node: its "
                                     "hops cannot be told apart");
@@ -138,52 +131,47 @@ static int cli_hops_load(pt_request *r, pt_align *al, cli_inputs *in,
   }
   pt_event ev;
   unsigned input;
-  int more, found = 0;
+  int more;
   while ((more = cli_inputs_next(in, &ev, &input)) == 1) {
-    int mine = memcmp(&ev.trace_id, id, sizeof *id) == 0;
-    if (mine && !found) {
-      found = 1;
-      *first_node = input;
-    }
-    if (((mine || cli_conns_has(&conns, pt_event_conn(&ev))) &&
-         pt_request_add_event(r, input, &ev) != PT_OK) ||
-        pt_align_add_event(al, input, &ev) != PT_OK) {
+    if ((memcmp(&ev.trace_id, id, sizeof *id) == 0 ||
+         cli_conns_has(&conns, pt_event_conn(&ev))) &&
+        pt_request_add_event(r, input, &ev) != PT_OK) {
       cli_error("hops", "out of memory");
       more = -1;
       break;
     }
   }
   cli_conns_free(&conns);
-  if (more == 0 && pt_align_solve(al, 0) != PT_OK) {
-    cli_error("hops", "out of memory");
-    more = -1;
-  }
   return more == 0 ? 0 : -1;
 }
 
-static uint64_t cli_hops_time(void *user, unsigned node, uint64_t raw_us) {
-  return pt_align_time(user, node, raw_us);
-}
-
 /*
- * How the times were put on one clock: "on the clock of node X, N other
- * nodes aligned (bound <= B us)", and the nodes left as recorded.
+ * Which clock the times are on, from the pipeline's estimates: "on node
+ * X's clock, N nodes aligned to it (bound B us)" and the nodes left as
+ * recorded, or "as recorded (--raw-time)".
  */
-static void cli_hops_clocks(const pt_align *al, const cli_inputs *in, char *out,
-                            size_t size) {
-  char ref[9];
-  cli_node_name(ref, in, 0);
+static void cli_hops_clocks(const cli_inputs *in, char *out, size_t size) {
+  unsigned ref = pt_pipeline_reference(in->pipeline);
+  pt_clock_estimate e;
+  if (pt_pipeline_clock(in->pipeline, ref, &e) != PT_OK ||
+      e.status != PT_CLOCK_REFERENCE) {
+    snprintf(out, size, "as recorded (--raw-time)");
+    return;
+  }
+  char name[9];
+  cli_node_name(name, in, ref);
   unsigned aligned = 0;
   double bound = 0;
-  size_t n = (size_t)snprintf(out, size, "on node %s's clock", ref);
-  for (unsigned i = 1; i < in->count && n < size; i++) {
-    pt_clock_estimate e;
-    if (pt_align_estimate(al, i, &e) == PT_OK && e.status == PT_CLOCK_ALIGNED) {
+  size_t n = (size_t)snprintf(out, size, "on node %s's clock", name);
+  for (unsigned i = 0; i < in->count && n < size; i++) {
+    if (i == ref || pt_pipeline_clock(in->pipeline, i, &e) != PT_OK) {
+      continue;
+    }
+    if (e.status == PT_CLOCK_ALIGNED) {
       aligned++;
       bound = e.bound_us > bound ? e.bound_us : bound;
       continue;
     }
-    char name[9];
     cli_node_name(name, in, i);
     n += (size_t)snprintf(out + n, size - n, ", %s not aligned (as recorded)",
                           name);
@@ -387,25 +375,14 @@ static int cli_hops_print(const cli_style *s, cli_inputs *in,
     cli_error("hops", "out of memory");
     return -1;
   }
-  pt_align *al;
-  if (pt_align_new(&al) != PT_OK) {
-    pt_request_free(r);
-    cli_error("hops", "out of memory");
-    return -1;
-  }
   cli_hops_ctx x = {r, s, in, 0, 0};
-  unsigned first_node = 0;
-  if (cli_hops_load(r, al, in, id, &first_node, &x.base_us) != 0) {
-    pt_align_free(al);
+  if (cli_hops_load(r, in, id, &x.base_us) != 0) {
     pt_request_free(r);
     return -1;
   }
-  /* Every time on the first input's clock, as merge and the exports do. */
-  pt_request_set_time(r, cli_hops_time, al);
-  x.base_us = pt_align_time(al, first_node, x.base_us);
   char hex[33], clocks[512];
   pt_trace_id_to_hex(id, hex, sizeof hex);
-  cli_hops_clocks(al, in, clocks, sizeof clocks);
+  cli_hops_clocks(in, clocks, sizeof clocks);
   printf("\n%shops of trace %s%s (times from the trace's first event, %s; "
          "packets: +time received after the hop was sent)\n",
          cli_colour(s, CLI_CYAN), hex, cli_colour(s, CLI_RESET), clocks);
@@ -421,7 +398,6 @@ static int cli_hops_print(const cli_style *s, cli_inputs *in,
     cli_error("hops", "%s", pt_strerror(rc));
   }
   pt_request_free(r);
-  pt_align_free(al);
   return rc == PT_OK ? 0 : -1;
 }
 
@@ -437,7 +413,7 @@ int cli_hops_after_merge(const cli_args *a, cli_inputs *in) {
 
 int cli_request(int argc, char **argv) {
   static const char help[] =
-      "usage: peertrace request [--color WHEN] TRACE FILE...\n"
+      "usage: peertrace request [--raw-time] [--color=WHEN] TRACE FILE...\n"
       "The hops of one request (TRACE: its trace id or a unique prefix) and\n"
       "the packets that carried each hop: for every hop (app_command ->\n"
       "app_start, and the reply app_end -> app_end) its nodes, times and\n"
@@ -464,18 +440,24 @@ int cli_request(int argc, char **argv) {
       free(args);
       return CLI_EXIT_USAGE;
     }
+    if (strcmp(arg, "--help") == 0 || strcmp(arg, "-h") == 0) {
+      /* The help without the filters, which request does not take. */
+      cli_args h;
+      char *only_help[] = {argv[0], (char *)"--help"};
+      int rc = cli_parse_args(2, only_help, CLI_ARG_CLOCK, help, &h);
+      cli_args_free(&h);
+      free(args);
+      return rc;
+    }
     if (!have_trace && arg[0] != '-') {
       args[n++] = (char *)"--trace";
       have_trace = 1;
-    } else if (strcmp(arg, "--color") == 0 && i + 1 < argc) {
-      args[n++] = argv[i++];
-      arg = argv[i];
     }
     args[n++] = (char *)arg;
   }
   cli_args a;
   cli_inputs in;
-  int rc = cli_start(n, args, CLI_ARG_FILTER, help, &a, &in);
+  int rc = cli_start(n, args, CLI_ARG_FILTER | CLI_ARG_CLOCK, help, &a, &in);
   if (rc == CLI_GO_ON && !have_trace) {
     cli_error(argv[0], "which trace? (see --help)");
     cli_stop(&a, &in);

@@ -44,6 +44,13 @@ mkdir -p "$out/skewed"
 "$peertrace" request 7777 "$out"/skewed/node{0,1,2}.ptd | normal >"$out/skewed.cmp" ||
   fail "peertrace request (skewed) failed"
 diff -u "$out/expected" "$out/skewed.cmp" || fail "skewed request output differs"
+# --raw-time: as recorded, B's times 2.5 s late.
+"$peertrace" request --raw-time 7777 "$out"/skewed/node{0,1,2}.ptd >"$out/raw.out" ||
+  fail "peertrace request --raw-time failed"
+grep -q '^hops of trace 7\{32\} (times from the trace.s first event, as recorded (--raw-time);' "$out/raw.out" ||
+  fail "--raw-time header: $(head -2 "$out/raw.out")"
+grep -q 'sent +0.010ms, started +2500.165ms, ended +2500.405ms, ok$' "$out/raw.out" ||
+  fail "--raw-time hop 1: $(grep 'hop 1' "$out/raw.out")"
 
 # merge --trace ends with the same hops.
 "$peertrace" merge --trace 7777 "${dumps[@]}" >"$out/merge.out" ||
