@@ -42,6 +42,7 @@ the same checks, and node 2's events recovered from its log file.
 Usage: netns_demo.py P2P_DEMO PEERTRACE OUT_DIR [RUNS]
 Exit: 0 passed, 1 failed, 77 not root (no namespaces to test).
 """
+import fcntl
 import json
 import os
 import re
@@ -69,6 +70,14 @@ def links_here():
 
 
 def leftovers(out):
+    """What the run left: taken under the demo's lock, so that a namespace
+    demo another test or user runs meanwhile is not counted."""
+    with open("/run/ptdemo-lock", "a") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        return leftovers_unlocked(out)
+
+
+def leftovers_unlocked(out):
     listed = subprocess.run(["ip", "netns", "list"], capture_output=True,
                             text=True, check=True).stdout
     names = [w.split()[0] for w in listed.splitlines()
