@@ -42,6 +42,7 @@ struct pt_pipeline {
   unsigned count, cap;
   unsigned reference;
   int raw_time;
+  double max_drift_ppm; /* 0: pt_align's default */
   int started;
   pt_align *align; /* NULL: times as recorded (raw, one source) */
   pt_pipeline_filter filter;
@@ -256,6 +257,14 @@ int pt_pipeline_set_raw_time(pt_pipeline *p, int raw) {
   return PT_OK;
 }
 
+int pt_pipeline_set_max_drift(pt_pipeline *p, double ppm) {
+  if (p == NULL || p->started || !(ppm > 0) || !(ppm <= 10000)) {
+    return PT_ERR_INVALID;
+  }
+  p->max_drift_ppm = ppm;
+  return PT_OK;
+}
+
 int pt_pipeline_set_filter(pt_pipeline *p, const pt_pipeline_filter *f) {
   if (p == NULL) {
     return PT_ERR_INVALID;
@@ -373,6 +382,9 @@ int pt_pipeline_rewind(pt_pipeline *p) {
 /* One pass over every source's events into a pt_align, then solve. */
 static int pt__pipe_align(pt_pipeline *p) {
   int rc = pt_align_new(&p->align);
+  if (rc == PT_OK && p->max_drift_ppm > 0) {
+    rc = pt_align_set_max_drift(p->align, p->max_drift_ppm);
+  }
   for (unsigned i = 0; rc == PT_OK && i < p->count; i++) {
     pt__pipe_source *s = &p->sources[i];
     unsigned same = 0;

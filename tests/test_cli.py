@@ -447,9 +447,19 @@ check(rc == 0 and "relay.ptd: reference: times as recorded" in out and
 for args, what in ((["--reference", "3"], "there are 3 inputs"),
                    (["--reference", "x"], "needs an input index"),
                    (["--reference", "0", "--reference", "1"], "given twice"),
-                   (["--raw-time", "--reference", "1"], "not with --raw-time")):
+                   (["--raw-time", "--reference", "1"], "not with --raw-time"),
+                   (["--max-drift", "0"], "needs a rate in ppm")):
     rc, _, err = run("merge", *args, *SKEWED)
     check(rc == 2 and what in err, "merge %s: %s" % (args, err))
+# --max-drift reaches the aligner: the samples' 11 ms do not pin a drift,
+# so allowing 1 ppm instead of 500 narrows the relay's bound.
+bounds = []
+for args in ([], ["--max-drift", "1"]):
+    rc, out, err = run("merge", *args, *SKEWED)
+    m = re.search(r"relay.ptd: aligned .* bound ±(\d+\.\d+) ms", out)
+    bounds.append(float(m.group(1)) if rc == 0 and m else None)
+check(None not in bounds and bounds[1] < bounds[0],
+      "merge --max-drift 1 narrows the bound: %s" % bounds)
 rc, _, err = run("show", "--raw-time", CLIENT)
 check(rc == 2 and "unknown option --raw-time" in err,
       "show has no --raw-time (it shows recorded times)")

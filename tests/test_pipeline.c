@@ -455,6 +455,32 @@ static void test_errors_name_the_source(void **state) {
   assert_int_equal(pt_pipeline_new(NULL), PT_ERR_INVALID);
 }
 
+/* The drift allowed reaches the aligner: a tighter one, a bound no wider. */
+static void test_max_drift(void **state) {
+  (void)state;
+  double bound[2];
+  for (int k = 0; k < 2; k++) {
+    pt_pipeline *p;
+    assert_int_equal(pt_pipeline_new(&p), PT_OK);
+    assert_int_equal(pt_pipeline_add_dump(p, dump_a, NULL), PT_OK);
+    assert_int_equal(pt_pipeline_add_dump(p, dump_b, NULL), PT_OK);
+    assert_int_equal(pt_pipeline_set_max_drift(p, 0), PT_ERR_INVALID);
+    assert_int_equal(pt_pipeline_set_max_drift(p, 20000), PT_ERR_INVALID);
+    /* 60 ppm: the true 50 is allowed; the default is 500. */
+    if (k == 1) {
+      assert_int_equal(pt_pipeline_set_max_drift(p, 60), PT_OK);
+    }
+    assert_int_equal(pt_pipeline_start(p), PT_OK);
+    assert_int_equal(pt_pipeline_set_max_drift(p, 60), PT_ERR_INVALID);
+    pt_clock_estimate est;
+    assert_int_equal(pt_pipeline_clock(p, 1, &est), PT_OK);
+    assert_int_equal(est.status, PT_CLOCK_ALIGNED);
+    bound[k] = est.bound_us;
+    pt_pipeline_free(p);
+  }
+  assert_true(bound[1] <= bound[0]);
+}
+
 /* The reference may be any node: with B as reference, A moves back. */
 static void test_other_reference(void **state) {
   (void)state;
@@ -511,6 +537,7 @@ int main(void) {
       cmocka_unit_test(test_errors_name_the_source),
       cmocka_unit_test(test_other_reference),
       cmocka_unit_test(test_same_node_twice),
+      cmocka_unit_test(test_max_drift),
   };
   return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -101,7 +101,7 @@ static int cli_pipeline_failed(const cli_inputs *in) {
 }
 
 int cli_inputs_open(cli_inputs *in, char **paths, unsigned count, int align,
-                    unsigned reference) {
+                    unsigned reference, double max_drift) {
   memset(in, 0, sizeof *in);
   in->inputs = calloc(count, sizeof *in->inputs);
   if (in->inputs == NULL || pt_pipeline_new(&in->pipeline) != PT_OK) {
@@ -120,6 +120,8 @@ int cli_inputs_open(cli_inputs *in, char **paths, unsigned count, int align,
   uint64_t last_us;
   if (pt_pipeline_set_raw_time(in->pipeline, !align) != PT_OK ||
       pt_pipeline_set_reference(in->pipeline, reference) != PT_OK ||
+      (max_drift > 0 &&
+       pt_pipeline_set_max_drift(in->pipeline, max_drift) != PT_OK) ||
       pt_pipeline_start(in->pipeline) != PT_OK ||
       pt_pipeline_span(in->pipeline, &in->first_us, &last_us) != PT_OK) {
     cli_pipeline_failed(in);
@@ -226,7 +228,9 @@ const char cli_clock_help[] =
     "                  the packets they exchanged; each node's estimate and\n"
     "                  bound is shown, and a node that cannot be aligned\n"
     "                  is named and keeps its recorded times\n"
-    "  --reference N   align to input N's clock instead (0: the first)\n";
+    "  --reference N   align to input N's clock instead (0: the first)\n"
+    "  --max-drift PPM the largest rate difference of two clocks allowed\n"
+    "                  (default 500; smaller: tighter bounds, if true)\n";
 
 const char cli_filter_help[] =
     "  --trace HEX     events of the trace whose id starts with HEX (one\n"

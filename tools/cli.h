@@ -87,11 +87,12 @@ typedef struct cli_inputs {
 /*
  * Opens every path as a source of one pipeline and starts it: with align,
  * on the clock of input `reference` (< count; the others aligned where
- * their packets allow; pt_pipeline.h), else on recorded times.  On failure
+ * their packets allow; pt_pipeline.h; max_drift > 0: the rate difference
+ * allowed, pt_pipeline_set_max_drift), else on recorded times.  On failure
  * prints "peertrace: PATH: problem".  0 or -1.
  */
 int cli_inputs_open(cli_inputs *in, char **paths, unsigned count, int align,
-                    unsigned reference);
+                    unsigned reference, double max_drift);
 /*
  * The next event that passes the pipeline's filter, in time order (ties:
  * input order, then write order), its timestamp on the timeline: 1/0/-1.

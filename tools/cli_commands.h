@@ -63,9 +63,10 @@ typedef struct cli_args {
   const char *output;
   const char *split_dir;
   int by_trace;
-  int force;      /* --split: replace existing files */
-  int raw_time;   /* --raw-time: recorded times, no alignment */
-  long reference; /* --reference INDEX: the timeline's clock (-1: first) */
+  int force;        /* --split: replace existing files */
+  int raw_time;     /* --raw-time: recorded times, no alignment */
+  long reference;   /* --reference INDEX: the timeline's clock (-1: first) */
+  double max_drift; /* --max-drift PPM (0: pt_align's default) */
   const char *format;
   unsigned long count;
   /* export svg --trace: these connections' events match too (they pass

@@ -75,6 +75,21 @@ int cli_parse_args(int argc, char **argv, unsigned accepts, const char *help,
       a->raw_time = 1;
       continue;
     }
+    if ((accepts & CLI_ARG_CLOCK) && strcmp(arg, "--max-drift") == 0) {
+      char *end = NULL;
+      const char *value = i + 1 < argc ? argv[++i] : "";
+      double v = strtod(value, &end);
+      if (a->max_drift > 0 || value[0] == '\0' || *end != '\0' || !(v > 0) ||
+          !(v <= 10000)) {
+        cli_error(argv[0], a->max_drift > 0
+                               ? "--max-drift given twice"
+                               : "--max-drift needs a rate in ppm (0 to "
+                                 "10000, e.g. 100)");
+        return CLI_EXIT_USAGE;
+      }
+      a->max_drift = v;
+      continue;
+    }
     if ((accepts & CLI_ARG_CLOCK) && strcmp(arg, "--reference") == 0) {
       char *end = NULL;
       const char *value = i + 1 < argc ? argv[++i] : "";
@@ -152,16 +167,19 @@ int cli_start(int argc, char **argv, unsigned accepts, const char *help,
     return rc;
   }
   int align = (accepts & CLI_ARG_CLOCK) && !a->raw_time;
-  if (a->reference >= (long)a->path_count || (a->reference >= 0 && !align)) {
+  if (a->reference >= (long)a->path_count ||
+      ((a->reference >= 0 || a->max_drift > 0) && !align)) {
     cli_error(argv[0],
-              a->raw_time ? "--reference aligns: not with --raw-time"
+              a->raw_time ? "--reference and --max-drift align: not with "
+                            "--raw-time"
                           : "--reference %ld: there are %u inputs (0 to %u)",
               a->reference, a->path_count, a->path_count - 1);
     cli_args_free(a);
     return CLI_EXIT_USAGE;
   }
   unsigned reference = a->reference >= 0 ? (unsigned)a->reference : 0;
-  if (cli_inputs_open(in, a->paths, a->path_count, align, reference) != 0) {
+  if (cli_inputs_open(in, a->paths, a->path_count, align, reference,
+                      a->max_drift) != 0) {
     cli_args_free(a);
     return CLI_EXIT_ERROR;
   }

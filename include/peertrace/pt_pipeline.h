@@ -11,8 +11,9 @@
  * at a time, to an exporter (pt_pipeline_export), a callback
  * (pt_pipeline_run) or the caller (pt_pipeline_next).  Everything stays in
  * memory and streams: dumps are read as they go (constant memory), a log's
- * snapshot holds that log's events (pt__ring_snapshot: 160 bytes a slot),
- * and alignment keeps about 40 bytes per packet event (pt_align.h).
+ * snapshot holds that log's events (160 bytes a slot of its capacity),
+ * and alignment keeps the packet events (pt_align.h; ~70 bytes each in
+ * bench_merge).
  *
  * Times.  By default the timeline is on the clock of a reference node (the
  * first source, or pt_pipeline_set_reference): pt_pipeline_start reads every
@@ -151,6 +152,14 @@ PT_API const pt_dump_info *pt_pipeline_source_info(const pt_pipeline *p,
  */
 PT_API int pt_pipeline_set_reference(pt_pipeline *p, unsigned index);
 PT_API int pt_pipeline_set_raw_time(pt_pipeline *p, int raw);
+
+/*
+ * pt_pipeline_set_max_drift: the largest rate difference between two
+ * clocks the alignment allows (pt_align_set_max_drift: ppm, > 0 and <=
+ * 10000; default PT_ALIGN_MAX_DRIFT_PPM).  Before start.  PT_OK;
+ * PT_ERR_INVALID (NULL, started, out of range or NaN).
+ */
+PT_API int pt_pipeline_set_max_drift(pt_pipeline *p, double ppm);
 
 /*
  * pt_pipeline_set_filter: the events handed out from now on (the filter is
