@@ -285,6 +285,8 @@ static int push_unrec(pt_align *a, size_t *cap, uint32_t s) {
  * One (space, pn) of a connection between nodes x and y: recs[g..h).  Per
  * sender: one packet_sent and the earliest packet_received pair; several
  * sends of one number by one node (a hostile or spliced file) pair nothing.
+ * The same event twice (same time, and size for a send: two overlapping
+ * files of one node, a dump and its log) counts once.
  */
 static int pair_group(pt_align *a, size_t g, size_t h, unsigned x, unsigned y,
                       size_t *capp, size_t *capu) {
@@ -296,13 +298,18 @@ static int pair_group(pt_align *a, size_t g, size_t h, unsigned x, unsigned y,
     for (size_t i = g; i < h; i++) {
       const rec *p = &a->recs[i];
       if (p->kind == KIND_RECEIVED ? p->node != sender : p->node == sender) {
+        /* Sorted by (kind, node, t): repeats of an event are adjacent. */
         if (p->kind == KIND_SENT) {
-          nsent++;
-          s = (uint32_t)i;
+          if (nsent == 0 || p->t != a->recs[s].t ||
+              p->size != a->recs[s].size) {
+            nsent++;
+            s = (uint32_t)i;
+          }
         } else if (p->kind == KIND_LOST) {
           lost = 1;
-        } else if (nrecv++ == 0 || p->t < a->recs[r].t) {
-          r = (uint32_t)i;
+        } else if (nrecv == 0 || p->t != a->recs[r].t) {
+          /* The first is the earliest. */
+          r = nrecv++ == 0 ? (uint32_t)i : r;
         }
       }
     }

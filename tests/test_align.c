@@ -609,6 +609,12 @@ static void test_hostile_events(void **state) {
   add(a, 0, packet(PT_EV_PACKET_SENT, 1100, 7, 2, 2));
   add(a, 1, packet(PT_EV_PACKET_RECEIVED, 1700, 7, 2, 2));
   add(a, 1, packet(PT_EV_PACKET_RECEIVED, 1600, 7, 2, 2));
+  /* pn 3: the same send and receipt given twice (overlapping files):
+   * one pair, no duplicate. */
+  for (int twice = 0; twice < 2; twice++) {
+    add(a, 0, packet(PT_EV_PACKET_SENT, 1200, 7, 2, 3));
+    add(a, 1, packet(PT_EV_PACKET_RECEIVED, 1800, 7, 2, 3));
+  }
   /* pn 9 received, never sent. */
   add(a, 1, packet(PT_EV_PACKET_RECEIVED, 1650, 7, 2, 9));
   /* conn 8 claimed by three nodes: skipped whole. */
@@ -629,7 +635,7 @@ static void test_hostile_events(void **state) {
   assert_int_equal(pt_align_solve(a, 0), PT_OK);
   pt_align_stats st;
   assert_int_equal(pt_align_stats_get(a, &st), PT_OK);
-  assert_int_equal(st.packet_events, 14);
+  assert_int_equal(st.packet_events, 18);
   assert_int_equal(st.conns, 3);
   assert_int_equal(st.conns_ambiguous, 1);
   assert_int_equal(st.duplicate_sends, 1);
@@ -637,12 +643,14 @@ static void test_hostile_events(void **state) {
   assert_int_equal(st.received_unmatched, 1);
   collected c = {0};
   assert_int_equal(pt_align_pairs(a, collect, &c), PT_OK);
-  /* conn 7 pn 2 (earliest receipt), conn 9 both ways. */
-  assert_int_equal(c.n, 3);
+  /* conn 7 pn 2 (earliest receipt) and 3 (once), conn 9 both ways. */
+  assert_int_equal(c.n, 4);
   assert_int_equal(c.p[0].sent_us, 0);
   assert_int_equal(c.p[1].sent_us, 1100);
   assert_int_equal(c.p[1].received_us, 1600);
-  assert_int_equal(c.p[2].sent_us, UINT64_MAX - 5);
+  assert_int_equal(c.p[2].sent_us, 1200);
+  assert_int_equal(c.p[2].received_us, 1800);
+  assert_int_equal(c.p[3].sent_us, UINT64_MAX - 5);
   /* Whatever came of it, times stay monotone and in range. */
   for (unsigned v = 0; v < 3; v++) {
     pt_clock_estimate e;

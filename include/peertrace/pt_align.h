@@ -153,9 +153,11 @@ typedef struct pt_align_stats {
   uint64_t unreceived;
   uint64_t received_unmatched; /* received, no packet_sent recorded */
   uint64_t duplicate_sends;    /* (conn, space, pn) sent more than once by
-                                  one node: neither send paired */
+                                  one node: none of the sends paired */
   uint64_t duplicate_receives; /* received more than once: the earliest
-                                  receipt paired */
+                                  receipt paired.  One event given twice
+                                  (same time; two overlapping files of a
+                                  node) is neither: it counts once */
   uint64_t links;              /* node pairs with packets both ways */
   uint64_t links_inconsistent; /* of those, contradicting a linear clock */
   uint64_t links_one_way;      /* node pairs with packets one way only */
