@@ -440,18 +440,19 @@ static int pt__req_pkt_cmp(const void *x, const void *y) {
 }
 
 /*
- * When every byte of [lo, hi) had arrived, counting packets from index
- * `from` on that overlap it and were received (the byte's first arrival):
- * 1 and *at, or 0 if some byte never arrived.
+ * When every byte of [lo, hi) had arrived, in any of the hop's packets
+ * that carried it and was received (a byte counts at its first arrival,
+ * which may come before a lost repeat of it was even sent): 1 and *at, or
+ * 0 if some byte never arrived.
  */
-static int pt__req_covered_at(const pt__req_pkt *pk, size_t n, size_t from,
-                              uint64_t lo, uint64_t hi, uint64_t *at) {
+static int pt__req_covered_at(const pt__req_pkt *pk, size_t n, uint64_t lo,
+                              uint64_t hi, uint64_t *at) {
   uint64_t worst = 0;
   uint64_t pos = lo;
   /* Walk the range in segments bounded by the packets' edges. */
   while (pos < hi) {
     uint64_t best = UINT64_MAX, seg_end = hi;
-    for (size_t i = from; i < n; i++) {
+    for (size_t i = 0; i < n; i++) {
       const pt__req_pkt *p = &pk[i];
       if (p->out.received_us == 0) {
         continue;
@@ -600,7 +601,7 @@ static int pt__req_hop_packets(const pt_request *r, pt_request_hop *hop,
       first_lost_sent = p->out.sent_us;
     }
     uint64_t at;
-    if (pt__req_covered_at(pk, n, k, p->lo, p->hi, &at)) {
+    if (pt__req_covered_at(pk, n, p->lo, p->hi, &at)) {
       p->out.recovered = 1;
       p->out.recovery_us = at > p->out.sent_us ? at - p->out.sent_us : 0;
       last_recovered = at > last_recovered ? at : last_recovered;

@@ -545,6 +545,31 @@ static void test_spurious_loss(void **state) {
   pt_request_free(s.r);
 }
 
+/*
+ * A lost probe: packet 1 delivered the bytes (at 150), probe 2 repeated
+ * them (at 300) and was lost.  Nothing was missing: recovered, in 0 us.
+ * Seen in the demo (a 6-byte reply, its probe lost 101 ms later).
+ */
+static void test_lost_repeat(void **state) {
+  (void)state;
+  scene s;
+  scene_new(&s, 0);
+  app(&s, A, 100, PT_EV_APP_COMMAND, B, 0);
+  data(&s, A, 101, CONN_AB, 0, 0, 6);
+  sent(&s, A, 102, CONN_AB, 1, 50, 0, 0, 6);
+  packet(&s, B, 150, PT_EV_PACKET_RECEIVED, CONN_AB, 1, 50);
+  sent(&s, A, 300, CONN_AB, 2, 50, 0, 0, 6);
+  packet(&s, A, 400, PT_EV_PACKET_LOST, CONN_AB, 2, 0);
+  collected c;
+  hops_of(&s, &c);
+  assert_int_equal(c.n, 1);
+  assert_int_equal(c.hops[0].lost, 1);
+  assert_int_equal(c.hops[0].repeats, 1);
+  assert_int_equal(c.hops[0].recovered, 1);
+  assert_int_equal(c.hops[0].recovery_us, 0);
+  pt_request_free(s.r);
+}
+
 /* Invariants of any hop and its packets, whatever the input. */
 static int check_random_hop(const pt_request_hop *h, void *user) {
   scene *s = user;
@@ -673,6 +698,7 @@ int main(int argc, char **argv) {
       cmocka_unit_test(test_partial_input),
       cmocka_unit_test(test_split_retransmission),
       cmocka_unit_test(test_spurious_loss),
+      cmocka_unit_test(test_lost_repeat),
       cmocka_unit_test(test_random_input),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);

@@ -94,10 +94,12 @@ typedef struct pt_request_hop {
   unsigned packets, lost, retransmissions, repeats;
   uint64_t uncovered; /* bytes of the range in no recorded frame */
   /*
-   * 1 if every byte of the hop's lost packets was received later (by a
-   * retransmission, or by the lost packet itself if it arrived after all);
-   * recovery_us: from the first lost packet's send to the receipt of the
-   * last such byte.  0 and 0 if nothing was lost or recovery was not seen.
+   * 1 if every byte of the hop's lost packets arrived (in a retransmission,
+   * in the lost packet itself if it arrived after all, or in an earlier
+   * packet when the lost one only repeated them); recovery_us: from the
+   * first lost packet's send to the first arrival of the last such byte
+   * (0 if they had all arrived before it was sent).  0 and 0 if nothing
+   * was lost or recovery was not seen.
    */
   int recovered;
   uint64_t recovery_us;

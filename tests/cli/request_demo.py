@@ -76,19 +76,19 @@ def arrival(sender, conn, pn):
 
 
 def recovery(sender, conn, stream, lost_pn):
-    """Lost packet's send to the first arrival of its last byte, raw."""
+    """Lost packet's send to the first arrival of its last byte (in any
+    packet: a lost probe may repeat bytes that had arrived already), raw."""
     sent = sender_events(sender, "packet_sent", conn, lost_pn)[0]["timestamp_us"]
     mine = [f["data"] for f in frames(sender, conn, stream) if f["data"]["pn"] == lost_pn]
     lo = min(f["offset"] for f in mine)
     hi = max(f["offset"] + f["length"] for f in mine)
-    later = []  # (lo, hi, arrival) of the packets carrying those bytes again
+    later = []  # (lo, hi, arrival) of the packets carrying those bytes
     for f in frames(sender, conn, stream):
         d = f["data"]
         t = arrival(sender, conn, d["pn"])
         if t is None or d["offset"] >= hi or d["offset"] + d["length"] <= lo:
             continue
-        if d["pn"] == lost_pn or f["timestamp_us"] > sent:
-            later.append((d["offset"], d["offset"] + d["length"], t))
+        later.append((d["offset"], d["offset"] + d["length"], t))
     cuts = sorted({lo, hi} | {x for a, b, _ in later for x in (a, b) if lo < x < hi})
     worst = 0
     for a, b in zip(cuts, cuts[1:]):
@@ -96,7 +96,7 @@ def recovery(sender, conn, stream, lost_pn):
         if not times:
             return None
         worst = max(worst, min(times))
-    return worst - sent
+    return max(0, worst - sent)
 
 
 traces = sorted({e["trace_id"] for events in nodes.values() for e in events
