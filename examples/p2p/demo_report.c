@@ -205,9 +205,14 @@ static void describe(const pt_dump *logs, size_t count, const node_event *all,
                (double)ev->data.app_end.duration_us / 1000.0);
     }
     return;
-  default:
-    pt_event_format(ev, what, size);
+  default: {
+    /* Its fields; the kind is in the column before. */
+    char text[512];
+    pt_event_format(ev, text, sizeof text);
+    const char *fields = strchr(text, ' ');
+    snprintf(what, size, "%s", fields != NULL ? fields + 1 : "");
     return;
+  }
   }
 }
 
