@@ -12,7 +12,9 @@ ended ok says "recovered in T ms", and T agrees, within the alignment
 bound the header prints, with the recovery worked out here from the raw
 events (lost packet's send to the first arrival of its last byte); the
 SVG of a request with a loss draws the loss with no label under an
-arrowhead.
+arrowhead.  Then the demo again with skewed clocks (libfaketime, one
+process per node): aligned, no hop is received before it was sent and no
+packet arrives before its hop was sent, while --raw-time shows the skew.
 """
 import glob
 import json
@@ -49,7 +51,7 @@ if len(dumps) != 4:
 # Raw events of each node, by the node's short id.
 nodes = {}
 for path in dumps:
-    d = json.loads(run(peertrace, "export", "json", path))
+    d = json.loads(run(peertrace, "export", "json", "--raw-time", path))
     nodes[d["nodes"][0]["node_id"][:8]] = d["events"]
 
 
@@ -99,8 +101,17 @@ def recovery(sender, conn, stream, lost_pn):
     return max(0, worst - sent)
 
 
-traces = sorted({e["trace_id"] for events in nodes.values() for e in events
-                 if e["kind"] == "app_start" and not e.get("peer_id")})
+def traces_of(paths):
+    """The client requests (app_start without a peer) of the dumps."""
+    found = set()
+    for path in paths:
+        for e in json.loads(run(peertrace, "export", "json", "--raw-time", path))["events"]:
+            if e["kind"] == "app_start" and not e.get("peer_id"):
+                found.add(e["trace_id"])
+    return sorted(found)
+
+
+traces = traces_of(dumps)
 if not traces:
     fail("the demo recorded no request")
 hop_re = re.compile(r"^  hop (\d+): (request|reply)\s+(\S+) -> (\S+)  .*, "
@@ -176,6 +187,41 @@ with open(svg) as f:
 if not re.search(r">pn \d+ LOST, recovered [0-9.]+ ms<", drawn):
     fail("%s: the SVG draws no recovered loss" % lossy_trace[:8])
 run(sys.executable, os.path.join(here, "svg_geometry.py"), svg)
+
+# The same demo in processes whose clocks libfaketime shifts by up to 10 s
+# and drifts by up to 100 ppm: aligned, every hop starts after it was sent
+# and every packet arrives after its hop was sent; with --raw-time the
+# skew shows (some hop seconds off).
+skewed = os.path.join(out, "skewed")
+os.makedirs(skewed)
+run(demo, "--processes", "--nodes", "4", "--loss", "0.05", "--seed", "7",
+    "--chunks", "8", "--skew", "0:0,2.5:50,-3:-80,7:100", "--out", skewed)
+sdumps = sorted(glob.glob(os.path.join(skewed, "node*.ptd")))
+time_re = re.compile(r"sent \+([0-9.]+)ms, (?:started|received) ([+-][0-9.]+)ms")
+hops_seen = 0
+worst_raw = 0.0
+for trace in traces_of(sdumps):
+    text = run(peertrace, "request", trace, *sdumps)
+    if "3 nodes aligned" not in text.splitlines()[1]:
+        fail("skewed %s: not every node aligned: %s" % (trace[:8], text.splitlines()[1]))
+    for line in text.splitlines():
+        m = time_re.search(line)
+        if m:
+            hops_seen += 1
+            if float(m.group(2)) < float(m.group(1)):
+                fail("skewed %s: a hop received before it was sent: %s" % (trace[:8], line))
+        if line.startswith("    stream") or line.startswith("       "):
+            if re.search(r", -[0-9.]+ms\)", line):
+                fail("skewed %s: a packet arrived before its hop was sent: %s"
+                     % (trace[:8], line))
+    for m in time_re.finditer(run(peertrace, "request", "--raw-time", trace, *sdumps)):
+        worst_raw = max(worst_raw, abs(float(m.group(2)) - float(m.group(1))))
+if hops_seen == 0:
+    fail("skewed run: no hop")
+if worst_raw < 1000.0:
+    fail("skewed run: --raw-time shows no skew (largest gap %.3f ms)" % worst_raw)
 print("request_demo: %d requests, %d hops with a loss, %d recovery times "
-      "matched the raw events, SVG of %s checked"
-      % (len(traces), lost_hops, checked_recoveries, lossy_trace[:8]))
+      "matched the raw events, SVG of %s checked; skewed clocks: %d hops "
+      "in causal order once aligned (%.0f ms apart as recorded)"
+      % (len(traces), lost_hops, checked_recoveries, lossy_trace[:8],
+         hops_seen, worst_raw))
