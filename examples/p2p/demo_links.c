@@ -167,18 +167,42 @@ static void print_links(report *r, const demo_netns *ns, const char *tool,
 
 /* ---- One request down to its packets ----------------------------------- */
 
+/* A request's score: packets the network dropped (never received), then packets
+ * declared lost (some arrive after all: reordered by the links' jitter,
+ * declared lost by QUIC's packet threshold), then hops. */
+typedef struct score {
+  unsigned dropped, lost, hops;
+} score;
+
 typedef struct pick {
   pt_request *req;
-  unsigned lost, hops;
-  pt_trace_id best;
-  unsigned best_lost, best_hops;
+  score cur, best;
+  pt_trace_id best_id;
 } pick;
+
+static int count_packet(const pt_request_packet *p, void *user) {
+  score *s = user;
+  /* Sent, never received: the link dropped it (the request still
+   * succeeded, so its bytes came through in other packets). */
+  s->dropped += p->sent_us != 0 && p->received_us == 0;
+  return 0;
+}
 
 static int count_hop(const pt_request_hop *h, void *user) {
   pick *p = user;
-  p->hops++;
-  p->lost += h->recovered ? h->lost : 0;
-  return 0;
+  p->cur.hops++;
+  p->cur.lost += h->recovered ? h->lost : 0;
+  return pt_request_packets(p->req, h, count_packet, &p->cur);
+}
+
+static int better(const score *a, const score *b) {
+  if (a->dropped != b->dropped) {
+    return a->dropped > b->dropped;
+  }
+  if (a->lost != b->lost) {
+    return a->lost > b->lost;
+  }
+  return a->hops > b->hops;
 }
 
 static uint64_t aligned_time(void *user, unsigned node, uint64_t raw_us) {
@@ -206,8 +230,9 @@ static int print_packet(const pt_request_packet *p, void *user) {
   }
   if (p->lost) {
     /* Declared lost by the sender's QUIC stack; it may have arrived after
-     * all (late, not dropped): then it has a receive time. */
-    printf("  declared LOST");
+     * all (reordered by jitter, or late): then it has a receive time. */
+    printf(p->received_us != 0 ? "  declared lost, arrived all the same"
+                               : "  LOST");
     if (p->recovered) {
       printf(", its bytes there %.3f ms after it was sent",
              (double)p->recovery_us / 1e3);
@@ -258,31 +283,29 @@ static void print_request(const pt_dump *dumps, pt_request *req,
         pt_trace_id_is_zero(&e->trace_id)) {
       continue;
     }
-    p.lost = p.hops = 0;
+    memset(&p.cur, 0, sizeof p.cur);
     if (pt_request_hops(req, &e->trace_id, count_hop, &p) != PT_OK) {
       continue;
     }
-    if (p.best_hops == 0 || p.lost > p.best_lost ||
-        (p.lost == p.best_lost && p.hops > p.best_hops)) {
-      p.best = e->trace_id;
-      p.best_lost = p.lost;
-      p.best_hops = p.hops;
+    if (p.best.hops == 0 || better(&p.cur, &p.best)) {
+      p.best_id = e->trace_id;
+      p.best = p.cur;
     }
   }
-  if (p.best_hops == 0) {
+  if (p.best.hops == 0) {
     printf("\nNo request with hops across the nodes was found.\n");
     return;
   }
   char hex[33];
-  pt_trace_id_to_hex(&p.best, hex, sizeof hex);
+  pt_trace_id_to_hex(&p.best_id, hex, sizeof hex);
   printf("\nOne request on aligned clocks (node0's), down to its packets: "
-         "trace %s,\n  %u hops, %u packet%s declared lost and recovered; "
-         "the same with: %s request %.8s %s/*.ptd\n",
-         hex, p.best_hops, p.best_lost, p.best_lost == 1 ? "" : "s", tool, hex,
-         dir);
+         "trace %s,\n  %u hops, %u packet%s dropped by a link, %u declared "
+         "lost, all recovered;\n  the same with: %s request %.8s %s/*.ptd\n",
+         hex, p.best.hops, p.best.dropped, p.best.dropped == 1 ? "" : "s",
+         p.best.lost, tool, hex, dir);
   printf("   t (ms)    hop\n");
   shown s = {req, 0};
-  pt_request_hops(req, &p.best, print_hop, &s);
+  pt_request_hops(req, &p.best_id, print_hop, &s);
 }
 
 int demo_links_report(const pt_dump *dumps, size_t count,
