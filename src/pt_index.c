@@ -4,14 +4,13 @@
  */
 #include "pt_index.h"
 
-#include <pthread.h>
 #include <stdlib.h>
 
+#include "pt_hooks.h"
 #include "pt_ring_read.h"
 
 /* fork() calls since the first index was made (see pt__index_usable). */
 static _Atomic uint64_t pt__forks;
-static pthread_once_t pt__fork_hook_once = PTHREAD_ONCE_INIT;
 
 /* Runs in the parent before every fork(): parent and child see the count. */
 static void pt__index_count_fork(void) {
@@ -19,9 +18,7 @@ static void pt__index_count_fork(void) {
   atomic_fetch_add_explicit(&pt__forks, 1, memory_order_relaxed);
 }
 
-static void pt__index_register_fork_hook(void) {
-  pthread_atfork(pt__index_count_fork, NULL, NULL);
-}
+static pt__hook pt__index_hook = {.prepare = pt__index_count_fork};
 
 int pt__index_usable(const pt__index *ix, int shared) {
   /* relaxed: a fork() is ordered before the queries that follow it. */
@@ -42,7 +39,7 @@ uint64_t pt__index_memory(uint64_t capacity, uint64_t chunk_size) {
 
 int pt__index_create(pt__index **out, uint64_t capacity, uint64_t chunk_size) {
   *out = NULL;
-  pthread_once(&pt__fork_hook_once, pt__index_register_fork_hook);
+  pt__hook_add(&pt__index_hook);
   pt__index *ix = calloc(1, sizeof *ix);
   if (ix == NULL) {
     goto fail_index;

@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "pt_clock.h"
+#include "pt_registry.h"
 #if PT_TRACE_INDEX
 #include "pt_index.h"
 #endif
@@ -208,7 +209,6 @@ int pt_log_create(pt_log **out, const pt_log_config *cfg) {
     return PT_ERR_INVALID;
   }
   pt__clock_init();
-  pt__log_writers_init();
 
   /*
    * Chunks: large enough that the shared counter is touched once per

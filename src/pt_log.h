@@ -150,17 +150,6 @@ static inline int pt__lap_at_or_after(uint64_t a, uint64_t b) {
 }
 
 /*
- * The writers' side (pt_log_write.c).  pt__log_writers_init: once per
- * process, before the first log (fork hooks).  pt__registry_add gives a new
- * log its never-reused uid and makes it known to thread-exit and cursor
- * eviction, which close chunks only of logs still alive;
- * pt__registry_remove forgets it (before its memory is freed).
- */
-void pt__log_writers_init(void);
-void pt__registry_add(pt_log *log);
-void pt__registry_remove(pt_log *log);
-
-/*
  * Reads slot `index` as a reader: copies the event and its ticket if the slot
  * holds a live, completed event that stayed unchanged while it was copied.
  * Returns 1 if copied, 0 if the slot is empty, being written or overwritten.

@@ -42,48 +42,13 @@
 #define _GNU_SOURCE
 #include "pt_log.h"
 
-#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "pt_clock.h"
 #include "pt_event.h"
-
-/* ---- Registry of live logs (slow paths only) ---------------------------- */
-
-static pthread_mutex_t pt__registry_lock = PTHREAD_MUTEX_INITIALIZER;
-static pt_log *pt__registry_head;
-static uint64_t pt__next_uid = 1; /* guarded by pt__registry_lock */
-
-/* Returns the live log with this uid; caller holds pt__registry_lock. */
-static pt_log *pt__registry_find(uint64_t uid) {
-  for (pt_log *log = pt__registry_head; log != NULL; log = log->registry_next) {
-    if (log->uid == uid) {
-      return log;
-    }
-  }
-  return NULL;
-}
-
-void pt__registry_add(pt_log *log) {
-  pthread_mutex_lock(&pt__registry_lock);
-  log->uid = pt__next_uid++;
-  log->registry_next = pt__registry_head;
-  pt__registry_head = log;
-  pthread_mutex_unlock(&pt__registry_lock);
-}
-
-void pt__registry_remove(pt_log *log) {
-  pthread_mutex_lock(&pt__registry_lock);
-  for (pt_log **link = &pt__registry_head; *link != NULL;
-       link = &(*link)->registry_next) {
-    if (*link == log) {
-      *link = log->registry_next;
-      break;
-    }
-  }
-  pthread_mutex_unlock(&pt__registry_lock);
-}
+#include "pt_hooks.h"
+#include "pt_registry.h"
 
 /* ---- Per-thread cursors ------------------------------------------------- */
 
@@ -105,9 +70,6 @@ typedef struct pt__cursor {
 } pt__cursor;
 
 static PT__TLS pt__cursor pt__cursors[PT__CURSORS];
-static PT__TLS int pt__thread_has_exit_hook;
-static pthread_key_t pt__exit_key;
-static pthread_once_t pt__exit_key_once = PTHREAD_ONCE_INIT;
 
 static void pt__chunk_close(pt_log *log, pt__cursor *cur) {
   _Atomic uint64_t *state =
@@ -129,42 +91,23 @@ static void pt__chunk_close(pt_log *log, pt__cursor *cur) {
   cur->next = cur->end = 0;
 }
 
+static void pt__chunk_close_cb(pt_log *log, void *cur) {
+  pt__chunk_close(log, cur);
+}
+
 /* Closes a cursor's open chunk if its log still exists (slow path). */
 static void pt__cursor_release(pt__cursor *cur) {
   if (cur->uid != 0 && cur->next != cur->end) {
-    pthread_mutex_lock(&pt__registry_lock);
-    pt_log *log = pt__registry_find(cur->uid);
-    if (log != NULL) {
-      pt__chunk_close(log, cur);
-    }
-    pthread_mutex_unlock(&pt__registry_lock);
+    pt__registry_with(cur->uid, pt__chunk_close_cb, cur);
   }
   memset(cur, 0, sizeof *cur);
 }
 
-/* pthread key destructor: a thread that exits gives back its open chunks. */
-static void pt__thread_exit(void *unused) {
-  (void)unused;
+/* A thread that exits gives back its open chunks. */
+static void pt__cursors_release_all(void) {
   for (int i = 0; i < PT__CURSORS; i++) {
     pt__cursor_release(&pt__cursors[i]);
   }
-  /* Re-armed: a later write from another thread-local destructor sets the
-   * key again, and pthreads runs this once more. */
-  pt__thread_has_exit_hook = 0;
-}
-
-/*
- * fork() while another thread holds the registry lock (creating, destroying,
- * or exiting and closing its chunks) would leave the lock held forever in the
- * child, whose next pt_log_create or cursor eviction then deadlocks.  The
- * forking thread takes the lock around fork() so the child starts with it free.
- */
-static void pt__registry_lock_for_fork(void) {
-  pthread_mutex_lock(&pt__registry_lock);
-}
-
-static void pt__registry_unlock_in_parent(void) {
-  pthread_mutex_unlock(&pt__registry_lock);
 }
 
 /*
@@ -172,25 +115,14 @@ static void pt__registry_unlock_in_parent(void) {
  * still fills; in a shared log file both would write them.  The child forgets
  * them (without closing: they are not its own) and claims fresh chunks.
  */
-static void pt__forget_cursors_in_child(void) {
+static void pt__cursors_forget(void) {
   memset(pt__cursors, 0, sizeof pt__cursors);
-  pthread_mutex_unlock(&pt__registry_lock);
 }
 
-static pthread_once_t pt__fork_hook_once = PTHREAD_ONCE_INIT;
-
-static void pt__register_fork_hook(void) {
-  pthread_atfork(pt__registry_lock_for_fork, pt__registry_unlock_in_parent,
-                 pt__forget_cursors_in_child);
-}
-
-void pt__log_writers_init(void) {
-  pthread_once(&pt__fork_hook_once, pt__register_fork_hook);
-}
-
-static void pt__exit_key_create(void) {
-  pthread_key_create(&pt__exit_key, pt__thread_exit);
-}
+/* Registered by a thread's first cursor: before then it has none to close or
+ * forget. */
+static pt__hook pt__writers_hook = {.child = pt__cursors_forget,
+                                    .thread_exit = pt__cursors_release_all};
 
 /* Slow path: the cursor for `log` in slot 0, evicting the oldest if needed. */
 static pt__cursor *pt__cursor_find(const pt_log *log) {
@@ -203,11 +135,7 @@ static pt__cursor *pt__cursor_find(const pt_log *log) {
       return &cursors[0];
     }
   }
-  if (!pt__thread_has_exit_hook) {
-    pthread_once(&pt__exit_key_once, pt__exit_key_create);
-    pthread_setspecific(pt__exit_key, (void *)1);
-    pt__thread_has_exit_hook = 1;
-  }
+  pt__thread_exit_arm(&pt__writers_hook);
   pt__cursor_release(&cursors[PT__CURSORS - 1]);
   memmove(&cursors[1], &cursors[0], (PT__CURSORS - 1) * sizeof cursors[0]);
   memset(&cursors[0], 0, sizeof cursors[0]);

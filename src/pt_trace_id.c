@@ -8,7 +8,6 @@
 #define _GNU_SOURCE
 #include <peertrace/peertrace.h>
 
-#include <pthread.h>
 #include <stdatomic.h>
 #include <sys/random.h>
 #include <time.h>
@@ -16,6 +15,7 @@
 #include "pt_clock.h"
 #include "pt_common.h"
 #include "pt_hex.h"
+#include "pt_hooks.h"
 
 typedef struct pt__rng {
   uint64_t s[4];
@@ -25,16 +25,14 @@ typedef struct pt__rng {
 static PT__TLS pt__rng pt__thread_rng;
 /* Bumped in every forked child; starts at 1 so that 0 means "unseeded". */
 static _Atomic uint64_t pt__fork_generation = 1;
-static pthread_once_t pt__atfork_once = PTHREAD_ONCE_INIT;
 
 static void pt__on_fork_child(void) {
   /* relaxed: the child is single-threaded right after fork. */
   atomic_fetch_add_explicit(&pt__fork_generation, 1, memory_order_relaxed);
 }
 
-static void pt__register_atfork(void) {
-  pthread_atfork(NULL, NULL, pt__on_fork_child);
-}
+/* Registered before a thread's first seeding: no seed, nothing to redo. */
+static pt__hook pt__trace_id_hook = {.child = pt__on_fork_child};
 
 static uint64_t pt__splitmix64(uint64_t *x) {
   uint64_t z = (*x += 0x9e3779b97f4a7c15u);
@@ -78,7 +76,7 @@ pt_trace_id pt_trace_id_new(void) {
   uint64_t generation =
       atomic_load_explicit(&pt__fork_generation, memory_order_relaxed);
   if (PT__UNLIKELY(rng->fork_generation != generation)) {
-    pthread_once(&pt__atfork_once, pt__register_atfork);
+    pt__hook_add(&pt__trace_id_hook);
     pt__rng_seed(rng, generation);
   }
   pt_trace_id id;

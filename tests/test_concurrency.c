@@ -13,6 +13,8 @@
  * plays a reader that was preempted between its first reads and its copy.
  */
 #include <pthread.h>
+#include <sys/wait.h>
+#include <unistd.h>
 #include <signal.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -203,6 +205,83 @@ static void test_thread_churn_keeps_ring_usable(void **state) {
   pt_log_destroy(sh.log);
 }
 
+/* ---- fork() while other threads use the registry of logs -------------- */
+
+static _Atomic int churn_stop;
+
+enum { CHURN_LOGS = 2000 };
+
+/*
+ * Replaces the oldest of CHURN_LOGS live logs with a new one, over and over:
+ * removing the oldest walks the whole registry list under its lock, so the
+ * lock is held much of the time.
+ */
+static void *registry_churn(void *p) {
+  (void)p;
+  pt_log_config cfg;
+  pt_log_config_init(&cfg);
+  cfg.capacity = PT_LOG_MIN_CAPACITY;
+  cfg.no_index = 1;
+  pt_log **logs = calloc(CHURN_LOGS, sizeof *logs);
+  if (logs == NULL) {
+    return NULL;
+  }
+  for (size_t i = 0; i < CHURN_LOGS; i++) {
+    pt_log_create(&logs[i], &cfg);
+  }
+  /* relaxed: a stop flag; the join orders the rest. */
+  for (size_t i = 0; !atomic_load_explicit(&churn_stop, memory_order_relaxed);
+       i = (i + 1) % CHURN_LOGS) {
+    pt_log_destroy(logs[i]);
+    pt_log_create(&logs[i], &cfg);
+  }
+  for (size_t i = 0; i < CHURN_LOGS; i++) {
+    pt_log_destroy(logs[i]);
+  }
+  free(logs);
+  return NULL;
+}
+
+/*
+ * A child forked while another thread holds the registry lock must still be
+ * able to create a log (the lock is held across fork(), pt_registry.c);
+ * without that, some child hangs in pt_log_create and its alarm kills it.
+ */
+static void test_fork_while_registry_busy(void **state) {
+  (void)state;
+  enum { CHURNERS = 1, FORKS = PT_TEST_SLOW ? 100 : 300 };
+  pthread_t churners[CHURNERS];
+  atomic_store_explicit(&churn_stop, 0, memory_order_relaxed);
+  for (int i = 0; i < CHURNERS; i++) {
+    assert_int_equal(pthread_create(&churners[i], NULL, registry_churn, NULL),
+                     0);
+  }
+  int failed = 0;
+  for (int i = 0; i < FORKS && failed == 0; i++) {
+    pid_t pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) {
+      alarm(3); /* a deadlocked child dies of SIGALRM */
+      pt_log *log = NULL;
+      int ok = pt_log_create(&log, NULL) == PT_OK;
+      pt_event ev;
+      pt_test_make_event(&ev, 1, 1);
+      ok = ok && pt_log_write(log, &ev) == PT_OK;
+      pt_log_destroy(log);
+      _exit(ok ? 0 : 1);
+    }
+    int status = 0;
+    assert_int_equal(waitpid(pid, &status, 0), pid);
+    failed += !(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+  }
+  /* relaxed: see registry_churn. */
+  atomic_store_explicit(&churn_stop, 1, memory_order_relaxed);
+  for (int i = 0; i < CHURNERS; i++) {
+    pthread_join(churners[i], NULL);
+  }
+  assert_int_equal(failed, 0);
+}
+
 /* ---- A writer stopped mid-event ---------------------------------------- */
 
 enum {
@@ -343,6 +422,7 @@ int main(void) {
       cmocka_unit_test(test_contention_64),
       cmocka_unit_test(test_contention_256),
       cmocka_unit_test(test_thread_churn_keeps_ring_usable),
+      cmocka_unit_test(test_fork_while_registry_busy),
       cmocka_unit_test(test_interrupted_writer),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
