@@ -1223,11 +1223,13 @@ typedef enum pt_export_format {
    */
   PT_EXPORT_QLOG = 2,
   /*
-   * Chrome trace JSON (ui.perfetto.dev, chrome://tracing): one process per
-   * node; app requests (app_end) as complete slices with durations, app
-   * commands as zero-length slices, packet and other events (stream_frame
-   * too) as instants on the node's "network" thread;
-   * the app slices of one trace id linked by flows (bind_id) across nodes.
+   * Chrome trace JSON (ui.perfetto.dev, chrome://tracing, DevTools): one
+   * process per node, with a track per connection (its events as instants,
+   * packet and RTT counters), a "network" track for events without one,
+   * and request lanes where each request (app_start .. app_end) is one
+   * complete slice that nests with the rest of its lane; flow events (s/f)
+   * draw each request hop, reply and delivered packet as an arrow across
+   * nodes.  Times in us since the first event (docs/cli.md).
    */
   PT_EXPORT_CHROME = 3,
   /*

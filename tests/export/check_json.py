@@ -60,7 +60,7 @@ def check_chrome(doc):
     clocks = {}
     for e in events:
         ph = e.get("ph")
-        if ph not in ("M", "X", "i"):
+        if ph not in ("M", "X", "i", "s", "f", "C"):
             fail("unexpected phase %r" % ph)
         if not isinstance(e.get("pid"), int) or not isinstance(e.get("tid"), int):
             fail("pid/tid must be integers: %r" % e)
@@ -78,15 +78,19 @@ def check_chrome(doc):
             fail("event of a process without process_name metadata")
         if not isinstance(e.get("ts"), (int, float)):
             fail("ts must be a number")
+        if "bind_id" in e or "flow_in" in e or "flow_out" in e:
+            fail("v2 flow fields (flows are s/f events)")
         if ph == "X":
             slices += 1
             if not isinstance(e.get("dur"), (int, float)) or e["dur"] < 0:
                 fail("complete event without a valid dur")
-            if "bind_id" in e:
-                int(e["bind_id"], 16)  # 64-bit hex id
-                if e.get("flow_in") is not True or e.get("flow_out") is not True:
-                    fail("flow flags missing")
-                flows.setdefault(e["bind_id"], set()).add(e["pid"])
+        elif ph in ("s", "f"):
+            int(e["id"], 16)  # 64-bit hex id
+            flows.setdefault(e["id"], set()).add(e["pid"])
+        elif ph == "C":
+            if not e.get("args") or not all(
+                    isinstance(v, (int, float)) for v in e["args"].values()):
+                fail("counter without numeric args")
         else:
             instants += 1
             if e.get("s") not in ("t", "p", "g"):

@@ -13,11 +13,13 @@ if [ "${1:-}" = --check ]; then
 fi
 dir=$1
 if [ -f "$dir/node_modules/ajv/package.json" ] &&
-  [ -f "$dir/node_modules/@opentelemetry/otlp-transformer/package.json" ]; then
+  [ -f "$dir/node_modules/@opentelemetry/otlp-transformer/package.json" ] &&
+  [ -f "$dir/node_modules/@paulirish/trace_engine/package.json" ]; then
   exit 0
 fi
 if [ "$check" = 1 ]; then
-  echo "the npm test tools (ajv, @opentelemetry/otlp-transformer) are not in $dir:" \
+  echo "the npm test tools (ajv, @opentelemetry/otlp-transformer," \
+    "@paulirish/trace_engine) are not in $dir:" \
     "install them once with: sh tests/js/setup.sh $dir  (scripts/test-all.sh does)" >&2
   exit 1
 fi
@@ -43,4 +45,5 @@ npm_or_fail() {
 npm_or_fail view --fetch-retries=0 --fetch-timeout=15000 ajv@8.17.1 version
 npm_or_fail install --prefix "$dir" --no-save --no-audit --no-fund \
   --fetch-retries=1 --fetch-retry-mintimeout=1000 --fetch-retry-maxtimeout=2000 \
-  --fetch-timeout=30000 ajv@8.17.1 @opentelemetry/otlp-transformer@0.203.0
+  --fetch-timeout=30000 ajv@8.17.1 @opentelemetry/otlp-transformer@0.203.0 \
+  @paulirish/trace_engine@0.0.65

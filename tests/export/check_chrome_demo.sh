@@ -1,0 +1,54 @@
+#!/bin/sh
+# check_chrome_demo.sh P2P_DEMO PEERTRACE OUT SRC NODE_DIR [--processes]
+# The Chrome JSON export of the P2P demo's real dumps (4 nodes, 3% loss),
+# read by Chrome DevTools' trace engine and replayed under Perfetto's JSON
+# rules (tests/js/check_chrome.mjs): every request hop, reply hop and
+# delivered packet of the dumps is one arrow, no slice is dropped.  With
+# --processes the nodes run as processes (each with its own log file).
+set -eu
+demo=$1 peertrace=$2 out=$3 src=$4 node_dir=$5 mode=${6:-}
+command -v node >/dev/null || {
+  echo "check_chrome_demo: node not found (Debian: apt-get install nodejs)" >&2
+  exit 1
+}
+sh "$src/js/setup.sh" --check "$node_dir"
+rm -rf "$out"
+mkdir -p "$out"
+timeout 90 "$demo" --nodes 4 --loss 0.03 --seed 7 --chunks 6 $mode \
+  --out "$out/dumps" >"$out/demo.out" 2>&1 || {
+  echo "check_chrome_demo: the demo failed: $(tail -5 "$out/demo.out")" >&2
+  exit 1
+}
+"$peertrace" export json -o "$out/events.json" "$out/dumps"/*.ptd
+"$peertrace" export chrome -o "$out/trace.json" "$out/dumps"/*.ptd
+python3 "$src/export/check_json.py" chrome "$out/trace.json"
+# The demo's 6 chunks are stored across 3 nodes and read back: at least 6
+# request and reply hops, and many packets.
+NODE_PATH="$node_dir/node_modules" node "$src/js/check_chrome.mjs" \
+  "$out/trace.json" "$out/events.json" '{"request": 6, "reply": 6, "packet": 50}'
+# The checker must refuse an export that breaks the rules: an overlapping
+# slice (the first request slice made to end 1 s later) and a v2 flow.
+python3 - "$out/trace.json" "$out/broken1.json" "$out/broken2.json" <<'PY'
+import json, sys
+doc = json.load(open(sys.argv[1]))
+ev = doc["traceEvents"]
+req = [e for e in ev if e.get("ph") == "X" and e.get("args", {}).get("kind") == "app_end"]
+later = [e for e in req if e["pid"] == req[0]["pid"] and e["tid"] == req[0]["tid"]
+         and e["ts"] > req[0]["ts"] + req[0]["dur"]]
+assert later, "no second request slice on the first one's lane"
+req[0]["dur"] = later[0]["ts"] - req[0]["ts"] + 1  # ends inside the next one
+later[0]["dur"] = max(later[0]["dur"], 2)
+json.dump(doc, open(sys.argv[2], "w"))
+doc = json.load(open(sys.argv[1]))
+x = [e for e in doc["traceEvents"] if e.get("ph") == "X"][0]
+x.update({"bind_id": "0x1", "flow_in": True, "flow_out": True})
+json.dump(doc, open(sys.argv[3], "w"))
+PY
+for broken in broken1 broken2; do
+  if NODE_PATH="$node_dir/node_modules" node "$src/js/check_chrome.mjs" \
+    "$out/$broken.json" "$out/events.json" 2>"$out/$broken.err"; then
+    echo "check_chrome_demo: the checker accepted $broken.json" >&2
+    exit 1
+  fi
+  echo "check_chrome_demo: $broken.json refused: $(cat "$out/$broken.err")"
+done

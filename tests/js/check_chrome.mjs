@@ -1,0 +1,199 @@
+// check_chrome.mjs TRACE.json EVENTS.json [EXPECT]: reads a peertrace
+// Chrome JSON export (TRACE) with Chrome DevTools' own trace engine
+// (@paulirish/trace_engine, the performance panel's model) and checks it
+// against the events it came from (EVENTS: `peertrace export json` of the
+// same dumps):
+//  - Perfetto's JSON rules, replayed as its importer applies them (events in
+//    ts order, file order for equal ts; per thread, a stack of slices where
+//    a slice ends at ts + dur, open on the right; a complete slice that
+//    starts inside another and ends after it is dropped): no slice dropped,
+//    no event with v2 flow fields (bind_id / flow_in / flow_out), every flow
+//    one "s" then one "f" (bp "e") on another node (or an "s" alone: a
+//    packet never received), each bound to the
+//    topmost slice of its thread at its ts, which has that ts and category;
+//  - DevTools: the flows its FlowsHandler finds are, one for one, the
+//    request hops, reply hops and delivered packets found in EVENTS, each
+//    joining the right events (same trace; same connection, space and
+//    packet number); its renderer keeps every request slice, and the slices
+//    of each thread nest.
+// EXPECT (JSON) may give minimum counts: {"request": N, "reply": N,
+// "packet": N}, so that a check on an empty trace cannot pass.
+import fs from 'node:fs';
+import path from 'node:path';
+import {pathToFileURL} from 'node:url';
+
+function fail(msg) {
+  console.error('check_chrome: ' + msg);
+  process.exit(1);
+}
+
+const [tracePath, eventsPath, expectText] = process.argv.slice(2);
+const trace = JSON.parse(fs.readFileSync(tracePath, 'utf8'));
+const source = JSON.parse(fs.readFileSync(eventsPath, 'utf8'));
+const events = trace.traceEvents;
+if (!Array.isArray(events)) fail('no traceEvents array');
+
+// ---- What EVENTS says should be drawn ------------------------------------
+// Node index -> pid (index + 1); peers by id.
+const nodeOf = new Map(source.nodes.map((n) => [n.node_id, n.index]));
+const want = {request: 0, reply: 0, packet: 0};
+{
+  const pending = new Map();  // key -> count of starts not yet ended
+  const take = (key) => {
+    const n = pending.get(key) || 0;
+    if (n === 0) return false;
+    pending.set(key, n - 1);
+    return true;
+  };
+  const put = (key) => pending.set(key, (pending.get(key) || 0) + 1);
+  for (const e of source.events) {  // in time order, as exported
+    const peer = e.peer_id ? nodeOf.get(e.peer_id) : undefined;
+    const d = e.data || {};
+    const zeroTrace = /^0+$/.test(e.trace_id);
+    if (e.kind === 'app_command' && peer !== undefined && !zeroTrace) {
+      put(`q ${e.trace_id} ${e.node} ${peer}`);
+    } else if (e.kind === 'app_start' && peer !== undefined && !zeroTrace) {
+      if (take(`q ${e.trace_id} ${peer} ${e.node}`)) want.request++;
+    } else if (e.kind === 'app_end' && !zeroTrace) {
+      if (take(`r ${e.trace_id} ${e.node}`)) want.reply++;
+      if (peer !== undefined && peer !== e.node) put(`r ${e.trace_id} ${peer}`);
+    } else if (e.kind === 'packet_sent' && peer !== undefined && d.conn &&
+               !/^0+$/.test(d.conn)) {
+      put(`p ${d.conn} ${d.space} ${d.pn} ${e.node}`);
+    } else if (e.kind === 'packet_received' && peer !== undefined && d.conn &&
+               !/^0+$/.test(d.conn)) {
+      if (take(`p ${d.conn} ${d.space} ${d.pn} ${peer}`)) want.packet++;
+    }
+  }
+}
+const appEnds = source.events.filter((e) => e.kind === 'app_end').length;
+
+// ---- Perfetto's rules ------------------------------------------------------
+const order = events.map((e, i) => [e, i])
+                  .filter(([e]) => e.ph !== 'M')
+                  .sort((a, b) => a[0].ts - b[0].ts || a[1] - b[1]);
+const stacks = new Map();  // "pid/tid" -> [{ts, end, ev}]
+const flowParts = new Map();  // "cat/name/id" -> [{ph, ev, bound}]
+let dropped = 0;
+for (const [e] of order) {
+  for (const k of ['bind_id', 'flow_in', 'flow_out']) {
+    if (k in e) fail(`event ${e.name} has v2 flow field ${k}`);
+  }
+  const thread = `${e.pid}/${e.tid}`;
+  if (!stacks.has(thread)) stacks.set(thread, []);
+  const stack = stacks.get(thread);
+  if (e.ph === 'X' || (e.ph === 'i' && e.s === 't')) {
+    const dur = e.ph === 'X' ? e.dur : 0;
+    if (!(dur >= 0)) fail(`slice ${e.name} without a duration`);
+    // SliceTracker::MaybeCloseStack, for complete slices.
+    let drop = false;
+    for (let i = stack.length - 1; i >= 0; i--) {
+      const top = stack[i];
+      const endsBefore = top.end < e.ts;
+      const endsSame = top.end === e.ts && !(top.dur === 0 && dur === 0);
+      if (endsBefore || endsSame) {
+        stack.pop();
+        continue;
+      }
+      if (e.ts < top.end && e.ts + dur > top.end) drop = true;
+    }
+    if (drop) {
+      dropped++;
+      continue;
+    }
+    stack.push({ts: e.ts, dur, end: e.ts + dur, ev: e});
+  } else if (e.ph === 's' || e.ph === 't' || e.ph === 'f') {
+    if (e.id === undefined || !e.cat || !e.name) fail('flow event without id, cat or name');
+    if (e.ph === 'f' && e.bp !== 'e') fail('flow end without bp "e"');
+    const top = stack[stack.length - 1];
+    if (!top || top.ts !== e.ts || top.ev.cat !== e.cat) {
+      fail(`flow ${e.name} ${e.id} (${e.ph}) at ${e.ts} on ${thread} binds to ` +
+           (top ? `${top.ev.name} at ${top.ts}` : 'nothing'));
+    }
+    const key = `${e.cat}/${e.name}/${e.id}`;
+    if (!flowParts.has(key)) flowParts.set(key, []);
+    flowParts.get(key).push({ph: e.ph, ev: top.ev, flow: e});
+  }
+}
+if (dropped) fail(`${dropped} slices overlap without nesting (Perfetto drops them)`);
+for (const [key, parts] of flowParts) {
+  const phases = parts.map((p) => p.ph).join('');
+  // A start alone (a packet never received) draws nothing and is no error.
+  if (phases === 's') continue;
+  if (phases !== 'sf') fail(`flow ${key}: phases "${phases}", not one s then one f`);
+  if (parts[0].flow.pid === parts[1].flow.pid) fail(`flow ${key} stays on one node`);
+}
+
+// ---- DevTools' trace engine ------------------------------------------------
+const modules = process.env.NODE_PATH || 'node_modules';
+// The engine runs in browsers; in Node it needs DOMRect (its README says so).
+globalThis.DOMRect = class DOMRect {
+  constructor(x = 0, y = 0, width = 0, height = 0) {
+    Object.assign(this, {x, y, width, height});
+  }
+};
+const Trace = await import(pathToFileURL(
+    path.join(modules, '@paulirish/trace_engine/models/trace/trace.js')).href);
+const model = Trace.TraceModel.Model.createWithAllHandlers();
+await model.parse(events);
+const data = model.parsedTrace().data;
+const got = {request: 0, reply: 0, packet: 0};
+for (const flow of data.Flows.flows) {
+  if (flow.length !== 2) fail(`a DevTools flow of ${flow.length} events`);
+  const [a, b] = flow;
+  if (a.pid === b.pid) fail(`DevTools flow ${a.name} -> ${b.name} on one node`);
+  if (a.name === 'packet_sent' && b.name === 'packet_received') {
+    const x = a.args.data, y = b.args.data;
+    if (x.conn !== y.conn || x.pn !== y.pn || x.space !== y.space) {
+      fail(`packet flow joins ${JSON.stringify(x)} and ${JSON.stringify(y)}`);
+    }
+    got.packet++;
+  } else if (a.name.includes(' -> ') && !a.name.startsWith('reply') &&
+             b.ph === 'X' && b.dur >= 0) {
+    if (a.args.trace_id !== b.args.trace_id) {
+      fail(`request flow joins traces ${a.args.trace_id} and ${b.args.trace_id}`);
+    }
+    got.request++;
+  } else if (a.name.startsWith('reply -> ') && b.name === 'reply received') {
+    got.reply++;
+  } else {
+    fail(`DevTools flow from ${a.name} to ${b.name}`);
+  }
+}
+for (const k of Object.keys(want)) {
+  if (got[k] !== want[k]) {
+    fail(`DevTools finds ${got[k]} ${k} flows; the events have ${want[k]}`);
+  }
+}
+const expect = JSON.parse(expectText || '{}');
+for (const k of Object.keys(expect)) {
+  if (!(got[k] >= expect[k])) fail(`${got[k]} ${k} flows, expected at least ${expect[k]}`);
+}
+// Every request slice kept by the renderer, and nested on its thread.  A
+// request slice carries its app_end's fields, or unfinished.
+const isRequest = (e) => e.ph === 'X' && e.args &&
+    (e.args.kind === 'app_end' || e.args.unfinished === true);
+const fileRequests = events.filter(isRequest).length;
+if (fileRequests < appEnds) fail(`${fileRequests} request slices for ${appEnds} app_end events`);
+let requestSlices = 0;
+for (const [, proc] of data.Renderer.processes) {
+  for (const [, thread] of proc.threads) {
+    const slices = thread.entries.filter((e) => e.ph === 'X')
+                       .sort((x, y) => x.ts - y.ts || y.dur - x.dur);
+    const open = [];
+    for (const s of slices) {
+      while (open.length && open[open.length - 1] <= s.ts) open.pop();
+      if (open.length && s.ts + s.dur > open[open.length - 1]) {
+        fail(`DevTools: ${s.name} at ${s.ts} overlaps its parent without nesting`);
+      }
+      open.push(s.ts + s.dur);
+      if (isRequest(s)) requestSlices++;
+    }
+  }
+}
+if (requestSlices !== fileRequests) {
+  fail(`DevTools keeps ${requestSlices} of the ${fileRequests} request slices`);
+}
+console.log(`check_chrome: ${got.request} request, ${got.reply} reply and ` +
+            `${got.packet} packet flows (as in the events); ${requestSlices} ` +
+            `request slices, none dropped, all nested`);
