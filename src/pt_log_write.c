@@ -38,6 +38,29 @@
  * Per-thread cursors (chunk being filled) live in thread-local storage,
  * keyed by the log's never-reused uid, so a cursor of a destroyed log is
  * recognised without touching freed memory.
+ *
+ * Rules of the hot path (pt__log_write_fast and the PT__HOT_INLINE helpers
+ * it inlines: everything a PT_PACKET_SENT runs when its thread's clock
+ * anchor is fresh and its cursor has a free slot):
+ *  - No call.  Everything is inlined; the only call, the close of a full
+ *    chunk (once per chunk), comes after the publish.  Whatever is not
+ *    sure of the fast case goes, before the first store to the ring, to
+ *    pt__log_write_general, which does the whole write out of line.
+ *  - No lock, no atomic read-modify-write, no system call, no allocation.
+ *    (The slow path alone claims chunks: one fetch_add per reservation, one
+ *    CAS per chunk; takes the registry lock only to evict a cursor that
+ *    holds an open chunk, pt__cursor_release; and a hook lock only in the
+ *    process's first write, pt__thread_exit_arm.)
+ *  - Stores, in this order: the clock anchor's last reading and the
+ *    cursor's next ticket (thread-local, plain); the slot's sequence word
+ *    2t + 1 (relaxed), then a release fence; the 16 payload words (relaxed
+ *    atomic stores, no loop); the sequence word 2t + 2 (release).  Nothing
+ *    else is written: no statistic, no index.
+ *  - Loads: the thread's clock anchor and cursor (TLS), the clock's
+ *    calibration (pt__clock), the log's uid, mask, slots and seqs (the
+ *    first cache line of pt_log), and rdtsc.
+ * Its cost is held by a test: tests/write_cost.py counts PT_PACKET_SENT's
+ * instructions with callgrind (bench preset) and fails over its budget.
  */
 #define _GNU_SOURCE
 #include "pt_log.h"
