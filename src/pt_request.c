@@ -819,6 +819,14 @@ static int pt__req_build(pt_request *r, const pt_trace_id *trace,
     pt__req_pkt *pk;
     size_t n;
     rc = pt__req_hop_packets(r, hop, &pk, &n);
+    /* The hop left with its first packet if the app logged it later. */
+    for (size_t i = 0; rc == PT_OK && i < n; i++) {
+      uint64_t t = pk[i].out.sent_us;
+      if (t != 0) {
+        hop->sent_us = hop->sent_us == 0 || t < hop->sent_us ? t : hop->sent_us;
+        break; /* in send order: the first known is the earliest */
+      }
+    }
     free(pk);
   }
   free(used);

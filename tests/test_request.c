@@ -570,6 +570,33 @@ static void test_lost_repeat(void **state) {
   pt_request_free(s.r);
 }
 
+/*
+ * A replier that logs its app_end after writing the reply: the reply hop
+ * left with its first packet (at 210), not at the app_end (at 260), which
+ * the requester's app_end (at 250) would otherwise precede.
+ */
+static void test_reply_logged_late(void **state) {
+  (void)state;
+  scene s;
+  scene_new(&s, 0);
+  app(&s, A, 100, PT_EV_APP_COMMAND, B, 0);
+  app(&s, B, 150, PT_EV_APP_START, A, 0);
+  data(&s, B, 200, CONN_AB, 0, 0, 10);
+  sent(&s, B, 210, CONN_AB, 1, 60, 0, 0, 10);
+  packet(&s, A, 240, PT_EV_PACKET_RECEIVED, CONN_AB, 1, 60);
+  app(&s, A, 250, PT_EV_APP_END, -1, 1);
+  app(&s, B, 260, PT_EV_APP_END, A, 1);
+  collected c;
+  hops_of(&s, &c);
+  assert_int_equal(c.n, 2);
+  assert_int_equal(c.hops[0].sent_us, 100); /* no packet: the command */
+  assert_int_equal(c.hops[0].end_us, 260);
+  assert_int_equal(c.hops[1].kind, PT_HOP_REPLY);
+  assert_int_equal(c.hops[1].sent_us, 210);
+  assert_int_equal(c.hops[1].received_us, 250);
+  pt_request_free(s.r);
+}
+
 /* Invariants of any hop and its packets, whatever the input. */
 static int check_random_hop(const pt_request_hop *h, void *user) {
   scene *s = user;
@@ -699,6 +726,7 @@ int main(int argc, char **argv) {
       cmocka_unit_test(test_split_retransmission),
       cmocka_unit_test(test_spurious_loss),
       cmocka_unit_test(test_lost_repeat),
+      cmocka_unit_test(test_reply_logged_late),
       cmocka_unit_test(test_random_input),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);

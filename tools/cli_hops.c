@@ -119,14 +119,14 @@ static int cli_hops_load(pt_request *r, cli_inputs *in, const pt_trace_id *id,
       return -1;
     }
   }
-  cli_conns conns;
-  if (cli_trace_conns(in, id, &conns, first_us) != 0) {
+  /* Every event, whatever the command's filters (in the pipeline): the
+   * trace's stream_data name its connections, whose events have other
+   * trace ids, and merge's --kind must not take a hop's packets away. */
+  if (cli_inputs_set_filter(in, NULL) != 0) {
     return -1;
   }
-  /* Every event from here on: the trace's own and its connections' (the
-   * command's --trace filter, in the pipeline, would hide the latter). */
-  if (cli_inputs_set_filter(in, NULL) != 0) {
-    cli_conns_free(&conns);
+  cli_conns conns;
+  if (cli_trace_conns(in, id, &conns, first_us) != 0) {
     return -1;
   }
   pt_event ev;

@@ -424,9 +424,12 @@ int cli_merge(int argc, char **argv) {
     rc = cli_merge_by_trace(&a, &in, &traces);
   } else if (rc == 0) {
     cli_print_traces(&a.style, &traces, &in);
-    rc = cli_hops_after_merge(&a, &in); /* --trace: its hops' packets */
+    rc = CLI_EXIT_OK;
   } else {
     rc = CLI_EXIT_ERROR;
+  }
+  if (rc == CLI_EXIT_OK) {
+    rc = cli_hops_after_merge(&a, &in); /* --trace: its hops' packets */
   }
 done:
   cli_map_free(&traces);

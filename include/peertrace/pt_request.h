@@ -73,6 +73,9 @@ typedef struct pt_request_hop {
    * on the receiver, end_us = the receiver's app_end answering the sender.
    * REPLY: sent_us = that app_end on the sender (the replier),
    * received_us = end_us = the receiver's next app_end.
+   * If the hop's first packet left before that app event (an app that
+   * logs its app_end after writing the reply), sent_us is that packet's
+   * send: the time the hop left.
    */
   uint64_t sent_us, received_us, end_us;
   int ok; /* the app_end of sent/end says ok (1), failed (0), unknown (-1) */

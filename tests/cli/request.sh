@@ -59,6 +59,13 @@ tail -n +"$(grep -n '^hops of trace' "$out/merge.out" | cut -d: -f1)" \
   "$out/merge.out" | normal >"$out/merge.cmp"
 diff -u <(tail -n +2 "$out/expected") "$out/merge.cmp" ||
   fail "merge --trace hops differ"
+# merge --by-trace --trace (the demo's suggestion, with --kind): the same.
+"$peertrace" merge --by-trace --kind app_start,app_end --trace 7777 "${dumps[@]}" \
+  >"$out/by_trace.out" || fail "merge --by-trace --trace exited $?"
+tail -n +"$(grep -n '^hops of trace' "$out/by_trace.out" | cut -d: -f1)" \
+  "$out/by_trace.out" | normal >"$out/by_trace.cmp"
+diff -u <(tail -n +2 "$out/expected") "$out/by_trace.cmp" ||
+  fail "merge --by-trace --trace hops differ"
 # Without --trace, merge prints no hops.
 "$peertrace" merge "${dumps[@]}" >"$out/merge_all.out"
 ! grep -q 'hops of trace' "$out/merge_all.out" || fail "merge without --trace printed hops"
