@@ -50,8 +50,7 @@ int pt_follow_create(pt_follow **out, const pt_log *log, unsigned flags) {
   f->log = log;
   /* A poll reads each slot at most once: it never allocates. */
   f->out = malloc(log->capacity * sizeof *f->out);
-  if (f->out == NULL ||
-      pt__records_reserve_total(&f->items, log->capacity) != PT_OK) {
+  if (f->out == NULL || pt__records_grow(&f->items, log->capacity) != PT_OK) {
     pt_follow_destroy(f);
     return PT_ERR_NOMEM;
   }
@@ -120,15 +119,13 @@ int pt_follow_poll(pt_follow *f, const pt_event **events, size_t *count,
   if (rv == PT_OK) {
     rv = pass_rv;
   }
-  if (rv == PT_OK) {
-    rv = pt__records_sort(&f->items); /* room made at creation: no NOMEM */
-  }
   if (rv != PT_OK) {
     *events = f->out;
     *count = 0;
     *missed = 0;
     return rv;
   }
+  pt__records_sort(&f->items);
   size_t n = f->items.count;
   for (size_t i = 0; i < n; i++) {
     f->out[i] = pt__records_at(&f->items, i)->event;

@@ -70,7 +70,7 @@ static int pt__read_keep(pt_query *q, uint64_t index, const pt__key *key) {
   }
   pt__record *f = &q->found.items[q->found.count];
   if (pt__ring_read(q->log, index, f) && pt__key_match(key, &f->event)) {
-    q->found.count++;
+    pt__records_keep(&q->found);
     return 1;
   }
   return 0;
@@ -228,10 +228,7 @@ static int pt__index_recent(pt_query *q, size_t n) {
     }
     if (!have_threshold && q->found.count >= n) {
       /* More events can only raise the n-th newest: a safe bound. */
-      rc = pt__records_sort(&q->found);
-      if (rc != PT_OK) {
-        break;
-      }
+      pt__records_sort(&q->found);
       threshold = q->found.order[q->found.count - n].timestamp_us;
       have_threshold = 1;
     }
@@ -257,9 +254,7 @@ static int pt__query_uses_index(const pt_query *q) {
 static int pt__finish(pt_query *q, size_t limit, pt_event **out,
                       size_t *count) {
   size_t n = q->found.count;
-  if (pt__records_sort(&q->found) != PT_OK) {
-    return PT_ERR_NOMEM;
-  }
+  pt__records_sort(&q->found);
   size_t first = n > limit ? n - limit : 0;
   size_t kept = n - first;
   if (kept > 0) {

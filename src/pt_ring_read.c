@@ -25,56 +25,29 @@ int pt__record_order(const void *a, const void *b) {
   return 0;
 }
 
-/* Grows items to `cap` records and order to `order_cap` keys (neither
- * shrinks).  PT_OK or PT_ERR_NOMEM (what could not grow is unchanged). */
-static int pt__records_resize(pt__records *r, size_t cap, size_t order_cap) {
-  if (cap > r->cap) {
-    pt__record *items = realloc(r->items, cap * sizeof *items);
-    if (items == NULL) {
-      return PT_ERR_NOMEM;
-    }
-    r->items = items;
-    r->cap = cap;
-  }
-  if (order_cap > r->order_cap) {
-    pt__order_key *order = realloc(r->order, order_cap * sizeof *order);
-    if (order == NULL) {
-      return PT_ERR_NOMEM;
-    }
-    r->order = order;
-    r->order_cap = order_cap;
-  }
-  return PT_OK;
-}
-
 int pt__records_grow(pt__records *r, size_t cap) {
-  return pt__records_resize(r, cap, 0);
-}
-
-int pt__records_reserve_total(pt__records *r, size_t n) {
-  return pt__records_resize(r, n, n);
-}
-
-int pt__records_sort(pt__records *r) {
-  size_t n = r->count;
-  /* To the records' capacity: a reused array sorts without allocating. */
-  if (n > r->order_cap && pt__records_resize(r, 0, r->cap) != PT_OK) {
+  pt__record *items = realloc(r->items, cap * sizeof *items);
+  if (items == NULL) {
     return PT_ERR_NOMEM;
   }
-  int sorted = 1;
-  for (size_t i = 0; i < n; i++) {
-    r->order[i].timestamp_us = r->items[i].event.timestamp_us;
-    r->order[i].ticket = r->items[i].ticket;
-    r->order[i].at = i;
-    if (i > 0 && sorted &&
-        pt__record_order(&r->order[i - 1], &r->order[i]) > 0) {
-      sorted = 0;
+  r->items = items;
+  pt__order_key *order = realloc(r->order, cap * sizeof *order);
+  if (order == NULL) {
+    /* Both hold count entries: the records are whole, only cap stays. */
+    return PT_ERR_NOMEM;
+  }
+  r->order = order;
+  r->cap = cap;
+  return PT_OK;
+}
+
+void pt__records_sort(pt__records *r) {
+  for (size_t i = 1; i < r->count; i++) {
+    if (pt__record_order(&r->order[i - 1], &r->order[i]) > 0) {
+      qsort(r->order, r->count, sizeof *r->order, pt__record_order);
+      return;
     }
   }
-  if (!sorted) {
-    qsort(r->order, n, sizeof *r->order, pt__record_order);
-  }
-  return PT_OK;
 }
 
 void pt__records_release(pt__records *r) {
@@ -103,12 +76,13 @@ static int pt__snapshot_scan(pt__ring_snapshot *s, const pt_log *log) {
     /* Only what a dump can hold: pt_log_write refuses other events, so only
      * a log file of an older writer (or a damaged one) has them. */
     if (pt__event_valid(&r->items[r->count].event)) {
-      r->count++;
+      pt__records_keep(r);
     } else {
       s->counts.left_out++;
     }
   }
-  return pt__records_sort(r);
+  pt__records_sort(r);
+  return PT_OK;
 }
 
 /* Drops repeats of a (time, ticket) pair: a ticket is one write of one slot,
@@ -167,7 +141,7 @@ int pt__ring_snapshot_take(const pt_log *log, pt__ring_snapshot **out) {
   if (s == NULL) {
     return PT_ERR_NOMEM;
   }
-  if (pt__records_reserve_total(&s->records, log->capacity) != PT_OK ||
+  if (pt__records_grow(&s->records, log->capacity) != PT_OK ||
       pt__snapshot_scan(s, log) != PT_OK) {
     pt__ring_snapshot_free(s);
     return PT_ERR_NOMEM;
@@ -317,7 +291,7 @@ int pt__ring_cursor_read(pt__ring_cursor *c, uint64_t j, pt__ring_step *step) {
     }
     c->passed[j] = i + 1;
     if (step->out != NULL) {
-      step->out->count++;
+      pt__records_keep(step->out);
     }
   }
   return PT_OK;

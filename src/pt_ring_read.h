@@ -73,21 +73,22 @@ static inline int pt__ring_read(const pt_log *log, uint64_t index,
 /* ---- pt__records: read, then sort ---------------------------------------- */
 
 /*
- * A growable array of records and, after pt__records_sort, their order.
- * Zero-initialise it ({0}); release with pt__records_release.  The arrays
- * are kept between uses (set count = 0 to reuse): a query or a follower
- * allocates once, not per call.
+ * A growable array of records and their order keys.  A record is read into
+ * items[count] and kept with pt__records_keep, which appends its key to
+ * order while the record is still in the cache; pt__records_sort then sorts
+ * the keys.  Zero-initialise it ({0}); release with pt__records_release.
+ * The arrays are kept between uses (set count = 0 to reuse): a query or a
+ * follower allocates once, not per call.
  */
 typedef struct pt__records {
   pt__record *items;
+  pt__order_key *order; /* count keys; in order after pt__records_sort */
   size_t count;
-  size_t cap;
-  pt__order_key *order; /* after pt__records_sort: count keys, in order */
-  size_t order_cap;
+  size_t cap; /* of both arrays */
 } pt__records;
 
-/* Grows items to `cap` records (cap >= count).  PT_OK or PT_ERR_NOMEM
- * (the array is unchanged). */
+/* Grows both arrays to `cap` (cap >= count).  PT_OK or PT_ERR_NOMEM (the
+ * records are unchanged). */
 int pt__records_grow(pt__records *r, size_t cap);
 
 /* Makes room for one more record at items[count] (doubling, from 64).
@@ -99,13 +100,11 @@ static inline int pt__records_reserve(pt__records *r) {
   return pt__records_grow(r, r->cap == 0 ? 64 : 2 * r->cap);
 }
 
-/* Makes room for `n` records in all (items and order).  PT_OK, NOMEM. */
-int pt__records_reserve_total(pt__records *r, size_t n);
-
 /*
  * Reads slot `index` into the next free record, items[count], without
- * keeping it: the caller keeps it (count++) or not, e.g. after a match.
- * Returns 1 if the read succeeded (pt__ring_read), 0 if not, PT_ERR_NOMEM.
+ * keeping it: the caller keeps it (pt__records_keep) or not, e.g. after a
+ * match.  Returns 1 if the read succeeded (pt__ring_read), 0 if not,
+ * PT_ERR_NOMEM.
  */
 static inline int pt__records_read(pt__records *r, const pt_log *log,
                                    uint64_t index) {
@@ -115,12 +114,21 @@ static inline int pt__records_read(pt__records *r, const pt_log *log,
   return pt__ring_read(log, index, &r->items[r->count]);
 }
 
+/* Keeps the record at items[count] (room made by pt__records_reserve). */
+static inline void pt__records_keep(pt__records *r) {
+  const pt__record *rec = &r->items[r->count];
+  pt__order_key *key = &r->order[r->count];
+  key->timestamp_us = rec->event.timestamp_us;
+  key->ticket = rec->ticket;
+  key->at = r->count++;
+}
+
 /*
- * Fills order[0..count) with the records in (timestamp, ticket) order.
- * Records read from one chunk usually arrive in order already: then there
- * is no sort.  Returns PT_OK or PT_ERR_NOMEM.
+ * Puts order[0..count) in (timestamp, ticket) order.  Records read from
+ * one chunk usually arrive in order already: then there is no sort.  Never
+ * allocates.  Records kept after a sort are sorted in by the next one.
  */
-int pt__records_sort(pt__records *r);
+void pt__records_sort(pt__records *r);
 
 /* The i-th record in order (after pt__records_sort; i < count). */
 static inline const pt__record *pt__records_at(const pt__records *r, size_t i) {

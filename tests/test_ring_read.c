@@ -325,7 +325,7 @@ static void test_cursor_passes_once_and_counts_missed(void **state) {
   size_t passed = cursor_pass(&c, log, &out, &missed);
   assert_int_equal(passed + missed, 1000);
   assert_true(missed > 0);
-  assert_int_equal(pt__records_sort(&out), PT_OK);
+  pt__records_sort(&out);
   /* The newest are passed, in write order (times are write order here). */
   assert_int_equal(pt__records_at(&out, passed - 1)->event.data.packet_sent.pn,
                    n - 1);
