@@ -480,6 +480,28 @@ static void test_partial_input(void **state) {
   pt_request_free(s.r);
 }
 
+/* A scene with one hop A -> B of `len` bytes on stream 0 of AB (at 100). */
+static void one_hop_scene(scene *s, uint32_t len) {
+  scene_new(s, 0);
+  app(s, A, 100, PT_EV_APP_COMMAND, B, 0);
+  data(s, A, 101, CONN_AB, 0, 0, len);
+}
+
+/* The one hop's summary of losses. */
+static void check_one_hop(scene *s, unsigned count, unsigned lost,
+                          unsigned retransmissions, unsigned repeats,
+                          uint64_t recovery_us) {
+  collected c;
+  hops_of(s, &c);
+  assert_int_equal(c.n, 1);
+  assert_int_equal(c.hops[0].packets, count);
+  assert_int_equal(c.hops[0].lost, lost);
+  assert_int_equal(c.hops[0].retransmissions, retransmissions);
+  assert_int_equal(c.hops[0].repeats, repeats);
+  assert_int_equal(c.hops[0].recovered, 1);
+  assert_int_equal(c.hops[0].recovery_us, recovery_us);
+}
+
 /*
  * A lost packet's bytes repeated in two packets, the first of them lost
  * too: recovery ends when the last byte arrives.
@@ -487,9 +509,7 @@ static void test_partial_input(void **state) {
 static void test_split_retransmission(void **state) {
   (void)state;
   scene s;
-  scene_new(&s, 0);
-  app(&s, A, 100, PT_EV_APP_COMMAND, B, 0);
-  data(&s, A, 101, CONN_AB, 0, 0, 1000);
+  one_hop_scene(&s, 1000);
   sent(&s, A, 102, CONN_AB, 1, 1050, 0, 0, 1000);
   packet(&s, A, 150, PT_EV_PACKET_LOST, CONN_AB, 1, 0);
   sent(&s, A, 160, CONN_AB, 2, 550, 0, 0, 500);   /* received at 210 */
@@ -499,16 +519,10 @@ static void test_split_retransmission(void **state) {
   packet(&s, B, 210, PT_EV_PACKET_RECEIVED, CONN_AB, 2, 550);
   packet(&s, B, 290, PT_EV_PACKET_RECEIVED, CONN_AB, 4, 550);
   app(&s, B, 300, PT_EV_APP_START, A, 0);
+  check_one_hop(&s, 4, 2, 3, 0, 290 - 102);
+  packets p;
   collected c;
   hops_of(&s, &c);
-  assert_int_equal(c.n, 1);
-  assert_int_equal(c.hops[0].packets, 4);
-  assert_int_equal(c.hops[0].lost, 2);
-  assert_int_equal(c.hops[0].retransmissions, 3);
-  assert_int_equal(c.hops[0].repeats, 0);
-  assert_int_equal(c.hops[0].recovered, 1);
-  assert_int_equal(c.hops[0].recovery_us, 290 - 102);
-  packets p;
   packets_of(&s, &c.hops[0], &p);
   assert_int_equal(p.n, 4);
   assert_int_equal(p.v[0].recovery_us, 290 - 102);
@@ -527,21 +541,13 @@ static void test_split_retransmission(void **state) {
 static void test_spurious_loss(void **state) {
   (void)state;
   scene s;
-  scene_new(&s, 0);
-  app(&s, A, 100, PT_EV_APP_COMMAND, B, 0);
-  data(&s, A, 101, CONN_AB, 0, 0, 1000);
+  one_hop_scene(&s, 1000);
   sent(&s, A, 102, CONN_AB, 1, 1050, 0, 0, 1000);
   packet(&s, A, 140, PT_EV_PACKET_LOST, CONN_AB, 1, 0);
   sent(&s, A, 141, CONN_AB, 2, 1050, 0, 0, 1000);
   packet(&s, B, 150, PT_EV_PACKET_RECEIVED, CONN_AB, 1, 1050);
   packet(&s, B, 200, PT_EV_PACKET_RECEIVED, CONN_AB, 2, 1050);
-  collected c;
-  hops_of(&s, &c);
-  assert_int_equal(c.n, 1);
-  assert_int_equal(c.hops[0].lost, 1);
-  assert_int_equal(c.hops[0].retransmissions, 1);
-  assert_int_equal(c.hops[0].recovered, 1);
-  assert_int_equal(c.hops[0].recovery_us, 150 - 102);
+  check_one_hop(&s, 2, 1, 1, 0, 150 - 102);
   pt_request_free(s.r);
 }
 
@@ -553,20 +559,12 @@ static void test_spurious_loss(void **state) {
 static void test_lost_repeat(void **state) {
   (void)state;
   scene s;
-  scene_new(&s, 0);
-  app(&s, A, 100, PT_EV_APP_COMMAND, B, 0);
-  data(&s, A, 101, CONN_AB, 0, 0, 6);
+  one_hop_scene(&s, 6);
   sent(&s, A, 102, CONN_AB, 1, 50, 0, 0, 6);
   packet(&s, B, 150, PT_EV_PACKET_RECEIVED, CONN_AB, 1, 50);
   sent(&s, A, 300, CONN_AB, 2, 50, 0, 0, 6);
   packet(&s, A, 400, PT_EV_PACKET_LOST, CONN_AB, 2, 0);
-  collected c;
-  hops_of(&s, &c);
-  assert_int_equal(c.n, 1);
-  assert_int_equal(c.hops[0].lost, 1);
-  assert_int_equal(c.hops[0].repeats, 1);
-  assert_int_equal(c.hops[0].recovered, 1);
-  assert_int_equal(c.hops[0].recovery_us, 0);
+  check_one_hop(&s, 2, 1, 0, 1, 0);
   pt_request_free(s.r);
 }
 
