@@ -472,7 +472,8 @@ int main(int argc, char **argv) {
       maybes += (uint64_t)pt__index_chunk_may_hold(ix, c, 0, h);
     }
   }
-  printf("\ntrace filter false-positive rate per chunk (absent ids): %.4f\n",
+  printf("\ntrace filter false-positive rate per index block (absent ids): "
+         "%.4f\n",
          (double)maybes / (double)probes);
 
   report_build(trace_of, runs);

@@ -108,7 +108,7 @@ void pt__index_destroy(pt__index *ix) {
  * Indexes block `block` from its slots, as its ring chunk holds them in
  * the closed state `state`.  The caller owns the block's `built` word (it
  * is PT__BLOCK_BUILDING).  Relaxed stores: published by the release store
- * of `built` in pt__index_block_view.  Returns 1 if it read every event the
+ * of `built` in pt__index_block_update.  Returns 1 if it read every event the
  * state says the chunk holds in this block, 0 if one could not be read
  * (being overwritten, or a corrupt file): then the block is read whole.
  */

@@ -48,7 +48,7 @@ typedef struct pt__chunk_summary {
 #define PT__BLOCK_BUILDING UINT64_C(1)
 
 typedef struct pt__index {
-  uint64_t forks_at_create; /* pt__index_forks() when created */
+  uint64_t forks_at_create; /* pt_index.c's fork count when created */
   uint64_t capacity;
   uint64_t chunk_size;  /* slots per block: the log's chunk, at most 64 */
   uint64_t chunk_count; /* blocks */

@@ -43,14 +43,14 @@ int pt__chunk_removed_with(const pt_log *log, uint64_t chunk,
      * acquire, state / removed / state: the removed word is read while the
      * state word held one value (a lap only grows, so equal reads mean no
      * claim in between), so either the removed word already counts that
-     * claim's prev_filled (its tag is the claim's lap) or it does not yet.
+     * claim's prev_filled (its tag is the claim's parity) or it does not yet.
      * A claim happens once per chunk fill, so this settles at once; only a
      * state word rewritten all the time does not (bounded: never a hang).
      */
     uint64_t before = load(pt__state_word(log, chunk));
     word = load(pt__removed_word(log, chunk));
     after = load(pt__state_word(log, chunk));
-    if ((before >> 21) != (after >> 21)) {
+    if (!pt__state_same_claim(before, after)) {
       continue; /* claimed again meanwhile: read the new pair */
     }
     uint64_t count = pt__removed_count(word);

@@ -1,10 +1,11 @@
 /*
  * pt_log: the flight-recorder ring (internal view).
  *
- * Memory (pt_region.h): a header, one state word per chunk, one sequence
- * word per slot, and `capacity` slots of 128 bytes.  Writers claim whole
- * chunks of `chunk_size` consecutive slots with one fetch_add and one CAS,
- * then fill them with plain stores; see pt_log.c for the protocol.
+ * Memory (pt_region.h): a header, one chunk record (a state word and a
+ * removed word, on a cache line of their own) per chunk, one sequence word
+ * per slot, and `capacity` slots of 128 bytes.  Writers claim whole chunks
+ * of `chunk_size` consecutive slots with one fetch_add and one CAS, then
+ * fill them with plain stores; see pt_log_write.c for the protocol.
  *
  * Sequence word of a slot:
  *   0          empty (never written, or abandoned by an owner that left)
@@ -66,6 +67,13 @@ static inline uint64_t pt__state_lap(uint64_t state) {
 
 static inline uint64_t pt__state_parity(uint64_t state) {
   return (state >> 21) & 1u;
+}
+
+/* Whether two state words belong to the same claim (same lap field and
+ * parity: every claim of a chunk changes both). */
+static inline int pt__state_same_claim(uint64_t a, uint64_t b) {
+  return pt__state_lap(a) == pt__state_lap(b) &&
+         pt__state_parity(a) == pt__state_parity(b);
 }
 
 static inline uint64_t pt__state_make(uint64_t lap_field, uint64_t parity,

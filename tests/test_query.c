@@ -5,7 +5,7 @@
  *
  * The model keeps every event ever written; the live ones are the newest
  * `capacity` writes minus the slots the writer's current chunk has already
- * reclaimed (the ring reuses space a chunk at a time: see pt_log.c).
+ * reclaimed (the ring reuses space a chunk at a time: see pt_log_write.c).
  */
 #include <setjmp.h>
 #include <stdarg.h>
