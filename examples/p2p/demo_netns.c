@@ -369,6 +369,9 @@ int demo_netns_setup(demo_netns *ns) {
   signal(SIGINT, on_signal);
   signal(SIGTERM, on_signal);
   signal(SIGHUP, on_signal);
+  /* A node that crashed closes its pipe: the launcher's next word to it
+   * must fail (EPIPE), not kill the launcher before it cleans up. */
+  signal(SIGPIPE, SIG_IGN);
   if (add_ns(DEMO_NETNS_HUB) != 0) {
     fprintf(stderr, "demo: `ip netns add` failed (no iproute2 or no network "
                     "namespaces): loopback mode (all nodes on 127.0.0.1)\n");
@@ -416,6 +419,7 @@ int demo_netns_enter(size_t i) {
   char path[64];
   snprintf(path, sizeof path, NETNS_DIR "/" DEMO_NETNS_PREFIX "n%zu", i);
   int fd = open(path, O_RDONLY | O_CLOEXEC);
+  signal(SIGPIPE, SIG_DFL); /* ignored by the launcher only */
   if (fd < 0 || prctl(PR_SET_PDEATHSIG, SIGKILL) != 0 ||
       setns(fd, CLONE_NEWNET) != 0) {
     return -1;

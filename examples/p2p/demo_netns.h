@@ -26,7 +26,8 @@
  * /run/ptdemo-lock (held until the launcher and its children are gone).
  * Clean-up: demo_netns_setup removes what an earlier run left (a launcher
  * killed with SIGKILL), and registers the removal at exit and on SIGINT,
- * SIGTERM and SIGHUP; a namespace disappears with its links and qdiscs
+ * SIGTERM and SIGHUP (SIGPIPE is ignored: a crashed node's pipe must not
+ * kill the launcher); a namespace disappears with its links and qdiscs
  * once no process is left in it, and the node processes and the emulator
  * get SIGKILL when the launcher dies (PR_SET_PDEATHSIG).
  */

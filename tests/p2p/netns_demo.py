@@ -39,6 +39,13 @@ machine, the sender's and receiver's time between the event and the wire).
 Then once more with --crash-node 2 (node 2 killed with SIGKILL at the end):
 the same checks, and node 2's events recovered from its log file.
 
+Before those, two runs are broken on purpose (--chunks 64, so that they
+are still busy): node 2 killed with SIGKILL while the requests run (the
+launcher must give up, exit non-zero and leave nothing), and the launcher
+itself killed with SIGKILL (its node processes and emulator must die with
+it; the namespaces it leaves are removed by the next run, the first of the
+checked runs above, whose leftovers are checked).
+
 Usage: netns_demo.py P2P_DEMO PEERTRACE OUT_DIR [RUNS]
 Exit: 0 passed, 1 failed, 77 not root (no namespaces to test).
 """
@@ -244,6 +251,70 @@ def run_once(demo, peertrace, out, extra=()):
     return fails, took
 
 
+def start_busy(demo, out):
+    """A demo run kept busy, once its namespaces and nodes are up."""
+    shutil.rmtree(out, ignore_errors=True)
+    os.makedirs(out)
+    proc = subprocess.Popen([demo] + DEMO_ARGS + ["--chunks", "64", "--out",
+                                                  out],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            text=True)
+    for line in proc.stdout:
+        if line.startswith("Phase 1"):
+            return proc
+    proc.wait()
+    return None
+
+
+def children(pid):
+    with open("/proc/%d/task/%d/children" % (pid, pid)) as f:
+        return [int(c) for c in f.read().split()]
+
+
+def node_pid(launcher, index):
+    for c in children(launcher):
+        with open("/proc/%d/cmdline" % c) as f:
+            if ("--node-process\0%d:" % index) in f.read():
+                return c
+    return None
+
+
+def broken_runs(demo, out):
+    fails = []
+    proc = start_busy(demo, out)
+    node2 = node_pid(proc.pid, 2) if proc else None
+    if node2 is None:
+        return ["busy run: did not start, or no node2 process"]
+    os.kill(node2, 9)
+    rc = proc.wait(timeout=TIMEOUT_S)
+    proc.stdout.close()
+    proc.stderr.close()
+    names, procs = leftovers(out)
+    print("  node2 killed while requests ran: launcher exit %d, left: %s %s"
+          % (rc, names, procs))
+    if rc == 0 or names or procs:
+        fails.append("node2 killed mid-run: exit %d, left namespaces %s, "
+                     "processes %s" % (rc, names, procs))
+    proc = start_busy(demo, out)
+    if proc is None:
+        return fails + ["busy run: did not start"]
+    kids = children(proc.pid)
+    proc.kill()
+    proc.wait()
+    proc.stdout.close()
+    proc.stderr.close()
+    time.sleep(0.5)
+    alive = [k for k in kids if os.path.exists("/proc/%d" % k) and
+             not open("/proc/%d/stat" % k).read().split(") ")[1]
+             .startswith("Z")]
+    print("  launcher killed: %d children, %d still running" %
+          (len(kids), len(alive)))
+    if len(kids) < 5 or alive:
+        fails.append("launcher killed: children %s, still running %s" %
+                     (kids, alive))
+    return fails
+
+
 def main():
     if len(sys.argv) not in (4, 5):
         print(__doc__.strip().splitlines()[-2], file=sys.stderr)
@@ -254,6 +325,11 @@ def main():
         print("SKIP: not root, no network namespaces to test")
         return 77
     failures, times = 0, []
+    print("broken runs:")
+    broken = broken_runs(demo, os.path.join(out_dir, "broken"))
+    for f in broken:
+        print("FAIL: %s" % f)
+    failures += len(broken) > 0
     for k in range(runs + 1):
         crash = ["--crash-node", "2"] if k == runs else []
         print("run %d%s:" % (k + 1, " (--crash-node 2)" if crash else ""))
@@ -263,9 +339,11 @@ def main():
         for f in fails:
             print("FAIL: run %d: %s" % (k + 1, f))
         failures += len(fails) > 0
-    print("%d of %d runs passed (the last with --crash-node 2); demo run "
-          "time min %.2f s, max %.2f s" %
-          (runs + 1 - failures, runs + 1, min(times), max(times)))
+    print("broken runs %s; %d of %d runs passed (the last with --crash-node "
+          "2); demo run time min %.2f s, max %.2f s" %
+          ("failed" if broken else "ok",
+           runs + 1 - failures + (len(broken) > 0),
+           runs + 1, min(times), max(times)))
     return 1 if failures else 0
 
 
