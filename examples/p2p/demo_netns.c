@@ -242,7 +242,7 @@ static int shape_netem(const demo_netns *ns, size_t b) {
           b) ||
       run(0,
           "tc -n " DEMO_NETNS_HUB " class add dev h%zu parent 1: classid "
-          "1:99 htb rate 10gbit",
+          "1:99 htb rate 10gbit quantum 1514",
           b)) {
     return -1;
   }
@@ -253,7 +253,7 @@ static int shape_netem(const demo_netns *ns, size_t b) {
     }
     if (run(0,
             "tc -n " DEMO_NETNS_HUB " class add dev h%zu parent 1: "
-            "classid 1:%zu htb rate 10gbit",
+            "classid 1:%zu htb rate 10gbit quantum 1514",
             b, a + 1) ||
         run(0,
             "tc -n " DEMO_NETNS_HUB " qdisc add dev h%zu parent 1:%zu "
