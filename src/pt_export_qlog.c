@@ -17,6 +17,23 @@
  * held until an event that is not one of its frames arrives.  A frame
  * with no packet to join (or past PT__QLOG_MAX_FRAMES) is written as a
  * peertrace:stream_frame event.
+ *
+ * One file is one qlog trace: the events of one node on one connection
+ * (qvis reads one trace per JSON-SEQ file).  An event of a second node,
+ * or of a second connection (another non-zero conn), is refused with
+ * PT_ERR_INVALID; events without a conn (app events) go with the trace.
+ * common_fields.group_id is the conn in 16 hex digits, the same on both
+ * ends, so qvis pairs the two files' traces (without a conn: the first
+ * event's trace id, as dumps made before connection identities had it).
+ * vantage_point.type says which end the node was: the client sends the
+ * connection's first packet, an Initial; the server's first packet event
+ * is that Initial, received.  So the header waits for the first
+ * packet_sent / packet_received: the events before it (at most
+ * PT__QLOG_MAX_PENDING, e.g. conn_init) are held, then written after the
+ * header.  A first packet in another space (a recording that began
+ * mid-connection), or none, gives "unknown".  An export without any event
+ * is refused at pt_exporter_finish (PT_ERR_NOT_FOUND): qvis's loader throws
+ * on a header without events, and an empty file would only mislead.
  */
 #define _GNU_SOURCE
 #include <arpa/inet.h>
@@ -27,12 +44,20 @@
 #include "pt_export.h"
 
 #define PT__QLOG_MAX_FRAMES 64u
+#define PT__QLOG_MAX_PENDING 256u
 
 typedef struct pt__qlog_state {
   int holding;     /* packet is a packet_sent/received not written yet */
   pt_event packet; /* ... and its frames: */
   struct pt_stream_frame_data frames[PT__QLOG_MAX_FRAMES];
   unsigned frame_count;
+  int header_written;
+  unsigned node; /* the node of the events (the first one's) */
+  uint64_t conn; /* their connection (0: none seen yet) */
+  pt_trace_id first_trace;
+  const char *vantage; /* "client", "server", "unknown" */
+  pt_event *pending;   /* events before the header, in order */
+  unsigned pending_count;
 } pt__qlog_state;
 
 static const char *pt__qlog_packet_type(unsigned space) {
@@ -49,40 +74,58 @@ static const char *pt__qlog_packet_type(unsigned space) {
 }
 
 static int pt__qlog_begin(pt_exporter *ex, const pt_event *first) {
-  ex->state = calloc(1, sizeof(pt__qlog_state));
-  if (ex->state == NULL) {
+  pt__qlog_state *st = calloc(1, sizeof(pt__qlog_state));
+  if (st == NULL) {
     return PT_ERR_NOMEM;
   }
-  uint64_t reference_us = ex->first_us;
-  const char *node = ex->node_count > 0 ? ex->nodes[0].hex : "";
-  char trace_hex[33] = "";
+  ex->state = st;
+  st->vantage = "unknown";
   if (first != NULL) {
-    pt_trace_id_to_hex(&first->trace_id, trace_hex, sizeof trace_hex);
+    st->first_trace = first->trace_id;
+  }
+  return PT_OK;
+}
+
+/* The header record, once the vantage point is known. */
+static void pt__qlog_header(pt_exporter *ex) {
+  pt__qlog_state *st = ex->state;
+  uint64_t reference_us = ex->first_us;
+  const char *node = ex->node_count > 0 ? ex->nodes[st->node].hex : "";
+  char group[33] = "";
+  if (st->conn != 0) {
+    snprintf(group, sizeof group, "%016llx", (unsigned long long)st->conn);
+  } else {
+    pt_trace_id_to_hex(&st->first_trace, group, sizeof group);
   }
   char clock[160] = "";
   if (ex->node_count > 0) {
-    pt__export_clock_text(ex, 0, 0, clock, sizeof clock);
+    pt__export_clock_text(ex, st->node, 0, clock, sizeof clock);
   }
-  char description[256];
-  snprintf(description, sizeof description, "node %s, %s", node, clock);
+  char description[320];
+  snprintf(description, sizeof description, "node %s, %s%s%s", node,
+           st->conn != 0 ? "connection " : "", st->conn != 0 ? group : "",
+           st->conn != 0 ? ", " : "");
+  size_t used = strlen(description);
+  snprintf(description + used, sizeof description - used, "%s", clock);
   fputs("\x1e{\"qlog_version\":\"0.3\",\"qlog_format\":\"JSON-SEQ\","
         "\"title\":\"peertrace export\",\"description\":",
         ex->fp);
   pt__export_json_string(ex->fp, description);
   fprintf(ex->fp,
-          ",\"trace\":{\"title\":\"node %.8s\",\"vantage_point\":{\"name\":"
-          "\"%s\",\"type\":\"unknown\"},\"common_fields\":{\"group_id\":"
-          "\"%s\",\"protocol_type\":[\"QUIC\"],\"time_format\":\"relative\","
-          "\"reference_time\":%llu.%03u",
-          node, node, trace_hex, (unsigned long long)(reference_us / 1000u),
+          ",\"trace\":{\"title\":\"node %.8s %s\",\"vantage_point\":{"
+          "\"name\":\"%s\",\"type\":\"%s\"},\"common_fields\":{"
+          "\"group_id\":\"%s\",\"protocol_type\":[\"QUIC\"],"
+          "\"time_format\":\"relative\",\"reference_time\":%llu.%03u",
+          node, group, node, st->vantage, group,
+          (unsigned long long)(reference_us / 1000u),
           (unsigned)(reference_us % 1000u));
   if (ex->node_count > 0) {
     /* qvis and the schema ignore fields they do not know. */
     fputs(",\"peertrace_clock\":", ex->fp);
-    pt__export_clock_json(ex, 0, ex->fp);
+    pt__export_clock_json(ex, st->node, ex->fp);
   }
   fputs("}}}\n", ex->fp);
-  return PT_OK;
+  st->header_written = 1;
 }
 
 static void pt__qlog_packet_header(FILE *fp, uint64_t pn, unsigned space) {
@@ -139,9 +182,11 @@ static void pt__qlog_record(pt_exporter *ex, const pt_event *ev,
     break;
   }
   case PT_EV_CONN_ESTABLISHED:
+    /* The adapter records ngtcp2's smoothed RTT at handshake completion
+     * (pt_quic.h), so that is the field it goes in. */
     fprintf(fp,
             "\"name\":\"recovery:metrics_updated\",\"data\":{"
-            "\"latest_rtt\":%u.%03u}",
+            "\"smoothed_rtt\":%u.%03u}",
             ev->data.conn_established.rtt_us / 1000u,
             ev->data.conn_established.rtt_us % 1000u);
     break;
@@ -195,12 +240,12 @@ static int pt__qlog_joins(const pt__qlog_state *st, const pt_event *ev) {
          f->space == p->space && f->conn == p->conn;
 }
 
-static int pt__qlog_event(pt_exporter *ex, unsigned node, const pt_event *ev) {
-  (void)node;
+/* Writes ev (after the header): held while its packet's frames follow. */
+static void pt__qlog_put(pt_exporter *ex, const pt_event *ev) {
   pt__qlog_state *st = ex->state;
   if (ev->kind == PT_EV_STREAM_FRAME && pt__qlog_joins(st, ev)) {
     st->frames[st->frame_count++] = ev->data.stream_frame;
-    return PT_OK;
+    return;
   }
   pt__qlog_flush(ex);
   if (ev->kind == PT_EV_PACKET_SENT || ev->kind == PT_EV_PACKET_RECEIVED) {
@@ -209,18 +254,77 @@ static int pt__qlog_event(pt_exporter *ex, unsigned node, const pt_event *ev) {
   } else {
     pt__qlog_record(ex, ev, NULL, 0);
   }
+}
+
+/* The header, then the events held for it. */
+static void pt__qlog_start(pt_exporter *ex) {
+  pt__qlog_state *st = ex->state;
+  pt__qlog_header(ex);
+  for (unsigned i = 0; i < st->pending_count; i++) {
+    pt__qlog_put(ex, &st->pending[i]);
+  }
+  free(st->pending);
+  st->pending = NULL;
+  st->pending_count = 0;
+}
+
+static int pt__qlog_event(pt_exporter *ex, unsigned node, const pt_event *ev) {
+  pt__qlog_state *st = ex->state;
+  uint64_t conn = pt_event_conn(ev);
+  if (ex->event_count == 1) {
+    st->node = node;
+  } else if (node != st->node) {
+    return PT_ERR_INVALID; /* one node's view per qlog trace */
+  }
+  if (conn != 0 && st->conn != 0 && conn != st->conn) {
+    return PT_ERR_INVALID; /* one connection per qlog trace */
+  }
+  if (conn != 0) {
+    st->conn = conn;
+  }
+  if (st->header_written) {
+    pt__qlog_put(ex, ev);
+    return PT_OK;
+  }
+  int packet =
+      ev->kind == PT_EV_PACKET_SENT || ev->kind == PT_EV_PACKET_RECEIVED;
+  if (packet && ev->data.packet_sent.space == PT_PN_SPACE_INITIAL) {
+    st->vantage = ev->kind == PT_EV_PACKET_SENT ? "client" : "server";
+  }
+  if (!packet && st->pending_count < PT__QLOG_MAX_PENDING) {
+    if (st->pending == NULL &&
+        (st->pending = malloc(PT__QLOG_MAX_PENDING * sizeof *st->pending)) ==
+            NULL) {
+      return PT_ERR_NOMEM;
+    }
+    st->pending[st->pending_count++] = *ev;
+    return PT_OK;
+  }
+  pt__qlog_start(ex);
+  pt__qlog_put(ex, ev);
   return PT_OK;
 }
 
 static int pt__qlog_finish(pt_exporter *ex) {
+  pt__qlog_state *st = ex->state;
+  if (ex->event_count == 0) {
+    return PT_ERR_NOT_FOUND; /* no header-only file: qvis throws on it */
+  }
+  if (!st->header_written) {
+    pt__qlog_start(ex);
+  }
   pt__qlog_flush(ex);
   return PT_OK;
 }
 
 static void pt__qlog_free(pt_exporter *ex) {
+  pt__qlog_state *st = ex->state;
+  if (st != NULL) {
+    free(st->pending);
+  }
   free(ex->state);
   ex->state = NULL;
 }
 
 const pt__export_ops pt__export_qlog_ops = {pt__qlog_begin, pt__qlog_event,
-                                            pt__qlog_finish, pt__qlog_free, 1};
+                                            pt__qlog_finish, pt__qlog_free, 0};

@@ -339,12 +339,12 @@ else:
 victim = absent("victim")
 # The second trace's name: the first trace's file, already written, must
 # go away with the failed split.
-planted = os.path.join(split, "7e57a11ce0000000000000000000beef.sqlog")
+planted = os.path.join(split, "a1a2a3a4-7e57a11ce0000000000000000000beef.sqlog")
 os.symlink(victim, planted)
 rc, out, err = run("export", "qlog", "--split", split, CLIENT)
-check(rc == 1 and "7e57a11ce0000000000000000000beef.sqlog: already exists" in err
-      and not os.path.exists(victim) and os.listdir(split) ==
-      ["7e57a11ce0000000000000000000beef.sqlog"],
+check(rc == 1 and "a1a2a3a4-7e57a11ce0000000000000000000beef.sqlog: already "
+      "exists" in err and not os.path.exists(victim) and os.listdir(split) ==
+      ["a1a2a3a4-7e57a11ce0000000000000000000beef.sqlog"],
       "--split refuses a planted symlink, leaves nothing: %s %s" %
       (err, os.listdir(split)))
 untraced = os.path.join(WORK, "untraced.ptd")
@@ -352,7 +352,7 @@ retrace(CLIENT, bytes.fromhex("7e57a11ce0000000000000000000beef"), bytes(16),
         untraced)
 rc, _, err = run("export", "qlog", "--split", split, "--since", "+11.9ms",
                  untraced)
-check(rc == 1 and "none of the 2 matching events has a trace id" in err,
+check(rc == 1 and "none of the 2 matching events has a connection or trace id" in err,
       "--split of untraced events only: exit %s, %s" % (rc, err))
 rc, _, err = run("export", "qlog", "--split", CLIENT, CLIENT)
 check(rc == 1 and "client.ptd: Not a directory" in err, "--split FILE: " + err)

@@ -67,14 +67,18 @@ static void test_arguments(void **state) {
   pt_exporter_free(NULL);
 }
 
+/* One qlog trace is one node's events: a second node's are refused. */
 static void test_qlog_one_node(void **state) {
   (void)state;
   pt_exporter *ex;
   FILE *fp = tmpfile();
   assert_int_equal(pt_exporter_new(&ex, PT_EXPORT_QLOG, fp), PT_OK);
-  unsigned index;
-  assert_int_equal(pt_exporter_add_node(ex, node_a, &index), PT_OK);
-  assert_int_equal(pt_exporter_add_node(ex, node_b, &index), PT_ERR_INVALID);
+  unsigned a, b;
+  assert_int_equal(pt_exporter_add_node(ex, node_a, &a), PT_OK);
+  assert_int_equal(pt_exporter_add_node(ex, node_b, &b), PT_OK);
+  pt_event ev = app_event(PT_EV_APP_START, 1);
+  assert_int_equal(pt_exporter_write(ex, b, &ev), PT_OK);
+  assert_int_equal(pt_exporter_write(ex, a, &ev), PT_ERR_INVALID);
   pt_exporter_free(ex);
   fclose(fp);
 }
@@ -132,7 +136,8 @@ static void test_app_namer(void **state) {
 
 static void test_empty_exports_are_complete(void **state) {
   (void)state;
-  /* No events: each format still writes a complete document. */
+  /* No events: each format still writes a complete document, except qlog,
+   * which refuses: no header-only file. */
   const char *ends[] = {"]}\n", NULL, "]}\n", "]}\n", "</svg>\n"};
   for (int f = PT_EXPORT_JSON; f <= PT_EXPORT_SVG; f++) {
     char *text = NULL;
@@ -140,7 +145,8 @@ static void test_empty_exports_are_complete(void **state) {
     FILE *fp = open_memstream(&text, &size);
     pt_exporter *ex;
     assert_int_equal(pt_exporter_new(&ex, (pt_export_format)f, fp), PT_OK);
-    assert_int_equal(pt_exporter_finish(ex), PT_OK);
+    assert_int_equal(pt_exporter_finish(ex),
+                     ends[f - 1] != NULL ? PT_OK : PT_ERR_NOT_FOUND);
     pt_exporter_free(ex);
     fclose(fp);
     if (ends[f - 1] != NULL) {
@@ -148,7 +154,7 @@ static void test_empty_exports_are_complete(void **state) {
       assert_true(size >= n);
       assert_string_equal(text + size - n, ends[f - 1]);
     } else {
-      assert_true(size > 0 && text[0] == '\x1e');
+      assert_int_equal(size, 0);
     }
     free(text);
   }
@@ -468,7 +474,8 @@ static void test_clock_label_qlog(void **state) {
   json_decref(head);
   free(text);
 
-  char *raw = export_qlog(node_d, NULL, 0);
+  pt_event one = app_event(PT_EV_APP_START, 5);
+  char *raw = export_qlog(node_d, &one, 1);
   head = qlog_header(raw);
   json_t *clock = json_object_get(
       json_object_get(json_object_get(head, "trace"), "common_fields"),
@@ -566,6 +573,70 @@ static const char *record_name(json_t *r) {
   return json_string_value(json_object_get(r, "name"));
 }
 
+/* The header of a qlog export of evs: vantage type and group id. */
+static void check_vantage(const pt_event *evs, size_t n, const char *type,
+                          const char *group) {
+  char *text = export_qlog(node_a, evs, n);
+  json_t *r[16];
+  size_t count = qlog_records(text, r, 16);
+  assert_int_equal(count, 1 + n); /* held events follow the header */
+  json_t *trace = json_object_get(r[0], "trace");
+  assert_string_equal(json_string_value(json_object_get(
+                          json_object_get(trace, "vantage_point"), "type")),
+                      type);
+  assert_string_equal(json_string_value(json_object_get(
+                          json_object_get(trace, "common_fields"), "group_id")),
+                      group);
+  for (size_t i = 0; i < count; i++) {
+    json_decref(r[i]);
+  }
+  free(text);
+}
+
+static void test_qlog_vantage(void **state) {
+  (void)state;
+  const uint64_t conn = 0xc0ffee;
+  pt_event init;
+  pt_event_begin(&init, (pt_trace_id){{9}}, NULL);
+  pt_event_set_conn_init(&init, (pt_endpoint){0});
+  pt_event_set_conn(&init, conn);
+  init.timestamp_us = 1;
+  pt_event evs[3] = {init, packet(PT_EV_PACKET_SENT, 0, conn, 2),
+                     packet(PT_EV_PACKET_RECEIVED, 0, conn, 3)};
+  /* The client sent the first packet, an Initial. */
+  evs[1].data.packet_sent.space = PT_PN_SPACE_INITIAL;
+  evs[2].data.packet_received.space = PT_PN_SPACE_INITIAL;
+  check_vantage(evs, 3, "client", "0000000000c0ffee");
+  /* The server received it first. */
+  evs[1].kind = PT_EV_PACKET_RECEIVED;
+  evs[2].kind = PT_EV_PACKET_SENT;
+  check_vantage(evs, 3, "server", "0000000000c0ffee");
+  /* A first packet past the handshake says nothing: unknown. */
+  evs[1].data.packet_sent.space = PT_PN_SPACE_APPLICATION;
+  check_vantage(evs, 3, "unknown", "0000000000c0ffee");
+  /* No packet at all, no conn: the trace id is the group. */
+  pt_event app = app_event(PT_EV_APP_START, 4);
+  check_vantage(&app, 1, "unknown", "01020300000000000000000000000000");
+}
+
+/* A second connection's event does not go into a connection's trace. */
+static void test_qlog_one_connection(void **state) {
+  (void)state;
+  FILE *fp = tmpfile();
+  pt_exporter *ex;
+  assert_int_equal(pt_exporter_new(&ex, PT_EXPORT_QLOG, fp), PT_OK);
+  unsigned index;
+  assert_int_equal(pt_exporter_add_node(ex, node_a, &index), PT_OK);
+  pt_event a = packet(PT_EV_PACKET_SENT, 1, 0x11, 1);
+  pt_event none = app_event(PT_EV_APP_START, 2);
+  pt_event b = packet(PT_EV_PACKET_SENT, 2, 0x22, 3);
+  assert_int_equal(pt_exporter_write(ex, index, &a), PT_OK);
+  assert_int_equal(pt_exporter_write(ex, index, &none), PT_OK);
+  assert_int_equal(pt_exporter_write(ex, index, &b), PT_ERR_INVALID);
+  pt_exporter_free(ex);
+  fclose(fp);
+}
+
 static void test_qlog_frames_of_packets(void **state) {
   (void)state;
   const uint64_t conn = 0x1234;
@@ -577,7 +648,7 @@ static void test_qlog_frames_of_packets(void **state) {
       packet(PT_EV_PACKET_RECEIVED, 9, conn, 13),
       frame(9, 200, 1, conn, 14), /* a sent frame: not the received packet's */
       packet(PT_EV_PACKET_RECEIVED, 10, conn, 15),
-      frame(10, 0, 0, 0x999, 16), /* another connection */
+      frame(10, 0, 0, 0, 16), /* no known connection */
       packet(PT_EV_PACKET_SENT, 11, conn, 17),
       frame(11, 200, 1, conn, 18)};
   /* Finishing writes the held packet 11. */
@@ -702,6 +773,8 @@ int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_arguments),
       cmocka_unit_test(test_qlog_one_node),
+      cmocka_unit_test(test_qlog_vantage),
+      cmocka_unit_test(test_qlog_one_connection),
       cmocka_unit_test(test_io_error_sticks),
       cmocka_unit_test(test_app_namer),
       cmocka_unit_test(test_empty_exports_are_complete),

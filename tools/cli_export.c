@@ -42,16 +42,28 @@ static int cli_nothing_to_export(const char *what) {
 typedef struct cli_split_file {
   pt_exporter *ex;
   FILE *fp;
-  char name[40]; /* <trace id>.sqlog */
+  char name[64]; /* <node>-<conn or trace id>.sqlog */
   char path[4200];
 } cli_split_file;
 
-/* Opens the qlog file of one trace: DIR/<trace id>.sqlog. */
+/*
+ * Opens the qlog file of one connection of input `input`:
+ * DIR/<node 8 hex>-<conn 16 hex>.sqlog, or for events without a conn
+ * DIR/<node 8 hex>-<trace id>.sqlog.  The exporter knows every input's
+ * node (and clock); the file holds this one's events.
+ */
 static int cli_split_open(cli_split_file *f, cli_args *a, cli_inputs *in,
-                          int dirfd, const pt_trace_id *trace) {
-  char hex[33];
-  pt_trace_id_to_hex(trace, hex, sizeof hex);
-  snprintf(f->name, sizeof f->name, "%s.sqlog", hex);
+                          int dirfd, unsigned input, const pt_event *ev) {
+  char key[33];
+  const uint8_t *id = in->inputs[input].info->node_id;
+  uint64_t conn = pt_event_conn(ev);
+  if (conn != 0) {
+    snprintf(key, sizeof key, "%016llx", (unsigned long long)conn);
+  } else {
+    pt_trace_id_to_hex(&ev->trace_id, key, sizeof key);
+  }
+  snprintf(f->name, sizeof f->name, "%02x%02x%02x%02x-%s.sqlog", id[0], id[1],
+           id[2], id[3], key);
   snprintf(f->path, sizeof f->path, "%s/%s", a->split_dir, f->name);
   f->fp = cli_output_create_at(dirfd, f->path, f->name, a->force);
   if (f->fp == NULL) {
@@ -63,7 +75,7 @@ static int cli_split_open(cli_split_file *f, cli_args *a, cli_inputs *in,
   }
   if (rc == PT_OK) {
     errno = 0;
-    rc = pt_pipeline_exporter_nodes(in->pipeline, f->ex); /* the one node */
+    rc = pt_pipeline_exporter_nodes(in->pipeline, f->ex);
   }
   if (rc != PT_OK) {
     cli_export_error(f->path, f->fp, rc, errno);
@@ -101,8 +113,10 @@ static int cli_split_close(cli_split_file *files, size_t count, int dirfd,
 }
 
 /*
- * export qlog --split DIR: one qlog file per trace id (per connection: our
- * connections carry a trace id), written side by side as events stream.
+ * export qlog --split DIR: one qlog file (one qlog trace) per connection
+ * of each input, written side by side as events stream; events without a
+ * connection identity (app events; dumps made before there was one) go
+ * to a file per trace id of their input.
  */
 static int cli_export_qlog_split(cli_args *a, cli_inputs *in) {
   cli_split_file *files = calloc(CLI_SPLIT_MAX, sizeof *files);
@@ -119,12 +133,20 @@ static int cli_export_qlog_split(cli_args *a, cli_inputs *in) {
   pt_event ev;
   unsigned input;
   while (rc == PT_OK && (more = cli_inputs_next(in, &ev, &input)) == 1) {
-    if (pt_trace_id_is_zero(&ev.trace_id)) {
+    uint64_t conn = pt_event_conn(&ev);
+    if (conn == 0 && pt_trace_id_is_zero(&ev.trace_id)) {
       skipped++;
       continue;
     }
+    /* Key: (conn, input) or (trace id, input), told apart by the node. */
+    pt_trace_id key = ev.trace_id;
+    if (conn != 0) {
+      memset(&key, 0, sizeof key);
+      memcpy(key.bytes, &conn, sizeof conn);
+    }
     int created;
-    size_t *slot = cli_map_get(&map, &ev.trace_id, 0, 1, &created);
+    size_t *slot =
+        cli_map_get(&map, &key, input * 2u + (conn != 0), 1, &created);
     if (slot == NULL) {
       cli_error("--split", "out of memory");
       rc = PT_ERR_NOMEM;
@@ -133,13 +155,13 @@ static int cli_export_qlog_split(cli_args *a, cli_inputs *in) {
     if (created) {
       if (count == CLI_SPLIT_MAX) {
         cli_error(a->split_dir,
-                  "more than %d traces: narrow the export with --trace, "
-                  "--since or --until",
+                  "more than %d connections: narrow the export with "
+                  "--trace, --peer, --since or --until",
                   CLI_SPLIT_MAX);
         rc = PT_ERR_INVALID;
         break;
       }
-      if (cli_split_open(&files[count], a, in, dirfd, &ev.trace_id) != 0) {
+      if (cli_split_open(&files[count], a, in, dirfd, input, &ev) != 0) {
         rc = PT_ERR_IO;
         count++; /* so that its resources are released below */
         break;
@@ -148,7 +170,7 @@ static int cli_export_qlog_split(cli_args *a, cli_inputs *in) {
     }
     cli_split_file *f = &files[*slot - 1];
     errno = 0;
-    rc = pt_exporter_write(f->ex, 0, &ev);
+    rc = pt_exporter_write(f->ex, input, &ev);
     if (rc != PT_OK) {
       cli_export_error(f->path, f->fp, rc, errno);
     }
@@ -159,16 +181,16 @@ static int cli_export_qlog_split(cli_args *a, cli_inputs *in) {
   } else if (count == 0 && skipped > 0) {
     cli_error(a->split_dir,
               "nothing to export: none of the %llu matching "
-              "events has a trace id (no file written)",
+              "events has a connection or trace id (no file written)",
               (unsigned long long)skipped);
     failed = 1;
   } else if (count == 0) {
     failed = cli_nothing_to_export(a->split_dir) != CLI_EXIT_OK;
   } else {
-    printf("%zu qlog files written to %s (one per trace id)", count,
+    printf("%zu qlog files written to %s (one per connection and node)", count,
            a->split_dir);
     if (skipped > 0) {
-      printf("; %llu events without a trace id not exported",
+      printf("; %llu events without a connection or trace id not exported",
              (unsigned long long)skipped);
     }
     printf("\n");
@@ -220,6 +242,11 @@ static int cli_export_one(cli_args *a, cli_inputs *in,
   int failed = rc != PT_OK;
   if (failed && source != UINT_MAX) { /* an input's fault, not the file's */
     fprintf(stderr, "peertrace: %s\n", pt_pipeline_message(in->pipeline, NULL));
+  } else if (failed && format == PT_EXPORT_QLOG && rc == PT_ERR_INVALID) {
+    /* The one refusal of pt_exporter_write left: a second connection. */
+    cli_error(name, "qlog holds one connection per file, and these events "
+                    "are of more than one: use --split DIR (a file per "
+                    "connection) or narrow with --trace");
   } else if (failed) {
     cli_export_error(name, fp, rc, saved);
   }
@@ -248,17 +275,19 @@ int cli_export(int argc, char **argv) {
       "streaming, in FORMAT, each node's times labelled in the file as\n"
       "aligned (with the estimate) or as recorded:\n"
       "  json    every event with its fields named and decoded\n"
-      "  qlog    qlog 0.3 JSON-SEQ for qvis; one dump (one node's view),\n"
-      "          use --trace to pick one connection, or --split DIR\n"
+      "  qlog    qlog 0.3 JSON-SEQ for qvis: one connection seen by one\n"
+      "          node (vantage client/server, group id = connection);\n"
+      "          one dump and --trace, or --split DIR for them all\n"
       "  chrome  Chrome trace JSON for ui.perfetto.dev: a process per node,\n"
       "          app requests as slices, flows across nodes by trace id\n"
       "  otlp    OTLP/JSON spans (app requests) with their events, for the\n"
       "          OpenTelemetry Collector's OTLP JSON file receiver\n"
       "  svg     sequence diagram of one trace (needs --trace)\n"
       "  -o FILE         write to FILE instead of standard output\n"
-      "  --split DIR     qlog only: one file per trace id (connection),\n"
-      "                  DIR/<trace id>.sqlog, at most 256 of them; never\n"
-      "                  over an existing file or through a symlink\n"
+      "  --split DIR     qlog only: one file per connection of each dump,\n"
+      "                  DIR/<node>-<connection>.sqlog (events without a\n"
+      "                  connection: DIR/<node>-<trace id>.sqlog), at most\n"
+      "                  256; never over an existing file or a symlink\n"
       "  --force         with --split: replace existing files\n"
       "An export in which no event matches writes no file and exits 1.\n",
       &a, &in);
@@ -277,8 +306,9 @@ int cli_export(int argc, char **argv) {
     cli_stop(&a, &in);
     return CLI_EXIT_USAGE;
   }
-  if (format == PT_EXPORT_QLOG && a.path_count != 1) {
-    cli_error(argv[0], "qlog holds one node's view: give exactly one dump");
+  if (format == PT_EXPORT_QLOG && a.path_count != 1 && a.split_dir == NULL) {
+    cli_error(argv[0], "qlog holds one node's view: give exactly one dump, "
+                       "or --split DIR (a file per connection and node)");
     cli_stop(&a, &in);
     return CLI_EXIT_USAGE;
   }

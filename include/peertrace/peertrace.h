@@ -1215,7 +1215,15 @@ typedef enum pt_export_format {
   PT_EXPORT_JSON = 1,
   /*
    * qlog 0.3 JSON-SEQ (what qvis reads): one qlog trace for the events of
-   * one node (one connection: select it before exporting).  transport:,
+   * one node on one connection (pt_exporter_write refuses another node's
+   * event, or one of a second non-zero conn, with PT_ERR_INVALID; events
+   * without a conn go with the trace).  vantage_point.type is "client" if
+   * the node's first packet event is a sent Initial, "server" if a
+   * received one, else "unknown"; group_id is the conn (16 hex digits:
+   * the same at both ends) or, without one, the first event's trace id.
+   * A finish without any event is refused (PT_ERR_NOT_FOUND): no
+   * header-only file.  recovery:metrics_updated carries conn_established's
+   * rtt_us as smoothed_rtt.  transport:,
    * recovery:, connectivity: event names; app and custom events appear as
    * peertrace: events.  The stream_frame events right after a packet_sent
    * or packet_received (same side, conn, space and pn) are the packet's
@@ -1274,8 +1282,8 @@ PT_API int pt_exporter_set_app_namer(pt_exporter *ex, pt_app_namer namer,
 /*
  * pt_exporter_add_node: declares a node before the first event; *index
  * receives its number for pt_exporter_write.  Returns PT_OK;
- * PT_ERR_INVALID after the first event, for NULL arguments, past 65536
- * nodes, or a second node for PT_EXPORT_QLOG; PT_ERR_NOMEM.
+ * PT_ERR_INVALID after the first event, for NULL arguments, or past 65536
+ * nodes; PT_ERR_NOMEM.
  */
 PT_API int pt_exporter_add_node(pt_exporter *ex, const uint8_t node_id[32],
                                 unsigned *index);
@@ -1320,7 +1328,8 @@ PT_API int pt_exporter_write(pt_exporter *ex, unsigned node,
 
 /*
  * pt_exporter_finish: writes what remains and closes the document; then
- * flushes fp.  Returns PT_OK or PT_ERR_IO (also for an earlier write error).
+ * flushes fp.  Returns PT_OK or PT_ERR_IO (also for an earlier write error);
+ * PT_ERR_NOT_FOUND for PT_EXPORT_QLOG without any event (nothing written).
  */
 PT_API int pt_exporter_finish(pt_exporter *ex);
 

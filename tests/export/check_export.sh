@@ -46,7 +46,8 @@ qlog)
     '{"transport:packet_sent": 5, "transport:packet_received": 1,
       "recovery:packet_lost": 1, "connectivity:connection_started": 1,
       "recovery:metrics_updated": 1}'
-  # --split: one valid qlog file per trace id.
+  # --split: one valid qlog file per connection (here, dumps without
+  # connection identities: per trace id) of the node.
   rm -rf "$out/split" && mkdir -p "$out/split"
   "$peertrace" export qlog --split "$out/split" "$samples/client.ptd"
   [ "$(ls "$out/split" | wc -l)" -eq 2 ] || {
@@ -57,7 +58,7 @@ qlog)
     NODE_PATH="$node_dir/node_modules" node "$src/js/check_qlog.js" "$f"
   done
   NODE_PATH="$node_dir/node_modules" node "$src/js/check_qlog.js" \
-    "$out/split/7e57a11ce0000000000000000000beef.sqlog" \
+    "$out/split/a1a2a3a4-7e57a11ce0000000000000000000beef.sqlog" \
     '{"peertrace:app_start": 1, "peertrace:app_end": 1}'
   # The validator must reject a record that breaks the schema.
   sed 's/"raw":{"length":1200}/"raw":{"length":"big"}/' "$out/client.sqlog" \

@@ -1,0 +1,37 @@
+#!/bin/sh
+# check_qlog_demo.sh P2P_DEMO PEERTRACE OUT SRC NODE_DIR
+# The qlog export of the P2P demo's real dumps (4 nodes, 3% loss), one file
+# per connection and node (--split): every file valid against the qlog 0.3
+# schema (tests/js/check_qlog.js), and the two files of each connection
+# paired as qvis pairs them (tests/js/check_qlog_pairs.js): same group id,
+# client and server, each received packet sent by the other end with the
+# same frames.
+set -eu
+demo=$1 peertrace=$2 out=$3 src=$4 node_dir=$5
+command -v node >/dev/null || {
+  echo "check_qlog_demo: node not found (Debian: apt-get install nodejs)" >&2
+  exit 1
+}
+sh "$src/js/setup.sh" --check "$node_dir"
+rm -rf "$out"
+mkdir -p "$out/qlog"
+timeout 90 "$demo" --nodes 4 --loss 0.03 --seed 7 --chunks 6 \
+  --out "$out/dumps" >"$out/demo.out" 2>&1 || {
+  echo "check_qlog_demo: the demo failed: $(tail -5 "$out/demo.out")" >&2
+  exit 1
+}
+"$peertrace" export qlog --split "$out/qlog" "$out/dumps"/*.ptd
+for f in "$out/qlog"/*.sqlog; do
+  NODE_PATH="$node_dir/node_modules" node "$src/js/check_qlog.js" "$f" >/dev/null
+done
+# The ring of 4 nodes: 4 connections, many packets each way.
+NODE_PATH="$node_dir/node_modules" node "$src/js/check_qlog_pairs.js" \
+  "$out/qlog" 50
+# A file without one end (here the client's of one connection) must fail.
+mkdir -p "$out/one-end"
+cp "$out/qlog"/*.sqlog "$out/one-end/"
+rm "$(grep -l '"type":"client"' "$out/one-end"/*.sqlog | head -1)"
+if node "$src/js/check_qlog_pairs.js" "$out/one-end" 2>/dev/null; then
+  echo "check_qlog_demo: the pair checker accepted a connection with one end" >&2
+  exit 1
+fi
