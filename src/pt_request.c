@@ -440,23 +440,111 @@ static int pt__req_pkt_cmp(const void *x, const void *y) {
 }
 
 /*
+ * Disjoint byte spans [lo, hi), sorted, each tagged with the earliest
+ * packet (index in send order) that carried it: which earlier packet a
+ * packet repeats, in O(log n) per packet for a stream sent in order.
+ */
+typedef struct pt__req_span {
+  uint64_t lo, hi;
+  size_t tag;
+} pt__req_span;
+
+typedef struct pt__req_spans {
+  pt__req_span *v;
+  size_t n, cap;
+} pt__req_spans;
+
+#define PT__REQ_NONE ((size_t)-1)
+
+/* The first span that ends after `lo`. */
+static size_t pt__req_spans_first(const pt__req_spans *m, uint64_t lo) {
+  size_t l = 0, h = m->n;
+  while (l < h) {
+    size_t mid = l + (h - l) / 2;
+    if (m->v[mid].hi <= lo) {
+      l = mid + 1;
+    } else {
+      h = mid;
+    }
+  }
+  return l;
+}
+
+/* The smallest tag of the spans that meet [lo, hi), or PT__REQ_NONE. */
+static size_t pt__req_spans_earliest(const pt__req_spans *m, uint64_t lo,
+                                     uint64_t hi) {
+  size_t best = PT__REQ_NONE;
+  for (size_t i = pt__req_spans_first(m, lo); i < m->n && m->v[i].lo < hi;
+       i++) {
+    best = m->v[i].tag < best ? m->v[i].tag : best;
+  }
+  return best;
+}
+
+/* Tags the bytes of [lo, hi) no span holds yet with `tag`. */
+static int pt__req_spans_add(pt__req_spans *m, uint64_t lo, uint64_t hi,
+                             size_t tag) {
+  size_t i = pt__req_spans_first(m, lo);
+  uint64_t pos = lo;
+  while (pos < hi) {
+    if (i < m->n && m->v[i].lo <= pos) {
+      pos = m->v[i].hi > pos ? m->v[i].hi : pos;
+      i++;
+      continue;
+    }
+    uint64_t gap_end = i < m->n && m->v[i].lo < hi ? m->v[i].lo : hi;
+    if (pt__grow((void **)&m->v, &m->n, &m->cap, sizeof *m->v, 1) == NULL) {
+      return PT_ERR_NOMEM;
+    }
+    memmove(&m->v[i + 1], &m->v[i], (m->n - 1 - i) * sizeof *m->v);
+    m->v[i] = (pt__req_span){pos, gap_end, tag};
+    i++;
+    pos = gap_end;
+  }
+  return PT_OK;
+}
+
+/* A received packet by where its bytes start. */
+typedef struct pt__req_at {
+  uint64_t lo;
+  size_t index;
+} pt__req_at;
+
+static int pt__req_at_cmp(const void *x, const void *y) {
+  const pt__req_at *a = x, *b = y;
+  PT__CMP(a->lo, b->lo);
+  PT__CMP(a->index, b->index);
+  return 0;
+}
+
+/*
  * When every byte of [lo, hi) had arrived, in any of the hop's packets
  * that carried it and was received (a byte counts at its first arrival,
  * which may come before a lost repeat of it was even sent): 1 and *at, or
- * 0 if some byte never arrived.
+ * 0 if some byte never arrived.  by_lo: the received packets by lo; none
+ * is longer than maxlen, so only those from lo - maxlen on can meet the
+ * range.
  */
-static int pt__req_covered_at(const pt__req_pkt *pk, size_t n, uint64_t lo,
+static int pt__req_covered_at(const pt__req_pkt *pk, const pt__req_at *by_lo,
+                              size_t count, uint64_t maxlen, uint64_t lo,
                               uint64_t hi, uint64_t *at) {
+  uint64_t from = lo > maxlen ? lo - maxlen : 0;
+  size_t first = 0, h = count;
+  while (first < h) {
+    size_t mid = first + (h - first) / 2;
+    if (by_lo[mid].lo < from) {
+      first = mid + 1;
+    } else {
+      h = mid;
+    }
+  }
   uint64_t worst = 0;
   uint64_t pos = lo;
   /* Walk the range in segments bounded by the packets' edges. */
   while (pos < hi) {
     uint64_t best = UINT64_MAX, seg_end = hi;
-    for (size_t i = 0; i < n; i++) {
-      const pt__req_pkt *p = &pk[i];
-      if (p->out.received_us == 0) {
-        continue;
-      }
+    for (size_t i = first; i < count && by_lo[i].lo < hi; i++) {
+      const pt__req_pkt *p = &pk[by_lo[i].index];
       if (p->lo <= pos && p->hi > pos) {
         if (p->out.received_us < best) {
           best = p->out.received_us;
@@ -480,21 +568,22 @@ static int pt__req_covered_at(const pt__req_pkt *pk, size_t n, uint64_t lo,
   return 1;
 }
 
+/* By (space, number), then offset: a packet's frames side by side. */
+static int pt__req_pkt_pn_cmp(const void *x, const void *y) {
+  const pt__req_pkt *a = x, *b = y;
+  PT__CMP(a->out.space, b->out.space);
+  PT__CMP(a->out.pn, b->out.pn);
+  PT__CMP(a->lo, b->lo);
+  return 0;
+}
+
 /*
- * The packets of a hop, sorted in send order, with loss, retransmission and
- * recovery worked out; *out (free it) and *count.  Fills hop's summary.
+ * The sender's frames of the hop's stream that meet its range, one entry
+ * per packet (its frames' span, clipped to the range), in no particular
+ * order; hop->uncovered set.
  */
-static int pt__req_hop_packets(const pt_request *r, pt_request_hop *hop,
-                               pt__req_pkt **out, size_t *count) {
-  *out = NULL;
-  *count = 0;
-  hop->packets = hop->lost = hop->retransmissions = hop->repeats = 0;
-  hop->uncovered = hop->length;
-  hop->recovered = 0;
-  hop->recovery_us = 0;
-  if (!hop->has_stream || hop->sender == PT_REQUEST_NO_NODE) {
-    return PT_OK;
-  }
+static int pt__req_hop_frames(const pt_request *r, pt_request_hop *hop,
+                              pt__req_pkt **out, size_t *count) {
   uint64_t lo = hop->offset, hi = hop->offset + hop->length;
   pt__req_frame key = {hop->conn, hop->stream_id, 0, 0, hop->sender, 0, 0};
   size_t i = 0, end = r->frames.n;
@@ -525,28 +614,40 @@ static int pt__req_hop_packets(const pt_request *r, pt_request_hop *hop,
       covered += fhi - (flo > covered_to ? flo : covered_to);
       covered_to = fhi;
     }
-    pt__req_pkt *p = NULL;
-    for (size_t k = 0; k < n; k++) {
-      if (pk[k].out.pn == f->pn && pk[k].out.space == f->space) {
-        p = &pk[k];
-      }
-    }
+    pt__req_pkt *p = pt__grow((void **)&pk, &n, &cap, sizeof *pk, 1);
     if (p == NULL) {
-      p = pt__grow((void **)&pk, &n, &cap, sizeof *pk, 1);
-      if (p == NULL) {
-        free(pk);
-        return PT_ERR_NOMEM;
-      }
-      memset(p, 0, sizeof *p);
-      p->out.pn = f->pn;
-      p->out.space = f->space;
-      p->lo = flo;
-      p->hi = fhi;
+      free(pk);
+      return PT_ERR_NOMEM;
     }
-    p->lo = flo < p->lo ? flo : p->lo;
-    p->hi = fhi > p->hi ? fhi : p->hi;
+    memset(p, 0, sizeof *p);
+    p->out.pn = f->pn;
+    p->out.space = f->space;
+    p->lo = flo;
+    p->hi = fhi;
   }
   hop->uncovered = hop->length - covered;
+  /* One entry per packet: sort by number, join each packet's frames. */
+  if (n > 1) {
+    qsort(pk, n, sizeof *pk, pt__req_pkt_pn_cmp);
+  }
+  size_t kept = 0;
+  for (size_t k = 0; k < n; k++) {
+    pt__req_pkt *last = kept ? &pk[kept - 1] : NULL;
+    if (last != NULL && last->out.pn == pk[k].out.pn &&
+        last->out.space == pk[k].out.space) {
+      last->hi = pk[k].hi > last->hi ? pk[k].hi : last->hi;
+    } else {
+      pk[kept++] = pk[k];
+    }
+  }
+  *out = pk;
+  *count = kept;
+  return PT_OK;
+}
+
+/* Each packet's send, arrival and loss, from the packet events. */
+static void pt__req_hop_times(const pt_request *r, const pt_request_hop *hop,
+                              pt__req_pkt *pk, size_t n) {
   for (size_t k = 0; k < n; k++) {
     pt__req_pkt *p = &pk[k];
     const pt__req_packet *s =
@@ -569,30 +670,61 @@ static int pt__req_hop_packets(const pt_request *r, pt_request_hop *hop,
     p->out.offset = p->lo;
     p->out.length = p->hi - p->lo;
   }
-  if (n > 1) {
-    qsort(pk, n, sizeof *pk, pt__req_pkt_cmp);
+}
+
+/* Which earlier packet each one repeats (pk in send order). */
+static int pt__req_hop_repeats(pt_request_hop *hop, pt__req_pkt *pk, size_t n) {
+  pt__req_spans any = {NULL, 0, 0}, lost = {NULL, 0, 0};
+  int rc = PT_OK;
+  for (size_t k = 0; k < n && rc == PT_OK; k++) {
+    pt__req_pkt *p = &pk[k];
+    /* The earliest lost packet it repeats, else the earliest at all. */
+    size_t q = pt__req_spans_earliest(&lost, p->lo, p->hi);
+    if (q == PT__REQ_NONE) {
+      q = pt__req_spans_earliest(&any, p->lo, p->hi);
+    }
+    if (q != PT__REQ_NONE) {
+      uint64_t olo = pk[q].lo > p->lo ? pk[q].lo : p->lo;
+      uint64_t ohi = pk[q].hi < p->hi ? pk[q].hi : p->hi;
+      p->out.retransmits = 1;
+      p->out.retransmits_lost = pk[q].out.lost;
+      p->out.retransmits_pn = pk[q].out.pn;
+      p->out.retransmits_offset = olo;
+      p->out.retransmits_length = ohi - olo;
+      *(p->out.retransmits_lost ? &hop->retransmissions : &hop->repeats) += 1;
+    }
+    rc = pt__req_spans_add(&any, p->lo, p->hi, k);
+    if (rc == PT_OK && p->out.lost) {
+      rc = pt__req_spans_add(&lost, p->lo, p->hi, k);
+    }
+  }
+  free(any.v);
+  free(lost.v);
+  return rc;
+}
+
+/* Each lost packet's recovery, and the hop's. */
+static int pt__req_hop_recovery(pt_request_hop *hop, pt__req_pkt *pk,
+                                size_t n) {
+  pt__req_at *by_lo = malloc((n + 1) * sizeof *by_lo);
+  if (by_lo == NULL) {
+    return PT_ERR_NOMEM;
+  }
+  size_t count = 0;
+  uint64_t maxlen = 0;
+  for (size_t k = 0; k < n; k++) {
+    if (pk[k].out.received_us != 0) {
+      by_lo[count++] = (pt__req_at){pk[k].lo, k};
+      maxlen = pk[k].hi - pk[k].lo > maxlen ? pk[k].hi - pk[k].lo : maxlen;
+    }
+  }
+  if (count > 1) {
+    qsort(by_lo, count, sizeof *by_lo, pt__req_at_cmp);
   }
   uint64_t first_lost_sent = UINT64_MAX, last_recovered = 0;
   int all_recovered = 1;
   for (size_t k = 0; k < n; k++) {
     pt__req_pkt *p = &pk[k];
-    /* Pass 0: the earliest lost packet it repeats; pass 1: any. */
-    for (int pass = 0; pass < 2 && !p->out.retransmits; pass++) {
-      for (size_t q = 0; q < k && !p->out.retransmits; q++) {
-        uint64_t olo = pk[q].lo > p->lo ? pk[q].lo : p->lo;
-        uint64_t ohi = pk[q].hi < p->hi ? pk[q].hi : p->hi;
-        if ((pass == 1 || pk[q].out.lost) && olo < ohi) {
-          p->out.retransmits = 1;
-          p->out.retransmits_lost = pk[q].out.lost;
-          p->out.retransmits_pn = pk[q].out.pn;
-          p->out.retransmits_offset = olo;
-          p->out.retransmits_length = ohi - olo;
-        }
-      }
-    }
-    if (p->out.retransmits) {
-      *(p->out.retransmits_lost ? &hop->retransmissions : &hop->repeats) += 1;
-    }
     if (!p->out.lost) {
       continue;
     }
@@ -601,7 +733,7 @@ static int pt__req_hop_packets(const pt_request *r, pt_request_hop *hop,
       first_lost_sent = p->out.sent_us;
     }
     uint64_t at;
-    if (pt__req_covered_at(pk, n, p->lo, p->hi, &at)) {
+    if (pt__req_covered_at(pk, by_lo, count, maxlen, p->lo, p->hi, &at)) {
       p->out.recovered = 1;
       p->out.recovery_us = at > p->out.sent_us ? at - p->out.sent_us : 0;
       last_recovered = at > last_recovered ? at : last_recovered;
@@ -609,12 +741,49 @@ static int pt__req_hop_packets(const pt_request *r, pt_request_hop *hop,
       all_recovered = 0;
     }
   }
-  hop->packets = (unsigned)n;
+  free(by_lo);
   if (hop->lost > 0 && all_recovered) {
     hop->recovered = 1;
     hop->recovery_us =
         last_recovered > first_lost_sent ? last_recovered - first_lost_sent : 0;
   }
+  return PT_OK;
+}
+
+/*
+ * The packets of a hop, sorted in send order, with loss, retransmission and
+ * recovery worked out; *out (free it) and *count.  Fills hop's summary.
+ */
+static int pt__req_hop_packets(const pt_request *r, pt_request_hop *hop,
+                               pt__req_pkt **out, size_t *count) {
+  *out = NULL;
+  *count = 0;
+  hop->packets = hop->lost = hop->retransmissions = hop->repeats = 0;
+  hop->uncovered = hop->length;
+  hop->recovered = 0;
+  hop->recovery_us = 0;
+  if (!hop->has_stream || hop->sender == PT_REQUEST_NO_NODE) {
+    return PT_OK;
+  }
+  pt__req_pkt *pk;
+  size_t n;
+  int rc = pt__req_hop_frames(r, hop, &pk, &n);
+  if (rc != PT_OK) {
+    return rc;
+  }
+  pt__req_hop_times(r, hop, pk, n);
+  if (n > 1) {
+    qsort(pk, n, sizeof *pk, pt__req_pkt_cmp);
+  }
+  rc = pt__req_hop_repeats(hop, pk, n);
+  if (rc == PT_OK) {
+    rc = pt__req_hop_recovery(hop, pk, n);
+  }
+  if (rc != PT_OK) {
+    free(pk);
+    return rc;
+  }
+  hop->packets = (unsigned)n;
   *out = pk;
   *count = n;
   return PT_OK;
