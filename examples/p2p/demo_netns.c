@@ -378,15 +378,14 @@ int demo_netns_setup(demo_netns *ns) {
     remove_all();
     return -1;
   }
+  const char *what = "the hub's sysctls";
   if (hub_sysctls() != 0) {
-    perror("demo: hub sysctls");
-    demo_netns_teardown(ns);
-    return -1;
+    goto fail;
   }
+  what = "a node's namespace, veth pair, address or routes (`ip` above)";
   for (size_t i = 0; i < ns->nodes; i++) {
     if (add_node(i) != 0) {
-      demo_netns_teardown(ns);
-      return -1;
+      goto fail;
     }
   }
   /* Does this kernel have sch_netem?  Try it on the hub's lo. */
@@ -395,16 +394,15 @@ int demo_netns_setup(demo_netns *ns) {
   if (ns->netem) {
     run(0, "tc -n " DEMO_NETNS_HUB " qdisc del dev lo root");
   }
+  what = "tc netem on the links (`tc` above)";
   for (size_t b = 0; b < ns->nodes && ns->netem; b++) {
     if (shape_netem(ns, b) != 0) {
-      demo_netns_teardown(ns);
-      return -1;
+      goto fail;
     }
   }
+  what = "the link emulator (TUN device, policy routes)";
   if (!ns->netem && start_emulator(ns, ns->nodes * 7919u + 1) != 0) {
-    fprintf(stderr, "demo: cannot start the link emulator\n");
-    demo_netns_teardown(ns);
-    return -1;
+    goto fail;
   }
   printf("Network: node i in namespace " DEMO_NETNS_PREFIX "n<i> at "
          "10.77.0.<i+1>, routed by " DEMO_NETNS_HUB "; links shaped %s\n",
@@ -413,6 +411,13 @@ int demo_netns_setup(demo_netns *ns) {
                      "has no sch_netem)");
   print_links(ns);
   return 0;
+fail:
+  fprintf(stderr,
+          "demo: cannot set up %s: namespaces removed, loopback "
+          "mode\n",
+          what);
+  demo_netns_teardown(ns);
+  return -1;
 }
 
 int demo_netns_enter(size_t i) {
