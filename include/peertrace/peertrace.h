@@ -1251,8 +1251,11 @@ typedef enum pt_export_format {
   /*
    * SVG sequence diagram of one trace: a lane per node, arrows for packets
    * matched across nodes (sent -> received by packet number), lost packets
-   * marked.  Buffers the trace (at most 4096 events; the rest are counted
-   * in the picture's footer).
+   * marked.  Given also the events of the connections a request's
+   * stream_data name, it draws each hop's packets, losses and
+   * retransmissions (pt_request.h; rows are then the events of the first
+   * app event's trace only).  Buffers the trace (at most 4096 events; the
+   * rest are counted in the picture's footer).
    */
   PT_EXPORT_SVG = 5
 } pt_export_format;
