@@ -223,7 +223,8 @@ int pt_log_create(pt_log **out, const pt_log_config *cfg) {
   pt__region_layout(&layout, capacity, chunk_size);
   memcpy(layout.node_id, cfg->node_id, sizeof layout.node_id);
   layout.created_us = pt_clock_now_us();
-  layout.clock_source = pt__clock.use_tsc ? PT__CLOCK_TSC : PT__CLOCK_REALTIME;
+  layout.clock_source =
+      pt__clock.use_tsc ? PT_CLOCK_SOURCE_TSC : PT_CLOCK_SOURCE_REALTIME;
   layout.writer_pid = (uint32_t)getpid();
   layout.writer_start = pt__process_start_time((int)getpid());
 

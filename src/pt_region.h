@@ -31,10 +31,6 @@
 #define PT__WRITER_RUNNING 1u
 #define PT__WRITER_CLOSED 2u
 
-/* clock_source values */
-#define PT__CLOCK_TSC 1u
-#define PT__CLOCK_REALTIME 2u
-
 typedef struct pt__region_header {
   char magic[8];
   uint32_t version;
@@ -50,7 +46,7 @@ typedef struct pt__region_header {
   uint64_t total_size;
   uint8_t node_id[32];
   uint64_t created_us;   /* Unix microseconds */
-  uint32_t clock_source; /* PT__CLOCK_* */
+  uint32_t clock_source; /* PT_CLOCK_SOURCE_*, as in a dump */
   uint32_t writer_pid;
   uint64_t writer_start; /* writer's start time (clock ticks since boot) */
   uint64_t reserved[16];

@@ -119,7 +119,7 @@ static void pt__snapshot_describe(pt__ring_snapshot *s, const pt_log *log) {
   info->created_us = pt__clock_realtime_ns() / 1000u;
   /* The clock of the process that wrote the events (a log file may be
    * another process's). */
-  info->clock_source = log->region.info.clock_source == PT__CLOCK_TSC
+  info->clock_source = log->region.info.clock_source == PT_CLOCK_SOURCE_TSC
                            ? PT_CLOCK_SOURCE_TSC
                            : PT_CLOCK_SOURCE_REALTIME;
   pt_log_node_id(log, info->node_id);

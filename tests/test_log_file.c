@@ -1040,7 +1040,7 @@ static void test_view_ignores_rewritten_header(void **state) {
   pt_dump_error err;
   assert_int_equal(pt_dump_reader_open(&reader, saved, &err), PT_OK);
   assert_int_equal(pt_dump_reader_info(reader)->clock_source,
-                   view->region.info.clock_source == PT__CLOCK_TSC
+                   view->region.info.clock_source == PT_CLOCK_SOURCE_TSC
                        ? PT_CLOCK_SOURCE_TSC
                        : PT_CLOCK_SOURCE_REALTIME);
   pt_dump_reader_close(reader);

@@ -1082,7 +1082,8 @@ PT_EVENT_TABLE(PT__EMITTER)
  * (from a live log or from dumps) into formats other tools read.
  */
 
-/* Clock sources recorded in a dump header (pt_dump_info.clock_source). */
+/* Clock sources recorded in a dump header (pt_dump_info.clock_source) and,
+ * with the same values, in a log file's header. */
 #define PT_CLOCK_SOURCE_TSC 1u      /* invariant TSC anchored to REALTIME */
 #define PT_CLOCK_SOURCE_REALTIME 2u /* clock_gettime(CLOCK_REALTIME) */
 
