@@ -5,11 +5,14 @@
 #define _GNU_SOURCE
 #include "cli.h"
 
+#include <ctype.h>
 #include <errno.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+
+#include "pt_hex.h" /* the library's hex code (internal, linked statically) */
 
 pt_app_namer cli_app_namer = NULL;
 void *cli_app_namer_user = NULL;
@@ -255,18 +258,17 @@ static int cli_hex_prefix(const char *option, const char *value, char *out,
     cli_error(option, "expected 1 to %zu hex digits, got \"%s\"", max, value);
     return -1;
   }
-  for (size_t i = 0; i < len; i++) {
-    char c = value[i];
-    if (c >= 'A' && c <= 'F') {
-      c = (char)(c - 'A' + 'a');
-    }
-    if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'))) {
-      cli_error(option, "\"%s\" is not hex", value);
-      return -1;
-    }
-    out[i] = c;
+  /* Checked by pt_hex on whole bytes: an odd prefix gets a '0' to test. */
+  char even[65];
+  uint8_t bytes[32];
+  snprintf(even, sizeof even, "%s%s", value, len % 2 ? "0" : "");
+  if (max > 64 || pt__hex_decode(even, bytes, (len + 1) / 2, 0) != 0) {
+    cli_error(option, "\"%s\" is not hex", value);
+    return -1;
   }
-  out[len] = '\0';
+  for (size_t i = 0; i <= len; i++) {
+    out[i] = (char)tolower((unsigned char)value[i]);
+  }
   return 0;
 }
 
@@ -375,16 +377,18 @@ static int cli_time(const char *option, const char *text, uint64_t base_us,
   return 0;
 }
 
-/* n hex digits into bytes (zero-padded); returns n. */
+/* n checked hex digits (cli_hex_prefix) into bytes, zero-padded; returns
+ * n. */
 static unsigned cli_hex_nibbles(const char *hex, uint8_t *out, size_t size) {
   memset(out, 0, size);
-  unsigned n = 0;
-  for (; hex[n] != '\0' && n / 2 < size; n++) {
-    char c = hex[n];
-    uint8_t v = (uint8_t)(c <= '9' ? c - '0' : c - 'a' + 10);
-    out[n / 2] |= (uint8_t)(n % 2 ? v : v << 4);
+  char even[65];
+  size_t n = strnlen(hex, 2 * size);
+  snprintf(even, sizeof even, "%.*s%s", (int)n, hex, n % 2 ? "0" : "");
+  if (pt__hex_decode(even, out, (n + 1) / 2, 1) != 0) {
+    memset(out, 0, size);
+    return 0;
   }
-  return n;
+  return (unsigned)n;
 }
 
 /* The library's form of the filter (f->lib), from the options. */
@@ -642,12 +646,7 @@ const char *cli_colour(const cli_style *s, const char *code) {
 }
 
 void cli_short_hex(char out[9], const uint8_t *bytes) {
-  static const char digits[] = "0123456789abcdef";
-  for (int i = 0; i < 4; i++) {
-    out[2 * i] = digits[bytes[i] >> 4];
-    out[2 * i + 1] = digits[bytes[i] & 0x0f];
-  }
-  out[8] = '\0';
+  pt__hex_encode(out, bytes, 4);
 }
 
 void cli_rel_time(char *out, size_t size, uint64_t t_us, uint64_t base_us) {

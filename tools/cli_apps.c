@@ -2,7 +2,7 @@
  * App command names for the CLI through the app registry (pt_app.h): in
  * PT_TRACE_APP builds, peertrace registers the protocols that
  * cli_register_app_protocols() adds (tools/cli_apps_dmap.c: the DMAP
- * example, when it is built; tools/cli_apps_none.c: none) and names their
+ * example's command names; tools/cli_apps_none.c: none) and names their
  * commands (STORE_CHUNK, not DMAP/1).  Commands of other protocols, and
  * every command in builds without the app layer, show as app id and number.
  */

@@ -26,11 +26,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define DMAP_APP_ID "DMAP"
-
-#define DMAP_STORE_CHUNK 0x01u
-#define DMAP_GET_CHUNK 0x02u
-#define DMAP_DELETE_CHUNK 0x03u
+#include "dmap_commands.h" /* DMAP_APP_ID, the commands, their names */
 
 #define DMAP_HASH_SIZE 32u
 #define DMAP_STORE_PAYLOAD_SIZE 36u /* hash + u32 size */
@@ -77,9 +73,6 @@ typedef struct dmap_request {
 } dmap_request;
 
 /* dmap_store_init: an empty store (trace members left to the caller). */
-/* The name of a DMAP command ("STORE_CHUNK", ...; "UNKNOWN" otherwise). */
-const char *dmap_command_name(uint16_t cmd);
-
 void dmap_store_init(dmap_store *store);
 
 /*

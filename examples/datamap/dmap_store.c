@@ -70,16 +70,3 @@ int dmap_handle(dmap_store *store, const dmap_request *req) {
   PT_APP_END(store->log, span, rv == DMAP_OK);
   return rv;
 }
-
-const char *dmap_command_name(uint16_t cmd) {
-  switch (cmd) {
-  case DMAP_STORE_CHUNK:
-    return "STORE_CHUNK";
-  case DMAP_GET_CHUNK:
-    return "GET_CHUNK";
-  case DMAP_DELETE_CHUNK:
-    return "DELETE_CHUNK";
-  default:
-    return "UNKNOWN";
-  }
-}
