@@ -44,6 +44,10 @@ typedef struct node {
   uint64_t t0; /* the middle of the span: every local time is t - t0 */
   /* ref_time(t) = ref.t0 + c + k * (t - t0), if mapped. */
   double c, k;
+  /* The map of the path alone (c and k before the joint pass moved them):
+   * the bound of the path is about that map. */
+  double pc, pk;
+  uint64_t reversed; /* its pairs received before sent, aligned */
   double lip; /* slope bound of this node's error as a function of time */
   int mapped;
   int touches_inconsistent;
@@ -52,6 +56,17 @@ typedef struct node {
   int done;
   pt_clock_estimate est;
 } node;
+
+/*
+ * The packets of a node pair (either direction, a link or not), as the
+ * joint pass needs them: the hull vertices of each direction (lo -> hi
+ * first), each as (lo's local time, hi's local time) in hx from offset.
+ */
+typedef struct edge {
+  unsigned lo, hi;
+  size_t off, nf, nb;
+  uint32_t link; /* its link, or NO_LINK (packets one way) */
+} edge;
 
 typedef struct link {
   unsigned lo, hi; /* node indices, lo < hi; offset = hi - lo, lo's time */
@@ -74,6 +89,10 @@ struct pt_align {
   size_t nunrec;
   link *links;
   size_t nlinks;
+  edge *edges;
+  size_t nedges, capedges;
+  double *hx;
+  size_t nhx, caphx;
   unsigned reference;
   int solved;
   double bmax; /* PT_ALIGN_MAX_DRIFT_PPM unless set */
@@ -142,6 +161,8 @@ void pt_align_free(pt_align *a) {
     pt__fit_free(&a->links[i].fit);
   }
   free(a->links);
+  free(a->edges);
+  free(a->hx);
   free(a->unrec);
   free(a->pairs);
   free(a->recs);
@@ -428,6 +449,51 @@ static void local_span(const node *n, double *x1, double *x2) {
   *x2 = sdiff(n->last, n->t0);
 }
 
+/*
+ * The bounds of a node pair's packets p[0..nf) lo -> hi, p[nf..n) hi -> lo
+ * as points of pts (n of them), each direction's hull first (*nu of the
+ * lo -> hi, from pts; *nl of the others, from pts + nf), and those hull
+ * vertices kept as the pair's edge for the joint pass.
+ */
+static int edge_hulls(pt_align *a, const lp *p, size_t nf, size_t n,
+                      uint32_t li, pt__fit_pt *pts, size_t *nu, size_t *nl) {
+  unsigned lo = p[0].lo, hi = p[0].hi;
+  uint64_t t0 = a->nodes[lo].t0;
+  /* lo -> hi: offset(x) <= receipt - send, at the send (lo's time). */
+  for (size_t i = 0; i < nf; i++) {
+    pts[i].x = sdiff(p[i].t1, t0);
+    pts[i].y = sdiff(p[i].t2, p[i].t1);
+  }
+  /* hi -> lo: offset(x) >= send - receipt, at the receipt (lo's time). */
+  for (size_t i = nf; i < n; i++) {
+    pts[i].x = sdiff(p[i].t2, t0);
+    pts[i].y = sdiff(p[i].t1, p[i].t2);
+  }
+  *nu = pt__fit_hull(pts, nf, 1);
+  *nl = pt__fit_hull(pts + nf, n - nf, 0);
+  edge *e = grow(a->edges, &a->capedges, a->nedges, sizeof *e);
+  if (e == NULL) {
+    return PT_ERR_NOMEM;
+  }
+  a->edges = e;
+  e = &a->edges[a->nedges++];
+  *e = (edge){lo, hi, a->nhx, *nu, *nl, li};
+  /* Either way the other end's local time is x + y + (lo.t0 - hi.t0). */
+  double d = sdiff(t0, a->nodes[hi].t0);
+  for (size_t k = 0; k < *nu + *nl; k++) {
+    const pt__fit_pt *q = k < *nu ? &pts[k] : &pts[nf + k - *nu];
+    for (int half = 0; half < 2; half++) {
+      double *x = grow(a->hx, &a->caphx, a->nhx, sizeof *x);
+      if (x == NULL) {
+        return PT_ERR_NOMEM;
+      }
+      a->hx = x;
+      a->hx[a->nhx++] = half == 0 ? q->x : q->x + q->y + d;
+    }
+  }
+  return PT_OK;
+}
+
 /* The link's points and fit: p[0..nf) lo -> hi, p[nf..n) hi -> lo. */
 static int fit_link(pt_align *a, link *l, lp *p, size_t nf, size_t n) {
   const node *A = &a->nodes[l->lo], *B = &a->nodes[l->hi];
@@ -437,17 +503,12 @@ static int fit_link(pt_align *a, link *l, lp *p, size_t nf, size_t n) {
   if (pts == NULL) {
     return PT_ERR_NOMEM;
   }
-  /* lo -> hi: offset(x) <= receipt - send, at the send (lo's time). */
-  for (size_t i = 0; i < nf; i++) {
-    pts[i].x = sdiff(p[i].t1, A->t0);
-    pts[i].y = sdiff(p[i].t2, p[i].t1);
+  size_t nu, nl;
+  int rc = edge_hulls(a, p, nf, n, (uint32_t)(l - a->links), pts, &nu, &nl);
+  /* Only the hulls' points can be the tightest bounds. */
+  if (rc == PT_OK) {
+    rc = pt__fit_solve(pts, nu, pts + nf, nl, a->bmax, &l->fit);
   }
-  /* hi -> lo: offset(x) >= send - receipt, at the receipt (lo's time). */
-  for (size_t i = nf; i < n; i++) {
-    pts[i].x = sdiff(p[i].t2, A->t0);
-    pts[i].y = sdiff(p[i].t1, p[i].t2);
-  }
-  int rc = pt__fit_solve(pts, nf, pts + nf, nb, a->bmax, &l->fit);
   free(pts);
   if (rc < 0) {
     return rc;
@@ -502,6 +563,13 @@ static int build_links(pt_align *a) {
     }
     if (nf == 0 || nf == j - i) {
       a->stats.links_one_way++;
+      /* No link, but its packets still must not come out reversed. */
+      pt__fit_pt *pts = malloc((j - i) * sizeof *pts);
+      size_t nu, nl;
+      rc = pts == NULL
+               ? PT_ERR_NOMEM
+               : edge_hulls(a, p + i, nf, j - i, NO_LINK, pts, &nu, &nl);
+      free(pts);
       continue;
     }
     link *nl = grow(a->links, &cap, a->nlinks, sizeof *nl);
@@ -563,7 +631,7 @@ static double node_error(const pt_align *a, unsigned v, double dx) {
     double dev = pt__fit_dev(&l->fit, xlo) * (v == l->lo ? 1 : growth(a));
     /* Errors of u are in reference time: k_u scales v's, lip_u covers
      * evaluating u's error where the estimate lands, not the true time. */
-    err += (a->nodes[u].k + a->nodes[u].lip) * dev;
+    err += (a->nodes[u].pk + a->nodes[u].lip) * dev;
     v = u;
     dx = du;
   }
@@ -577,8 +645,8 @@ static void map_node(pt_align *a, unsigned v, uint32_t li) {
   const node *m = &a->nodes[u];
   double p, q;
   link_map(a, l, v, &p, &q);
-  n->c = m->c + m->k * p;
-  n->k = m->k * q;
+  n->c = n->pc = m->c + m->k * p;
+  n->k = n->pk = m->k * q;
   n->lip = growth(a) * ((m->k + m->lip) * l->fit.max_db * growth(a) + m->lip);
   n->link = li;
   n->mapped = 1;
@@ -591,8 +659,8 @@ static void solve_paths(pt_align *a) {
   }
   node *ref = &a->nodes[a->reference];
   ref->cost = 0;
-  ref->c = 0;
-  ref->k = 1;
+  ref->c = ref->pc = 0;
+  ref->k = ref->pk = 1;
   ref->mapped = 1;
   for (;;) {
     unsigned best = a->nnodes;
@@ -625,12 +693,90 @@ static void solve_paths(pt_align *a) {
   }
 }
 
+/*
+ * How far the joint pass moved v's aligned time at its local time dx
+ * (reference time): the bound of the path's map, plus this, bounds the
+ * final map's error (triangle inequality).
+ */
+static double joint_shift(const node *n, double dx) {
+  return fabs((n->c - n->pc) + (n->k - n->pk) * dx);
+}
+
+/* Sweeps the joint pass may take before it gives up (pt__joint_solve). */
+#define JOINT_ROUNDS 2000
+
+/*
+ * The joint pass: every hull vertex of every node pair whose two ends are
+ * aligned (and whose link, if any, is consistent) as a row; the maps moved
+ * by pt__joint_solve, or left as the paths made them if it cannot satisfy
+ * every row (then stats.joint_unmet says how many).
+ */
+static int joint_pass(pt_align *a) {
+  size_t n = 0;
+  for (size_t i = 0; i < a->nedges; i++) {
+    const edge *e = &a->edges[i];
+    if (a->nodes[e->lo].mapped && a->nodes[e->hi].mapped &&
+        (e->link == NO_LINK || a->links[e->link].feasible)) {
+      n += e->nf + e->nb;
+    }
+  }
+  a->stats.joint_rows = n;
+  if (n == 0) {
+    return PT_OK;
+  }
+  pt__joint_row *rows = malloc(n * sizeof *rows);
+  double *scratch = malloc(a->nnodes * 3 * sizeof *scratch);
+  unsigned char *fixed = malloc(a->nnodes);
+  if (rows == NULL || scratch == NULL || fixed == NULL) {
+    free(rows);
+    free(scratch);
+    free(fixed);
+    return PT_ERR_NOMEM;
+  }
+  double *dc = scratch, *dk = scratch + a->nnodes, *w = dk + a->nnodes;
+  for (unsigned v = 0; v < a->nnodes; v++) {
+    const node *nd = &a->nodes[v];
+    double x1, x2;
+    local_span(nd, &x1, &x2);
+    w[v] = fmax(1, fmax(fabs(x1), fabs(x2)));
+    fixed[v] = v == a->reference || !nd->mapped;
+  }
+  size_t k = 0;
+  for (size_t i = 0; i < a->nedges; i++) {
+    const edge *e = &a->edges[i];
+    if (!a->nodes[e->lo].mapped || !a->nodes[e->hi].mapped ||
+        (e->link != NO_LINK && !a->links[e->link].feasible)) {
+      continue;
+    }
+    const node *L = &a->nodes[e->lo], *H = &a->nodes[e->hi];
+    for (size_t j = 0; j < e->nf + e->nb; j++) {
+      double xl = a->hx[e->off + 2 * j], xh = a->hx[e->off + 2 * j + 1];
+      double tl = L->c + L->k * xl, th = H->c + H->k * xh;
+      rows[k++] = j < e->nf ? (pt__joint_row){e->lo, e->hi, xl, xh, th - tl}
+                            : (pt__joint_row){e->hi, e->lo, xh, xl, tl - th};
+    }
+  }
+  size_t rounds;
+  a->stats.joint_unmet = pt__joint_solve(rows, n, a->nnodes, fixed, w,
+                                         JOINT_ROUNDS, dc, dk, &rounds);
+  a->stats.joint_rounds = rounds;
+  for (unsigned v = 0; v < a->nnodes; v++) {
+    a->nodes[v].c += dc[v];
+    a->nodes[v].k += dk[v];
+  }
+  free(rows);
+  free(scratch);
+  free(fixed);
+  return PT_OK;
+}
+
 static void estimate_node(pt_align *a, unsigned v) {
   node *n = &a->nodes[v];
   pt_clock_estimate *e = &n->est;
   memset(e, 0, sizeof *e);
   e->t0_us = n->t0;
   e->via = v;
+  e->pairs_reversed = n->reversed;
   if (v == a->reference) {
     e->status = PT_CLOCK_REFERENCE;
     return;
@@ -648,7 +794,9 @@ static void estimate_node(pt_align *a, unsigned v) {
   e->drift_ppm = (1 - n->k) * 1e6;
   double x1, x2;
   local_span(n, &x1, &x2);
-  e->bound_us = fmax(node_error(a, v, x1), node_error(a, v, x2));
+  e->joint_shift_us = fmax(joint_shift(n, x1), joint_shift(n, x2));
+  e->bound_us = fmax(node_error(a, v, x1) + joint_shift(n, x1),
+                     node_error(a, v, x2) + joint_shift(n, x2));
   const link *first = &a->links[n->link];
   e->via = first->lo == v ? first->hi : first->lo;
   for (unsigned w = v; a->nodes[w].link != NO_LINK;) {
@@ -746,18 +894,25 @@ int pt_align_solve(pt_align *a, unsigned reference) {
     return rc;
   }
   solve_paths(a);
-  for (unsigned i = 0; i < a->nnodes; i++) {
-    estimate_node(a, i);
+  rc = joint_pass(a);
+  if (rc != PT_OK) {
+    return rc;
   }
-  filter_unreceived(a);
+  /* Every pair checked as pt_align_time puts it, not just the rows. */
   for (size_t i = 0; i < a->npairs; i++) {
     const rec *s = &a->recs[a->pairs[i].sent];
     const rec *r = &a->recs[a->pairs[i].received];
     if (a->nodes[s->node].mapped && a->nodes[r->node].mapped &&
         pt_align_time(a, r->node, r->t) < pt_align_time(a, s->node, s->t)) {
       a->stats.pairs_reversed++;
+      a->nodes[s->node].reversed++;
+      a->nodes[r->node].reversed++;
     }
   }
+  for (unsigned i = 0; i < a->nnodes; i++) {
+    estimate_node(a, i);
+  }
+  filter_unreceived(a);
   rc = order_by_send(a, a->pairs, a->npairs);
   return rc == PT_OK ? order_by_send(a, a->unrec, a->nunrec) : rc;
 }
@@ -810,7 +965,8 @@ double pt_align_bound_at(const pt_align *a, unsigned node_index,
     return INFINITY;
   }
   const node *n = &a->nodes[node_index];
-  return node_error(a, node_index, sdiff(raw_us, n->t0));
+  double dx = sdiff(raw_us, n->t0);
+  return node_error(a, node_index, dx) + joint_shift(n, dx);
 }
 
 static void make_pair(const pt_align *a, uint32_t si, uint32_t ri,

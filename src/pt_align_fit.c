@@ -32,6 +32,9 @@ static int by_x_then_y(const void *pa, const void *pb) {
 
 /* sign 1: lower hull (pops right turns and straight lines), -1: upper. */
 static size_t hull(pt__fit_pt *p, size_t n, double sign) {
+  if (n == 0) {
+    return 0;
+  }
   qsort(p, n, sizeof *p, by_x_then_y);
   size_t m = 0;
   for (size_t i = 0; i < n; i++) {
@@ -48,6 +51,10 @@ static size_t hull(pt__fit_pt *p, size_t n, double sign) {
     p[m++] = p[i];
   }
   return m;
+}
+
+size_t pt__fit_hull(pt__fit_pt *p, size_t n, int lower) {
+  return hull(p, n, lower ? 1 : -1);
 }
 
 typedef struct chain {

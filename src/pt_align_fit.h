@@ -23,6 +23,14 @@ typedef struct pt__fit {
 } pt__fit;
 
 /*
+ * Reorders p[0..n) to put its lower convex hull (lower: 1; the upper hull:
+ * 0) first, sorted by x, one point per x; returns how many.  Only those
+ * points can be the tightest bound of a line of any slope (the lowest
+ * y - b * x, or the highest).
+ */
+size_t pt__fit_hull(pt__fit_pt *p, size_t n, int lower);
+
+/*
  * Feasible (a, b) with |b| <= bmax for the upper bounds up[0..nu) and the
  * lower bounds lo[0..nl) (both non-empty; reordered in place).  Sets
  * out->v, out->nv, and out->a, out->b to the polygon's centroid.  Returns
@@ -44,5 +52,38 @@ void pt__fit_centre(pt__fit *f, double x1, double x2);
 double pt__fit_dev(const pt__fit *f, double x);
 
 void pt__fit_free(pt__fit *f);
+
+/*
+ * The joint pass (pt_align_joint.c): one packet, or one hull vertex of a
+ * node pair's packets, as a constraint on the two nodes' maps to the
+ * reference's clock, ref(x) = c + k * x (x: the node's local time).
+ */
+typedef struct pt__joint_row {
+  unsigned s, r; /* sender, receiver */
+  double xs, xr; /* the send and the receipt, in their nodes' local times */
+  double f;      /* aligned receipt - aligned send at the starting maps */
+} pt__joint_row;
+
+/* The least aligned delay the joint pass accepts (us), and what it moves a
+ * violated row to: past the rounding error of the maps, far below the
+ * microsecond pt_align_time rounds to. */
+#define PT__JOINT_MIN 1e-3
+#define PT__JOINT_TARGET 1e-2
+
+/*
+ * Shifts dc[i], dk[i] (zeroed first) of every node's map such that every
+ * row has f + (dc[r] + dk[r] * xr) - (dc[s] + dk[s] * xs) >= PT__JOINT_MIN,
+ * by cyclic projections onto the violated rows' half-spaces (in the
+ * coordinates (dc, dk * w[i]): w[i] > 0, the largest |x| of node i's span,
+ * makes a unit move of either coordinate move the node's times by at most
+ * one microsecond over its span).  fixed[i] nodes keep 0.  At most
+ * max_rounds sweeps; *rounds receives the sweeps made.  Returns the rows
+ * still violated after the last sweep: 0 on success; otherwise dc and dk
+ * are zeroed again (no partial move is kept).
+ */
+size_t pt__joint_solve(const pt__joint_row *rows, size_t n, unsigned nnodes,
+                       const unsigned char *fixed, const double *w,
+                       size_t max_rounds, double *dc, double *dk,
+                       size_t *rounds);
 
 #endif /* PT_ALIGN_FIT_H */

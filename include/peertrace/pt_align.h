@@ -25,7 +25,10 @@
  * link; nodes that never talked are aligned through a path of links to the
  * reference (the path with the smallest summed bound; the bounds add up).
  * A node with no such path is reported as unaligned and its times are left
- * as recorded: never guessed.
+ * as recorded: never guessed.  A joint pass then moves the aligned nodes'
+ * lines, as little as it finds, until no packet between any two of them
+ * (on a path or not) is received before it was sent, and widens each
+ * node's bound by how far it moved it.
  *
  * Use: pt_align_new, pt_align_add_node for every node, pt_align_add_event
  * for their events (any order), pt_align_solve, then the queries below;
@@ -86,6 +89,15 @@ typedef struct pt_clock_estimate {
                      reference or not aligned) */
   unsigned hops;  /* links on that path (0 for the reference) */
   uint64_t pairs; /* packet pairs on the path's links */
+  /* The most the joint pass (pt_align_solve) moved this node's aligned
+   * times from its path's estimate over its recorded span, microseconds;
+   * already part of bound_us.  0 for the reference and nodes left as
+   * recorded. */
+  double joint_shift_us;
+  /* This node's pairs (sent or received, with an aligned peer) whose
+   * aligned receipt precedes its aligned send: 0 unless the joint pass
+   * could not order every pair (pt_align_stats.joint_unmet). */
+  uint64_t pairs_reversed;
 } pt_clock_estimate;
 
 /* pt_align_new: an empty aligner.  PT_OK; PT_ERR_INVALID; PT_ERR_NOMEM. */
@@ -162,14 +174,27 @@ typedef struct pt_align_stats {
   uint64_t links_inconsistent; /* of those, contradicting a linear clock */
   uint64_t links_one_way;      /* node pairs with packets one way only */
   /*
-   * Pairs whose aligned receipt precedes their aligned send.  None on the
-   * links of the paths (each node's link towards the reference: its
-   * estimate satisfies every pair of that link); on a link off the paths
-   * the two ends are estimated through different paths, and a pair can
-   * come out reversed by up to the sum of their bounds.  Counted, never
-   * hidden: docs/clocks.md.
+   * Pairs whose aligned receipt precedes their aligned send (as
+   * pt_align_time rounds them), between two aligned nodes.  0 when the
+   * joint pass succeeded (joint_unmet 0) and no link between two aligned
+   * nodes is inconsistent; else the pairs of the links it could not order
+   * (the paths' estimates are kept then, and a pair off the paths can come
+   * out reversed by up to the sum of its two nodes' bounds).  Counted,
+   * never hidden: docs/clocks.md.
    */
   uint64_t pairs_reversed;
+  /*
+   * The joint pass: its constraints (the hull vertices of the packets of
+   * each node pair whose ends are both aligned, its link consistent), the
+   * sweeps it made over them, and how many it left unmet when its budget
+   * ran out: 0 when every constraint holds; otherwise the packets of some
+   * cycle of links contradict clocks of constant rate (a node's clock
+   * stepped, two runs under one node id), no node is moved, and the
+   * reversed pairs are counted above and per node.
+   */
+  uint64_t joint_rows;
+  uint64_t joint_rounds;
+  uint64_t joint_unmet;
 } pt_align_stats;
 
 /* pt_align_stats: the counts above.  PT_OK; PT_ERR_INVALID (NULL, not
