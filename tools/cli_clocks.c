@@ -285,11 +285,18 @@ static void clk_report(const clk_run *r) {
     fprintf(stderr,
             "peertrace: set aside: %llu connections seen on more than two "
             "nodes, %llu packet numbers sent twice by one node; %llu pairs "
-            "received before sent on aligned clocks (off the paths to the "
-            "reference)\n",
+            "received before sent on aligned clocks\n",
             (unsigned long long)st.conns_ambiguous,
             (unsigned long long)st.duplicate_sends,
             (unsigned long long)st.pairs_reversed);
+  }
+  if (st.joint_unmet) {
+    fprintf(stderr,
+            "peertrace: the packets of some cycle of links contradict "
+            "clocks of constant rate (%llu constraints unmet): the paths' "
+            "estimates are kept, and pairs off them can be received before "
+            "sent (docs/clocks.md)\n",
+            (unsigned long long)st.joint_unmet);
   }
 }
 
