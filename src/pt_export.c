@@ -69,6 +69,11 @@ void pt__export_event_title(const pt_exporter *ex, const pt_event *ev,
     snprintf(out, out_size, "%s", pt_event_kind_name(ev->kind));
     return;
   }
+  pt__export_app_title(ex, app_id, cmd, out, out_size);
+}
+
+void pt__export_app_title(const pt_exporter *ex, const uint8_t app_id[4],
+                          uint16_t cmd, char *out, size_t out_size) {
   if (ex != NULL && ex->namer != NULL &&
       ex->namer(app_id, cmd, out, out_size, ex->namer_user) == 1) {
     out[out_size - 1] = '\0';
@@ -270,6 +275,61 @@ int pt_exporter_set_clock(pt_exporter *ex, unsigned node,
   ex->nodes[node].clock = *est;
   ex->nodes[node].has_clock = 1;
   return PT_OK;
+}
+
+/* Copies printable ASCII text of 1 .. cap-1 bytes.  PT_OK or INVALID. */
+static int pt__export_copy_name(char *dst, size_t cap, const char *name) {
+  size_t n = strlen(name);
+  if (n == 0 || n >= cap) {
+    return PT_ERR_INVALID;
+  }
+  for (size_t i = 0; i < n; i++) {
+    if (name[i] < 0x20 || name[i] > 0x7e) {
+      return PT_ERR_INVALID;
+    }
+  }
+  memcpy(dst, name, n + 1);
+  return PT_OK;
+}
+
+int pt_exporter_set_service(pt_exporter *ex, unsigned node, const char *name) {
+  if (ex == NULL || name == NULL || node >= ex->node_count || ex->started) {
+    return PT_ERR_INVALID;
+  }
+  return pt__export_copy_name(ex->nodes[node].service,
+                              sizeof ex->nodes[node].service, name);
+}
+
+int pt_exporter_set_service_prefix(pt_exporter *ex, const char *prefix) {
+  if (ex == NULL || prefix == NULL || ex->started) {
+    return PT_ERR_INVALID;
+  }
+  return pt__export_copy_name(ex->service_prefix, sizeof ex->service_prefix,
+                              prefix);
+}
+
+long pt__export_peer_node(const pt_exporter *ex, const pt_event *ev) {
+  if (!(ev->flags & PT_EVENT_HAS_PEER)) {
+    return -1;
+  }
+  for (unsigned i = 0; i < ex->node_count; i++) {
+    if (memcmp(ex->nodes[i].id, ev->peer_id, 32) == 0) {
+      return (long)i;
+    }
+  }
+  return -1;
+}
+
+void pt__export_service(const pt_exporter *ex, unsigned node, char *out,
+                        size_t out_size) {
+  const pt__export_node *n = &ex->nodes[node];
+  if (n->service[0] != '\0') {
+    snprintf(out, out_size, "%s", n->service);
+  } else {
+    snprintf(out, out_size, "%s-%s",
+             ex->service_prefix[0] ? ex->service_prefix : "peertrace",
+             n->short_hex);
+  }
 }
 
 static int pt__exporter_check_io(pt_exporter *ex) {

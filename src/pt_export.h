@@ -23,6 +23,7 @@ typedef struct pt__export_node {
   char short_hex[9]; /* first 8 hex digits, as git shortens hashes */
   int has_clock;     /* pt_exporter_set_clock was called: clock is valid */
   pt_clock_estimate clock;
+  char service[64]; /* pt_exporter_set_service ("" : the default) */
 } pt__export_node;
 
 typedef struct pt__export_ops {
@@ -47,7 +48,8 @@ struct pt_exporter {
   uint64_t event_count;
   pt_app_namer namer;
   void *namer_user;
-  void *state; /* the format's own */
+  char service_prefix[56]; /* pt_exporter_set_service_prefix ("": default) */
+  void *state;             /* the format's own */
 };
 
 extern const pt__export_ops pt__export_json_ops;
@@ -60,6 +62,13 @@ extern const pt__export_ops pt__export_svg_ops;
  * pt__out_json_string. */
 void pt__export_json_string(FILE *fp, const char *text);
 
+/* A node's service name (pt_exporter_set_service, else the prefix's). */
+void pt__export_service(const pt_exporter *ex, unsigned node, char *out,
+                        size_t out_size);
+
+/* The index of the node whose id ev names as its peer, or -1. */
+long pt__export_peer_node(const pt_exporter *ex, const pt_event *ev);
+
 /* XML-escaped text (no quotes). */
 void pt__export_xml_text(FILE *fp, const char *text);
 
@@ -69,6 +78,10 @@ void pt__export_xml_text(FILE *fp, const char *text);
  */
 void pt__export_event_title(const pt_exporter *ex, const pt_event *ev,
                             char *out, size_t out_size);
+
+/* The same for an app id and command (ex NULL: "APPID/cmd" always). */
+void pt__export_app_title(const pt_exporter *ex, const uint8_t app_id[4],
+                          uint16_t cmd, char *out, size_t out_size);
 
 /*
  * How a node's times are labelled (pt_exporter_set_clock), the same in

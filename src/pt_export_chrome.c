@@ -246,19 +246,6 @@ static pt__chrome_lane *pt__chrome_open_lane(pt_exporter *ex, unsigned node,
 /* ---- Flows ----------------------------------------------------------------
  */
 
-/* The node whose id the event names as peer, or -1. */
-static long pt__chrome_peer_node(const pt_exporter *ex, const pt_event *ev) {
-  if (!(ev->flags & PT_EVENT_HAS_PEER)) {
-    return -1;
-  }
-  for (unsigned i = 0; i < ex->node_count; i++) {
-    if (memcmp(ex->nodes[i].id, ev->peer_id, 32) == 0) {
-      return (long)i;
-    }
-  }
-  return -1;
-}
-
 /* A flow's key: what both of its ends know (kind, trace, nodes, packet). */
 static uint64_t pt__chrome_flow_key(char kind, const pt_trace_id *trace,
                                     unsigned from, unsigned to, uint64_t conn,
@@ -406,7 +393,7 @@ static int pt__chrome_transport(pt_exporter *ex, unsigned node,
   pt__chrome_head(ex, title, cat, node, c->tid, "i", ns);
   fputs(",\"s\":\"t\"", ex->fp);
   pt__chrome_args(ex, ev, NULL);
-  long peer = pt__chrome_peer_node(ex, ev);
+  long peer = pt__export_peer_node(ex, ev);
   int counted = 1;
   switch (ev->kind) {
   case PT_EV_PACKET_SENT:
@@ -477,7 +464,7 @@ static int pt__chrome_app_start(pt_exporter *ex, unsigned node,
   lane->cmd = ev->data.app_start.cmd;
   lane->start_ns = pt__chrome_point(st, &lane->next_ns, ev->timestamp_us);
   lane->has_in = 0;
-  long peer = pt__chrome_peer_node(ex, ev);
+  long peer = pt__export_peer_node(ex, ev);
   if (peer >= 0 && !pt_trace_id_is_zero(&ev->trace_id)) {
     uint64_t key =
         pt__chrome_flow_key('q', &ev->trace_id, (unsigned)peer, node, 0, 0);
@@ -503,7 +490,7 @@ static int pt__chrome_app_command(pt_exporter *ex, unsigned node,
   uint64_t ns = pt__chrome_point(st, &lane->next_ns, ev->timestamp_us);
   char title[128], name[160];
   pt__export_event_title(ex, ev, title, sizeof title);
-  long peer = pt__chrome_peer_node(ex, ev);
+  long peer = pt__export_peer_node(ex, ev);
   if (peer >= 0) {
     snprintf(name, sizeof name, "%s -> %s", title, ex->nodes[peer].short_hex);
   } else {
@@ -527,12 +514,7 @@ static void pt__chrome_close_lane(pt_exporter *ex, unsigned node,
   pt__chrome_lane *lane =
       &((pt__chrome_state *)ex->state)->nodes[node].lanes[index];
   char title[128];
-  pt_event probe;
-  memset(&probe, 0, sizeof probe);
-  probe.kind = PT_EV_APP_START;
-  memcpy(probe.data.app_start.app_id, lane->app_id, 4);
-  probe.data.app_start.cmd = lane->cmd;
-  pt__export_event_title(ex, &probe, title, sizeof title);
+  pt__export_app_title(ex, lane->app_id, lane->cmd, title, sizeof title);
   unsigned tid = PT__CHROME_LANE_TID + index;
   /* The slice holds every point given on the lane since it opened. */
   end_ns = end_ns >= lane->next_ns ? end_ns : lane->next_ns - 1;
@@ -594,7 +576,7 @@ static int pt__chrome_app_end(pt_exporter *ex, unsigned node,
     pt__chrome_flow_event(ex, 'f', 'r', in_id, node, tid, "app", ns);
   }
   /* The reply it sends to the peer it names. */
-  long peer = pt__chrome_peer_node(ex, ev);
+  long peer = pt__export_peer_node(ex, ev);
   if (peer >= 0 && (unsigned)peer != node) {
     uint64_t ns = pt__chrome_point(st, &lane->next_ns, ev->timestamp_us);
     char name[40];

@@ -137,8 +137,9 @@ static void test_app_namer(void **state) {
 static void test_empty_exports_are_complete(void **state) {
   (void)state;
   /* No events: each format still writes a complete document, except qlog,
-   * which refuses: no header-only file. */
-  const char *ends[] = {"]}\n", NULL, "]}\n", "]}\n", "</svg>\n"};
+   * which refuses (no header-only file), and OTLP, whose JSON Lines hold no
+   * line (a line is a request of one span at least). */
+  const char *ends[] = {"]}\n", NULL, "]}\n", "", "</svg>\n"};
   for (int f = PT_EXPORT_JSON; f <= PT_EXPORT_SVG; f++) {
     char *text = NULL;
     size_t size = 0;
@@ -149,7 +150,9 @@ static void test_empty_exports_are_complete(void **state) {
                      ends[f - 1] != NULL ? PT_OK : PT_ERR_NOT_FOUND);
     pt_exporter_free(ex);
     fclose(fp);
-    if (ends[f - 1] != NULL) {
+    if (f == PT_EXPORT_OTLP) {
+      assert_int_equal(size, 0);
+    } else if (ends[f - 1] != NULL) {
       size_t n = strlen(ends[f - 1]);
       assert_true(size >= n);
       assert_string_equal(text + size - n, ends[f - 1]);
@@ -769,6 +772,67 @@ static void test_conn_sent_and_frames_named(void **state) {
   }
 }
 
+/* ---- OTLP: JSON Lines of whole requests, each under 1 MiB ---------------- */
+
+static void test_otlp_lines_under_1mib(void **state) {
+  (void)state;
+  enum { SPANS = 200, EVENTS = 130 };
+  char *text = NULL;
+  size_t size = 0;
+  FILE *fp = open_memstream(&text, &size);
+  pt_exporter *ex;
+  assert_int_equal(pt_exporter_new(&ex, PT_EXPORT_OTLP, fp), PT_OK);
+  unsigned index;
+  assert_int_equal(pt_exporter_add_node(ex, node_a, &index), PT_OK);
+  uint64_t t = 1000;
+  for (unsigned i = 0; i < SPANS; i++) {
+    pt_event ev = app_event(PT_EV_APP_START, t++);
+    ev.trace_id.bytes[15] = (uint8_t)i;
+    ev.trace_id.bytes[14] = (uint8_t)(i >> 8);
+    assert_int_equal(pt_exporter_write(ex, index, &ev), PT_OK);
+    pt_trace_id trace = ev.trace_id;
+    for (unsigned k = 0; k < EVENTS; k++) {
+      pt_event_begin(&ev, trace, NULL);
+      pt_event_set_stream_data(&ev, 4, 100 * k, 100, 0);
+      ev.timestamp_us = t++;
+      assert_int_equal(pt_exporter_write(ex, index, &ev), PT_OK);
+    }
+    ev = app_event(PT_EV_APP_END, t++);
+    ev.trace_id = trace;
+    assert_int_equal(pt_exporter_write(ex, index, &ev), PT_OK);
+  }
+  assert_int_equal(pt_exporter_finish(ex), PT_OK);
+  pt_exporter_free(ex);
+  fclose(fp);
+  assert_true(size > 2u * 1024 * 1024); /* more than fits in two lines */
+  size_t lines = 0, spans = 0;
+  for (char *line = text; *line != '\0';) {
+    char *end = strchr(line, '\n');
+    assert_non_null(end); /* every line ends */
+    assert_true((size_t)(end - line) < 1024u * 1024u);
+    *end = '\0';
+    json_t *doc = parse(line);
+    json_t *rs = json_array_get(json_object_get(doc, "resourceSpans"), 0);
+    json_t *list = json_object_get(
+        json_array_get(json_object_get(rs, "scopeSpans"), 0), "spans");
+    for (size_t i = 0; i < json_array_size(list); i++) {
+      json_t *span = json_array_get(list, i);
+      /* 128 events kept, the rest counted. */
+      assert_int_equal(json_array_size(json_object_get(span, "events")), 128);
+      assert_int_equal(
+          json_integer_value(json_object_get(span, "droppedEventsCount")),
+          EVENTS - 128);
+    }
+    spans += json_array_size(list);
+    json_decref(doc);
+    lines++;
+    line = end + 1;
+  }
+  assert_true(lines > 2);
+  assert_int_equal(spans, SPANS);
+  free(text);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_arguments),
@@ -782,6 +846,7 @@ int main(void) {
       cmocka_unit_test(test_set_clock_arguments),
       cmocka_unit_test(test_clock_label_json),
       cmocka_unit_test(test_clock_label_chrome),
+      cmocka_unit_test(test_otlp_lines_under_1mib),
       cmocka_unit_test(test_clock_label_otlp),
       cmocka_unit_test(test_clock_label_qlog),
       cmocka_unit_test(test_qlog_frames_of_packets),

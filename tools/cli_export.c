@@ -39,6 +39,9 @@ static int cli_nothing_to_export(const char *what) {
 
 #define CLI_SPLIT_MAX 256
 
+/* --service PREFIX (otlp): the nodes' service names, PREFIX-<node>. */
+static const char *cli_otlp_service;
+
 typedef struct cli_split_file {
   pt_exporter *ex;
   FILE *fp;
@@ -232,6 +235,9 @@ static int cli_export_one(cli_args *a, cli_inputs *in,
   if (rc == PT_OK) {
     rc = pt_exporter_set_app_namer(ex, cli_app_namer, cli_app_namer_user);
   }
+  if (rc == PT_OK && cli_otlp_service != NULL) {
+    rc = pt_exporter_set_service_prefix(ex, cli_otlp_service);
+  }
   int saved = errno;
   unsigned source = UINT_MAX;
   if (rc == PT_OK) {
@@ -261,9 +267,39 @@ static int cli_export_one(cli_args *a, cli_inputs *in,
   return failed ? CLI_EXIT_ERROR : CLI_EXIT_OK;
 }
 
+/*
+ * Takes "--NAME VALUE" out of argv (the OTLP options, which the shared
+ * parser does not know): *value is VALUE or stays NULL.  0, or -1 with a
+ * message for a missing VALUE.
+ */
+static int cli_take_option(int *argc, char **argv, const char *name,
+                           const char **value) {
+  for (int i = 1; i < *argc; i++) {
+    if (strcmp(argv[i], "--") == 0) {
+      return 0;
+    }
+    if (strcmp(argv[i], name) == 0) {
+      if (i + 1 >= *argc) {
+        cli_error(name, "needs a value");
+        return -1;
+      }
+      *value = argv[i + 1];
+      memmove(&argv[i], &argv[i + 2], (size_t)(*argc - i - 1) * sizeof *argv);
+      *argc -= 2;
+      return 0;
+    }
+  }
+  return 0;
+}
+
 int cli_export(int argc, char **argv) {
   cli_args a;
   cli_inputs in;
+  const char *service = NULL;
+  if (cli_take_option(&argc, argv, "--service", &service) != 0) {
+    return CLI_EXIT_USAGE;
+  }
+  cli_otlp_service = service;
   int rc = cli_start(
       argc, argv,
       CLI_ARG_FILTER | CLI_ARG_OUTPUT | CLI_ARG_FORMAT | CLI_ARG_SPLIT |
@@ -280,8 +316,10 @@ int cli_export(int argc, char **argv) {
       "          one dump and --trace, or --split DIR for them all\n"
       "  chrome  Chrome trace JSON for ui.perfetto.dev: a process per node,\n"
       "          app requests as slices, flows across nodes by trace id\n"
-      "  otlp    OTLP/JSON spans (app requests) with their events, for the\n"
-      "          OpenTelemetry Collector's OTLP JSON file receiver\n"
+      "  otlp    OTLP/JSON spans (requests, calls across nodes as parent\n"
+      "          and child, a call's packets as events), one request per\n"
+      "          line, for the OpenTelemetry Collector's otlpjsonfile\n"
+      "          receiver\n"
       "  svg     sequence diagram of one trace (needs --trace)\n"
       "  -o FILE         write to FILE instead of standard output\n"
       "  --split DIR     qlog only: one file per connection of each dump,\n"
@@ -289,6 +327,8 @@ int cli_export(int argc, char **argv) {
       "                  connection: DIR/<node>-<trace id>.sqlog), at most\n"
       "                  256; never over an existing file or a symlink\n"
       "  --force         with --split: replace existing files\n"
+      "  --service PREFIX  otlp: service.name PREFIX-<node> (default\n"
+      "                  peertrace-<node>, node: 8 hex digits of its id)\n"
       "An export in which no event matches writes no file and exits 1.\n",
       &a, &in);
   if (rc != CLI_GO_ON) {
@@ -317,6 +357,11 @@ int cli_export(int argc, char **argv) {
     cli_stop(&a, &in);
     return CLI_EXIT_USAGE;
   }
+  if (service != NULL && format != PT_EXPORT_OTLP) {
+    cli_error(argv[0], "--service is for otlp");
+    cli_stop(&a, &in);
+    return CLI_EXIT_USAGE;
+  }
   if (a.force && a.split_dir == NULL) {
     cli_error(argv[0], "--force is for --split");
     cli_stop(&a, &in);
@@ -334,8 +379,9 @@ int cli_export(int argc, char **argv) {
   }
   pt_trace_id svg_trace;
   uint64_t first_us;
-  /* svg: the packets of the request's hops are in its connections' events */
-  if (format == PT_EXPORT_SVG &&
+  /* svg, otlp: the packets of the request's hops are in its connections'
+   * events */
+  if ((format == PT_EXPORT_SVG || format == PT_EXPORT_OTLP) &&
       pt_trace_id_from_hex(a.filter.trace_prefix, strlen(a.filter.trace_prefix),
                            &svg_trace) == PT_OK &&
       cli_trace_conns(&in, &svg_trace, &a.conns, &first_us) != 0) {

@@ -1322,6 +1322,27 @@ PT_API int pt_exporter_set_clock(pt_exporter *ex, unsigned node,
                                  const struct pt_clock_estimate *est);
 
 /*
+ * pt_exporter_set_service: the name node `node` goes by as a service in
+ * formats that have services (OTLP: the resource's service.name; default
+ * "peertrace-<first 8 hex digits of the node id>").  Other formats ignore
+ * it.  name: 1 to 63 bytes of printable ASCII, copied.  Call it after
+ * pt_exporter_add_node and before the first event.  Returns PT_OK;
+ * PT_ERR_INVALID for NULL, an unknown node, a name empty, too long or not
+ * printable, or after the first event.
+ */
+PT_API int pt_exporter_set_service(pt_exporter *ex, unsigned node,
+                                   const char *name);
+
+/*
+ * pt_exporter_set_service_prefix: the default service name of every node
+ * without pt_exporter_set_service becomes "<prefix>-<first 8 hex digits of
+ * the node id>" (default prefix "peertrace").  Any time before the first
+ * event.  prefix: 1 to 54 bytes of printable ASCII, copied.  Returns PT_OK;
+ * PT_ERR_INVALID (NULL, empty, too long, not printable, too late).
+ */
+PT_API int pt_exporter_set_service_prefix(pt_exporter *ex, const char *prefix);
+
+/*
  * pt_exporter_write: exports one event of node `node`.  Events must come in
  * time order (non-decreasing timestamp_us across all nodes).
  * Returns PT_OK; PT_ERR_INVALID for NULL, an unknown node or an event older

@@ -1,13 +1,24 @@
-// check_otlp.js FILE.json [EXPECT]: decodes an OTLP/JSON trace export with
-// the protobuf types of @opentelemetry/otlp-transformer@0.203.0
-// (ExportTraceServiceRequest), strictly:
+// check_otlp.js FILE [EXPECT]: decodes an OTLP/JSON trace export, as the
+// OpenTelemetry Collector's otlpjsonfile receiver reads it: JSON Lines, each
+// line one whole ExportTraceServiceRequest under 1 MiB (the receiver's
+// default), with the protobuf types of @opentelemetry/otlp-transformer@0.203.0,
+// strictly:
 //  - every key must be a field of the protobuf message at that place,
 //  - traceId / spanId must be 32 / 16 lowercase hex digits, not all zero
 //    (OTLP/JSON's hex encoding, not proto3 JSON's base64),
 //  - 64-bit integers must be decimal strings, enums integers,
 //  - the message must survive fromObject -> encode -> decode unchanged.
+// Then the spans' trees: span ids unique, kinds INTERNAL / SERVER / CLIENT,
+// a CLIENT span's parent on its own node, a SERVER span with a parent has
+// it on another node (the caller's CLIENT span), an ERROR status has a
+// message, each node (peertrace.node_id) its own service.name.
 // EXPECT (JSON) gives the span count, span events, error spans, span
-// names and clock labels (by node id's first 8 hex digits) expected.
+// names and clock labels (by node id's first 8 hex digits) expected, and
+// optionally: "lines" (at least), "kinds" ({"1": n, ...} exactly),
+// "cross_node_parents" (at least), "parents_found" (true: every parent is in
+// the file), "packet_events" (at least), "same_ids_as" (another export:
+// every span there with the same trace, node, kind and name, and the same
+// rank among those in time order, has the same span id here).
 'use strict';
 const fs = require('fs');
 const root =
@@ -73,48 +84,124 @@ function walk(obj, type, where) {
   }
 }
 
-const json = JSON.parse(fs.readFileSync(process.argv[2], 'utf8'));
-walk(json, Request, 'request');
-const err = Request.verify(Request.fromObject(json));
-if (err) fail('protobuf verify: ' + err);
-const message = Request.fromObject(json);
-const decoded = Request.decode(Request.encode(message).finish());
-const back = Request.toObject(decoded, {longs: String, enums: Number});
+// One request per line; every line under 1 MiB.
+function decodeFile(file) {
+  const lines = fs.readFileSync(file).toString('utf8').split('\n');
+  if (lines[lines.length - 1] !== '') fail(`${file}: the last line does not end`);
+  lines.pop();
+  const requests = [];
+  lines.forEach((line, i) => {
+    if (Buffer.byteLength(line) + 1 >= 1024 * 1024) {
+      fail(`${file}: line ${i + 1} is ${Buffer.byteLength(line)} bytes (1 MiB at most)`);
+    }
+    let json;
+    try {
+      json = JSON.parse(line);
+    } catch (e) {
+      fail(`${file}: line ${i + 1} is not one JSON document: ${e.message}`);
+    }
+    walk(json, Request, `line ${i + 1}`);
+    const err = Request.verify(Request.fromObject(json));
+    if (err) fail('protobuf verify: ' + err);
+    const message = Request.fromObject(json);
+    const decoded = Request.decode(Request.encode(message).finish());
+    requests.push(Request.toObject(decoded, {longs: String, enums: Number}));
+  });
+  return requests;
+}
 
-const spans = [];
-const clocks = {};  // node id's first 8 hex digits -> clock label
-for (const rs of back.resourceSpans || []) {
-  const node = (rs.resource.attributes || [])
-                   .find((a) => a.key === 'peertrace.node_id');
-  if (!node) fail('resource without peertrace.node_id');
-  // The clock label (pt_exporter_set_clock), as decoded from protobuf.
-  const clock = {};
-  for (const a of rs.resource.attributes) {
-    if (a.key.startsWith('peertrace.clock.')) {
-      const v = a.value;
-      clock[a.key.slice(16)] = 'doubleValue' in v ? v.doubleValue : v.stringValue;
-    }
-  }
-  if (!['aligned', 'raw'].includes(clock.times)) {
-    fail('resource without peertrace.clock.times aligned or raw');
-  }
-  clocks[node.value.stringValue.slice(0, 8)] = clock;
-  for (const ss of rs.scopeSpans || []) {
-    for (const s of ss.spans || []) {
-      const start = BigInt(s.startTimeUnixNano);
-      const end = BigInt(s.endTimeUnixNano);
-      if (end < start) fail(`span ${s.name}: ends before it starts`);
-      for (const e of s.events || []) {
-        const t = BigInt(e.timeUnixNano);
-        if (t < start || t > end) fail(`span ${s.name}: event outside the span`);
+function attr(list, key) {
+  const a = (list || []).find((x) => x.key === key);
+  return a ? a.value : undefined;
+}
+
+function spansOf(requests) {
+  const spans = [];
+  const clocks = {};  // node id's first 8 hex digits -> clock label
+  const services = {};  // node id -> service.name
+  for (const back of requests) {
+    for (const rs of back.resourceSpans || []) {
+      const node = attr(rs.resource.attributes, 'peertrace.node_id');
+      if (!node) fail('resource without peertrace.node_id');
+      const service = attr(rs.resource.attributes, 'service.name');
+      if (!service) fail('resource without service.name');
+      const nodeId = node.stringValue;
+      if (services[nodeId] !== undefined && services[nodeId] !== service.stringValue) {
+        fail(`node ${nodeId} has two service names`);
       }
-      spans.push({
-        name: s.name,
-        traceId: Buffer.from(s.traceId).toString('hex'),
-        events: (s.events || []).length,
-        status: s.status ? s.status.code : 0,
-      });
+      services[nodeId] = service.stringValue;
+      // The clock label (pt_exporter_set_clock), as decoded from protobuf.
+      const clock = {};
+      for (const a of rs.resource.attributes) {
+        if (a.key.startsWith('peertrace.clock.')) {
+          const v = a.value;
+          clock[a.key.slice(16)] = 'doubleValue' in v ? v.doubleValue : v.stringValue;
+        }
+      }
+      if (!['aligned', 'raw'].includes(clock.times)) {
+        fail('resource without peertrace.clock.times aligned or raw');
+      }
+      clocks[nodeId.slice(0, 8)] = clock;
+      for (const ss of rs.scopeSpans || []) {
+        for (const s of ss.spans || []) {
+          const start = BigInt(s.startTimeUnixNano);
+          const end = BigInt(s.endTimeUnixNano);
+          if (end < start) fail(`span ${s.name}: ends before it starts`);
+          for (const e of s.events || []) {
+            const t = BigInt(e.timeUnixNano);
+            if (t < start || t > end) fail(`span ${s.name}: event outside the span`);
+          }
+          const hex = (b) => (b && b.length ? Buffer.from(b).toString('hex') : '');
+          spans.push({
+            name: s.name,
+            node: nodeId,
+            traceId: hex(s.traceId),
+            spanId: hex(s.spanId),
+            parent: hex(s.parentSpanId),
+            kind: s.kind,
+            start: s.startTimeUnixNano,
+            events: (s.events || []).length,
+            packetEvents: (s.events || []).filter(
+                (e) => e.name === 'packet_sent' || e.name === 'packet_lost').length,
+            status: s.status ? s.status.code : 0,
+            message: s.status ? s.status.message : '',
+          });
+        }
+      }
     }
+  }
+  return {spans, clocks, services};
+}
+
+const requests = decodeFile(process.argv[2]);
+const {spans, clocks, services} = spansOf(requests);
+// Trees.
+const byId = new Map();
+for (const s of spans) {
+  if (byId.has(s.spanId)) fail(`span id ${s.spanId} twice`);
+  byId.set(s.spanId, s);
+  if (![1, 2, 3].includes(s.kind)) fail(`span ${s.name}: kind ${s.kind}`);
+  if (s.status === 2 && !s.message) fail(`span ${s.name}: ERROR without a message`);
+}
+const serviceNames = Object.values(services);
+if (new Set(serviceNames).size !== serviceNames.length) {
+  fail(`nodes share a service name: ${JSON.stringify(services)}`);
+}
+let crossParents = 0, missingParents = 0;
+for (const s of spans) {
+  if (!s.parent) continue;
+  const p = byId.get(s.parent);
+  if (!p) {
+    missingParents++;
+    continue;
+  }
+  if (p.traceId !== s.traceId) fail(`span ${s.name}: parent of another trace`);
+  if (s.kind === 3 && p.node !== s.node) fail(`CLIENT span ${s.name}: parent on another node`);
+  if (s.kind === 2) {
+    if (p.node === s.node || p.kind !== 3) {
+      fail(`SERVER span ${s.name}: parent is not a CLIENT span of another node`);
+    }
+    crossParents++;
   }
 }
 const expect = JSON.parse(process.argv[3] || '{}');
@@ -145,5 +232,55 @@ if (expect.clocks !== undefined) {
          JSON.stringify(clocks));
   }
 }
-console.log('check_otlp: ' + spans.length + ' spans decoded: ' +
-            JSON.stringify(spans) + ', clocks ' + JSON.stringify(clocks));
+if (expect.lines !== undefined && requests.length < expect.lines) {
+  fail(`expected at least ${expect.lines} lines, got ${requests.length}`);
+}
+if (expect.kinds !== undefined) {
+  const kinds = {};
+  for (const s of spans) kinds[s.kind] = (kinds[s.kind] || 0) + 1;
+  if (JSON.stringify(kinds) !== JSON.stringify(expect.kinds)) {
+    fail(`expected kinds ${JSON.stringify(expect.kinds)}, got ${JSON.stringify(kinds)}`);
+  }
+}
+if (expect.cross_node_parents !== undefined && crossParents < expect.cross_node_parents) {
+  fail(`expected at least ${expect.cross_node_parents} SERVER spans under another ` +
+       `node's CLIENT span, found ${crossParents}`);
+}
+if (expect.parents_found && missingParents) {
+  fail(`${missingParents} spans name a parent that is not in the file`);
+}
+const packetEvents = spans.reduce((n, s) => n + s.packetEvents, 0);
+if (expect.packet_events !== undefined && packetEvents < expect.packet_events) {
+  fail(`expected at least ${expect.packet_events} packet events, got ${packetEvents}`);
+}
+if (expect.same_ids_as !== undefined) {
+  const other = spansOf(decodeFile(expect.same_ids_as)).spans;
+  // The same span: same trace, node, kind and name, and the same place
+  // among those in time order (times may differ: aligned or not).
+  const keyed = (list) => {
+    const rank = new Map();
+    return new Map(list.slice()
+                       .sort((x, y) => (BigInt(x.start) < BigInt(y.start) ? -1 : 1))
+                       .map((s) => {
+                         const k = `${s.traceId} ${s.node} ${s.kind} ${s.name}`;
+                         const n = rank.get(k) || 0;
+                         rank.set(k, n + 1);
+                         return [`${k} ${n}`, s];
+                       }));
+  };
+  const here = keyed(spans);
+  const theirs = keyed(other);
+  let compared = 0;
+  for (const [k, o] of theirs) {
+    const h = here.get(k);
+    if (!h) continue;
+    compared++;
+    if (h.spanId !== o.spanId) fail(`span ${o.name} of ${o.node.slice(0, 8)}: id ` +
+                                    `${h.spanId} here, ${o.spanId} in ${expect.same_ids_as}`);
+  }
+  if (compared === 0) fail(`no span in common with ${expect.same_ids_as}`);
+  console.log(`check_otlp: ${compared} spans have the same ids as in ${expect.same_ids_as}`);
+}
+console.log(`check_otlp: ${requests.length} lines, ${spans.length} spans decoded ` +
+            `(${crossParents} under another node's CLIENT span, ${packetEvents} ` +
+            `packet events); clocks ${JSON.stringify(clocks)}`);
