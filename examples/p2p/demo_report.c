@@ -420,7 +420,8 @@ void demo_print_next_steps(const char *tool, const char *dir,
          "browser)\n",
          tool, hex, dir);
   printf("  %s export chrome -o trace.json %s/*.ptd\n"
-         "      for ui.perfetto.dev; also: export qlog|otlp|json\n",
+         "      for ui.perfetto.dev; also: export otlp|json, and\n"
+         "      export qlog --split DIR (a qvis file per connection)\n",
          tool, dir);
   if (log_files) {
     printf("  %s show %s/node1.ptlog\n"

@@ -85,7 +85,12 @@ assert len(events) >= 5 and not bad, (len(events), bad[:2])
 print("app flags: %d app events of the trace carry sampled+app_initiated"
       % len(events))
 PY
-"$peertrace" export qlog "$out/node0.ptd" >/dev/null || fail "qlog export"
+# qlog: one file per connection (qvis reads one trace per file); node0 has
+# two connections in the demo's ring.
+mkdir "$work/qlog"
+"$peertrace" export qlog --split "$work/qlog" "$out/node0.ptd" >/dev/null ||
+  fail "qlog export"
+[ "$(ls "$work/qlog"/*.sqlog | wc -l)" -ge 2 ] || fail "qlog: a file per connection"
 
 if [ "$mode" = processes ]; then
   grep -qF "$out/node2.ptlog  (its node died: events recovered)" \
