@@ -13,7 +13,9 @@ per node:
     minus the reference's (DIR/clock-skew.json), each with its drift, at the
     true time of the node's timestamp;
   - bound_us <= min_rtt_us / 2: no wider than an NTP exchange's bound over
-    the path's links (min_rtt_us is their smallest round trips, summed).
+    the path's links (min_rtt_us is their smallest round trips, summed);
+  - the path: on the demo's ring, node 2 of 4 never talked to node 0 and is
+    aligned through node 1 or 3 (2 hops).
 The injected truth is known to TRUTH_US (the node's measurement of its clock
 against the kernel's is within 1 us; event times are whole microseconds):
 that much is allowed on top of the bound.
@@ -158,6 +160,11 @@ def check_case(name, skew_args, demo, peertrace, out):
             worst = max(worst, abs(estimate - injected))
             if raw == t0:
                 at_t0 = (injected, estimate)
+        # The ring 0-1-..-(n-1)-0: node i is min(i, n - i) links away, its
+        # next node on the path one of its two neighbours.
+        if e["hops"] != min(i, n - i) or (e["via"] - i) % n not in (1, n - 1):
+            fails.append("node%d: hops %d via node%d on a ring of %d" %
+                         (i, e["hops"], e["via"], n))
         bound, rtt = e["bound_us"], e["min_rtt_us"]
         # The injected rate difference, per unit of the node's raw time.
         drift_inj = (truths[i].drift - truths[ref].drift) / \
