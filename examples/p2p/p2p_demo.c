@@ -2,6 +2,7 @@
  * p2p_demo: a small P2P DataMap network on 127.0.0.1, traced by peertrace.
  *
  *   p2p_demo [--nodes N] [--loss RATE] [--seed S] [--chunks K] [--out DIR]
+ *            [--rounds R]
  *            [--processes [--crash-node I] [--skew-seed S | --skew SPEC]]
  *
  * Starts N nodes (default 4) in this process, each with its own node id,
@@ -16,6 +17,11 @@
  * the same requests with tracing compiled out, prints the same outcomes and
  * writes no file.  DIR/node<i>.ptd and .ptlog of an earlier run are removed.
  *
+ * --rounds R (1..1000, default 1): the client does its work R times, with
+ * new chunks each round and ROUND_GAP_MS between rounds (the nodes keep
+ * serving), so that the traces span seconds: what it takes to see clock
+ * drift (100 ppm is 100 us per second).  Rounds after the first print one
+ * line each instead of every request.
  * --processes: one process per node.  This program becomes the launcher: it
  * forks the node processes, tells each the others' ports (each binds port 0
  * and reports the one it got), lets node 0 act as the client, stops the
@@ -59,12 +65,15 @@
 #include <unistd.h>
 
 #define MAX_CHUNK_COUNT 64
+#define MAX_ROUNDS 1000
+#define ROUND_GAP_MS 250
 
 typedef struct options {
   size_t nodes;
   double loss;
   uint64_t seed;
   size_t chunks;
+  size_t rounds; /* --rounds */
   const char *out_dir;
   int processes;     /* one process per node (--processes) */
   int netns;         /* --netns: each node in its own namespace */
@@ -89,6 +98,7 @@ static int parse_args(int argc, char **argv, options *o) {
   o->loss = 0.03;
   o->seed = 1;
   o->chunks = 6;
+  o->rounds = 1;
   o->out_dir = "p2p-logs";
   o->processes = 0;
   o->netns = 0;
@@ -124,6 +134,8 @@ static int parse_args(int argc, char **argv, options *o) {
       o->seed = strtoull(v, &end, 10);
     } else if (strcmp(a, "--chunks") == 0) {
       o->chunks = (size_t)strtoul(v, &end, 10);
+    } else if (strcmp(a, "--rounds") == 0) {
+      o->rounds = (size_t)strtoul(v, &end, 10);
     } else if (strcmp(a, "--crash-node") == 0) {
       o->crash_node = (size_t)strtoul(v, &end, 10);
     } else if (strcmp(a, "--skew-seed") == 0) {
@@ -150,17 +162,19 @@ static int parse_args(int argc, char **argv, options *o) {
   }
   if (o->nodes < 3 || o->nodes > DEMO_MAX_NODES || o->loss < 0 ||
       o->loss > 0.5 || o->chunks < 1 || o->chunks > MAX_CHUNK_COUNT ||
+      o->rounds < 1 || o->rounds > MAX_ROUNDS ||
       (o->crash_node != SIZE_MAX &&
        ((!o->processes && !o->netns) || o->crash_node < 1 ||
         o->crash_node >= o->nodes)) ||
       (o->skew != 0 && ((!o->processes && !o->netns) || o->skew == 3))) {
     fprintf(stderr,
             "usage: p2p_demo [--nodes 3..%d] [--loss 0..0.5] "
-            "[--seed S] [--chunks 1..%d] [--out DIR] [--netns]\n"
+            "[--seed S] [--chunks 1..%d] [--rounds 1..%d] [--out DIR]\n"
+            "                [--netns]\n"
             "                [--processes [--crash-node 1..nodes-1]\n"
             "                 [--skew-seed S | --skew OFF_S:PPM,... (one per "
             "node)]]\n",
-            DEMO_MAX_NODES, MAX_CHUNK_COUNT);
+            DEMO_MAX_NODES, MAX_CHUNK_COUNT, MAX_ROUNDS);
     return -1;
   }
   if (o->skew == 1) {
@@ -191,8 +205,14 @@ static size_t make_chunk(const demo_net *net, uint64_t seed, size_t k,
   }
 }
 
+/* Rounds after the first are summed up in one line (--rounds). */
+static int quiet_requests;
+
 static void on_done(const demo_request *r, void *arg) {
   (void)arg;
+  if (quiet_requests) {
+    return;
+  }
   printf("  %-12s chunk %02x%02x%02x%02x.. node%zu -> node%zu  %-9s "
          "nodes crossed %u  %6.2f ms\n",
          dmap_cmd_name(r->cmd), r->hash[0], r->hash[1], r->hash[2], r->hash[3],
@@ -213,10 +233,12 @@ static int run_phase(demo_net *net, demo_request *reqs, size_t count) {
   return 0;
 }
 
-/* The client's work: store, read back, delete, read deleted.  origin[p] is
- * the node issuing phase p's requests.  Returns the number of unexpected
- * outcomes (or of requests that did not finish). */
-static int run_client(demo_net *net, const options *o, const size_t origin[4]) {
+/* One round of the client's work: store, read back, delete, read deleted,
+ * on chunks made from `seed`.  origin[p] is the node issuing phase p's
+ * requests; verbose: print the phases and the result.  Returns the number
+ * of unexpected outcomes (or of requests that did not finish). */
+static int run_round(demo_net *net, const options *o, const size_t origin[4],
+                     uint64_t seed, int verbose) {
   static uint8_t chunks[MAX_CHUNK_COUNT][8192];
   static size_t sizes[MAX_CHUNK_COUNT];
   static uint8_t hashes[MAX_CHUNK_COUNT][32];
@@ -233,11 +255,13 @@ static int run_client(demo_net *net, const options *o, const size_t origin[4]) {
   int failures = 0;
 
   for (size_t k = 0; k < o->chunks; k++) {
-    sizes[k] = make_chunk(net, o->seed, k, chunks[k], hashes[k]);
+    sizes[k] = make_chunk(net, seed, k, chunks[k], hashes[k]);
   }
   for (size_t p = 0; p < 4; p++) {
-    printf("Phase %zu: node%zu %s %zu %s\n", p + 1, origin[p], verbs[p][0],
-           counts[p], verbs[p][1]);
+    if (verbose) {
+      printf("Phase %zu: node%zu %s %zu %s\n", p + 1, origin[p], verbs[p][0],
+             counts[p], verbs[p][1]);
+    }
     for (size_t k = 0; k < counts[p]; k++) {
       int store = cmds[p] == DMAP_STORE_CHUNK;
       if (demo_net_submit(net, origin[p], cmds[p], hashes[k],
@@ -261,8 +285,30 @@ static int run_client(demo_net *net, const options *o, const size_t origin[4]) {
     failures += reqs[2][k].status != DMAP_STATUS_OK;
     failures += reqs[3][k].status != DMAP_STATUS_NOT_FOUND;
   }
-  printf("Result: %zu requests, %d unexpected outcomes\n",
-         2 * o->chunks + 2 * half, failures);
+  if (verbose) {
+    printf("Result: %zu requests, %d unexpected outcomes\n",
+           2 * o->chunks + 2 * half, failures);
+  }
+  return failures;
+}
+
+/* The client's work: --rounds rounds, ROUND_GAP_MS apart. */
+static int run_client(demo_net *net, const options *o, const size_t origin[4]) {
+  int failures = run_round(net, o, origin, o->seed, 1);
+  for (size_t r = 1; r < o->rounds && failures == 0; r++) {
+    uint64_t resume = demo_now_us() + ROUND_GAP_MS * 1000u;
+    while (demo_now_us() < resume) {
+      if (demo_net_poll(net, 20) != 0) {
+        return failures + 1;
+      }
+    }
+    quiet_requests = 1;
+    int round_failures = run_round(net, o, origin, o->seed + r, 0);
+    quiet_requests = 0;
+    printf("Round %zu of %zu: %d unexpected outcomes\n", r + 1, o->rounds,
+           round_failures);
+    failures += round_failures;
+  }
   return failures;
 }
 
