@@ -42,11 +42,11 @@ extern "C" {
 /* 1. Build switches                                                         */
 /* ======================================================================== */
 /*
- * The seed's Cargo features, as preprocessor switches (0 or 1).  The CMake
- * options of the same names set them on the peertrace::peertrace target, so
- * code that links it follows the library's build.  Implications, as in the
- * seed: FULL = TRACE + APP + INDEX; APP, INDEX, MINIMAL and SAMPLE each imply
- * TRACE.  All default to 0: a release build records nothing.
+ * Build switches, as preprocessor switches (0 or 1).  The CMake options of
+ * the same names set them on the peertrace::peertrace target, so code that
+ * links it follows the library's build.  Implications: FULL = TRACE + APP +
+ * INDEX; APP, INDEX, MINIMAL and SAMPLE each imply TRACE.  All default to 0:
+ * a release build records nothing.
  */
 #ifndef PT_TRACE
 #define PT_TRACE 0
@@ -144,7 +144,7 @@ typedef uint8_t pt_trace_flags;
 #define PT_TRACE_FLAGS_MASK                                                    \
   (PT_FLAG_SAMPLED | PT_FLAG_DEBUG | PT_FLAG_APP_INITIATED)
 
-/* The seed's TraceContext: what travels with a request. */
+/* A trace context: what travels with a request. */
 typedef struct pt_trace_ctx {
   pt_trace_id trace_id;
   uint64_t start_time_us; /* Unix microseconds when the trace began */
@@ -152,7 +152,7 @@ typedef struct pt_trace_ctx {
 } pt_trace_ctx;
 
 /*
- * The seed's MessageHeader.  Embed it only through PT_TRACE_FIELD so that it
+ * The trace header of a message.  Embed it only through PT_TRACE_FIELD so it
  * exists in trace builds alone (C has no zero-sized types; what matters is
  * that release builds neither store nor send it).
  */
@@ -164,7 +164,7 @@ typedef struct pt_msg_header {
 /* A 32-byte node or peer id (e.g. a hash of the node's public key). */
 #define PT_NODE_ID_SIZE 32u
 
-/* A socket address in 20 bytes: the seed's SocketAddr. */
+/* A socket address (IPv4 or IPv6 and a port) in 20 bytes. */
 typedef struct pt_endpoint {
   uint8_t family;   /* 0 = none, 4 = IPv4, 6 = IPv6 */
   uint8_t reserved; /* zero */
@@ -253,11 +253,10 @@ PT_EVENT_TABLE(PT__ARGS_STRUCT)
 /*
  * One recorded event: exactly 128 bytes, no pointers.
  *
- * The seed's Event adds up to 157 bytes (8 + 32 + 33 + 16 + 4 + 64).  We keep
- * every field but one: the local node id (32 bytes) is a property of the log
- * (one log per node, see pt_log_config.node_id) and is stored once in the log
- * and in every dump header, not in every event.  The Option<> tag of peer_id
- * becomes a flag bit.  That gives 8 + 16 + 32 + 4 + 2 + 1 + 1 + 64 = 128.
+ * 128 bytes: 8 + 16 + 32 + 4 + 2 + 1 + 1 + 64.  The local node id is not in
+ * the event: it is a property of the log (one log per node, see
+ * pt_log_config.node_id), stored once in the log and in every dump header.
+ * Whether peer_id is set is a flag bit (PT_EVENT_HAS_PEER).
  */
 typedef struct pt_event {
   uint64_t timestamp_us; /* Unix microseconds, set by pt_log_write */
@@ -557,7 +556,7 @@ PT_API int pt_log_get_stats(const pt_log *log, pt_log_stats *out);
  */
 PT_API int pt_log_node_id(const pt_log *log, uint8_t out[32]);
 
-/* ---- Queries (trace builds only, as in the seed) ------------------------ */
+/* ---- Queries (trace builds only) ---------------------------------------- */
 /*
  * Every query takes a consistent look at the ring while writers go on: it
  * returns only events that were completely written (never a torn one) and
@@ -594,7 +593,7 @@ PT_API void pt_events_free(pt_event *events);
 
 /* ---- Query engine: pt_query (trace builds only) ------------------------- */
 /*
- * A pt_query answers the seed's TraceQuery questions over one log.  It uses
+ * A pt_query answers repeated questions about one log.  It uses
  * the log's indices when the build has PT_TRACE_INDEX and the log was
  * created without no_index (see docs/indices.md), and scans the ring
  * otherwise or when created with PT_QUERY_SCAN.  Both ways give the answers
@@ -676,8 +675,8 @@ typedef struct pt_peer_stats {
 } pt_peer_stats;
 
 /*
- * pt_query_analyze_peer: the seed's analyze_connection_issues: counts the
- * peer's events still in the ring into *out (all zero if there are none).
+ * pt_query_analyze_peer: the health of the connection to one peer: counts
+ * the peer's events still in the ring into *out (all zero if none).
  */
 PT_API int pt_query_analyze_peer(pt_query *query, const uint8_t *peer_id,
                                  pt_peer_stats *out);
@@ -783,12 +782,8 @@ PT_API int pt_event_to_json(const pt_event *ev, char *out, size_t out_size);
  */
 static inline void pt_event_begin(pt_event *ev, pt_trace_id trace_id,
                                   const uint8_t *peer_id) {
-  /*
-   * Field by field, each part at most 64 bytes, rather than one 128-byte
-   * memset: gcc 12 -O2 turns that into `rep stosq`, which costs ~10 ns on
-   * the EPYC we measure on (as much as recording the event); these become
-   * a few vector stores.
-   */
+  /* Field by field, each part at most 64 bytes, rather than one 128-byte
+   * memset: a few vector stores with every compiler (BENCHMARKS.md). */
   ev->timestamp_us = 0;
   ev->trace_id = trace_id;
   if (peer_id != NULL) {
@@ -885,7 +880,7 @@ PT_EVENT_TABLE(PT__SETTER)
 /* PT_TRACE_FIELD(decls): struct members / declarations for trace builds. */
 #define PT_TRACE_FIELD(...) __VA_ARGS__
 
-/* PT_EVENT(log, ev): records a prepared pt_event (the seed's trace_event!). */
+/* PT_EVENT(log, ev): records a prepared pt_event (see pt_event_begin). */
 #define PT_EVENT(log, ev)                                                      \
   do {                                                                         \
     pt_event pt__event_copy = (ev);                                            \
@@ -1374,7 +1369,7 @@ PT_API int pt_log_export(const pt_log *log, const pt_trace_id *trace_id,
                          void *namer_user, FILE *fp);
 
 /*
- * pt_log_export_json: the seed's export_json: the events of one trace (or
+ * pt_log_export_json: the events of one trace (or
  * all, if trace_id is NULL) as a PT_EXPORT_JSON document in a malloc'ed,
  * NUL-terminated string; the caller frees *out with free().
  * Returns PT_OK (and *out, *len); PT_ERR_INVALID; PT_ERR_NOMEM.
@@ -1436,7 +1431,7 @@ PT_API int pt_traceparent_parse(const char *text, size_t len,
 
 #endif /* PT_TRACE */
 
-/* ---- Convenience macros: the seed's trace_packet_sent! and siblings ----- */
+/* ---- Convenience macros: PT_PACKET_SENT and siblings -------------------- */
 /* They are written in terms of PT_EMIT, so they vanish with it. */
 #define PT_CONN_INIT(log, trace_id, peer_id, endpoint)                         \
   PT_EMIT_PEER(log, conn_init, trace_id, peer_id, endpoint)

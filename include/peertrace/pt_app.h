@@ -2,7 +2,7 @@
  * peertrace - the application protocol layer (PT_TRACE_APP) and sampling
  * (PT_TRACE_SAMPLE).
  *
- * The seed's AppProtocol trait and AppRegistry, in C.  An application
+ * Application protocols and their registry.  An application
  * describes its protocol once, in a pt_app_protocol (a 4-byte id and three
  * functions), registers it with a pt_app_registry, and then records its
  * commands and requests with PT_APP_COMMAND, PT_APP_START and PT_APP_END.
@@ -56,7 +56,7 @@ typedef struct pt_app_payload {
 typedef struct pt_app_protocol pt_app_protocol;
 
 /*
- * An application protocol: the seed's AppProtocol trait.
+ * An application protocol.
  *
  * app_id           4 bytes naming the protocol, e.g. "DMAP"; not all zero.
  * to_trace_data    fills out[0..42) with what the trace should keep of one
@@ -66,13 +66,13 @@ typedef struct pt_app_protocol pt_app_protocol;
  *                  when events are printed.  Required; may return NULL for
  *                  "unknown".
  * should_trace     1 to record a command, 0 to skip it.  NULL: record every
- *                  command (the seed's default).
+ *                  command.
  *
- * Each function receives the descriptor itself as its first argument (the
- * trait's &self): embed the pt_app_protocol as the first member of a larger
- * struct to give the functions state.  The functions are called on the
- * logging path, possibly from many threads at once: they must not block and
- * must be safe to call concurrently.
+ * Each function receives the descriptor itself as its first argument:
+ * embed the pt_app_protocol as the first member of a larger struct to give
+ * the functions state.  The functions are called on the logging path,
+ * possibly from many threads at once: they must not block and must be safe
+ * to call concurrently.
  *
  * Lifetime rule: a registered descriptor (and whatever its functions use)
  * must stay valid and unchanged until the registry is destroyed, not merely
