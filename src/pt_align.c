@@ -702,8 +702,13 @@ static double joint_shift(const node *n, double dx) {
   return fabs((n->c - n->pc) + (n->k - n->pk) * dx);
 }
 
-/* Sweeps the joint pass may take before it gives up (pt__joint_solve). */
+/*
+ * Sweeps the joint pass may take before it gives up (pt__joint_solve): at
+ * most 2000, and at most about 2^26 row visits in all (a fraction of a
+ * second), however many hull vertices a hostile file makes.
+ */
 #define JOINT_ROUNDS 2000
+#define JOINT_WORK ((size_t)1 << 26)
 
 /*
  * The joint pass: every hull vertex of every node pair whose two ends are
@@ -757,10 +762,24 @@ static int joint_pass(pt_align *a) {
     }
   }
   size_t rounds;
-  a->stats.joint_unmet = pt__joint_solve(rows, n, a->nnodes, fixed, w,
-                                         JOINT_ROUNDS, dc, dk, &rounds);
+  size_t budget = JOINT_WORK / n;
+  budget = budget < 1 ? 1 : budget > JOINT_ROUNDS ? JOINT_ROUNDS : budget;
+  a->stats.joint_unmet =
+      pt__joint_solve(rows, n, a->nnodes, fixed, w, budget, dc, dk, &rounds);
   a->stats.joint_rounds = rounds;
+  /* A map must stay increasing (pt_align_time keeps each node's order):
+   * a move that would break that is no solution either. */
+  int increasing = 1;
   for (unsigned v = 0; v < a->nnodes; v++) {
+    const node *nd = &a->nodes[v];
+    double slope = nd->k + dk[v];
+    increasing &= !nd->mapped ||
+                  (slope > 0 && isfinite(slope) && isfinite(nd->c + dc[v]));
+  }
+  if (!increasing) {
+    a->stats.joint_unmet = n;
+  }
+  for (unsigned v = 0; v < a->nnodes && increasing; v++) {
     a->nodes[v].c += dc[v];
     a->nodes[v].k += dk[v];
   }

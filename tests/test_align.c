@@ -887,6 +887,63 @@ static void test_time_monotone(void **state) {
   sim_free(&s);
 }
 
+/*
+ * The joint pass's budget holds however many hull vertices a file makes:
+ * 40,000 packets from A to B whose delays grow quadratically are all on
+ * their hull, and a ring A-B-C contradicting constant-rate clocks (C's
+ * packets with A stamped 5 ms off its clock with B) keeps the pass from
+ * ever meeting them all: it stops after fewer sweeps than its 2000, moves
+ * no one, and says so.
+ */
+static void test_joint_budget(void **state) {
+  (void)state;
+  pt_align *a = NULL;
+  assert_int_equal(pt_align_new(&a), PT_OK);
+  unsigned nd[3];
+  for (unsigned i = 0; i < 3; i++) {
+    uint8_t id[32] = {(uint8_t)(0x40 + i)};
+    assert_int_equal(pt_align_add_node(a, id, &nd[i]), PT_OK);
+  }
+  const uint64_t T = 1000000000, N = 40000;
+  for (uint64_t i = 0; i < N; i++) {
+    uint64_t t = T + 10 * i;
+    add(a, 0, packet(PT_EV_PACKET_SENT, t, 0xab, 2, i));
+    add(a, 1, packet(PT_EV_PACKET_RECEIVED, t + 100 + i * i, 0xab, 2, i));
+  }
+  /* Back from B, and the other two links, every 10 ms over 20 s; C's
+   * clock reads like A's with B, 5 ms ahead with A. */
+  for (uint64_t i = 0; i < 2000; i++) {
+    uint64_t t = T + 10000 * i;
+    add(a, 1, packet(PT_EV_PACKET_SENT, t, 0xab, 1, i));
+    add(a, 0, packet(PT_EV_PACKET_RECEIVED, t + 100, 0xab, 1, i));
+    add(a, 1, packet(PT_EV_PACKET_SENT, t, 0xbc, 2, 2 * i));
+    add(a, 2, packet(PT_EV_PACKET_RECEIVED, t + 100, 0xbc, 2, 2 * i));
+    add(a, 2, packet(PT_EV_PACKET_SENT, t + 200, 0xbc, 2, 2 * i + 1));
+    add(a, 1, packet(PT_EV_PACKET_RECEIVED, t + 300, 0xbc, 2, 2 * i + 1));
+    add(a, 0, packet(PT_EV_PACKET_SENT, t, 0xac, 2, 2 * i));
+    add(a, 2, packet(PT_EV_PACKET_RECEIVED, t + 5100, 0xac, 2, 2 * i));
+    add(a, 2, packet(PT_EV_PACKET_SENT, t + 5200, 0xac, 2, 2 * i + 1));
+    add(a, 0, packet(PT_EV_PACKET_RECEIVED, t + 300, 0xac, 2, 2 * i + 1));
+  }
+  assert_int_equal(pt_align_solve(a, 0), PT_OK);
+  pt_align_stats st;
+  assert_int_equal(pt_align_stats_get(a, &st), PT_OK);
+  assert_int_equal(st.links, 3);
+  assert_int_equal(st.links_inconsistent, 0);
+  assert_true(st.joint_rows > N);
+  assert_true(st.joint_rounds >= 1 && st.joint_rounds < 2000);
+  assert_true(st.joint_rounds * st.joint_rows <= ((uint64_t)1 << 26) + N);
+  assert_true(st.joint_unmet > 0);
+  assert_true(check_order(a, NULL) > 0);
+  for (unsigned v = 0; v < 3; v++) {
+    pt_clock_estimate e;
+    assert_int_equal(pt_align_estimate(a, v, &e), PT_OK);
+    assert_true(e.status == PT_CLOCK_REFERENCE || e.status == PT_CLOCK_ALIGNED);
+    assert_true(e.joint_shift_us == 0);
+  }
+  pt_align_free(a);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_direct_link),
@@ -896,6 +953,7 @@ int main(void) {
       cmocka_unit_test(test_64_nodes),
       cmocka_unit_test(test_ring_joint),
       cmocka_unit_test(test_joint_contradiction),
+      cmocka_unit_test(test_joint_budget),
       cmocka_unit_test(test_pairs_by_hand),
       cmocka_unit_test(test_bad_calls),
       cmocka_unit_test(test_hostile_events),

@@ -186,11 +186,13 @@ typedef struct pt_align_stats {
   /*
    * The joint pass: its constraints (the hull vertices of the packets of
    * each node pair whose ends are both aligned, its link consistent), the
-   * sweeps it made over them, and how many it left unmet when its budget
-   * ran out: 0 when every constraint holds; otherwise the packets of some
-   * cycle of links contradict clocks of constant rate (a node's clock
-   * stepped, two runs under one node id), no node is moved, and the
-   * reversed pairs are counted above and per node.
+   * sweeps it made over them (at most 2000, and about 2^26 constraint
+   * visits in all), and how many it left unmet when that budget ran out
+   * (all of them if its solution would make a node's map decreasing): 0
+   * when every constraint holds; otherwise the packets of some cycle of
+   * links contradict clocks of constant rate (a node's clock stepped, two
+   * runs under one node id), no node is moved, and the reversed pairs are
+   * counted above and per node.
    */
   uint64_t joint_rows;
   uint64_t joint_rounds;
