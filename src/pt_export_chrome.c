@@ -8,7 +8,9 @@
  * three decimals: events that share a microsecond on one track are spread
  * 1 ns apart, in their order, so that every viewer keeps them apart and
  * binds each flow to its own event (DevTools binds a flow to the event of
- * the same ts, pid, tid and cat).  No time moves by a microsecond or more.
+ * the same ts, pid, tid and cat), and a flow's end is put 1 ns after its
+ * start at least (DevTools keeps no flow whose ends share a ts).  No time
+ * moves by a microsecond or more.
  *
  * Each node is a process (pid = node index + 1, named by "process_name"
  * metadata ending with the node's clock label, e.g. "node 1a2b3c4d
@@ -131,11 +133,15 @@ static uint64_t pt__chrome_ns(const pt__chrome_state *st, uint64_t t_us) {
   return (t_us - st->origin_us) * 1000u;
 }
 
-/* A track's point for an event at t_us: t, or 1 ns after the last point. */
+/*
+ * A track's point for an event at t_us: t, or 1 ns after the last point,
+ * and min_ns at least (a flow's end after its start).
+ */
 static uint64_t pt__chrome_point(const pt__chrome_state *st, uint64_t *next,
-                                 uint64_t t_us) {
+                                 uint64_t t_us, uint64_t min_ns) {
   uint64_t ns = pt__chrome_ns(st, t_us);
   ns = ns > *next ? ns : *next;
+  ns = ns > min_ns ? ns : min_ns;
   *next = ns + 1;
   return ns;
 }
@@ -290,18 +296,27 @@ static int pt__chrome_flow_start(pt_exporter *ex, char kind, uint64_t key,
     return PT_ERR_NOMEM;
   }
   uint64_t id = pt__chrome_flow_id(key, slot->a++);
+  slot->v = ns; /* the latest start: the ends come after it */
   pt__chrome_flow_event(ex, 's', kind, id, node, tid, cat, ns);
   return PT_OK;
 }
 
-/* The id of the oldest started, unfinished flow of key, marked finished;
- * 0 if there is none. */
-static uint64_t pt__chrome_flow_take(pt_exporter *ex, uint64_t key) {
+/*
+ * The id of the oldest started, unfinished flow of key, marked finished,
+ * and in *min_ns the earliest point its end may take: 1 ns after the
+ * latest start of key (DevTools drops a flow whose ends share a ts; this
+ * moves an end by less than a microsecond, as the end is not written
+ * before its start).  0 if there is none (*min_ns 0).
+ */
+static uint64_t pt__chrome_flow_take(pt_exporter *ex, uint64_t key,
+                                     uint64_t *min_ns) {
   pt__chrome_state *st = ex->state;
   pt__u64slot *slot = pt__u64map_find(&st->flows, key);
+  *min_ns = 0;
   if (slot == NULL || slot->b >= slot->a) {
     return 0;
   }
+  *min_ns = slot->v + 1;
   uint64_t id = pt__chrome_flow_id(key, slot->b++);
   if (slot->b == slot->a) {
     pt__u64map_delete(&st->flows, key); /* keeps the map to what is open */
@@ -379,7 +394,7 @@ static int pt__chrome_transport(pt_exporter *ex, unsigned node,
   uint64_t conn = pt_event_conn(ev);
   if (conn == 0) {
     uint64_t ns = pt__chrome_point(st, &st->nodes[node].network_next_ns,
-                                   ev->timestamp_us);
+                                   ev->timestamp_us, 0);
     pt__chrome_head(ex, title, cat, node, PT__CHROME_NETWORK_TID, "i", ns);
     fputs(",\"s\":\"t\"", ex->fp);
     pt__chrome_args(ex, ev, NULL);
@@ -389,11 +404,20 @@ static int pt__chrome_transport(pt_exporter *ex, unsigned node,
   if (c == NULL) {
     return PT_ERR_NOMEM;
   }
-  uint64_t ns = pt__chrome_point(st, &c->next_ns, ev->timestamp_us);
+  long peer = pt__export_peer_node(ex, ev);
+  /* A received packet ends the flow of its send, if that is here. */
+  uint64_t in_id = 0, min_ns = 0;
+  if (ev->kind == PT_EV_PACKET_RECEIVED && peer >= 0) {
+    /* The sender is the node the receiver names as its peer. */
+    uint64_t key = pt__chrome_flow_key('p', NULL, (unsigned)peer, 0, conn,
+                                       ev->data.packet_received.pn << 2 |
+                                           ev->data.packet_received.space);
+    in_id = pt__chrome_flow_take(ex, key, &min_ns);
+  }
+  uint64_t ns = pt__chrome_point(st, &c->next_ns, ev->timestamp_us, min_ns);
   pt__chrome_head(ex, title, cat, node, c->tid, "i", ns);
   fputs(",\"s\":\"t\"", ex->fp);
   pt__chrome_args(ex, ev, NULL);
-  long peer = pt__export_peer_node(ex, ev);
   int counted = 1;
   switch (ev->kind) {
   case PT_EV_PACKET_SENT:
@@ -410,15 +434,8 @@ static int pt__chrome_transport(pt_exporter *ex, unsigned node,
     break;
   case PT_EV_PACKET_RECEIVED:
     c->received++;
-    if (peer >= 0) {
-      /* The sender is the node the receiver names as its peer. */
-      uint64_t key = pt__chrome_flow_key('p', NULL, (unsigned)peer, 0, conn,
-                                         ev->data.packet_received.pn << 2 |
-                                             ev->data.packet_received.space);
-      uint64_t id = pt__chrome_flow_take(ex, key);
-      if (id != 0) {
-        pt__chrome_flow_event(ex, 'f', 'p', id, node, c->tid, cat, ns);
-      }
+    if (in_id != 0) {
+      pt__chrome_flow_event(ex, 'f', 'p', in_id, node, c->tid, cat, ns);
     }
     break;
   case PT_EV_PACKET_LOST:
@@ -462,15 +479,18 @@ static int pt__chrome_app_start(pt_exporter *ex, unsigned node,
   lane->trace = ev->trace_id;
   memcpy(lane->app_id, ev->data.app_start.app_id, 4);
   lane->cmd = ev->data.app_start.cmd;
-  lane->start_ns = pt__chrome_point(st, &lane->next_ns, ev->timestamp_us);
   lane->has_in = 0;
+  lane->in_id = 0;
+  uint64_t min_ns = 0;
   long peer = pt__export_peer_node(ex, ev);
   if (peer >= 0 && !pt_trace_id_is_zero(&ev->trace_id)) {
     uint64_t key =
         pt__chrome_flow_key('q', &ev->trace_id, (unsigned)peer, node, 0, 0);
-    lane->in_id = pt__chrome_flow_take(ex, key);
+    lane->in_id = pt__chrome_flow_take(ex, key, &min_ns);
     lane->has_in = lane->in_id != 0;
   }
+  lane->start_ns =
+      pt__chrome_point(st, &lane->next_ns, ev->timestamp_us, min_ns);
   return PT_OK;
 }
 
@@ -487,7 +507,7 @@ static int pt__chrome_app_command(pt_exporter *ex, unsigned node,
       return PT_ERR_NOMEM;
     }
   }
-  uint64_t ns = pt__chrome_point(st, &lane->next_ns, ev->timestamp_us);
+  uint64_t ns = pt__chrome_point(st, &lane->next_ns, ev->timestamp_us, 0);
   char title[128], name[160];
   pt__export_event_title(ex, ev, title, sizeof title);
   long peer = pt__export_peer_node(ex, ev);
@@ -569,16 +589,18 @@ static int pt__chrome_app_end(pt_exporter *ex, unsigned node,
   }
   /* The reply this app_end received, if a peer sent one of this trace. */
   uint64_t in_key = pt__chrome_flow_key('r', &ev->trace_id, 0, node, 0, 0);
-  uint64_t in_id = pt__chrome_flow_take(ex, in_key);
+  uint64_t min_ns;
+  uint64_t in_id = pt__chrome_flow_take(ex, in_key, &min_ns);
   if (in_id != 0) {
-    uint64_t ns = pt__chrome_point(st, &lane->next_ns, ev->timestamp_us);
+    uint64_t ns =
+        pt__chrome_point(st, &lane->next_ns, ev->timestamp_us, min_ns);
     pt__chrome_mark(ex, node, index, "reply received", ns, NULL);
     pt__chrome_flow_event(ex, 'f', 'r', in_id, node, tid, "app", ns);
   }
   /* The reply it sends to the peer it names. */
   long peer = pt__export_peer_node(ex, ev);
   if (peer >= 0 && (unsigned)peer != node) {
-    uint64_t ns = pt__chrome_point(st, &lane->next_ns, ev->timestamp_us);
+    uint64_t ns = pt__chrome_point(st, &lane->next_ns, ev->timestamp_us, 0);
     char name[40];
     snprintf(name, sizeof name, "reply -> %s", ex->nodes[peer].short_hex);
     pt__chrome_mark(ex, node, index, name, ns, NULL);

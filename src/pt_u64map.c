@@ -74,6 +74,7 @@ pt__u64slot *pt__u64map_get(pt__u64map *m, uint64_t key) {
   }
   m->slots[i].key = key;
   m->slots[i].a = m->slots[i].b = 0;
+  m->slots[i].v = 0;
   m->count++;
   return &m->slots[i];
 }

@@ -1,9 +1,9 @@
 /*
  * pt_u64map (internal): a hash map from nonzero 64-bit keys to two 32-bit
- * values, open addressing with linear probing and backward-shift deletion,
- * for the exporters' streaming state (pending flows, connection tracks,
- * span ids) that must stay small when entries come and go.  Keys are
- * expected to be hashes already (pt__u64_mix): the slot is key & mask.
+ * values and a 64-bit one, open addressing with linear probing and
+ * backward-shift deletion, for the exporters' streaming state (pending flows,
+ * connection tracks, span ids) that must stay small when entries come and go.
+ * Keys are expected to be hashes already (pt__u64_mix): the slot is key & mask.
  */
 #ifndef PT_U64MAP_H
 #define PT_U64MAP_H
@@ -14,6 +14,7 @@
 typedef struct pt__u64slot {
   uint64_t key; /* 0: empty */
   uint32_t a, b;
+  uint64_t v;
 } pt__u64slot;
 
 typedef struct pt__u64map {
@@ -33,7 +34,7 @@ uint64_t pt__u64_fnv(uint64_t h, const void *data, size_t len);
 pt__u64slot *pt__u64map_find(pt__u64map *m, uint64_t key);
 
 /*
- * The slot of key, inserted with a = b = 0 if absent (key 0 is mapped to
+ * The slot of key, inserted with a = b = v = 0 if absent (key 0 is mapped to
  * 1).  NULL only when out of memory.  The pointer is valid until the next
  * insert or delete.
  */

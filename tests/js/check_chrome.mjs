@@ -10,7 +10,8 @@
 //    no event with v2 flow fields (bind_id / flow_in / flow_out), every flow
 //    one "s" then one "f" (bp "e") on another node (or an "s" alone: a
 //    packet never received), each bound to the
-//    topmost slice of its thread at its ts, which has that ts and category;
+//    topmost slice of its thread at its ts, which has that ts and category,
+//    the "f" strictly after the "s";
 //  - DevTools: the flows its FlowsHandler finds are, one for one, the
 //    request hops, reply hops and delivered packets found in EVENTS, each
 //    joining the right events (same trace; same connection, space and
@@ -122,6 +123,8 @@ for (const [key, parts] of flowParts) {
   if (phases === 's') continue;
   if (phases !== 'sf') fail(`flow ${key}: phases "${phases}", not one s then one f`);
   if (parts[0].flow.pid === parts[1].flow.pid) fail(`flow ${key} stays on one node`);
+  // DevTools keeps a flow's events by ts: ends that share one make no arrow.
+  if (!(parts[1].flow.ts > parts[0].flow.ts)) fail(`flow ${key} ends at its start's ts`);
 }
 
 // ---- DevTools' trace engine ------------------------------------------------
