@@ -232,8 +232,11 @@ int pt_exporter_set_app_namer(pt_exporter *ex, pt_app_namer namer, void *user) {
 
 int pt_exporter_add_node(pt_exporter *ex, const uint8_t node_id[32],
                          unsigned *index) {
-  if (ex == NULL || node_id == NULL || index == NULL || ex->started) {
+  if (ex == NULL || node_id == NULL || index == NULL) {
     return PT_ERR_INVALID;
+  }
+  if (ex->started) {
+    return PT_ERR_STATE; /* the nodes were written with the first event */
   }
   unsigned max = ex->ops->max_nodes ? ex->ops->max_nodes : PT__EXPORT_MAX_NODES;
   if (ex->node_count >= max) {
@@ -257,9 +260,12 @@ int pt_exporter_add_node(pt_exporter *ex, const uint8_t node_id[32],
 
 int pt_exporter_set_clock(pt_exporter *ex, unsigned node,
                           const struct pt_clock_estimate *est) {
-  if (ex == NULL || est == NULL || node >= ex->node_count || ex->started ||
+  if (ex == NULL || est == NULL || node >= ex->node_count ||
       pt__clock_status_name(est->status) == NULL) {
     return PT_ERR_INVALID;
+  }
+  if (ex->started) {
+    return PT_ERR_STATE; /* the labels were written with the first event */
   }
   /*
    * Labels print the numbers of aligned times: NaN or infinity would make
@@ -293,16 +299,22 @@ static int pt__export_copy_name(char *dst, size_t cap, const char *name) {
 }
 
 int pt_exporter_set_service(pt_exporter *ex, unsigned node, const char *name) {
-  if (ex == NULL || name == NULL || node >= ex->node_count || ex->started) {
+  if (ex == NULL || name == NULL || node >= ex->node_count) {
     return PT_ERR_INVALID;
+  }
+  if (ex->started) {
+    return PT_ERR_STATE;
   }
   return pt__export_copy_name(ex->nodes[node].service,
                               sizeof ex->nodes[node].service, name);
 }
 
 int pt_exporter_set_service_prefix(pt_exporter *ex, const char *prefix) {
-  if (ex == NULL || prefix == NULL || ex->started) {
+  if (ex == NULL || prefix == NULL) {
     return PT_ERR_INVALID;
+  }
+  if (ex->started) {
+    return PT_ERR_STATE;
   }
   return pt__export_copy_name(ex->service_prefix, sizeof ex->service_prefix,
                               prefix);
@@ -346,8 +358,8 @@ int pt_exporter_write(pt_exporter *ex, unsigned node, const pt_event *ev) {
   if (ex->error != PT_OK) {
     return ex->error;
   }
-  if (ex->event_count > 0 && ev->timestamp_us < ex->last_us) {
-    return PT_ERR_INVALID;
+  if (ex->finished || (ex->event_count > 0 && ev->timestamp_us < ex->last_us)) {
+    return PT_ERR_STATE; /* after the end, or older than the last event */
   }
   if (!ex->started) {
     ex->started = 1;
@@ -370,6 +382,10 @@ int pt_exporter_finish(pt_exporter *ex) {
   if (ex == NULL) {
     return PT_ERR_INVALID;
   }
+  if (ex->finished) {
+    return PT_ERR_STATE; /* the end was written once */
+  }
+  ex->finished = 1;
   if (ex->error == PT_OK && !ex->started) {
     ex->started = 1;
     ex->error = ex->ops->begin(ex, NULL);

@@ -41,7 +41,8 @@ struct pt_exporter {
   FILE *fp;
   pt__export_node *nodes;
   unsigned node_count;
-  int started;
+  int started;       /* the first event (or the finish) was written */
+  int finished;      /* pt_exporter_finish ran: nothing more to write */
   int error;         /* first error; sticks */
   uint64_t first_us; /* time of the first event (0: none yet) */
   uint64_t last_us;

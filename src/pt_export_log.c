@@ -1,8 +1,9 @@
 /*
- * pt_export_log: exporting straight from a live log (the seed's
- * TraceQuery::export_json), through the same exporters as dumps.
+ * pt_export_log: exporting straight from a live log, through the same
+ * exporters as dumps.
  */
 #define _GNU_SOURCE
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 
@@ -58,13 +59,13 @@ int pt_log_export_json(const pt_log *log, const pt_trace_id *trace_id,
     return PT_ERR_NOMEM;
   }
   int rc = pt_log_export(log, trace_id, PT_EXPORT_JSON, NULL, NULL, fp);
-  /* fclose writes the final size and NUL; it fails only for lack of memory. */
+  /* fclose writes the final size and NUL: it fails for lack of memory. */
   if (fclose(fp) != 0 && rc == PT_OK) {
-    rc = PT_ERR_NOMEM;
+    rc = errno == ENOMEM ? PT_ERR_NOMEM : PT_ERR_IO;
   }
   if (rc != PT_OK) {
     free(text);
-    return rc == PT_ERR_IO ? PT_ERR_NOMEM : rc;
+    return rc; /* an exporter's PT_ERR_IO stays one */
   }
   *out = text;
   *len = size;

@@ -21,7 +21,7 @@
  * One file is one qlog trace: the events of one node on one connection
  * (qvis reads one trace per JSON-SEQ file).  An event of a second node,
  * or of a second connection (another non-zero conn), is refused with
- * PT_ERR_INVALID; events without a conn (app events) go with the trace.
+ * PT_ERR_STATE; events without a conn (app events) go with the trace.
  * common_fields.group_id is the conn in 16 hex digits, the same on both
  * ends, so qvis pairs the two files' traces (without a conn: the first
  * event's trace id, as dumps made before connection identities had it).
@@ -274,10 +274,10 @@ static int pt__qlog_event(pt_exporter *ex, unsigned node, const pt_event *ev) {
   if (ex->event_count == 1) {
     st->node = node;
   } else if (node != st->node) {
-    return PT_ERR_INVALID; /* one node's view per qlog trace */
+    return PT_ERR_STATE; /* one node's view per qlog trace */
   }
   if (conn != 0 && st->conn != 0 && conn != st->conn) {
-    return PT_ERR_INVALID; /* one connection per qlog trace */
+    return PT_ERR_STATE; /* one connection per qlog trace */
   }
   if (conn != 0) {
     st->conn = conn;

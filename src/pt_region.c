@@ -34,6 +34,15 @@ void pt__region_layout(pt__region_header *hdr, uint64_t capacity,
   hdr->total_size = hdr->slots_offset + capacity * sizeof(pt_event);
 }
 
+/*
+ * What a failed mmap of a log file means, the same for every mapping: no
+ * address space or memory left (ENOMEM, EAGAIN: locked memory) is
+ * PT_ERR_NOMEM, anything else (the file or its filesystem) PT_ERR_IO.
+ */
+static int pt__mmap_error(void) {
+  return errno == ENOMEM || errno == EAGAIN ? PT_ERR_NOMEM : PT_ERR_IO;
+}
+
 int pt__region_alloc(pt__region *region, const pt__region_header *layout) {
   /* C11: the size must be a multiple of the alignment. */
   void *base = aligned_alloc(4096, pt__align_up(layout->total_size, 4096));
@@ -90,8 +99,9 @@ int pt__region_create_file(pt__region *region, const pt__region_header *layout,
   void *base = mmap(NULL, layout->total_size, PROT_READ | PROT_WRITE,
                     MAP_SHARED | MAP_POPULATE, fd, 0);
   if (base == MAP_FAILED) {
+    int rv = pt__mmap_error();
     close(fd);
-    return PT_ERR_NOMEM;
+    return rv;
   }
   /* A fresh ftruncate'd file reads as zeros: only the header is written. */
   memcpy(base, layout, sizeof *layout);
@@ -202,7 +212,7 @@ static int pt__region_map_file(pt__region *region, int fd, uint64_t *file_size,
   void *base =
       mmap(NULL, (size_t)hdr->total_size, PROT_READ, MAP_SHARED, fd, 0);
   if (base == MAP_FAILED) {
-    return PT_ERR_IO;
+    return pt__mmap_error();
   }
   region->base = base;
   region->size = (size_t)hdr->total_size;

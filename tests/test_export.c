@@ -54,14 +54,22 @@ static void test_arguments(void **state) {
   assert_int_equal(pt_exporter_write(ex, 1, &ev), PT_ERR_INVALID);
   assert_int_equal(pt_exporter_write(ex, 0, NULL), PT_ERR_INVALID);
   assert_int_equal(pt_exporter_write(ex, 0, &ev), PT_OK);
-  /* No nodes after the first event; no going back in time. */
+  /* No nodes, services or prefix after the first event; no going back in
+   * time: calls valid in themselves, refused now (PT_ERR_STATE). */
   unsigned b;
-  assert_int_equal(pt_exporter_add_node(ex, node_b, &b), PT_ERR_INVALID);
+  assert_int_equal(pt_exporter_add_node(ex, node_b, &b), PT_ERR_STATE);
+  assert_int_equal(pt_exporter_set_service(ex, 0, "svc"), PT_ERR_STATE);
+  assert_int_equal(pt_exporter_set_service_prefix(ex, "svc"), PT_ERR_STATE);
   ev.timestamp_us = 99;
-  assert_int_equal(pt_exporter_write(ex, 0, &ev), PT_ERR_INVALID);
+  assert_int_equal(pt_exporter_write(ex, 0, &ev), PT_ERR_STATE);
   ev.timestamp_us = 100;
   assert_int_equal(pt_exporter_write(ex, 0, &ev), PT_OK);
   assert_int_equal(pt_exporter_finish(ex), PT_OK);
+  /* After the end nothing more is written: no event, no second end. */
+  long size = ftell(fp);
+  assert_int_equal(pt_exporter_write(ex, 0, &ev), PT_ERR_STATE);
+  assert_int_equal(pt_exporter_finish(ex), PT_ERR_STATE);
+  assert_int_equal(ftell(fp), size);
   pt_exporter_free(ex);
   fclose(fp);
   pt_exporter_free(NULL);
@@ -78,7 +86,7 @@ static void test_qlog_one_node(void **state) {
   assert_int_equal(pt_exporter_add_node(ex, node_b, &b), PT_OK);
   pt_event ev = app_event(PT_EV_APP_START, 1);
   assert_int_equal(pt_exporter_write(ex, b, &ev), PT_OK);
-  assert_int_equal(pt_exporter_write(ex, a, &ev), PT_ERR_INVALID);
+  assert_int_equal(pt_exporter_write(ex, a, &ev), PT_ERR_STATE);
   pt_exporter_free(ex);
   fclose(fp);
 }
@@ -529,7 +537,7 @@ static void test_set_clock_arguments(void **state) {
   pt_event ev = app_event(PT_EV_APP_START, 100);
   assert_int_equal(pt_exporter_write(ex, 0, &ev), PT_OK);
   /* Labels are written with the first event: too late now. */
-  assert_int_equal(pt_exporter_set_clock(ex, 0, &ok), PT_ERR_INVALID);
+  assert_int_equal(pt_exporter_set_clock(ex, 0, &ok), PT_ERR_STATE);
   assert_int_equal(pt_exporter_finish(ex), PT_OK);
   pt_exporter_free(ex);
   fclose(fp);
@@ -635,7 +643,7 @@ static void test_qlog_one_connection(void **state) {
   pt_event b = packet(PT_EV_PACKET_SENT, 2, 0x22, 3);
   assert_int_equal(pt_exporter_write(ex, index, &a), PT_OK);
   assert_int_equal(pt_exporter_write(ex, index, &none), PT_OK);
-  assert_int_equal(pt_exporter_write(ex, index, &b), PT_ERR_INVALID);
+  assert_int_equal(pt_exporter_write(ex, index, &b), PT_ERR_STATE);
   pt_exporter_free(ex);
   fclose(fp);
 }

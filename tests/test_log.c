@@ -53,6 +53,8 @@ static void test_create_rejects_bad_input(void **state) {
   assert_int_equal(pt_log_write_at(NULL, NULL), PT_ERR_INVALID);
   pt_log_destroy(NULL);
   assert_string_equal(pt_strerror(PT_ERR_INVALID), "invalid argument");
+  assert_string_equal(pt_strerror(PT_ERR_STATE), "not allowed at this point");
+  assert_int_equal(PT_ERR_STATE, -9);
   assert_string_equal(pt_strerror(12345), "unknown error");
 }
 

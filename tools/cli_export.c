@@ -248,7 +248,7 @@ static int cli_export_one(cli_args *a, cli_inputs *in,
   int failed = rc != PT_OK;
   if (failed && source != UINT_MAX) { /* an input's fault, not the file's */
     fprintf(stderr, "peertrace: %s\n", pt_pipeline_message(in->pipeline, NULL));
-  } else if (failed && format == PT_EXPORT_QLOG && rc == PT_ERR_INVALID) {
+  } else if (failed && format == PT_EXPORT_QLOG && rc == PT_ERR_STATE) {
     /* The one refusal of pt_exporter_write left: a second connection. */
     cli_error(name, "qlog holds one connection per file, and these events "
                     "are of more than one: use --split DIR (a file per "

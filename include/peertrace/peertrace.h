@@ -95,7 +95,13 @@ extern "C" {
 /* 2. Types (present in every build; they cost nothing)                      */
 /* ======================================================================== */
 
-/* Error codes: one table, the single source of values, names and texts. */
+/*
+ * Error codes: one table, the single source of values, names and texts.
+ * PT_ERR_INVALID: an argument the call never accepts (NULL, out of range,
+ * malformed).  PT_ERR_STATE: a call valid in itself that the object refuses
+ * at this point of its life (a node added after the first event, an event
+ * after the end or older than the last one).
+ */
 #define PT_ERROR_TABLE(X)                                                      \
   X(PT_OK, 0, "success")                                                       \
   X(PT_ERR_INVALID, -1, "invalid argument")                                    \
@@ -106,6 +112,7 @@ extern "C" {
   X(PT_ERR_EXISTS, -6, "already exists")                                       \
   X(PT_ERR_FULL, -7, "no free slot left")                                      \
   X(PT_ERR_NOT_FOUND, -8, "not found")                                         \
+  X(PT_ERR_STATE, -9, "not allowed at this point")                             \
   X(PT_ERR_IO, -20, "input/output error")                                      \
   X(PT_ERR_DUMP_MAGIC, -21, "not a peertrace dump file")                       \
   X(PT_ERR_DUMP_VERSION, -22, "unsupported dump format version")               \
@@ -432,8 +439,9 @@ PT_API void pt_log_config_init(pt_log_config *cfg);
  * PT_LOG_FILE_REPLACE: a log is never created through one, and the link is
  * left alone) or, with PT_LOG_FILE_REPLACE, not a regular file of this
  * user; PT_ERR_EXISTS if something else is at the path and
- * PT_LOG_FILE_REPLACE is not set; PT_ERR_IO if the file cannot be created
- * or sized.
+ * PT_LOG_FILE_REPLACE is not set; PT_ERR_IO if the file cannot be created,
+ * sized or mapped (a mapping refused for lack of memory or address space:
+ * PT_ERR_NOMEM, as for every log file mapping).
  * Thread-safety: safe.  The first call calibrates the clock (~2 ms).
  */
 PT_API int pt_log_create(pt_log **out, const pt_log_config *cfg);
@@ -453,7 +461,8 @@ PT_API int pt_log_create(pt_log **out, const pt_log_config *cfg);
  * PT_ERR_LOG_HEADER if it has the magic but a header that is not a valid
  * layout (the magic followed by zeros too), or is longer than its header
  * says; PT_ERR_VERSION for another format version (non-zero, next to a
- * valid byte order mark); PT_ERR_IO.
+ * valid byte order mark); PT_ERR_NOMEM (no memory or address space for the
+ * mapping or the view); PT_ERR_IO (reading or mapping failed otherwise).
  * The header is read once into private memory, validated, and only that copy
  * is used (geometry, node id, writer identity): rewriting the file's header
  * later cannot move a reader out of its mapping.  A file truncated while it
@@ -1212,7 +1221,7 @@ typedef enum pt_export_format {
   /*
    * qlog 0.3 JSON-SEQ (what qvis reads): one qlog trace for the events of
    * one node on one connection (pt_exporter_write refuses another node's
-   * event, or one of a second non-zero conn, with PT_ERR_INVALID; events
+   * event, or one of a second non-zero conn, with PT_ERR_STATE; events
    * without a conn go with the trace).  vantage_point.type is "client" if
    * the node's first packet event is a sent Initial, "server" if a
    * received one, else "unknown"; group_id is the conn (16 hex digits:
@@ -1281,8 +1290,8 @@ PT_API int pt_exporter_set_app_namer(pt_exporter *ex, pt_app_namer namer,
 /*
  * pt_exporter_add_node: declares a node before the first event; *index
  * receives its number for pt_exporter_write.  Returns PT_OK;
- * PT_ERR_INVALID after the first event, for NULL arguments, or past 65536
- * nodes; PT_ERR_NOMEM.
+ * PT_ERR_INVALID for NULL arguments or past 65536 nodes; PT_ERR_STATE after
+ * the first event (or pt_exporter_finish); PT_ERR_NOMEM.
  */
 PT_API int pt_exporter_add_node(pt_exporter *ex, const uint8_t node_id[32],
                                 unsigned *index);
@@ -1308,10 +1317,10 @@ struct pt_clock_estimate;
  * So do not call it for an export of recorded times.  *est is copied.
  * The numbers are shown for aligned times only; a node left as recorded
  * may have any (pt_align gives it an infinite bound).
- * Returns PT_OK; PT_ERR_INVALID for NULL, an unknown node, after the first
- * event or pt_exporter_finish, an unknown status, or an estimate with
- * status PT_CLOCK_ALIGNED or PT_CLOCK_REFERENCE whose offset, drift or
- * bound is not a finite number (bound < 0 too).
+ * Returns PT_OK; PT_ERR_INVALID for NULL, an unknown node, an unknown
+ * status, or an estimate with status PT_CLOCK_ALIGNED or PT_CLOCK_REFERENCE
+ * whose offset, drift or bound is not a finite number (bound < 0 too);
+ * PT_ERR_STATE after the first event or pt_exporter_finish.
  */
 PT_API int pt_exporter_set_clock(pt_exporter *ex, unsigned node,
                                  const struct pt_clock_estimate *est);
@@ -1323,7 +1332,7 @@ PT_API int pt_exporter_set_clock(pt_exporter *ex, unsigned node,
  * it.  name: 1 to 63 bytes of printable ASCII, copied.  Call it after
  * pt_exporter_add_node and before the first event.  Returns PT_OK;
  * PT_ERR_INVALID for NULL, an unknown node, a name empty, too long or not
- * printable, or after the first event.
+ * printable; PT_ERR_STATE after the first event.
  */
 PT_API int pt_exporter_set_service(pt_exporter *ex, unsigned node,
                                    const char *name);
@@ -1333,15 +1342,18 @@ PT_API int pt_exporter_set_service(pt_exporter *ex, unsigned node,
  * without pt_exporter_set_service becomes "<prefix>-<first 8 hex digits of
  * the node id>" (default prefix "peertrace").  Any time before the first
  * event.  prefix: 1 to 54 bytes of printable ASCII, copied.  Returns PT_OK;
- * PT_ERR_INVALID (NULL, empty, too long, not printable, too late).
+ * PT_ERR_INVALID (NULL, empty, too long, not printable); PT_ERR_STATE
+ * after the first event.
  */
 PT_API int pt_exporter_set_service_prefix(pt_exporter *ex, const char *prefix);
 
 /*
  * pt_exporter_write: exports one event of node `node`.  Events must come in
  * time order (non-decreasing timestamp_us across all nodes).
- * Returns PT_OK; PT_ERR_INVALID for NULL, an unknown node or an event older
- * than the previous one; PT_ERR_IO if writing failed; PT_ERR_NOMEM.
+ * Returns PT_OK; PT_ERR_INVALID for NULL or an unknown node; PT_ERR_STATE
+ * for an event older than the previous one, any event after
+ * pt_exporter_finish, and (PT_EXPORT_QLOG) an event of a second node or
+ * connection; PT_ERR_IO if writing failed; PT_ERR_NOMEM.
  */
 PT_API int pt_exporter_write(pt_exporter *ex, unsigned node,
                              const pt_event *ev);
@@ -1349,7 +1361,9 @@ PT_API int pt_exporter_write(pt_exporter *ex, unsigned node,
 /*
  * pt_exporter_finish: writes what remains and closes the document; then
  * flushes fp.  Returns PT_OK or PT_ERR_IO (also for an earlier write error);
- * PT_ERR_NOT_FOUND for PT_EXPORT_QLOG without any event (nothing written).
+ * PT_ERR_NOT_FOUND for PT_EXPORT_QLOG without any event (nothing written);
+ * PT_ERR_INVALID for NULL; PT_ERR_STATE if called before (nothing more is
+ * written).
  */
 PT_API int pt_exporter_finish(pt_exporter *ex);
 
@@ -1372,7 +1386,8 @@ PT_API int pt_log_export(const pt_log *log, const pt_trace_id *trace_id,
  * pt_log_export_json: the events of one trace (or
  * all, if trace_id is NULL) as a PT_EXPORT_JSON document in a malloc'ed,
  * NUL-terminated string; the caller frees *out with free().
- * Returns PT_OK (and *out, *len); PT_ERR_INVALID; PT_ERR_NOMEM.
+ * Returns PT_OK (and *out, *len); PT_ERR_INVALID; PT_ERR_NOMEM; PT_ERR_IO
+ * (writing the string failed otherwise: never reported as PT_ERR_NOMEM).
  * Thread-safety: safe with concurrent writers.
  */
 PT_API int pt_log_export_json(const pt_log *log, const pt_trace_id *trace_id,
