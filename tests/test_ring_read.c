@@ -338,6 +338,68 @@ static void test_cursor_passes_once_and_counts_missed(void **state) {
   pt_log_destroy(log);
 }
 
+/* ---- Sorting ------------------------------------------------------------ */
+
+/* Keys in a given pattern: 0 random, 1 descending, 2 two ascending runs (a
+ * wrapped ring), 3 runs of 7, 4 one timestamp (ticket order decides). */
+static uint64_t pattern_time(int pattern, size_t i, size_t n, uint64_t *rng) {
+  switch (pattern) {
+  case 0:
+    *rng ^= *rng << 13;
+    *rng ^= *rng >> 7;
+    *rng ^= *rng << 17;
+    return *rng % (n + 1);
+  case 1:
+    return n - i;
+  case 2:
+    return i < n / 2 ? n + i : i;
+  case 3:
+    return (i % 7) * n + i / 7;
+  default:
+    return 42;
+  }
+}
+
+/* pt__records_sort on every pattern and size: a permutation of the keys in
+ * strict (time, ticket) order. */
+static void test_records_sort_patterns(void **state) {
+  (void)state;
+  const size_t sizes[] = {0, 1, 2, 3, 64, 1000, 4097};
+  uint64_t rng = 0x9e3779b97f4a7c15u;
+  for (int pattern = 0; pattern < 5; pattern++) {
+    for (size_t s = 0; s < sizeof sizes / sizeof sizes[0]; s++) {
+      size_t n = sizes[s];
+      pt__records r = {0};
+      for (size_t i = 0; i < n; i++) {
+        assert_int_equal(pt__records_reserve(&r), PT_OK);
+        memset(&r.items[i], 0, sizeof r.items[i]);
+        r.items[i].event.timestamp_us = pattern_time(pattern, i, n, &rng);
+        r.items[i].ticket = (i * 2654435761u) % 1000003u; /* distinct */
+        pt__records_keep(&r);
+      }
+      pt__records_sort(&r);
+      unsigned char *seen = calloc(n + 1, 1);
+      assert_non_null(seen);
+      for (size_t i = 0; i < n; i++) {
+        const pt__record *at = pt__records_at(&r, i);
+        assert_true(r.order[i].at < n);
+        assert_int_equal(seen[r.order[i].at], 0);
+        seen[r.order[i].at] = 1;
+        assert_int_equal(r.order[i].timestamp_us, at->event.timestamp_us);
+        assert_int_equal(r.order[i].ticket, at->ticket);
+        if (i > 0) {
+          const pt__record *prev = pt__records_at(&r, i - 1);
+          assert_true(prev->event.timestamp_us < at->event.timestamp_us ||
+                      (prev->event.timestamp_us == at->event.timestamp_us &&
+                       prev->ticket < at->ticket));
+        }
+      }
+      free(seen);
+      pt__records_release(&r);
+    }
+  }
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_snapshot_order_and_counts),
@@ -345,6 +407,7 @@ int main(void) {
       cmocka_unit_test(test_snapshot_is_the_dump),
       cmocka_unit_test(test_snapshot_under_writers),
       cmocka_unit_test(test_cursor_passes_once_and_counts_missed),
+      cmocka_unit_test(test_records_sort_patterns),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
