@@ -41,6 +41,8 @@ static int cli_nothing_to_export(const char *what) {
 
 /* --service PREFIX (otlp): the nodes' service names, PREFIX-<node>. */
 static const char *cli_otlp_service;
+/* --endpoint URL (otlp): push to a collector instead of writing a file. */
+static const char *cli_otlp_endpoint;
 
 typedef struct cli_split_file {
   pt_exporter *ex;
@@ -223,8 +225,14 @@ static int cli_export_one(cli_args *a, cli_inputs *in,
   const char *name = a->output != NULL ? a->output : "stdout";
   FILE *fp = stdout;
   int created = 0;
-  if (a->output != NULL &&
-      (fp = cli_output_create(a->output, in, &created)) == NULL) {
+  void *push = NULL;
+  if (cli_otlp_endpoint != NULL) {
+    name = cli_otlp_endpoint;
+    if (cli_push_open(cli_otlp_endpoint, &fp, &push) != 0) {
+      return CLI_EXIT_ERROR;
+    }
+  } else if (a->output != NULL &&
+             (fp = cli_output_create(a->output, in, &created)) == NULL) {
     return CLI_EXIT_ERROR;
   }
   pt_exporter *ex = NULL;
@@ -253,10 +261,14 @@ static int cli_export_one(cli_args *a, cli_inputs *in,
     cli_error(name, "qlog holds one connection per file, and these events "
                     "are of more than one: use --split DIR (a file per "
                     "connection) or narrow with --trace");
-  } else if (failed) {
+  } else if (failed && push == NULL) {
     cli_export_error(name, fp, rc, saved);
   }
   pt_exporter_free(ex);
+  if (push != NULL) {
+    /* The push says what failed and how many spans it delivered. */
+    return cli_push_close(push, failed) != 0 ? CLI_EXIT_ERROR : CLI_EXIT_OK;
+  }
   if (fp != stdout && fclose(fp) != 0 && !failed) {
     cli_error(name, "write failed: %s", strerror(errno));
     failed = 1;
@@ -296,10 +308,13 @@ int cli_export(int argc, char **argv) {
   cli_args a;
   cli_inputs in;
   const char *service = NULL;
-  if (cli_take_option(&argc, argv, "--service", &service) != 0) {
+  const char *endpoint = NULL;
+  if (cli_take_option(&argc, argv, "--service", &service) != 0 ||
+      cli_take_option(&argc, argv, "--endpoint", &endpoint) != 0) {
     return CLI_EXIT_USAGE;
   }
   cli_otlp_service = service;
+  cli_otlp_endpoint = endpoint;
   int rc = cli_start(
       argc, argv,
       CLI_ARG_FILTER | CLI_ARG_OUTPUT | CLI_ARG_FORMAT | CLI_ARG_SPLIT |
@@ -329,6 +344,12 @@ int cli_export(int argc, char **argv) {
       "  --force         with --split: replace existing files\n"
       "  --service PREFIX  otlp: service.name PREFIX-<node> (default\n"
       "                  peertrace-<node>, node: 8 hex digits of its id)\n"
+      "  --endpoint URL  otlp: POST to a collector's OTLP/HTTP endpoint\n"
+      "                  (URL/v1/traces, JSON encoding) instead of writing;\n"
+      "                  retries 429/502/503/504 and connection errors up\n"
+      "                  to 5 attempts with backoff, then prints the spans\n"
+      "                  sent, rejected and not delivered; exit 1 if any\n"
+      "                  were not delivered\n"
       "An export in which no event matches writes no file and exits 1.\n",
       &a, &in);
   if (rc != CLI_GO_ON) {
@@ -357,8 +378,13 @@ int cli_export(int argc, char **argv) {
     cli_stop(&a, &in);
     return CLI_EXIT_USAGE;
   }
-  if (service != NULL && format != PT_EXPORT_OTLP) {
-    cli_error(argv[0], "--service is for otlp");
+  if ((service != NULL || endpoint != NULL) && format != PT_EXPORT_OTLP) {
+    cli_error(argv[0], "--service and --endpoint are for otlp");
+    cli_stop(&a, &in);
+    return CLI_EXIT_USAGE;
+  }
+  if (endpoint != NULL && (a.output != NULL || a.split_dir != NULL)) {
+    cli_error(argv[0], "--endpoint sends to the collector: no -o or --split");
     cli_stop(&a, &in);
     return CLI_EXIT_USAGE;
   }
