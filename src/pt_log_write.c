@@ -3,7 +3,7 @@
  * per-thread cursors, chunk claims and closes, and the write path.  The
  * log's creation, files and readers are in pt_log.c.
  *
- * Why not the seed's design: `idx = fetch_add(1); write_volatile(slot)` lets
+ * Why not the specified design: `idx = fetch_add(1); write_volatile(slot)` lets
  * two writers own one slot at once.  A writer preempted between its
  * fetch_add and the end of its copy can be lapped by a writer one lap later
  * that got the same slot; the two copies interleave and a reader sees half

@@ -2,7 +2,7 @@
  * test_concurrency: many writers and a reader on small rings.
  *
  * Writers lap each other constantly (rings of 16..256 slots), which is where
- * the seed's fetch_add + write_volatile ring tears.  Every event carries a
+ * the specified fetch_add + write_volatile ring tears.  Every event carries a
  * checksum of its own bytes; the reader checks every event it ever gets, and
  * at the end every write must be accounted for: live in the ring, counted as
  * overwritten, or counted as dropped.  Run under TSan in CI.

@@ -1,5 +1,5 @@
 /*
- * DataMap (DMAP): the seed's example application protocol, a tiny
+ * DataMap (DMAP): the example application protocol, a tiny
  * content-addressed chunk store, and how it is traced.
  *
  * Wire format of a request's payload (all of it comes from a remote peer and
@@ -15,8 +15,8 @@
  *   [36, 40)  the payload length, u32 little-endian, saturating at 2^32-1
  *   [40, 42)  zero
  * Missing bytes stay zero: the length at [36, 40) tells a short payload from
- * a zero hash.  (The seed copies payload[0..36) unchecked; this never reads
- * past the payload, for any length.)
+ * a zero hash.  (An unchecked copy of payload[0..36) would read past a short
+ * payload; this never reads past the payload, for any length.)
  */
 #ifndef DMAP_H
 #define DMAP_H

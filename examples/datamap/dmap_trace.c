@@ -1,6 +1,6 @@
 /*
- * dmap_trace: the DMAP protocol descriptor, the seed's `impl AppProtocol for
- * DataMapApp`.  Only PT_TRACE_APP builds compile it.
+ * dmap_trace: the DMAP protocol descriptor (pt_app.h).  Only PT_TRACE_APP
+ * builds compile it.
  */
 #include "dmap.h"
 
@@ -35,6 +35,6 @@ static const char *dmap_describe_command(const pt_app_protocol *app,
   return dmap_command_name(cmd);
 }
 
-/* should_trace is NULL: every command is traced (the seed's default). */
+/* should_trace is NULL: every command is traced. */
 PT_APP_PROTOCOL_DEFINE(dmap_protocol, DMAP_APP_ID, dmap_to_trace_data,
                        dmap_describe_command, NULL);
