@@ -147,15 +147,24 @@ static int64_t ts_us(const struct timespec *ts) {
 }
 
 void demo_skew_measure(int64_t *true_us, int64_t *offset_us) {
-  struct timespec before, seen, after;
+  int64_t best = INT64_MAX;
   /* The kernel's clock on both sides of libc's, which libfaketime wraps:
-   * the midpoint is within half the (microsecond) gap of libc's reading. */
-  syscall(SYS_clock_gettime, CLOCK_REALTIME, &before);
-  clock_gettime(CLOCK_REALTIME, &seen);
-  syscall(SYS_clock_gettime, CLOCK_REALTIME, &after);
-  int64_t mid = (ts_us(&before) + ts_us(&after)) / 2;
-  *true_us = mid;
-  *offset_us = ts_us(&seen) - mid;
+   * the midpoint is within half the gap of libc's reading.  A preemption
+   * inside widens the gap (one of 10 ms made a node's truth 5 ms wrong),
+   * so the tightest of up to 100 tries is kept; a gap of 2 us or less ends
+   * the search. */
+  for (int i = 0; i < 100 && best > 2; i++) {
+    struct timespec before, seen, after;
+    syscall(SYS_clock_gettime, CLOCK_REALTIME, &before);
+    clock_gettime(CLOCK_REALTIME, &seen);
+    syscall(SYS_clock_gettime, CLOCK_REALTIME, &after);
+    int64_t gap = ts_us(&after) - ts_us(&before);
+    if (gap < best) {
+      best = gap;
+      *true_us = (ts_us(&before) + ts_us(&after)) / 2;
+      *offset_us = ts_us(&seen) - *true_us;
+    }
+  }
 }
 
 void demo_skew_print(const demo_skew *skews, size_t count, const char *how) {
