@@ -16,6 +16,9 @@ PT__TLS pt__clock_anchor pt__anchor;
 
 static pthread_once_t pt__clock_once = PTHREAD_ONCE_INIT;
 
+/* Reads of an anchor's clock pair at most (pt__clock_reanchor). */
+#define PT__ANCHOR_TRIES 8
+
 static uint64_t pt__timespec_ns(const struct timespec *ts) {
   return (uint64_t)ts->tv_sec * 1000000000u + (uint64_t)ts->tv_nsec;
 }
@@ -100,8 +103,32 @@ uint64_t pt__clock_realtime_monotone_ns(void) {
 
 uint64_t pt__clock_reanchor(void) {
 #if PT__HAVE_TSC
-  uint64_t now = pt__clock_realtime_monotone_ns();
-  pt__anchor.tsc = __rdtsc();
+  /*
+   * The anchor pairs a TSC value with CLOCK_REALTIME.  Read one after the
+   * other, a preemption between the two would make this thread's times
+   * early by its length until the next anchor: a receive could then be
+   * stamped before its send.  So the clock read is bracketed by two TSC
+   * reads and the anchor is the bracket's middle; a bracket wider than
+   * ~2 us (a preemption) is read again, up to PT__ANCHOR_TRIES times, the
+   * tightest kept.
+   */
+  uint64_t best = UINT64_MAX, tsc = 0, now = 0;
+  uint64_t tight = pt__clock.anchor_ticks / 500; /* 2 us of ticks */
+  for (int i = 0; i < PT__ANCHOR_TRIES && best > tight; i++) {
+    uint64_t before = __rdtsc();
+    uint64_t ns = pt__clock_realtime_ns();
+    uint64_t after = __rdtsc();
+    if (after - before < best) {
+      best = after - before;
+      tsc = before + best / 2;
+      now = ns;
+    }
+  }
+  if (now < pt__anchor.last) {
+    now = pt__anchor.last; /* time never goes back in a thread */
+  }
+  pt__anchor.last = now;
+  pt__anchor.tsc = tsc;
   pt__anchor.ns = now;
   return now;
 #else

@@ -3,11 +3,12 @@
  *
  * The event clock is the CPU's invariant TSC (rdtsc, ~10 ns here, against
  * ~23 ns for clock_gettime through the vDSO).  Each thread keeps an anchor
- * pairing a TSC value with CLOCK_REALTIME and renews it once per millisecond
- * of TSC time, so the conversion error stays in nanoseconds however long the
- * process runs and NTP adjustments are followed.  Without an invariant TSC
- * (or with PT_CLOCK=realtime in the environment) every read is a
- * clock_gettime(CLOCK_REALTIME).
+ * pairing a TSC value with CLOCK_REALTIME (the clock read between two TSC
+ * reads, read again when a preemption widened them) and renews it once per
+ * millisecond of TSC time, so the conversion error stays in nanoseconds
+ * however long the process runs and NTP adjustments are followed.  Without
+ * an invariant TSC (or with PT_CLOCK=realtime in the environment) every
+ * read is a clock_gettime(CLOCK_REALTIME).
  *
  * Per thread, time never goes backwards: a renewed anchor (or a stepped-back
  * CLOCK_REALTIME) starts no earlier than the thread's previous reading, so
