@@ -86,7 +86,7 @@ void pt__export_app_title(const pt_exporter *ex, const uint8_t app_id[4],
 
 /* ---- Clock labels ------------------------------------------------------- */
 
-static const char *pt__clock_status_name(pt_clock_status status) {
+const char *pt__clock_status_name(pt_clock_status status) {
   switch (status) {
   case PT_CLOCK_REFERENCE:
     return "reference";

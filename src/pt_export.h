@@ -104,6 +104,9 @@ typedef struct pt__export_clock {
 void pt__export_clock_of(const pt_exporter *ex, unsigned node,
                          pt__export_clock *out);
 
+/* "reference", "aligned", ..., or NULL for a status that is none of them. */
+const char *pt__clock_status_name(pt_clock_status status);
+
 /*
  * The label as one JSON object: {"times":..,"status":..[,"reference":N,
  * "offset_us":..,"drift_ppm":..,"t0_us":..,"bound_us":..]} (reference

@@ -125,6 +125,8 @@ void cli_clock_report(const cli_inputs *in, const cli_style *s, int to_stdout);
  * (printed).
  */
 FILE *cli_output_create(const char *path, const cli_inputs *in, int *created);
+/* 1 if path names one of the inputs' files (the same inode), else 0. */
+int cli_is_input(const char *path, const cli_inputs *in);
 /* Opens the directory of --split; its fd, or -1 (printed). */
 int cli_output_dir_open(const char *dir);
 /*

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "cli_commands.h"
+#include "cli_sql.h"
 
 static const struct {
   const char *name;
@@ -336,6 +337,8 @@ int cli_export(int argc, char **argv) {
       "          line, for the OpenTelemetry Collector's otlpjsonfile\n"
       "          receiver\n"
       "  svg     sequence diagram of one trace (needs --trace)\n"
+      "  sqlite  an SQLite database (needs -o FILE.db; schema in\n"
+      "          docs/cli.md; peertrace sql queries one in memory)\n"
       "  -o FILE         write to FILE instead of standard output\n"
       "  --split DIR     qlog only: one file per connection of each dump,\n"
       "                  DIR/<node>-<connection>.sqlog (events without a\n"
@@ -355,6 +358,11 @@ int cli_export(int argc, char **argv) {
   if (rc != CLI_GO_ON) {
     return rc;
   }
+  if (strcmp(a.format, "sqlite") == 0) { /* a database, not a text format */
+    rc = cli_export_sqlite(&a, &in);
+    cli_stop(&a, &in);
+    return rc;
+  }
   int format = 0;
   for (size_t i = 0; i < sizeof cli_formats / sizeof cli_formats[0]; i++) {
     if (strcmp(a.format, cli_formats[i].name) == 0) {
@@ -362,7 +370,8 @@ int cli_export(int argc, char **argv) {
     }
   }
   if (format == 0) {
-    cli_error(argv[0], "unknown format \"%s\" (json, qlog, chrome, otlp, svg)",
+    cli_error(argv[0],
+              "unknown format \"%s\" (json, qlog, chrome, otlp, svg, sqlite)",
               a.format);
     cli_stop(&a, &in);
     return CLI_EXIT_USAGE;

@@ -222,7 +222,7 @@ int cli_stdout_check(void) {
 }
 
 /* Whether path is one of the inputs (then writing it would destroy them). */
-static int cli_is_input(const char *path, const cli_inputs *in) {
+int cli_is_input(const char *path, const cli_inputs *in) {
   struct stat st;
   if (stat(path, &st) != 0) {
     return 0;

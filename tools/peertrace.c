@@ -10,6 +10,7 @@
 
 #include "cli.h"
 #include "cli_commands.h"
+#include "cli_sql.h"
 
 static const cli_command commands[] = {
     {"show", "header and every event of dumps", cli_show},
@@ -19,12 +20,13 @@ static const cli_command commands[] = {
     {"stats", "per-peer packets, bytes, loss, rtt, first/last seen", cli_stats},
     {"merge", "dumps of several nodes as one timeline, by trace", cli_merge},
     {"request", "a request's hops and the packets of each", cli_request},
-    {"export", "json, qlog, chrome, otlp or svg", cli_export},
+    {"export", "json, qlog, chrome, otlp, svg or sqlite", cli_export},
     {"tail", "follow a running process's log file, like tail -f", cli_tail},
     {"clocks", "each node's clock against a reference, from the packets",
      cli_clocks},
     {"pairs", "packets matched across nodes: one-way delays, unreceived",
      cli_pairs},
+    {"sql", "one SQL query over the dumps (SQLite, in memory)", cli_sql},
 };
 
 static void usage(FILE *fp) {

@@ -1,0 +1,158 @@
+"""sqlite.py P2P_DEMO PEERTRACE WORK: peertrace export sqlite and sql on the
+P2P demo's real dumps (4 nodes, 3% loss), queried with the sqlite3 command
+and checked against the dumps as the other commands read them: events per
+kind and per node (export json), each node's clock (export json), packet
+pairs per direction (peertrace pairs), every request's hops and their
+packets (peertrace request), and the errors (no -o, bad SQL, an input as
+output, an unwritable directory)."""
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+
+DEMO, PT, WORK = sys.argv[1:4]
+failures = []
+
+
+def check(ok, what):
+    if not ok:
+        failures.append(what)
+        print("FAIL: " + what)
+
+
+def run(*args):
+    p = subprocess.run([PT, *args], capture_output=True, text=True, timeout=120)
+    return p.returncode, p.stdout, p.stderr
+
+
+def sql(db, query):
+    out = subprocess.run(["sqlite3", db, query], capture_output=True,
+                         text=True, check=True, timeout=60).stdout
+    return [line.split("|") for line in out.splitlines()]
+
+
+shutil.rmtree(WORK, ignore_errors=True)
+os.makedirs(WORK)
+subprocess.run([DEMO, "--nodes", "4", "--loss", "0.03", "--seed", "7",
+                "--chunks", "6", "--out", os.path.join(WORK, "dumps")],
+               check=True, capture_output=True, timeout=90)
+dumps = sorted(os.path.join(WORK, "dumps", n)
+               for n in os.listdir(os.path.join(WORK, "dumps")))
+db = os.path.join(WORK, "demo.db")
+rc, _, err = run("export", "sqlite", "-o", db, *dumps)
+check(rc == 0 and os.path.exists(db), "export sqlite: %s %s" % (rc, err))
+check(not [n for n in os.listdir(WORK) if n.startswith("demo.db.")],
+      "no temporary file left")
+
+# Events per kind and node, and the nodes' clocks: as export json has them.
+doc = json.loads(run("export", "json", *dumps)[1])
+want = {}
+for e in doc["events"]:
+    key = (str(e["node"]), e["kind"])
+    want[key] = want.get(key, 0) + 1
+got = {(n, k): int(c) for n, k, c in
+       sql(db, "SELECT node, kind, count(*) FROM events GROUP BY 1, 2")}
+check(got == want and len(want) > 20, "events per node and kind: %s vs %s" %
+      (got, want))
+nodes = sql(db, "SELECT node, node_id, clock_status, bound_us FROM nodes "
+                "ORDER BY node")
+check([[str(n["index"]), n["node_id"], n["clock"]["status"]]
+       for n in doc["nodes"]] == [r[:3] for r in nodes],
+      "nodes and clock statuses: %s" % nodes)
+for n, r in zip(doc["nodes"], nodes):
+    check(abs(float(r[3]) - n["clock"]["bound_us"]) < 0.001,
+          "bound of node %s: %s vs %s" % (r[0], r[3], n["clock"]["bound_us"]))
+# Decoded columns: a packet's fields, an app_end's, aligned vs raw time.
+sample = sql(db, "SELECT count(*) FROM events WHERE kind = 'packet_sent' "
+                 "AND (pn IS NULL OR size IS NULL OR space IS NULL OR conn "
+                 "IS NULL)")
+check(sample == [["0"]], "every packet_sent has pn, size, space, conn")
+ok = sql(db, "SELECT count(*), sum(ok), min(duration_us) > 0 FROM events "
+             "WHERE kind = 'app_end' AND command = 'STORE_CHUNK'")
+check(int(ok[0][0]) > 0 and ok[0][2] == "1", "app_end rows: %s" % ok)
+moved = sql(db, "SELECT node, count(*) FROM events WHERE time_us <> "
+                "raw_time_us GROUP BY node")
+check("0" not in [m[0] for m in moved],
+      "the reference node's times are its recorded times: %s" % moved)
+
+# Packet pairs per direction, as peertrace pairs counts them.
+short = {r[0]: r[1][:8] for r in nodes}
+pairs = {}
+for line in run("pairs", *dumps)[1].splitlines():
+    m = re.match(r"([0-9a-f]{8}) -> ([0-9a-f]{8})\s+(\d+)", line)
+    if m:
+        pairs[(m.group(1), m.group(2))] = int(m.group(3))
+got = {(short[a], short[b]): int(c) for a, b, c in
+       sql(db, "SELECT from_node, to_node, count(*) FROM packet_pairs "
+               "GROUP BY 1, 2")}
+check(got == pairs and sum(pairs.values()) > 50,
+      "packet pairs per direction: %s vs %s" % (got, pairs))
+
+# Hops of every request, as peertrace request shows them.
+traces = [r[0] for r in sql(db, "SELECT DISTINCT trace FROM hops")]
+check(len(traces) >= 6, "requests with hops: %d" % len(traces))
+for trace in traces:
+    text = run("request", trace, *dumps)[1]
+    shown = re.findall(r"hop (\d+): (request|reply)\s+([0-9a-f]{8}) -> "
+                       r"([0-9a-f?]+)", text)
+    # Per hop block: its packets ("N (...)", "N LOST", "A..B (K packets"),
+    # losses and retransmissions.
+    blocks = re.split(r"\n  hop \d+: ", text)[1:]
+    shown_packets = []
+    for b in blocks:
+        n = sum(int(e or a) - int(a) + 1 for a, e in
+                re.findall(r"(\d+)(?:\.\.(\d+))? (?:\(|LOST)", b))
+        shown_packets.append((n, b.count("LOST"), b.count("(retransmits ")))
+    rows = sql(db, "SELECT hop, kind, substr(sender_id, 1, 8), "
+                   "coalesce(substr(receiver_id, 1, 8), '?'), packets, lost, "
+                   "retransmissions FROM request_hops WHERE trace = '%s' "
+                   "ORDER BY hop" % trace)
+    check([tuple(r[:4]) for r in rows] == shown,
+          "hops of %s: %s vs %s" % (trace, rows, shown))
+    got_packets = [tuple(int(x) for x in r[4:]) for r in rows]
+    check(got_packets == shown_packets, "hop packets, lost, retransmissions "
+          "of %s: %s vs %s" % (trace, got_packets, shown_packets))
+    counted = sql(db, "SELECT hop, count(*) FROM hop_packets WHERE trace = "
+                      "'%s' GROUP BY hop ORDER BY hop" % trace)
+    check([int(c) for _, c in counted] == [int(r[4]) for r in rows
+                                           if int(r[4]) > 0],
+          "hop_packets of %s: %s" % (trace, counted))
+
+# peertrace sql: one query, answered in memory, as sqlite3 prints it.
+rc, out, err = run("sql", "SELECT kind, count(*) AS n FROM events WHERE "
+                   "kind LIKE 'packet%' GROUP BY kind ORDER BY kind", *dumps)
+direct = sql(db, "SELECT kind, count(*) FROM events WHERE kind LIKE "
+                 "'packet%' GROUP BY kind ORDER BY kind")
+check(rc == 0 and out == "kind|n\n" + "".join("|".join(r) + "\n"
+                                              for r in direct),
+      "sql prints the rows: %s %s" % (out, err))
+rc, out, _ = run("sql", "SELECT count(*) FROM events", "--kind", "app_end",
+                 *dumps)
+check(rc == 0 and out.splitlines()[1] == str(sum(
+    v for (n, k), v in want.items() if k == "app_end")), "sql with a filter")
+rc, _, err = run("sql", "SELECT x FROM nowhere", *dumps)
+check(rc == 1 and "no such table: nowhere" in err, "bad SQL: %s" % err)
+rc, _, err = run("sql", "SELECT 1; SELECT 2", *dumps)
+check(rc == 1 and "one SQL statement" in err, "two statements: %s" % err)
+
+# Errors: no -o, an input as output, an unwritable place.
+rc, _, err = run("export", "sqlite", *dumps)
+check(rc == 2 and "-o FILE.db" in err, "export sqlite without -o: %s" % err)
+before = open(dumps[0], "rb").read()
+rc, _, err = run("export", "sqlite", "-o", dumps[0], *dumps)
+check(rc == 1 and "is also an input" in err and
+      open(dumps[0], "rb").read() == before, "-o an input: %s" % err)
+rc, _, err = run("export", "sqlite", "-o", "/nonexistent/x.db", *dumps)
+check(rc == 1 and "cannot create" in err, "unwritable: %s" % err)
+# An existing database is replaced whole, never appended to.
+rc, _, err = run("export", "sqlite", "-o", db, "--kind", "app_end", *dumps)
+check(rc == 0 and sql(db, "SELECT count(DISTINCT kind) FROM events") ==
+      [["1"]], "a second export replaces the file: %s" % err)
+
+if failures:
+    print("%d checks failed" % len(failures))
+    sys.exit(1)
+print("sqlite: all checks passed (%d requests, %d packet pairs)" %
+      (len(traces), sum(pairs.values())))

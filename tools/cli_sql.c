@@ -1,0 +1,169 @@
+/*
+ * peertrace export sqlite, peertrace sql: the dumps as an SQLite database
+ * (pt_sqlite.h has the schema), written to a file or held in memory to
+ * answer one query.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <limits.h>
+#include <sqlite3.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <peertrace/pt_sqlite.h>
+
+#include "cli_commands.h"
+#include "cli_sql.h"
+
+/* Fills db from the inputs; prints the failure.  0 or -1. */
+static int cli_sql_fill(cli_inputs *in, sqlite3 *db, const char *name) {
+  char message[256];
+  int rc = pt_sqlite_export(in->pipeline, db, cli_app_namer, cli_app_namer_user,
+                            message, sizeof message);
+  if (rc == PT_OK) {
+    return 0;
+  }
+  unsigned source = UINT_MAX;
+  const char *why = pt_pipeline_message(in->pipeline, &source);
+  if (source != UINT_MAX) {
+    fprintf(stderr, "peertrace: %s\n", why);
+  } else if (rc == PT_ERR_IO) {
+    cli_error(name, "SQLite: %s", message);
+  } else {
+    cli_error(name, "%s", pt_strerror(rc));
+  }
+  return -1;
+}
+
+/*
+ * export sqlite -o FILE.db: built in FILE.db.XXXXXX next to it, renamed
+ * over FILE.db once complete, so that a failed export leaves no file and
+ * an existing FILE.db is replaced whole (as -o replaces a file).
+ */
+int cli_export_sqlite(cli_args *a, cli_inputs *in) {
+  if (a->output == NULL) {
+    cli_error("sqlite", "a database is a file: give -o FILE.db");
+    return CLI_EXIT_USAGE;
+  }
+  if (cli_is_input(a->output, in)) {
+    cli_error(a->output, "is also an input: not overwritten");
+    return CLI_EXIT_ERROR;
+  }
+  char tmp[PATH_MAX];
+  if (snprintf(tmp, sizeof tmp, "%s.XXXXXX", a->output) >= (int)sizeof tmp) {
+    cli_error(a->output, "name too long");
+    return CLI_EXIT_ERROR;
+  }
+  int fd = mkstemp(tmp); /* 0600, like the dumps and other exports */
+  if (fd < 0) {
+    cli_error(a->output, "cannot create: %s", strerror(errno));
+    return CLI_EXIT_ERROR;
+  }
+  close(fd);
+  sqlite3 *db = NULL;
+  /* One thread uses it: no mutex around every call. */
+  int failed =
+      sqlite3_open_v2(tmp, &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX,
+                      NULL) != SQLITE_OK;
+  if (failed) {
+    cli_error(a->output, "SQLite: %s", db ? sqlite3_errmsg(db) : "no memory");
+  }
+  /* A new file no one else reads yet: no journal; synced once, below. */
+  if (!failed && sqlite3_exec(db,
+                              "PRAGMA journal_mode=OFF; PRAGMA "
+                              "synchronous=OFF",
+                              NULL, NULL, NULL) != SQLITE_OK) {
+    cli_error(a->output, "SQLite: %s", sqlite3_errmsg(db));
+    failed = 1;
+  }
+  if (!failed) {
+    failed = cli_sql_fill(in, db, a->output) != 0;
+  }
+  if (sqlite3_close(db) != SQLITE_OK && !failed) {
+    cli_error(a->output, "SQLite: cannot close");
+    failed = 1;
+  }
+  if (!failed && rename(tmp, a->output) != 0) {
+    cli_error(a->output, "cannot rename %s to it: %s", tmp, strerror(errno));
+    failed = 1;
+  }
+  if (failed) {
+    unlink(tmp);
+    return CLI_EXIT_ERROR;
+  }
+  return CLI_EXIT_OK;
+}
+
+/* One value as sqlite3's list mode prints it: NULL as nothing. */
+static void cli_sql_value(sqlite3_stmt *st, int col) {
+  const unsigned char *text = sqlite3_column_text(st, col);
+  if (text != NULL) {
+    fputs((const char *)text, stdout);
+  }
+}
+
+int cli_sql(int argc, char **argv) {
+  cli_args a;
+  cli_inputs in;
+  int rc = cli_start(
+      argc, argv, CLI_ARG_FILTER | CLI_ARG_FORMAT | CLI_ARG_CLOCK,
+      "usage: peertrace sql \"SELECT ...\" [--raw-time | --reference N] "
+      "[FILTERS] DUMP...\n"
+      "Loads the matching events of the dumps into an in-memory SQLite\n"
+      "database (the schema of export sqlite: nodes, events, connections,\n"
+      "hops, hop_packets; views packet_pairs, request_hops; docs/cli.md)\n"
+      "and prints the query's rows as sqlite3 does: a header line, then\n"
+      "one line per row, values separated by '|', NULL as nothing.\n",
+      &a, &in);
+  if (rc != CLI_GO_ON) {
+    return rc;
+  }
+  sqlite3 *db = NULL;
+  sqlite3_stmt *st = NULL;
+  int failed = sqlite3_open_v2(":memory:", &db,
+                               SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE |
+                                   SQLITE_OPEN_NOMUTEX,
+                               NULL) != SQLITE_OK;
+  if (failed) {
+    cli_error("sql", "SQLite: cannot open a database in memory");
+  }
+  if (!failed) {
+    failed = cli_sql_fill(&in, db, "sql") != 0;
+  }
+  const char *tail = NULL;
+  if (!failed &&
+      sqlite3_prepare_v2(db, a.format, -1, &st, &tail) != SQLITE_OK) {
+    cli_error("sql", "%s", sqlite3_errmsg(db));
+    failed = 1;
+  } else if (!failed &&
+             (st == NULL || strspn(tail, " \t\n;") != strlen(tail))) {
+    cli_error("sql", "give one SQL statement");
+    failed = 1;
+  }
+  int cols = failed ? 0 : sqlite3_column_count(st);
+  for (int i = 0; i < cols; i++) {
+    printf("%s%s", i ? "|" : "", sqlite3_column_name(st, i));
+  }
+  if (cols > 0) {
+    putchar('\n');
+  }
+  int step = SQLITE_DONE;
+  while (!failed && (step = sqlite3_step(st)) == SQLITE_ROW) {
+    for (int i = 0; i < cols; i++) {
+      if (i > 0) {
+        putchar('|');
+      }
+      cli_sql_value(st, i);
+    }
+    putchar('\n');
+  }
+  if (!failed && step != SQLITE_DONE) {
+    cli_error("sql", "%s", sqlite3_errmsg(db));
+    failed = 1;
+  }
+  sqlite3_finalize(st);
+  sqlite3_close(db);
+  cli_stop(&a, &in);
+  return failed ? CLI_EXIT_ERROR : CLI_EXIT_OK;
+}
