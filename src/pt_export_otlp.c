@@ -82,8 +82,30 @@ typedef struct pt__otlp_state {
   size_t done_count, done_cap;
   pt__u64map ranks; /* (node, trace, kind, peer) -> a = spans so far */
   pt__u64map calls; /* (trace, caller, callee) -> a = calls, b = answered */
-  pt_request *req;  /* every event, for a call's packets */
+  /*
+   * The events since the first call still open or unwritten, for the
+   * calls' packets: a call's packets come after its command, so nothing
+   * is kept while there is no call, and it starts afresh after a batch
+   * when none is left.
+   */
+  pt_request *req;
+  size_t calls_open; /* CLIENT spans open or finished but unwritten */
+  int req_used;      /* req holds events */
 } pt__otlp_state;
+
+/* A new, empty pt_request with the exporter's nodes. */
+static int pt__otlp_request_new(pt_exporter *ex) {
+  pt__otlp_state *st = ex->state;
+  pt_request_free(st->req);
+  st->req = NULL;
+  st->req_used = 0;
+  int rc = pt_request_new(&st->req);
+  for (unsigned i = 0; rc == PT_OK && i < ex->node_count; i++) {
+    unsigned index;
+    rc = pt_request_add_node(st->req, ex->nodes[i].id, &index);
+  }
+  return rc == PT_ERR_EXISTS ? PT_ERR_INVALID : rc;
+}
 
 static int pt__otlp_begin(pt_exporter *ex, const pt_event *first) {
   (void)first;
@@ -92,12 +114,7 @@ static int pt__otlp_begin(pt_exporter *ex, const pt_event *first) {
     return PT_ERR_NOMEM;
   }
   ex->state = st;
-  int rc = pt_request_new(&st->req);
-  for (unsigned i = 0; rc == PT_OK && i < ex->node_count; i++) {
-    unsigned index;
-    rc = pt_request_add_node(st->req, ex->nodes[i].id, &index);
-  }
-  return rc == PT_ERR_EXISTS ? PT_ERR_INVALID : rc;
+  return pt__otlp_request_new(ex);
 }
 
 /* ---- Attributes ---------------------------------------------------------- */
@@ -424,9 +441,13 @@ static int pt__otlp_flush(pt_exporter *ex) {
     fputs("]}]}]}\n", fp);
   }
   for (size_t i = 0; i < st->done_count; i++) {
+    st->calls_open -= st->done[i].kind == PT__OTLP_CLIENT ? 1u : 0u;
     free(st->done[i].events);
   }
   st->done_count = 0;
+  if (rc == PT_OK && st->calls_open == 0 && st->req_used) {
+    rc = pt__otlp_request_new(ex); /* no call left to need them */
+  }
   return rc;
 }
 
@@ -567,6 +588,7 @@ static int pt__otlp_command(pt_exporter *ex, unsigned node,
   if (s == NULL) {
     return PT_ERR_NOMEM;
   }
+  st->calls_open++;
   memcpy(s->app_id, ev->data.app_command.app_id, 4);
   s->cmd = ev->data.app_command.cmd;
   s->peer = callee;
@@ -619,9 +641,17 @@ static int pt__otlp_end(pt_exporter *ex, unsigned node, const pt_event *ev) {
 
 static int pt__otlp_event(pt_exporter *ex, unsigned node, const pt_event *ev) {
   pt__otlp_state *st = ex->state;
-  int rc = pt_request_add_event(st->req, node, ev);
-  if (rc != PT_OK || pt_trace_id_is_zero(&ev->trace_id)) {
-    return rc;
+  int call = ev->kind == PT_EV_APP_COMMAND && (ev->flags & PT_EVENT_HAS_PEER) &&
+             !pt_trace_id_is_zero(&ev->trace_id);
+  if (st->calls_open > 0 || call) {
+    int rc = pt_request_add_event(st->req, node, ev);
+    if (rc != PT_OK) {
+      return rc;
+    }
+    st->req_used = 1;
+  }
+  if (pt_trace_id_is_zero(&ev->trace_id)) {
+    return PT_OK;
   }
   switch (ev->kind) {
   case PT_EV_APP_START:
