@@ -6,6 +6,8 @@ shifted and rate-changed by libfaketime (p2p_demo --skew / --skew-seed,
 examples/p2p/demo_skew.h), for offsets from -10 s to +10 s and drifts up to
 +-100 ppm; then `peertrace clocks --json` on the nodes' dumps, and checks
 per node:
+  - libfaketime acted: each node's clock was the asked offset away from the
+    kernel's at its start (within 1 ms);
   - the reference is node 0 (the first dump), every other node is aligned;
   - |estimate - injected| <= bound_us over the node's whole recorded span
     (both ends: estimate and truth are both linear in the node's time, so
@@ -141,6 +143,14 @@ def check_case(name, skew_args, demo, peertrace, out, ntp):
     rtt_true = true_min_rtt(packet_pairs(peertrace, dumps, ids), truths)
     fails, wide = [], []
     ref = 0
+    # libfaketime acted, with the skew asked for: each node's clock, read
+    # at its start (well within a second of its exec, 100 us of drift at
+    # most), is the nominal offset away from the kernel's.
+    for e in skew:
+        if abs(e["measured_offset_us"] - e["offset_s"] * 1e6) > 1000:
+            fails.append("node%d: clock %+.6f s off at start, %+.6f s asked" %
+                         (e["index"], e["measured_offset_us"] / 1e6,
+                          e["offset_s"]))
     if doc["reference"] != ids[ref]:
         fails.append("reference is %s, not node0 %s" %
                      (doc["reference"], ids[ref]))
