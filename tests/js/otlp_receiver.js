@@ -8,6 +8,8 @@
 //   flaky     503 with Retry-After: 0 twice, then as ok
 //   refuse    400 with a message, always
 //   partial   200 with partialSuccess.rejectedSpans 1
+//   count     (benchmarks) JSON.parse only, no protobuf decoding, no copy:
+//             appends the request's span count to DIR/received.jsonl
 // Runs until killed.
 'use strict';
 const fs = require('fs');
@@ -53,6 +55,15 @@ const server = http.createServer((req, res) => {
       return answer(res, 415, '{"message":"not application/json"}');
     }
     const text = Buffer.concat(chunks).toString('utf8');
+    if (mode === 'count') {
+      const json = JSON.parse(text);
+      let n = 0;
+      for (const rs of json.resourceSpans) {
+        for (const ss of rs.scopeSpans) n += ss.spans.length;
+      }
+      fs.appendFileSync(path.join(dir, 'received.jsonl'), `${n}\n`);
+      return answer(res, 200, '{}');
+    }
     let message;
     try {
       const json = JSON.parse(text);
