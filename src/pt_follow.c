@@ -48,7 +48,9 @@ int pt_follow_create(pt_follow **out, const pt_log *log, unsigned flags) {
     return PT_ERR_NOMEM;
   }
   f->log = log;
-  /* A poll reads each slot at most once: it never allocates. */
+  /* A poll reads each slot at most once: room for the whole ring (its sort
+   * takes scratch, and sorts in place without it: a poll cannot fail for
+   * memory). */
   f->out = malloc(log->capacity * sizeof *f->out);
   if (f->out == NULL || pt__records_grow(&f->items, log->capacity) != PT_OK) {
     pt_follow_destroy(f);

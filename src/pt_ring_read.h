@@ -124,9 +124,12 @@ static inline void pt__records_keep(pt__records *r) {
 }
 
 /*
- * Puts order[0..count) in (timestamp, ticket) order.  Records read from
- * one chunk usually arrive in order already: then there is no sort.  Never
- * allocates.  Records kept after a sort are sorted in by the next one.
+ * Puts order[0..count) in (timestamp, ticket) order: a natural merge sort
+ * (a pass or a few for records read in slot order, which come in few
+ * ascending runs).  Already in order: no sort.  The merges take scratch of
+ * 24 bytes a record, freed before it returns; without memory for it, qsort
+ * sorts in place: never fails.  Records kept after a sort are sorted in by
+ * the next one.
  */
 void pt__records_sort(pt__records *r);
 
@@ -177,7 +180,8 @@ typedef struct pt__ring_snapshot pt__ring_snapshot;
  * CLI does, if that matters.
  *
  * Cost: one pass over the ring's slots, a sort of 24-byte keys, and
- * pt_log_get_stats; memory: 160 bytes per slot of capacity, until freed.
+ * pt_log_get_stats; memory: 160 bytes per slot of capacity, until freed
+ * (and 24 a record while it sorts).
  * Returns PT_OK (*out set), PT_ERR_INVALID (NULL argument), PT_ERR_NOMEM.
  */
 int pt__ring_snapshot_take(const pt_log *log, pt__ring_snapshot **out);
