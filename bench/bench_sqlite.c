@@ -66,8 +66,8 @@ static double export_once(pt_pipeline *p, const char *db_path, double *cpu) {
                       SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE |
                           SQLITE_OPEN_NOMUTEX,
                       NULL) != SQLITE_OK ||
-      sqlite3_exec(db, "PRAGMA journal_mode=OFF; PRAGMA synchronous=OFF", NULL,
-                   NULL, NULL) != SQLITE_OK) {
+      sqlite3_exec(db, PT_SQLITE_NEW_FILE_PRAGMAS, NULL, NULL, NULL) !=
+          SQLITE_OK) {
     fprintf(stderr, "bench_sqlite: %s: %s\n", db_path, sqlite3_errmsg(db));
     return -1;
   }

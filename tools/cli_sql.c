@@ -69,11 +69,8 @@ int cli_export_sqlite(cli_args *a, cli_inputs *in) {
   if (failed) {
     cli_error(a->output, "SQLite: %s", db ? sqlite3_errmsg(db) : "no memory");
   }
-  /* A new file no one else reads yet: no journal; synced once, below. */
-  if (!failed && sqlite3_exec(db,
-                              "PRAGMA journal_mode=OFF; PRAGMA "
-                              "synchronous=OFF",
-                              NULL, NULL, NULL) != SQLITE_OK) {
+  if (!failed && sqlite3_exec(db, PT_SQLITE_NEW_FILE_PRAGMAS, NULL, NULL,
+                              NULL) != SQLITE_OK) {
     cli_error(a->output, "SQLite: %s", sqlite3_errmsg(db));
     failed = 1;
   }

@@ -71,6 +71,18 @@ extern "C" {
 struct sqlite3;
 
 /*
+ * The settings for a new database file that nothing else reads until the
+ * export is done (what `peertrace export sqlite` runs before
+ * pt_sqlite_export): 16 KiB pages (an eighth less CPU than the default
+ * 4 KiB in bench_sqlite), no rollback journal and no fsync (a failed
+ * export is thrown away whole, not repaired), the file locked for the
+ * connection alone.
+ */
+#define PT_SQLITE_NEW_FILE_PRAGMAS                                             \
+  "PRAGMA page_size=16384; PRAGMA journal_mode=OFF; PRAGMA synchronous=OFF;"   \
+  " PRAGMA locking_mode=EXCLUSIVE"
+
+/*
  * pt_sqlite_export: creates the schema above in db (which must not have
  * these tables yet) and fills it from every event of p that passes its
  * filter, from the first, in one transaction (rolled back on failure).
