@@ -1375,8 +1375,11 @@ PT_API void pt_exporter_free(pt_exporter *ex);
  * trace *trace_id, or every event if trace_id is NULL, in time order, as
  * one node (the log's node id), to fp.  Takes the same consistent look at
  * the ring as the queries (writers go on).  namer may be NULL.
- * Returns PT_OK; PT_ERR_INVALID for NULL log/fp or an unknown format;
- * PT_ERR_NOMEM; PT_ERR_IO.  Thread-safety: safe with concurrent writers.
+ * Returns PT_OK; PT_ERR_INVALID for NULL log/fp or an unknown format, or
+ * for PT_EXPORT_QLOG events of more than one connection (one qlog trace is
+ * one connection: give the trace); PT_ERR_NOT_FOUND for PT_EXPORT_QLOG
+ * without any event; PT_ERR_NOMEM; PT_ERR_IO.  Thread-safety: safe with
+ * concurrent writers.
  */
 PT_API int pt_log_export(const pt_log *log, const pt_trace_id *trace_id,
                          pt_export_format format, pt_app_namer namer,
