@@ -259,10 +259,16 @@ static int cli_hex_prefix(const char *option, const char *value, char *out,
     return -1;
   }
   /* Checked by pt_hex on whole bytes: an odd prefix gets a '0' to test. */
-  char even[65];
+  char even[66];
   uint8_t bytes[32];
-  snprintf(even, sizeof even, "%s%s", value, len % 2 ? "0" : "");
-  if (max > 64 || pt__hex_decode(even, bytes, (len + 1) / 2, 0) != 0) {
+  if (max > 64) {
+    cli_error(option, "at most 64 hex digits");
+    return -1;
+  }
+  memcpy(even, value, len);
+  even[len] = '0'; /* read only if len is odd */
+  even[len + 1] = '\0';
+  if (pt__hex_decode(even, bytes, (len + 1) / 2, 0) != 0) {
     cli_error(option, "\"%s\" is not hex", value);
     return -1;
   }
