@@ -354,6 +354,25 @@ rc, _, err = run("export", "qlog", "--split", split, "--since", "+11.9ms",
                  untraced)
 check(rc == 1 and "none of the 2 matching events has a connection or trace id" in err,
       "--split of untraced events only: exit %s, %s" % (rc, err))
+# One qlog file is one connection: the relay's two refused with -o, one
+# picked with --conn (16 hex digits).
+relay = os.path.join(SAMPLES, "skewed", "relay.ptd")
+two = absent("two.sqlog")
+rc, _, err = run("export", "qlog", "-o", two, relay)
+check(rc == 1 and "one connection per file" in err and "--conn" in err and
+      not os.path.exists(two), "qlog of two connections: %s %s" % (rc, err))
+rc, _, err = run("export", "qlog", "--conn", "C11E47000000B2C3", "-o", two,
+                 relay)
+check(rc == 0 and '"group_id":"c11e47000000b2c3"' in open(two).read() and
+      '"group_id":"c11e47000000a1b2"' not in open(two).read(),
+      "--conn picks one connection: " + err)
+rc, out, _ = run("filter", "--conn", "c11e47000000a1b2", relay)
+check(rc == 0 and len(event_rows(out)) > 0 and
+      all("conn=c11e47000000a1b2" in r for r in event_rows(out)),
+      "filter --conn: only that connection's events")
+for bad in ("c11e47", "zz11e47000000b2c3", "0000000000000000"):
+    rc, _, err = run("filter", "--conn", bad, relay)
+    check(rc == 2 and "--conn" in err, "--conn %s refused: %s" % (bad, err))
 rc, _, err = run("export", "qlog", "--split", CLIENT, CLIENT)
 check(rc == 1 and "client.ptd: Not a directory" in err, "--split FILE: " + err)
 rc, out, err = run("export", "qlog", "--split", split, "--force", CLIENT)

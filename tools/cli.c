@@ -244,6 +244,8 @@ const char cli_filter_help[] =
     "                  TIME: Unix microseconds, or +N[us|ms|s] after the\n"
     "                  first event of the inputs (e.g. +1.5ms)\n"
     "  --kind K[,K..]  events of these kinds (packet_sent, app_end, ...)\n"
+    "  --conn HEX      events of the connection whose identity is HEX (16\n"
+    "                  hex digits, as export json and qlog --split name it)\n"
     "                  Each filter at most once; --since before --until.\n";
 
 void cli_filter_init(cli_filter *f) {
@@ -274,6 +276,27 @@ static int cli_hex_prefix(const char *option, const char *value, char *out,
   }
   for (size_t i = 0; i <= len; i++) {
     out[i] = (char)tolower((unsigned char)value[i]);
+  }
+  return 0;
+}
+
+/* Parses --conn's 16 hex digits (not 0: that is "none"). */
+static int cli_conn_value(const char *value, uint64_t *conn) {
+  uint8_t bytes[8];
+  if (strlen(value) != 16 || pt__hex_decode(value, bytes, 8, 0) != 0) {
+    cli_error("--conn",
+              "expected a connection identity of 16 hex digits "
+              "(e.g. c11e47000000a1b2), got \"%s\"",
+              value);
+    return -1;
+  }
+  *conn = 0;
+  for (int i = 0; i < 8; i++) {
+    *conn = *conn << 8 | bytes[i];
+  }
+  if (*conn == 0) {
+    cli_error("--conn", "0000000000000000 is no connection");
+    return -1;
   }
   return 0;
 }
@@ -311,9 +334,10 @@ static int cli_kinds(const char *value, uint32_t *kinds) {
 
 int cli_filter_option(cli_filter *f, int argc, char **argv, int *i) {
   const char *opt = argv[*i];
-  const char *names[] = {"--trace", "--peer", "--since", "--until", "--kind"};
+  const char *names[] = {"--trace", "--peer", "--since",
+                         "--until", "--kind", "--conn"};
   int which = -1;
-  for (int k = 0; k < 5; k++) {
+  for (int k = 0; k < 6; k++) {
     if (strcmp(opt, names[k]) == 0) {
       which = k;
     }
@@ -345,6 +369,8 @@ int cli_filter_option(cli_filter *f, int argc, char **argv, int *i) {
   case 3:
     f->until = value;
     return 1;
+  case 5:
+    return cli_conn_value(value, &f->conn) == 0 ? 1 : -1;
   default:
     return cli_kinds(value, &f->kinds) == 0 ? 1 : -1;
   }
@@ -407,6 +433,7 @@ static void cli_filter_build(cli_filter *f) {
   lib->kinds = f->kinds;
   lib->since_us = f->since_us;
   lib->until_us = f->until_us;
+  lib->conn = f->conn;
 }
 
 int cli_filter_resolve(cli_filter *f, const cli_inputs *in) {

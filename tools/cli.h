@@ -168,6 +168,7 @@ typedef struct cli_filter {
   uint64_t since_us;
   uint64_t until_us; /* exclusive; UINT64_MAX = no bound */
   uint32_t kinds;    /* bit per kind; 0 = any */
+  uint64_t conn;     /* --conn: connection identity; 0 = any */
   unsigned given;    /* bit per filter option seen, to refuse repeats */
   /*
    * Where relative times count from: the inputs' first event or, with
@@ -182,8 +183,8 @@ typedef struct cli_filter {
 void cli_filter_init(cli_filter *f);
 /*
  * Consumes a filter option at argv[*i] (--trace, --peer, --since, --until,
- * --kind), advancing *i past its value.  Returns 1 if consumed, 0 if not a
- * filter option, -1 on a bad value (message printed).
+ * --kind, --conn), advancing *i past its value.  Returns 1 if consumed, 0 if
+ * not a filter option, -1 on a bad value (message printed).
  */
 int cli_filter_option(cli_filter *f, int argc, char **argv, int *i);
 /* Resolves --since/--until against the inputs (then f->lib holds the

@@ -261,7 +261,7 @@ static int cli_export_one(cli_args *a, cli_inputs *in,
     /* The one refusal of pt_exporter_write left: a second connection. */
     cli_error(name, "qlog holds one connection per file, and these events "
                     "are of more than one: use --split DIR (a file per "
-                    "connection) or narrow with --trace");
+                    "connection) or pick one with --conn");
   } else if (failed && push == NULL) {
     cli_export_error(name, fp, rc, saved);
   }
