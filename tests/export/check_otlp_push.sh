@@ -4,7 +4,8 @@
 # (tests/js/otlp_receiver.js, decoding with the opentelemetry-proto types)
 # on the P2P demo's dumps: what it receives is, line for line, the file
 # export (checked again with tests/js/check_otlp.js); a 503-then-200
-# receiver is retried; a refusing receiver, a partial success and an
+# receiver is retried, a 429 with Retry-After: 1 a second later; a refusing
+# receiver, a partial success and an
 # unreachable port are errors that say so and count what was not delivered.
 set -eu
 demo=$1 peertrace=$2 out=$3 src=$4 node_dir=$5
@@ -66,6 +67,17 @@ stop
 cmp "$out/flaky/received.jsonl" "$out/file.otlp" || fail "retried push differs"
 grep -q "$spans spans sent in [0-9]* requests (2 retries)" "$out/flaky/err" ||
   fail "retries not counted: $(cat "$out/flaky/err")"
+
+# 429 with Retry-After: 1: the retry waits that second (not the 200 ms
+# backoff).
+start later
+push later
+stop
+[ "$rc" = 0 ] || fail "push after a 429: exit $rc"
+[ "$(head -2 "$out/later/log" | tr '\n' ' ')" = "429 200 " ] ||
+  fail "429 receiver answered: $(tr '\n' ' ' <"$out/later/log")"
+gap=$(awk 'NR == 1 {a = $1} NR == 2 {print $1 - a}' "$out/later/times")
+[ "$gap" -ge 950 ] || fail "Retry-After: 1 not honoured: retried after $gap ms"
 
 start refuse
 push refuse

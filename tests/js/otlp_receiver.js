@@ -6,6 +6,7 @@
 // DIR/received.jsonl and the status it answered to DIR/log.  MODE:
 //   ok        200 {} for every valid request (400 for an invalid one)
 //   flaky     503 with Retry-After: 0 twice, then as ok
+//   later     429 with Retry-After: 1 once, then as ok
 //   refuse    400 with a message, always
 //   partial   200 with partialSuccess.rejectedSpans 1
 //   count     (benchmarks) JSON.parse only, no protobuf decoding, no copy:
@@ -39,6 +40,7 @@ function hexIds(v) {
 
 function answer(res, status, body, headers) {
   fs.appendFileSync(path.join(dir, 'log'), `${status}\n`);
+  fs.appendFileSync(path.join(dir, 'times'), `${Date.now()}\n`);
   res.writeHead(status, Object.assign({'Content-Type': 'application/json'}, headers || {}));
   res.end(body);
 }
@@ -80,6 +82,9 @@ const server = http.createServer((req, res) => {
     }
     if (mode === 'flaky' && count <= 2) {
       return answer(res, 503, '{"message":"busy"}', {'Retry-After': '0'});
+    }
+    if (mode === 'later' && count === 1) {
+      return answer(res, 429, '{"message":"slow down"}', {'Retry-After': '1'});
     }
     if (mode === 'refuse') {
       return answer(res, 400, '{"message":"this collector takes nothing"}');
