@@ -18,6 +18,7 @@ JOBS=${JOBS:-$(nproc)}
 NPM_DIR=${PT_NPM_DIR:-$ROOT/build/npm}
 
 failures=() # "what: first error line"
+not_run=()  # "config: test (Disabled)": registered, but not run
 total_pass=0
 total_fail=0
 configs_run=0
@@ -32,6 +33,7 @@ summary() {
     echo "configurations: $configs_run; failed: ${failures[*]%%:*}"
   fi
   echo "$total_pass passed, $total_fail failed"
+  for f in "${not_run[@]}"; do echo "NOT RUN $f"; done
 }
 
 # first_error LOG: the first CMake error of LOG (with the two lines that say
@@ -119,10 +121,18 @@ for entry in "${configs[@]}"; do
     continue
   fi
   read -r all bad <<<"$counts"
+  while read -r t; do
+    [ -n "$t" ] && not_run+=("$name: $t")
+  done < <(sed -n '/^The following tests did not run:/,/^$/p' "$dir/ctest.log" |
+    grep -E '^\s+[0-9]+ - ' | sed -E 's/^\s+[0-9]+ - //')
   total_pass=$((total_pass + all - bad))
   total_fail=$((total_fail + bad))
   if [ "$status" -ne 0 ] || [ "$bad" -ne 0 ]; then
-    failures+=("$name: ctest: $bad of $all failed: $(grep -m1 -E '^\s+[0-9]+ - ' "$dir/ctest.log" | sed -E 's/^\s+//')")
+    # The first test under "The following tests FAILED:" (not one of the
+    # tests that did not run, listed before them).
+    first=$(sed -n '/^The following tests FAILED:/,$p' "$dir/ctest.log" |
+      grep -m1 -E '^\s+[0-9]+ - ' | sed -E 's/^\s+//')
+    failures+=("$name: ctest: $bad of $all failed: ${first:-exit status $status}")
   fi
 done
 

@@ -82,7 +82,7 @@
 #define PT__FIELDS_stream_frame(F)                                             \
   F(U64, pn)                                                                   \
   F(U64, stream_id)                                                            \
-  F(U64, offset) F(U32, length) F(U8, space) F(BOOL, fin) F(BOOL, sent)        \
-      F(CONN, conn)
+  F(U64, offset)                                                               \
+  F(U32, length) F(U8, space) F(BOOL, fin) F(BOOL, sent) F(CONN, conn)
 
 #endif /* PEERTRACE_PT_EVENTS_H */
