@@ -54,6 +54,8 @@
 #define PT__OTLP_RESOURCE_BYTES 4096u
 /* Spans that wait for their batch (and a pt_request query per batch). */
 #define PT__OTLP_BATCH_SPANS 2048u
+/* ... or fewer when they hold this many events (128 bytes each: 8 MiB). */
+#define PT__OTLP_BATCH_EVENTS 65536u
 
 enum { PT__OTLP_INTERNAL = 1, PT__OTLP_SERVER = 2, PT__OTLP_CLIENT = 3 };
 
@@ -80,8 +82,9 @@ typedef struct pt__otlp_state {
   size_t open_count, open_cap;
   pt__otlp_span *done; /* finished, waiting for their batch */
   size_t done_count, done_cap;
-  pt__u64map ranks; /* (node, trace, kind, peer) -> a = spans so far */
-  pt__u64map calls; /* (trace, caller, callee) -> a = calls, b = answered */
+  size_t done_events; /* span events the finished spans hold */
+  pt__u64map ranks;   /* (node, trace, kind, peer) -> a = spans so far */
+  pt__u64map calls;   /* (trace, caller, callee) -> a = calls, b = answered */
   /*
    * The events since the first call still open or unwritten, for the
    * calls' packets: a call's packets come after its command, so nothing
@@ -445,6 +448,7 @@ static int pt__otlp_flush(pt_exporter *ex) {
     free(st->done[i].events);
   }
   st->done_count = 0;
+  st->done_events = 0;
   if (rc == PT_OK && st->calls_open == 0 && st->req_used) {
     rc = pt__otlp_request_new(ex); /* no call left to need them */
   }
@@ -528,7 +532,11 @@ static int pt__otlp_close(pt_exporter *ex, size_t i, uint64_t end_us,
   }
   *d = *s;
   st->open[i] = st->open[--st->open_count];
-  return st->done_count >= PT__OTLP_BATCH_SPANS ? pt__otlp_flush(ex) : PT_OK;
+  st->done_events += d->event_count;
+  return st->done_count >= PT__OTLP_BATCH_SPANS ||
+                 st->done_events >= PT__OTLP_BATCH_EVENTS
+             ? pt__otlp_flush(ex)
+             : PT_OK;
 }
 
 /* The latest open span of (node, trace) of the given kinds (bit 1 << kind). */

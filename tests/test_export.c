@@ -784,7 +784,8 @@ static void test_conn_sent_and_frames_named(void **state) {
 
 static void test_otlp_lines_under_1mib(void **state) {
   (void)state;
-  enum { SPANS = 200, EVENTS = 130 };
+  /* 600 spans of 128 kept events: two batches (PT__OTLP_BATCH_EVENTS). */
+  enum { SPANS = 600, EVENTS = 130 };
   char *text = NULL;
   size_t size = 0;
   FILE *fp = open_memstream(&text, &size);
@@ -797,6 +798,7 @@ static void test_otlp_lines_under_1mib(void **state) {
     pt_event ev = app_event(PT_EV_APP_START, t++);
     ev.trace_id.bytes[15] = (uint8_t)i;
     ev.trace_id.bytes[14] = (uint8_t)(i >> 8);
+    ev.trace_id.bytes[13] = 1; /* never all zero */
     assert_int_equal(pt_exporter_write(ex, index, &ev), PT_OK);
     pt_trace_id trace = ev.trace_id;
     for (unsigned k = 0; k < EVENTS; k++) {
