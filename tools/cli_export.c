@@ -414,9 +414,10 @@ int cli_export(int argc, char **argv) {
   }
   pt_trace_id svg_trace;
   uint64_t first_us;
-  /* svg, otlp: the packets of the request's hops are in its connections'
-   * events */
-  if ((format == PT_EXPORT_SVG || format == PT_EXPORT_OTLP) &&
+  /* svg, otlp, chrome: the packets of the request's hops are in its
+   * connections' events */
+  if ((format == PT_EXPORT_SVG || format == PT_EXPORT_OTLP ||
+       format == PT_EXPORT_CHROME) &&
       pt_trace_id_from_hex(a.filter.trace_prefix, strlen(a.filter.trace_prefix),
                            &svg_trace) == PT_OK &&
       cli_trace_conns(&in, &svg_trace, &a.conns, &first_us) != 0) {

@@ -26,6 +26,20 @@ python3 "$src/export/check_json.py" chrome "$out/trace.json"
 # request and reply hops, and many packets.
 NODE_PATH="$node_dir/node_modules" node "$src/js/check_chrome.mjs" \
   "$out/trace.json" "$out/events.json" '{"request": 6, "reply": 6, "packet": 50}'
+# --trace: one request, with the packets of its connections drawn too.
+trace=$(python3 -c '
+import json, sys
+for e in json.load(open(sys.argv[1]))["events"]:
+    if e["kind"] == "app_command" and e["peer_id"]:
+        print(e["trace_id"]); break' "$out/events.json")
+"$peertrace" export chrome --trace "$trace" -o "$out/one.json" "$out/dumps"/*.ptd
+python3 - "$out/one.json" <<'PY'
+import collections, json, sys
+flows = collections.Counter(e["name"] for e in json.load(open(sys.argv[1]))["traceEvents"]
+                            if e.get("ph") == "f")
+assert flows["request"] >= 1 and flows["reply"] >= 1 and flows["packet"] >= 2, flows
+print("check_chrome_demo: --trace:", dict(flows))
+PY
 # The checker must refuse an export that breaks the rules: an overlapping
 # slice (the first request slice made to end 1 s later) and a v2 flow.
 python3 - "$out/trace.json" "$out/broken1.json" "$out/broken2.json" <<'PY'
