@@ -6,6 +6,8 @@
 #define _GNU_SOURCE /* fopencookie */
 #include <peertrace/pt_otlp_push.h>
 
+#include "pt_otlp_proto.h"
+
 #include <curl/curl.h>
 #include <errno.h>
 #include <stdlib.h>
@@ -24,6 +26,7 @@ struct pt_otlp_push {
   size_t len, cap;
   int failed; /* a request failed: every later write fails */
   pt_otlp_push_stats stats;
+  pt__pb_buf proto; /* the request in protobuf (options.protobuf) */
   char error[2600]; /* url (<= 2047) + reason */
   /* The answer of the attempt in progress. */
   char body[PT__PUSH_BODY_MAX + 1];
@@ -108,8 +111,22 @@ static int pt__push_retryable(CURLcode res, long status) {
 static int pt__push_send(pt_otlp_push *p, const char *text, size_t len) {
   uint64_t spans = pt__push_span_count(text, len);
   unsigned wait = p->opt.backoff_ms;
-  curl_easy_setopt(p->curl, CURLOPT_POSTFIELDS, text);
-  curl_easy_setopt(p->curl, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)len);
+  if (p->opt.protobuf) {
+    int rc = pt__otlp_json_to_proto(text, len, &p->proto);
+    if (rc != PT_OK) {
+      p->stats.spans_failed += spans;
+      snprintf(p->error, sizeof p->error,
+               "%s: could not encode a request as protobuf: %s", p->url,
+               pt_strerror(rc));
+      return -1;
+    }
+    curl_easy_setopt(p->curl, CURLOPT_POSTFIELDS, (const char *)p->proto.data);
+    curl_easy_setopt(p->curl, CURLOPT_POSTFIELDSIZE_LARGE,
+                     (curl_off_t)p->proto.len);
+  } else {
+    curl_easy_setopt(p->curl, CURLOPT_POSTFIELDS, text);
+    curl_easy_setopt(p->curl, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)len);
+  }
   for (unsigned attempt = 1;; attempt++) {
     p->body_len = 0;
     p->body[0] = '\0';
@@ -241,7 +258,9 @@ int pt_otlp_push_new(pt_otlp_push **out, const char *endpoint,
   p->opt.max_backoff_ms = p->opt.max_backoff_ms ? p->opt.max_backoff_ms : 5000;
   p->opt.timeout_ms = p->opt.timeout_ms ? p->opt.timeout_ms : 10000;
   p->curl = curl_easy_init();
-  p->headers = curl_slist_append(NULL, "Content-Type: application/json");
+  p->headers = curl_slist_append(
+      NULL, p->opt.protobuf ? "Content-Type: application/x-protobuf"
+                            : "Content-Type: application/json");
   cookie_io_functions_t io = {NULL, pt__push_write, NULL, pt__push_close};
   p->stream =
       p->curl != NULL && p->headers != NULL ? fopencookie(p, "w", io) : NULL;
@@ -307,5 +326,6 @@ void pt_otlp_push_free(pt_otlp_push *p) {
   }
   curl_slist_free_all(p->headers);
   free(p->line);
+  free(p->proto.data);
   free(p);
 }

@@ -22,10 +22,11 @@ int cli_recent(int argc, char **argv);
 int cli_stats(int argc, char **argv);
 int cli_merge(int argc, char **argv);
 int cli_export(int argc, char **argv);
-/* export otlp --endpoint (cli_export_push.c): opens the push (its stream in
+/* export otlp --endpoint (cli_export_push.c): opens the push (protobuf: 1
+ * for application/x-protobuf; its stream in
  * *fp) or says why not, -1; closes it, printing its counts: 0, or -1 if
  * anything was not delivered or failed. */
-int cli_push_open(const char *endpoint, FILE **fp, void **push);
+int cli_push_open(const char *endpoint, int protobuf, FILE **fp, void **push);
 int cli_push_close(void *push, int failed);
 int cli_tail(int argc, char **argv);
 int cli_clocks(int argc, char **argv);

@@ -44,6 +44,7 @@ static int cli_nothing_to_export(const char *what) {
 static const char *cli_otlp_service;
 /* --endpoint URL (otlp): push to a collector instead of writing a file. */
 static const char *cli_otlp_endpoint;
+static int cli_otlp_protobuf; /* --protobuf: application/x-protobuf */
 
 typedef struct cli_split_file {
   pt_exporter *ex;
@@ -229,7 +230,7 @@ static int cli_export_one(cli_args *a, cli_inputs *in,
   void *push = NULL;
   if (cli_otlp_endpoint != NULL) {
     name = cli_otlp_endpoint;
-    if (cli_push_open(cli_otlp_endpoint, &fp, &push) != 0) {
+    if (cli_push_open(cli_otlp_endpoint, cli_otlp_protobuf, &fp, &push) != 0) {
       return CLI_EXIT_ERROR;
     }
   } else if (a->output != NULL &&
@@ -305,6 +306,18 @@ static int cli_take_option(int *argc, char **argv, const char *name,
   return 0;
 }
 
+/* Takes the flag "--NAME" out of argv: 1 if it was there. */
+static int cli_take_flag(int *argc, char **argv, const char *name) {
+  for (int i = 1; i < *argc && strcmp(argv[i], "--") != 0; i++) {
+    if (strcmp(argv[i], name) == 0) {
+      memmove(&argv[i], &argv[i + 1], (size_t)(*argc - i) * sizeof *argv);
+      *argc -= 1;
+      return 1;
+    }
+  }
+  return 0;
+}
+
 int cli_export(int argc, char **argv) {
   cli_args a;
   cli_inputs in;
@@ -314,8 +327,10 @@ int cli_export(int argc, char **argv) {
       cli_take_option(&argc, argv, "--endpoint", &endpoint) != 0) {
     return CLI_EXIT_USAGE;
   }
+  int protobuf = cli_take_flag(&argc, argv, "--protobuf");
   cli_otlp_service = service;
   cli_otlp_endpoint = endpoint;
+  cli_otlp_protobuf = protobuf;
   int rc = cli_start(
       argc, argv,
       CLI_ARG_FILTER | CLI_ARG_OUTPUT | CLI_ARG_FORMAT | CLI_ARG_SPLIT |
@@ -348,7 +363,8 @@ int cli_export(int argc, char **argv) {
       "  --service PREFIX  otlp: service.name PREFIX-<node> (default\n"
       "                  peertrace-<node>, node: 8 hex digits of its id)\n"
       "  --endpoint URL  otlp: POST to a collector's OTLP/HTTP endpoint\n"
-      "                  (URL/v1/traces, JSON encoding) instead of writing;\n"
+      "                  (URL/v1/traces, JSON; --protobuf: protobuf)\n"
+      "                  instead of writing;\n"
       "                  retries 429/502/503/504 and connection errors up\n"
       "                  to 5 attempts with backoff, then prints the spans\n"
       "                  sent, rejected and not delivered; exit 1 if any\n"
@@ -389,6 +405,11 @@ int cli_export(int argc, char **argv) {
   }
   if ((service != NULL || endpoint != NULL) && format != PT_EXPORT_OTLP) {
     cli_error(argv[0], "--service and --endpoint are for otlp");
+    cli_stop(&a, &in);
+    return CLI_EXIT_USAGE;
+  }
+  if (protobuf && endpoint == NULL) {
+    cli_error(argv[0], "--protobuf is for --endpoint");
     cli_stop(&a, &in);
     return CLI_EXIT_USAGE;
   }

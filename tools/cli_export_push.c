@@ -5,13 +5,17 @@
 #include "cli_commands.h"
 
 #include <stdio.h>
+#include <string.h>
 
 #if defined(PT_CLI_OTLP_PUSH) && PT_CLI_OTLP_PUSH
 #include <peertrace/pt_otlp_push.h>
 
-int cli_push_open(const char *endpoint, FILE **fp, void **push) {
+int cli_push_open(const char *endpoint, int protobuf, FILE **fp, void **push) {
   pt_otlp_push *p = NULL;
-  int rc = pt_otlp_push_new(&p, endpoint, NULL);
+  pt_otlp_push_options opt;
+  memset(&opt, 0, sizeof opt);
+  opt.protobuf = protobuf;
+  int rc = pt_otlp_push_new(&p, endpoint, &opt);
   if (rc != PT_OK) {
     cli_error(endpoint, "%s",
               rc == PT_ERR_INVALID ? "not an http:// or https:// URL"
@@ -46,7 +50,8 @@ int cli_push_close(void *push, int failed) {
 
 #else
 
-int cli_push_open(const char *endpoint, FILE **fp, void **push) {
+int cli_push_open(const char *endpoint, int protobuf, FILE **fp, void **push) {
+  (void)protobuf;
   (void)fp;
   (void)push;
   cli_error(endpoint, "this peertrace was built without libcurl (CMake "

@@ -4,12 +4,13 @@
  * A pt_otlp_push is a FILE stream to give to pt_exporter_new with
  * PT_EXPORT_OTLP: every line the exporter writes (one whole
  * ExportTraceServiceRequest, OTLP/JSON) is POSTed to the endpoint's
- * /v1/traces with Content-Type application/json, the OTLP/HTTP JSON
- * encoding, as soon as it is complete.  Per the OTLP specification, a
- * request answered 429, 502, 503 or 504, or that could not connect or timed
- * out, is retried with exponential backoff (options below; a Retry-After of
- * seconds is honoured, up to max_backoff_ms), a bounded number of times.
- * Anything else that is not 2xx refuses the request.  A request that
+ * /v1/traces as soon as it is complete, with Content-Type application/json
+ * (the OTLP/HTTP JSON encoding) or, with options.protobuf, encoded as the
+ * protobuf message with Content-Type application/x-protobuf.  Per the OTLP
+ * specification, a request answered 429, 502, 503 or 504, or that could not
+ * connect or timed out, is retried with exponential backoff (options below; a
+ * Retry-After of seconds is honoured, up to max_backoff_ms), a bounded number
+ * of times. Anything else that is not 2xx refuses the request.  A request that
  * finally fails fails the stream's write, so the exporter stops with
  * PT_ERR_IO; pt_otlp_push_error says why (unreachable, refused with
  * status and body, gave up after N attempts) and the counts say how many
@@ -48,6 +49,9 @@ typedef struct pt_otlp_push_options {
                               each (default 200) */
   unsigned max_backoff_ms; /* longest wait, Retry-After included (5000) */
   unsigned timeout_ms;     /* per attempt: connect and answer (10000) */
+  int protobuf;            /* 1: send application/x-protobuf (each line
+                              encoded as the opentelemetry-proto message);
+                              0: application/json */
 } pt_otlp_push_options;
 
 typedef struct pt_otlp_push_stats {

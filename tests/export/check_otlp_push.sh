@@ -3,7 +3,8 @@
 # peertrace export otlp --endpoint against a local OTLP/HTTP receiver
 # (tests/js/otlp_receiver.js, decoding with the opentelemetry-proto types)
 # on the P2P demo's dumps: what it receives is, line for line, the file
-# export (checked again with tests/js/check_otlp.js); a 503-then-200
+# export (checked again with tests/js/check_otlp.js), and with --protobuf
+# decodes to the same messages; a 503-then-200
 # receiver is retried, a 429 with Retry-After: 1 a second later; a refusing
 # receiver, a partial success and an
 # unreachable port are errors that say so and count what was not delivered.
@@ -57,6 +58,22 @@ grep -q "$spans spans sent in [0-9]* requests (0 retries), 0 rejected by the col
   "$out/ok/err" || fail "counts of a good push: $(cat "$out/ok/err")"
 NODE_PATH="$node_dir/node_modules" node "$src/js/check_otlp.js" \
   "$out/ok/received.jsonl" '{"parents_found": true, "cross_node_parents": 6}'
+
+# --protobuf: the same requests as protobuf messages, decoded by the
+# receiver with ExportTraceServiceRequest.decode: equal, message for
+# message, to the file export read with fromObject.
+start proto
+set +e
+"$peertrace" export otlp --protobuf --endpoint "$url" "$d"/*.ptd 2>"$out/proto/err"
+rc=$?
+set -e
+cat "$out/proto/err"
+stop
+[ "$rc" = 0 ] || fail "protobuf push: exit $rc"
+NODE_PATH="$node_dir/node_modules" node "$src/js/otlp_receiver.js" \
+  --normalize "$out/file.otlp" >"$out/proto/file.normal"
+cmp "$out/proto/received.jsonl" "$out/proto/file.normal" ||
+  fail "the protobuf requests decode to other messages than the file's"
 
 start flaky
 push flaky

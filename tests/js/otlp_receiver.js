@@ -11,7 +11,13 @@
 //   partial   200 with partialSuccess.rejectedSpans 1
 //   count     (benchmarks) JSON.parse only, no protobuf decoding, no copy:
 //             appends the request's span count to DIR/received.jsonl
+//   proto     takes application/x-protobuf only: decodes the body with
+//             ExportTraceServiceRequest.decode and appends the message, in
+//             the normal form below, to DIR/received.jsonl
 // Runs until killed.
+// otlp_receiver.js --normalize FILE: prints each OTLP/JSON line of FILE in
+// that normal form (protobufjs' toObject: 64-bit integers as strings, enums
+// as numbers, bytes as base64), to compare a protobuf push with the file.
 'use strict';
 const fs = require('fs');
 const http = require('http');
@@ -22,6 +28,8 @@ const Request =
     root.opentelemetry.proto.collector.trace.v1.ExportTraceServiceRequest;
 
 const [dir, mode] = process.argv.slice(2);
+const normalForm = (message) => JSON.stringify(
+    Request.toObject(message, {longs: String, enums: Number, bytes: String}));
 let count = 0;
 
 // OTLP/JSON ids are hex; protobufjs' fromObject wants bytes (or base64).
@@ -52,6 +60,21 @@ const server = http.createServer((req, res) => {
     count++;
     if (req.method !== 'POST' || req.url !== '/v1/traces') {
       return answer(res, 404, '{"message":"not /v1/traces"}');
+    }
+    if (mode === 'proto') {
+      if (req.headers['content-type'] !== 'application/x-protobuf') {
+        return answer(res, 415, '{"message":"not application/x-protobuf"}');
+      }
+      let message;
+      try {
+        message = Request.decode(Buffer.concat(chunks));
+        const err = Request.verify(message);
+        if (err) throw new Error(err);
+      } catch (e) {
+        return answer(res, 400, JSON.stringify({message: 'bad request: ' + e.message}));
+      }
+      fs.appendFileSync(path.join(dir, 'received.jsonl'), normalForm(message) + '\n');
+      return answer(res, 200, '{}');
     }
     if (req.headers['content-type'] !== 'application/json') {
       return answer(res, 415, '{"message":"not application/json"}');
@@ -97,6 +120,15 @@ const server = http.createServer((req, res) => {
     answer(res, 200, '{}');
   });
 });
+if (dir === '--normalize') {
+  for (const line of fs.readFileSync(mode, 'utf8').split('\n')) {
+    if (line === '') continue;
+    const json = JSON.parse(line);
+    hexIds(json);
+    console.log(normalForm(Request.fromObject(json)));
+  }
+  process.exit(0);
+}
 server.listen(0, '127.0.0.1', () => {
   fs.writeFileSync(path.join(dir, 'port.tmp'), String(server.address().port));
   fs.renameSync(path.join(dir, 'port.tmp'), path.join(dir, 'port'));
