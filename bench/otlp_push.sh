@@ -5,7 +5,8 @@
 # RUNS times (default 5) for each of its modes: "ok" decodes every request
 # with the opentelemetry-proto types (protobufjs) and appends it to a file,
 # as the push test's receiver does; "count" only parses the JSON and counts
-# the spans (closer to a collector's cost).  Wall time and peak RSS of the
+# the spans (closer to a collector's cost); "proto" is the push with
+# --protobuf to a receiver decoding it with ExportTraceServiceRequest.decode.  Wall time and peak RSS of the
 # peertrace process (/usr/bin/time), medians; and a check that the
 # receiver got every span of the file export.  Needs a bench build with libcurl
 # (PT_OTLP_PUSH) and the npm tools of tests/js/setup.sh in build/npm.
@@ -27,7 +28,7 @@ lines=$(wc -l <"$dir/file.otlp")
 printf 'export: %d spans in %d requests, %d bytes\n' "$spans" "$lines" \
   "$(stat -c %s "$dir/file.otlp")"
 median() { printf '%s\n' "$@" | sort -g | awk '{v[NR]=$1} END {print (NR%2) ? v[(NR+1)/2] : (v[NR/2]+v[NR/2+1])/2}'; }
-for mode in count ok; do
+for mode in count ok proto; do
   walls=()
   rsss=()
   for run in $(seq "$runs"); do
@@ -37,14 +38,18 @@ for mode in count ok; do
     pid=$!
     for _ in $(seq 100); do [ -f "$r/port" ] && break; sleep 0.1; done
     url=http://127.0.0.1:$(cat "$r/port")
+    encoding=()
+    [ "$mode" = proto ] && encoding=(--protobuf)
     /usr/bin/time -f '%e %M' -o "$dir/time" \
-      "$cli" export otlp --endpoint "$url" "${dumps[@]}" 2>"$dir/err"
+      "$cli" export otlp "${encoding[@]}" --endpoint "$url" "${dumps[@]}" 2>"$dir/err"
     read -r wall rss <"$dir/time"
     kill "$pid"
     wait "$pid" 2>/dev/null || true
     pid=
     if [ "$mode" = count ]; then
       got=$(awk '{n += $1} END {print n}' "$r/received.jsonl")
+    elif [ "$mode" = proto ]; then
+      got=$(grep -o '"spanId":' "$r/received.jsonl" | wc -l)
     else
       got=$(grep -o '"spanId":' "$r/received.jsonl" | wc -l)
     fi
