@@ -19,47 +19,19 @@
  * Usage: bench_align [RUNS] [DIR]   (defaults: 7, a fresh /tmp directory)
  */
 #define _GNU_SOURCE
-#include <fcntl.h>
-#include <spawn.h>
 #include <stdio.h>
-#include <sys/resource.h>
 #include <sys/wait.h>
-#include <time.h>
 #include <unistd.h>
 
 #include <peertrace/pt_align.h>
 
 #include "align_sim.h"
+#include "bench_dumps.h"
 
-#ifndef PT_CLI_PATH
-#error "PT_CLI_PATH (the peertrace executable) must be defined"
-#endif
-
-#define NODES 8
-#define EVENTS 65536u
-#define MAX_RUNS 51
 #define PATH_SIZE 1100
-
-extern char **environ;
 
 static sim truth; /* the clocks (no events: the maker child makes those) */
 static char paths[NODES][PATH_SIZE];
-
-static double now_s(void) {
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
-}
-
-static int compare_double(const void *a, const void *b) {
-  double x = *(const double *)a, y = *(const double *)b;
-  return x < y ? -1 : x > y;
-}
-
-static double median(double *v, int n) {
-  qsort(v, (size_t)n, sizeof *v, compare_double);
-  return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
-}
 
 /* Node k's dump: its ring links to k-1 and k+1, 16384 packets each way. */
 static int make_dumps(const char *dir) {
@@ -114,17 +86,12 @@ static int in_child(case_fn fn, result *r) {
   close(fds[1]);
   ssize_t n = pid > 0 ? read(fds[0], r->t, sizeof r->t) : -1;
   close(fds[0]);
-  int status;
-  struct rusage u;
-  if (pid < 0 || wait4(pid, &status, 0, &u) != pid || !WIFEXITED(status) ||
-      WEXITSTATUS(status) != 0 || n != (ssize_t)sizeof r->t) {
-    fprintf(stderr, "bench_align: a case failed\n");
+  if (pid < 0 ||
+      bench_wait_child(pid, "bench_align: a case", &r->cpu, &r->rss_mib) != 0 ||
+      n != (ssize_t)sizeof r->t) {
     return -1;
   }
   r->wall = now_s() - t0;
-  r->cpu = (double)u.ru_utime.tv_sec + (double)u.ru_utime.tv_usec * 1e-6 +
-           (double)u.ru_stime.tv_sec + (double)u.ru_stime.tv_usec * 1e-6;
-  r->rss_mib = (double)u.ru_maxrss / 1024.0;
   return 0;
 }
 
@@ -271,17 +238,10 @@ static int case_cli(double out[2]) {
     args[2 + k] = paths[k];
   }
   args[2 + NODES] = NULL;
-  posix_spawn_file_actions_t actions;
-  posix_spawn_file_actions_init(&actions);
-  posix_spawn_file_actions_addopen(&actions, STDOUT_FILENO, "/dev/null",
-                                   O_WRONLY, 0);
   pid_t pid;
   double t0 = now_s();
-  int rc = posix_spawn(&pid, args[0], &actions, NULL, args, environ);
-  posix_spawn_file_actions_destroy(&actions);
-  int status;
-  if (rc != 0 || waitpid(pid, &status, 0) != pid || !WIFEXITED(status) ||
-      WEXITSTATUS(status) != 0) {
+  if (bench_spawn_quiet(args, &pid) != 0 ||
+      bench_wait_child(pid, "peertrace clocks", NULL, NULL) != 0) {
     return -1;
   }
   out[0] = now_s() - t0;
@@ -289,17 +249,11 @@ static int case_cli(double out[2]) {
 }
 
 int main(int argc, char **argv) {
-  int runs = argc > 1 ? atoi(argv[1]) : 7;
-  if (runs < 1 || runs > MAX_RUNS) {
-    fprintf(stderr, "usage: bench_align [RUNS (1..%d)] [DIR]\n", MAX_RUNS);
-    return 2;
-  }
+  int runs;
   char dir[1024];
-  snprintf(dir, sizeof dir, "%s",
-           argc > 2 ? argv[2] : "/tmp/bench_align.XXXXXX");
-  if (argc <= 2 && mkdtemp(dir) == NULL) {
-    perror("mkdtemp");
-    return 1;
+  int bad = bench_dumps_args(argc, argv, "bench_align", &runs, dir, sizeof dir);
+  if (bad != 0) {
+    return bad;
   }
   sim_init(&truth, NODES, 8);
   for (unsigned k = 1; k < NODES; k++) {
@@ -310,9 +264,7 @@ int main(int argc, char **argv) {
   if (maker == 0) {
     _exit(make_dumps(dir) == 0 ? 0 : 1);
   }
-  int status;
-  if (maker < 0 || waitpid(maker, &status, 0) != maker || !WIFEXITED(status) ||
-      WEXITSTATUS(status) != 0) {
+  if (maker < 0 || bench_wait_child(maker, "writing the dumps", NULL, NULL)) {
     fprintf(stderr, "bench_align: cannot write the dumps in %s\n", dir);
     return 1;
   }

@@ -17,47 +17,20 @@
  * Usage: bench_merge [RUNS] [DIR]   (defaults: 7, a fresh /tmp directory)
  */
 #define _GNU_SOURCE
-#include <fcntl.h>
-#include <spawn.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
-#include <sys/wait.h>
-#include <time.h>
 #include <unistd.h>
 
 #include <peertrace/peertrace.h>
 #include <peertrace/pt_pipeline.h>
 
-#ifndef PT_CLI_PATH
-#error "PT_CLI_PATH (the peertrace executable) must be defined"
-#endif
+#include "bench_dumps.h"
 
-#define NODES 8
-#define EVENTS 65536u
-#define MAX_RUNS 51
 #define DIR_SIZE 1024
 #define PATH_SIZE (DIR_SIZE + 32)
 #define T0 1764115200000000ull
-
-extern char **environ;
-
-static double now_s(void) {
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
-}
-
-static int compare_double(const void *a, const void *b) {
-  double x = *(const double *)a, y = *(const double *)b;
-  return x < y ? -1 : x > y;
-}
-
-static double median(double *v, int n) {
-  qsort(v, (size_t)n, sizeof *v, compare_double);
-  return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
-}
 
 /* Node k's clock: offset (k - 4) * 250 ms and drift (k - 4) * 10 ppm
  * against true time, so every node but one must be aligned. */
@@ -187,31 +160,15 @@ static double last_cpu_s; /* user + system time of the last child */
 
 /* Waits for pid; its peak RSS in MiB, or -1 if it failed. */
 static double wait_child(pid_t pid, const char *what) {
-  int status;
-  struct rusage usage;
-  if (wait4(pid, &status, 0, &usage) != pid || !WIFEXITED(status) ||
-      WEXITSTATUS(status) != 0) {
-    fprintf(stderr, "bench_merge: %s failed\n", what);
-    return -1;
-  }
-  last_cpu_s =
-      (double)usage.ru_utime.tv_sec + (double)usage.ru_utime.tv_usec * 1e-6 +
-      (double)usage.ru_stime.tv_sec + (double)usage.ru_stime.tv_usec * 1e-6;
-  return (double)usage.ru_maxrss / 1024.0; /* ru_maxrss is in KiB */
+  double rss;
+  return bench_wait_child(pid, what, &last_cpu_s, &rss) == 0 ? rss : -1;
 }
 
 /* Runs argv with stdout to /dev/null; wall seconds and peak RSS in MiB. */
 static int run_child(char **argv, double *seconds, double *rss_mib) {
-  posix_spawn_file_actions_t actions;
-  posix_spawn_file_actions_init(&actions);
-  posix_spawn_file_actions_addopen(&actions, STDOUT_FILENO, "/dev/null",
-                                   O_WRONLY, 0);
   pid_t pid;
   double t0 = now_s();
-  int rc = posix_spawn(&pid, argv[0], &actions, NULL, argv, environ);
-  posix_spawn_file_actions_destroy(&actions);
-  if (rc != 0) {
-    fprintf(stderr, "bench_merge: cannot run %s\n", argv[0]);
+  if (bench_spawn_quiet(argv, &pid) != 0) {
     return -1;
   }
   *rss_mib = wait_child(pid, argv[1] != NULL ? argv[1] : argv[0]);
@@ -242,21 +199,50 @@ static int validate_all(char paths[NODES][PATH_SIZE], uint64_t *events) {
   return 0;
 }
 
-int main(int argc, char **argv) {
-  int runs = argc > 1 ? atoi(argv[1]) : 7;
-  if (runs < 1 || runs > MAX_RUNS) {
-    fprintf(stderr, "usage: bench_merge [RUNS (1..%d)] [DIR]\n", MAX_RUNS);
-    return 2;
-  }
-  char dir[DIR_SIZE];
-  if (argc > 2) {
-    snprintf(dir, sizeof dir, "%s", argv[2]);
-  } else {
-    snprintf(dir, sizeof dir, "/tmp/bench_merge.XXXXXX");
-    if (mkdtemp(dir) == NULL) {
-      perror("mkdtemp");
-      return 1;
+/* An in-process case, run r of a series: 0 when it saw every event. */
+typedef int (*child_case)(char paths[NODES][PATH_SIZE], int r);
+
+static int validate_case(char paths[NODES][PATH_SIZE], int r) {
+  (void)r;
+  uint64_t total;
+  return validate_all(paths, &total) == 0 && total == NODES * EVENTS ? 0 : -1;
+}
+
+/* The first run prints the pipeline's estimates. */
+static int pipeline_case(char paths[NODES][PATH_SIZE], int r) {
+  uint64_t total;
+  return pipeline_all(paths, &total, r == 0) == 0 && total == NODES * EVENTS
+             ? 0
+             : -1;
+}
+
+/* fn `runs` times, each in a child: wall and CPU seconds and peak RSS (MiB)
+ * of each run.  0, or -1 when a run failed. */
+static int in_child_runs(child_case fn, const char *what,
+                         char paths[NODES][PATH_SIZE], int runs, double *secs,
+                         double *cpu, double *rss) {
+  for (int r = 0; r < runs; r++) {
+    double t0 = now_s();
+    pid_t pid = fork();
+    if (pid == 0) {
+      _exit(fn(paths, r) == 0 ? 0 : 1);
     }
+    rss[r] = pid < 0 ? -1 : wait_child(pid, what);
+    secs[r] = now_s() - t0;
+    cpu[r] = last_cpu_s;
+    if (rss[r] < 0) {
+      return -1;
+    }
+  }
+  return 0;
+}
+
+int main(int argc, char **argv) {
+  int runs;
+  char dir[DIR_SIZE];
+  int bad = bench_dumps_args(argc, argv, "bench_merge", &runs, dir, sizeof dir);
+  if (bad != 0) {
+    return bad;
   }
   char paths[NODES][PATH_SIZE];
   pid_t maker = fork();
@@ -292,40 +278,17 @@ int main(int argc, char **argv) {
   };
   size_t ncases = sizeof cases / sizeof cases[0];
   double floor_s[MAX_RUNS], floor_rss[MAX_RUNS], floor_cpu[MAX_RUNS];
-  for (int r = 0; r < runs; r++) {
-    double t0 = now_s();
-    pid_t pid = fork();
-    if (pid == 0) {
-      uint64_t total;
-      _exit(validate_all(paths, &total) == 0 && total == NODES * EVENTS ? 0
-                                                                        : 1);
-    }
-    floor_rss[r] = pid < 0 ? -1 : wait_child(pid, "validate");
-    floor_s[r] = now_s() - t0;
-    floor_cpu[r] = last_cpu_s;
-    if (floor_rss[r] < 0) {
-      return 1;
-    }
+  if (in_child_runs(validate_case, "validate", paths, runs, floor_s, floor_cpu,
+                    floor_rss) != 0) {
+    return 1;
   }
   double validate_median = median(floor_s, runs);
   printf("the pipeline's estimates (node 0 is the reference):\n");
   fflush(stdout);
   double pipe_s[MAX_RUNS], pipe_rss[MAX_RUNS], pipe_cpu[MAX_RUNS];
-  for (int r = 0; r < runs; r++) {
-    double t0 = now_s();
-    pid_t pid = fork();
-    if (pid == 0) {
-      uint64_t total;
-      _exit(pipeline_all(paths, &total, r == 0) == 0 && total == NODES * EVENTS
-                ? 0
-                : 1);
-    }
-    pipe_rss[r] = pid < 0 ? -1 : wait_child(pid, "pipeline");
-    pipe_s[r] = now_s() - t0;
-    pipe_cpu[r] = last_cpu_s;
-    if (pipe_rss[r] < 0) {
-      return 1;
-    }
+  if (in_child_runs(pipeline_case, "pipeline", paths, runs, pipe_s, pipe_cpu,
+                    pipe_rss) != 0) {
+    return 1;
   }
   printf("%-26s %10s %10s %10s %12s\n", "case", "wall_s", "ratio", "cpu_s",
          "peak_rss_MiB");

@@ -3,10 +3,17 @@
 #include "bench_util.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <pthread.h>
+#include <spawn.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <sys/resource.h>
+#include <sys/wait.h>
 #include <time.h>
+#include <unistd.h>
+
+extern char **environ;
 
 uint64_t bench_now_ns(void) {
   struct timespec ts;
@@ -183,4 +190,52 @@ uint64_t bench_parse_count(const char *option, const char *text) {
     exit(2);
   }
   return (uint64_t)v;
+}
+
+int bench_wait_child(pid_t pid, const char *what, double *cpu_s,
+                     double *rss_mib) {
+  int status;
+  struct rusage u;
+  if (wait4(pid, &status, 0, &u) != pid || !WIFEXITED(status) ||
+      WEXITSTATUS(status) != 0) {
+    fprintf(stderr, "%s failed\n", what);
+    return -1;
+  }
+  if (cpu_s != NULL) {
+    *cpu_s = (double)u.ru_utime.tv_sec + (double)u.ru_utime.tv_usec * 1e-6 +
+             (double)u.ru_stime.tv_sec + (double)u.ru_stime.tv_usec * 1e-6;
+  }
+  if (rss_mib != NULL) {
+    *rss_mib = (double)u.ru_maxrss / 1024.0; /* ru_maxrss is in KiB */
+  }
+  return 0;
+}
+
+int bench_spawn_quiet(char *const *argv, pid_t *pid) {
+  posix_spawn_file_actions_t actions;
+  posix_spawn_file_actions_init(&actions);
+  posix_spawn_file_actions_addopen(&actions, STDOUT_FILENO, "/dev/null",
+                                   O_WRONLY, 0);
+  int rc = posix_spawn(pid, argv[0], &actions, NULL, argv, environ);
+  posix_spawn_file_actions_destroy(&actions);
+  if (rc != 0) {
+    fprintf(stderr, "cannot run %s\n", argv[0]);
+    return -1;
+  }
+  return 0;
+}
+
+int bench_work_dir(char *dir, size_t size, const char *given,
+                   const char *name) {
+  int n = given != NULL ? snprintf(dir, size, "%s", given)
+                        : snprintf(dir, size, "/tmp/%s.XXXXXX", name);
+  if (n < 0 || (size_t)n >= size) {
+    fprintf(stderr, "%s: directory name too long\n", name);
+    return -1;
+  }
+  if (given == NULL && mkdtemp(dir) == NULL) {
+    perror("mkdtemp");
+    return -1;
+  }
+  return 0;
 }

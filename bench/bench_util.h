@@ -7,6 +7,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 /* Monotonic time in nanoseconds (CLOCK_MONOTONIC). */
 uint64_t bench_now_ns(void);
@@ -70,6 +71,28 @@ int bench_measure(bench_contender *contenders, size_t count, unsigned reps,
 
 /* Frees the samples bench_measure allocated. */
 void bench_contenders_free(bench_contender *contenders, size_t count);
+
+/*
+ * Child processes, for benchmarks that measure a whole process (its peak RSS
+ * and CPU time come from wait4, which a thread cannot give).
+ *
+ * bench_wait_child: waits for pid; 0 if it exited with status 0, with its
+ * CPU time (user + system, seconds) in *cpu_s and its peak RSS in MiB in
+ * *rss_mib (either may be NULL), else -1 after a message naming `what`.
+ */
+int bench_wait_child(pid_t pid, const char *what, double *cpu_s,
+                     double *rss_mib);
+
+/* Starts argv[0] (a path) with argv, its stdout to /dev/null: 0 and *pid,
+ * or -1 after a message. */
+int bench_spawn_quiet(char *const *argv, pid_t *pid);
+
+/*
+ * The directory a benchmark writes its files in: `given` if not NULL, else a
+ * fresh /tmp/<name>.XXXXXX (mkdtemp).  0, or -1 after a message (too long a
+ * path, or mkdtemp failed).
+ */
+int bench_work_dir(char *dir, size_t size, const char *given, const char *name);
 
 /* Parses a positive integer option value; exits with a message if bad. */
 uint64_t bench_parse_count(const char *option, const char *text);
