@@ -19,13 +19,11 @@
 #include <peertrace/peertrace.h>
 
 #include "dmap.h"
+#include "test_helpers.h"
 
 static pt_log *new_log(size_t capacity) {
-  pt_log_config cfg;
-  pt_log_config_init(&cfg);
-  cfg.capacity = capacity;
-  pt_log *log = NULL;
-  assert_int_equal(pt_log_create(&log, &cfg), PT_OK);
+  pt_log *log = pt_test_log_new(capacity, 0);
+  assert_non_null(log);
   return log;
 }
 

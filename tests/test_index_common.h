@@ -11,6 +11,8 @@
 
 #include <peertrace/peertrace.h>
 
+#include "test_helpers.h"
+
 /* xorshift64: the same sequence for the same seed, on every platform. */
 static uint64_t pt_test_rng_state = 1;
 static inline void pt_test_seed(uint64_t seed) {
@@ -100,6 +102,33 @@ static inline void pt_test_file_log_create(pt_test_file_log *f,
   cfg.file_path = f->path;
   f->log = NULL;
   assert_int_equal(pt_log_create(&f->log, &cfg), PT_OK);
+}
+
+/*
+ * The start of a model test of `total` writes into `log`, made with
+ * `capacity` slots: *m empty, with room for them all and log's chunk size.
+ * Returns an answer buffer as large.  Free both with free(m->events) and
+ * free() of the buffer.
+ */
+static inline pt_event *pt_test_model_start(pt_test_model *m, pt_log *log,
+                                            size_t capacity, size_t total) {
+  pt_log_stats stats;
+  assert_int_equal(pt_log_get_stats(log, &stats), PT_OK);
+  m->events = calloc(total, sizeof(pt_event));
+  m->count = 0;
+  m->capacity = capacity;
+  m->chunk = stats.chunk_size;
+  pt_event *want = calloc(total, sizeof(pt_event));
+  assert_non_null(m->events);
+  assert_non_null(want);
+  return want;
+}
+
+/* Writes ev into the log (its own timestamp) and into the model. */
+static inline void pt_test_model_write(pt_log *log, pt_test_model *m,
+                                       const pt_event *ev) {
+  pt_log_write_at(log, ev);
+  m->events[m->count++] = *ev;
 }
 
 /* Destroys the log and removes its file and directory. */

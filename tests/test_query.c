@@ -54,13 +54,8 @@ static int by_time(const pt_event *ev, const void *arg) {
 
 static void run_seed(uint64_t seed, size_t capacity) {
   pt_test_seed(seed);
-  pt_log_config cfg;
-  pt_log_config_init(&cfg);
-  cfg.capacity = capacity;
-  pt_log *log = NULL;
-  assert_int_equal(pt_log_create(&log, &cfg), PT_OK);
-  pt_log_stats stats;
-  assert_int_equal(pt_log_get_stats(log, &stats), PT_OK);
+  pt_log *log = pt_test_log(capacity, 0);
+  assert_non_null(log);
 
   pt_trace_id traces[8];
   uint8_t peers[4][32];
@@ -72,18 +67,15 @@ static void run_seed(uint64_t seed, size_t capacity) {
   }
 
   size_t total = capacity * 3 + (size_t)(pt_test_rnd() % capacity);
-  model m = {calloc(total, sizeof(pt_event)), 0, capacity, stats.chunk_size};
-  pt_event *want = calloc(total, sizeof(pt_event));
-  assert_non_null(m.events);
-  assert_non_null(want);
+  model m;
+  pt_event *want = pt_test_model_start(&m, log, capacity, total);
 
   uint64_t base_time = 1700000000000000u;
   for (size_t i = 0; i < total; i++) {
     pt_event ev;
     /* Mostly increasing time with jitter and duplicates, like 2 threads. */
     pt_test_model_event(&ev, i, traces, 8, peers, 4, base_time, 0, 0);
-    pt_log_write_at(log, &ev);
-    m.events[m.count++] = ev;
+    pt_test_model_write(log, &m, &ev);
 
     if (pt_test_rnd() % (capacity / 2) != 0) {
       continue; /* query now and then, mid-stream and across wraps */
@@ -123,6 +115,7 @@ static void run_seed(uint64_t seed, size_t capacity) {
     pt_test_expect_same(want, want_count, got, got_count);
     pt_events_free(got);
   }
+  pt_log_stats stats;
   assert_int_equal(pt_log_get_stats(log, &stats), PT_OK);
   assert_int_equal(stats.overwritten, pt_test_model_first_live(&m));
   free(want);

@@ -117,8 +117,6 @@ static void run_seed(uint64_t seed, size_t capacity) {
   pt_test_seed(seed);
   pt_log *log = pt_test_log(capacity, 0);
   assert_non_null(log);
-  pt_log_stats stats;
-  assert_int_equal(pt_log_get_stats(log, &stats), PT_OK);
   pt_query *indexed = NULL;
   pt_query *scan = NULL;
   assert_int_equal(pt_query_create(&indexed, log, 0), PT_OK);
@@ -139,10 +137,8 @@ static void run_seed(uint64_t seed, size_t capacity) {
   }
 
   size_t total = capacity * 6 + (size_t)(pt_test_rnd() % capacity);
-  model m = {calloc(total, sizeof(pt_event)), 0, capacity, stats.chunk_size};
-  pt_event *want = calloc(total, sizeof(pt_event));
-  assert_non_null(m.events);
-  assert_non_null(want);
+  model m;
+  pt_event *want = pt_test_model_start(&m, log, capacity, total);
 
   uint64_t base_time = 1700000000000000u;
   for (size_t i = 0; i < total; i++) {
@@ -150,8 +146,7 @@ static void run_seed(uint64_t seed, size_t capacity) {
     /* Mostly rising time with jitter and ties, now and then far away. */
     pt_test_model_event(&ev, i, traces, TRACES, peers, PEERS, base_time, 64,
                         total);
-    pt_log_write_at(log, &ev);
-    m.events[m.count++] = ev;
+    pt_test_model_write(log, &m, &ev);
 
     if (pt_test_rnd() % (capacity / 2) != 0) {
       continue; /* query now and then, mid-stream and across wraps */
