@@ -462,6 +462,11 @@ int pt_pipeline_clock(const pt_pipeline *p, unsigned index,
   out->via = index;
   /* Raw time: nothing estimated; one source: its clock is the timeline's. */
   out->status = p->raw_time ? PT_CLOCK_UNSOLVED : PT_CLOCK_REFERENCE;
+  const pt_dump_info *info = p->sources[index].info;
+  if (!p->raw_time && info->last_us >= info->first_us) {
+    /* Its t0 as a pt_align gives the reference: the middle of its span. */
+    out->t0_us = info->first_us + (info->last_us - info->first_us) / 2;
+  }
   return PT_OK;
 }
 

@@ -443,6 +443,11 @@ static void test_errors_name_the_source(void **state) {
   pt_clock_estimate est;
   assert_int_equal(pt_pipeline_clock(p, 0, &est), PT_OK);
   assert_int_equal(est.status, PT_CLOCK_REFERENCE);
+  /* ... with the t0 an aligner gives the reference (peertrace clocks). */
+  const pt_dump_info *info = pt_pipeline_source_info(p, 0);
+  assert_true(info->last_us > info->first_us);
+  assert_true(est.t0_us ==
+              info->first_us + (info->last_us - info->first_us) / 2);
   assert_int_equal(pt_pipeline_clock(p, 1, &est), PT_ERR_INVALID);
   assert_int_equal(pt_pipeline_add_dump(p, dump_b, NULL), PT_ERR_INVALID);
   assert_int_equal(pt_pipeline_set_raw_time(p, 1), PT_ERR_INVALID);

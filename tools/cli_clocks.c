@@ -14,14 +14,14 @@
 #include "cli.h"
 #include "cli_commands.h"
 
-/* The inputs read into an aligner, solved. */
+/* The inputs through the pipeline, its clocks aligned (pt_pipeline.h). */
 typedef struct clk_run {
   cli_args args;
   cli_inputs in;
-  pt_align *align;
-  unsigned *node_of; /* input -> aligner node */
+  const pt_align *align; /* the pipeline's, solved; NULL with one input */
+  unsigned *node_of;     /* input -> node (the aligner's index) */
   unsigned nodes;
-  unsigned reference; /* aligner node */
+  unsigned reference; /* node */
   int json, list;
 } clk_run;
 
@@ -32,7 +32,7 @@ static const char *clk_status(pt_clock_status s) {
   return (unsigned)s < 5 ? clk_status_names[s] : "?";
 }
 
-/* The input that first named aligner node n (for its id and file name). */
+/* The input that first named node n (for its id, file name and clock). */
 static unsigned clk_input_of(const clk_run *r, unsigned n) {
   for (unsigned i = 0; i < r->in.count; i++) {
     if (r->node_of[i] == n) {
@@ -46,17 +46,24 @@ static const uint8_t *clk_node_id(const clk_run *r, unsigned n) {
   return r->in.inputs[clk_input_of(r, n)].info->node_id;
 }
 
+/* Node n's clock as the pipeline aligned it. */
+static void clk_estimate(const clk_run *r, unsigned n, pt_clock_estimate *e) {
+  if (pt_pipeline_clock(r->in.pipeline, clk_input_of(r, n), e) != PT_OK) {
+    memset(e, 0, sizeof *e); /* cannot happen: started, index in range */
+  }
+}
+
 static void clk_free(clk_run *r) {
-  pt_align_free(r->align);
   free(r->node_of);
   cli_stop(&r->args, &r->in);
 }
 
 /*
- * Takes the command's own options out of argv (--reference INDEX, --json,
- * --max-drift PPM, --list if `list_ok`), opens the rest with cli_start, reads
- * every event into an aligner and solves it.  CLI_GO_ON, or the exit code
- * (printed).
+ * Takes the command's own options out of argv (--json, --list if
+ * `list_ok`), opens the rest with cli_start on aligned clocks (--max-drift,
+ * and --reference unless `list_ok`: the pipeline loads and solves the
+ * alignment) and numbers the nodes as the aligner does: inputs of one node
+ * id are one clock.  CLI_GO_ON, or the exit code (printed).
  */
 static int clk_load(int argc, char **argv, const char *help, int list_ok,
                     clk_run *r) {
@@ -67,105 +74,45 @@ static int clk_load(int argc, char **argv, const char *help, int list_ok,
     return CLI_EXIT_ERROR;
   }
   int n = 0;
-  long reference = 0;
-  int have_reference = 0;
-  double max_drift = PT_ALIGN_MAX_DRIFT_PPM;
-  int have_max_drift = 0;
   rest[n++] = argv[0];
   for (int i = 1; i < argc; i++) {
     if (strcmp(argv[i], "--json") == 0) {
       r->json = 1;
     } else if (list_ok && strcmp(argv[i], "--list") == 0) {
       r->list = 1;
-    } else if (!list_ok && strcmp(argv[i], "--reference") == 0) {
-      char *end = NULL;
-      if (i + 1 >= argc || have_reference) {
-        cli_error(argv[0], "--reference needs one INDEX (see --help)");
-        free(rest);
-        return CLI_EXIT_USAGE;
-      }
-      reference = strtol(argv[++i], &end, 10);
-      if (*argv[i] == '\0' || *end != '\0' || reference < 0) {
-        cli_error(argv[0], "--reference: \"%s\" is not an input index",
-                  argv[i]);
-        free(rest);
-        return CLI_EXIT_USAGE;
-      }
-      have_reference = 1;
-    } else if (strcmp(argv[i], "--max-drift") == 0) {
-      char *end = NULL;
-      if (i + 1 >= argc || have_max_drift) {
-        cli_error(argv[0], "--max-drift needs one PPM (see --help)");
-        free(rest);
-        return CLI_EXIT_USAGE;
-      }
-      max_drift = strtod(argv[++i], &end);
-      if (*argv[i] == '\0' || *end != '\0' || !(max_drift > 0) ||
-          !(max_drift <= 10000)) {
-        cli_error(argv[0],
-                  "--max-drift: \"%s\" is not a rate in ppm (0 to "
-                  "10000)",
-                  argv[i]);
-        free(rest);
-        return CLI_EXIT_USAGE;
-      }
-      have_max_drift = 1;
     } else {
       rest[n++] = argv[i];
     }
   }
-  int rc = cli_start(n, rest, 0, help, &r->args, &r->in);
+  unsigned accepts = CLI_ARG_MAX_DRIFT | (list_ok ? 0 : CLI_ARG_REFERENCE);
+  int rc = cli_start(n, rest, accepts, help, &r->args, &r->in);
   free(rest);
   if (rc != CLI_GO_ON) {
     return rc;
   }
-  if ((unsigned long)reference >= r->in.count) {
-    cli_error(argv[0], "--reference %ld: there are %u inputs (0 to %u)",
-              reference, r->in.count, r->in.count - 1);
-    cli_stop(&r->args, &r->in);
-    return CLI_EXIT_USAGE;
-  }
   r->node_of = calloc(r->in.count, sizeof *r->node_of);
-  if (r->node_of == NULL || pt_align_new(&r->align) != PT_OK ||
-      pt_align_set_max_drift(r->align, max_drift) != PT_OK) {
+  if (r->node_of == NULL) {
     cli_error(argv[0], "out of memory");
     clk_free(r);
     return CLI_EXIT_ERROR;
   }
   for (unsigned i = 0; i < r->in.count; i++) {
-    const pt_dump_info *info = r->in.inputs[i].info;
-    rc = pt_align_add_node(r->align, info->node_id, &r->node_of[i]);
-    if (rc == PT_ERR_EXISTS) {
+    unsigned same = 0;
+    while (same < i && memcmp(r->in.inputs[same].info->node_id,
+                              r->in.inputs[i].info->node_id, 32) != 0) {
+      same++;
+    }
+    if (same < i) {
       /* Two files of one node (a dump and its log, say): one clock. */
+      r->node_of[i] = r->node_of[same];
       fprintf(stderr, "peertrace: %s: the same node as %s: read as one clock\n",
-              r->in.inputs[i].path,
-              r->in.inputs[clk_input_of(r, r->node_of[i])].path);
-    } else if (rc != PT_OK) {
-      cli_error(argv[0], "out of memory");
-      clk_free(r);
-      return CLI_EXIT_ERROR;
+              r->in.inputs[i].path, r->in.inputs[same].path);
     } else {
-      r->nodes++;
+      r->node_of[i] = r->nodes++;
     }
   }
-  pt_event ev;
-  unsigned input;
-  while ((rc = cli_inputs_next(&r->in, &ev, &input)) == 1) {
-    if (pt_align_add_event(r->align, r->node_of[input], &ev) != PT_OK) {
-      cli_error(argv[0], "out of memory");
-      rc = -1;
-      break;
-    }
-  }
-  r->reference = r->node_of[reference];
-  if (rc == 0 && pt_align_solve(r->align, r->reference) != PT_OK) {
-    cli_error(argv[0], "out of memory");
-    rc = -1;
-  }
-  if (rc != 0) {
-    clk_free(r);
-    return CLI_EXIT_ERROR;
-  }
+  r->align = pt_pipeline_aligner(r->in.pipeline);
+  r->reference = r->node_of[pt_pipeline_reference(r->in.pipeline)];
   return CLI_GO_ON;
 }
 
@@ -190,7 +137,7 @@ static void clk_print_json(const clk_run *r) {
   printf("{\"reference\": \"%s\", \"nodes\": [", hex);
   for (unsigned n = 0; n < r->nodes; n++) {
     pt_clock_estimate e;
-    pt_align_estimate(r->align, n, &e);
+    clk_estimate(r, n, &e);
     clk_hex(hex, clk_node_id(r, n));
     printf("%s\n  {\"node\": \"%s\", \"index\": %u, \"status\": \"%s\", ",
            n ? "," : "", hex, n, clk_status(e.status));
@@ -227,7 +174,7 @@ static void clk_print_table(const clk_run *r) {
          "bound", "via", "hops", "pairs", "min rtt", cli_colour(s, CLI_RESET));
   for (unsigned n = 0; n < r->nodes; n++) {
     pt_clock_estimate e;
-    pt_align_estimate(r->align, n, &e);
+    clk_estimate(r, n, &e);
     char id[9], off[24] = "0", drift[24] = "0", bound[24] = "0", rtt[24] = "-",
                 via[12] = "-";
     cli_short_hex(id, clk_node_id(r, n));
@@ -262,7 +209,7 @@ static void clk_print_table(const clk_run *r) {
 static void clk_report(const clk_run *r) {
   for (unsigned n = 0; n < r->nodes; n++) {
     pt_clock_estimate e;
-    pt_align_estimate(r->align, n, &e);
+    clk_estimate(r, n, &e);
     char id[9];
     cli_short_hex(id, clk_node_id(r, n));
     if (e.status == PT_CLOCK_UNALIGNED) {
@@ -279,8 +226,11 @@ static void clk_report(const clk_run *r) {
               n, id);
     }
   }
+  /* One input: no aligner, nothing matched or set aside. */
   pt_align_stats st;
-  pt_align_stats_get(r->align, &st);
+  if (pt_align_stats_get(r->align, &st) != PT_OK) {
+    memset(&st, 0, sizeof st);
+  }
   if (st.conns_ambiguous || st.duplicate_sends || st.pairs_reversed) {
     fprintf(stderr,
             "peertrace: set aside: %llu connections seen on more than two "

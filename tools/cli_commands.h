@@ -40,9 +40,11 @@ int cli_request(int argc, char **argv);
 #define CLI_ARG_FORMAT 8u /* FORMAT (first positional) */
 #define CLI_ARG_SPLIT 16u /* --split DIR, --force */
 #define CLI_ARG_GROUP 32u /* --by-trace */
-#define CLI_ARG_CLOCK                                                          \
-  64u                         /* aligned times, unless --raw-time;             \
-                                 --reference INDEX */
+/* Aligned times (pt_pipeline.h) with any of these three: */
+#define CLI_ARG_RAW_TIME 64u   /* --raw-time: recorded times instead */
+#define CLI_ARG_REFERENCE 128u /* --reference INDEX */
+#define CLI_ARG_MAX_DRIFT 256u /* --max-drift PPM */
+#define CLI_ARG_CLOCK (CLI_ARG_RAW_TIME | CLI_ARG_REFERENCE | CLI_ARG_MAX_DRIFT)
 #define CLI_COUNT_MAX 1000000 /* N: the events recent keeps in memory */
 
 /*
@@ -93,9 +95,9 @@ void cli_args_free(cli_args *a);
 
 /*
  * The start of every command: parses argv, opens the dumps (aligned with
- * CLI_ARG_CLOCK unless --raw-time), resolves the filter's times and sets it
- * on the pipeline.  Returns CLI_GO_ON with *a and *in ready (release them
- * with cli_stop), or an exit code with everything released.
+ * any CLI_ARG_CLOCK bit unless --raw-time), resolves the filter's times and
+ * sets it on the pipeline.  Returns CLI_GO_ON with *a and *in ready (release
+ * them with cli_stop), or an exit code with everything released.
  */
 int cli_start(int argc, char **argv, unsigned accepts, const char *help,
               cli_args *a, cli_inputs *in);

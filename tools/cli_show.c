@@ -26,7 +26,7 @@ int cli_parse_args(int argc, char **argv, unsigned accepts, const char *help,
     const char *arg = argv[i];
     if (strcmp(arg, "--help") == 0 || strcmp(arg, "-h") == 0) {
       fputs(help, stdout);
-      if (accepts & CLI_ARG_CLOCK) {
+      if ((accepts & CLI_ARG_CLOCK) == CLI_ARG_CLOCK) {
         fputs(cli_clock_help, stdout);
       }
       if (accepts & CLI_ARG_FILTER) {
@@ -71,11 +71,11 @@ int cli_parse_args(int argc, char **argv, unsigned accepts, const char *help,
       a->by_trace = 1;
       continue;
     }
-    if ((accepts & CLI_ARG_CLOCK) && strcmp(arg, "--raw-time") == 0) {
+    if ((accepts & CLI_ARG_RAW_TIME) && strcmp(arg, "--raw-time") == 0) {
       a->raw_time = 1;
       continue;
     }
-    if ((accepts & CLI_ARG_CLOCK) && strcmp(arg, "--max-drift") == 0) {
+    if ((accepts & CLI_ARG_MAX_DRIFT) && strcmp(arg, "--max-drift") == 0) {
       char *end = NULL;
       const char *value = i + 1 < argc ? argv[++i] : "";
       double v = strtod(value, &end);
@@ -90,7 +90,7 @@ int cli_parse_args(int argc, char **argv, unsigned accepts, const char *help,
       a->max_drift = v;
       continue;
     }
-    if ((accepts & CLI_ARG_CLOCK) && strcmp(arg, "--reference") == 0) {
+    if ((accepts & CLI_ARG_REFERENCE) && strcmp(arg, "--reference") == 0) {
       char *end = NULL;
       const char *value = i + 1 < argc ? argv[++i] : "";
       errno = 0;

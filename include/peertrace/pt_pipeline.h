@@ -180,7 +180,8 @@ PT_API int pt_pipeline_start(pt_pipeline *p);
 /*
  * pt_pipeline_clock: node index's clock as the timeline uses it (after
  * start).  Status PT_CLOCK_REFERENCE for the reference node (and the one
- * source of a one-source pipeline), PT_CLOCK_ALIGNED if its times are
+ * source of a one-source pipeline: t0_us the middle of its span, as
+ * pt_align gives a reference), PT_CLOCK_ALIGNED if its times are
  * mapped, PT_CLOCK_UNALIGNED / PT_CLOCK_INCONSISTENT if they are left as
  * recorded, PT_CLOCK_UNSOLVED for every node with raw time.  PT_OK;
  * PT_ERR_INVALID (NULL, not started, unknown index).
