@@ -12,20 +12,13 @@ import struct
 import subprocess
 import sys
 
+from cli_check import check, exit_if_failed, run_peertrace
+
 MAKER, PT, WORK = sys.argv[1:4]
-failures = []
-
-
-def check(cond, what):
-    if not cond:
-        failures.append(what)
-        print("FAIL: " + what)
 
 
 def run(*args):
-    p = subprocess.run([PT, *args], capture_output=True, text=True,
-                       env={**os.environ, "NO_COLOR": "1"}, timeout=30)
-    return p.returncode, p.stdout, p.stderr
+    return run_peertrace(PT, *args, env={**os.environ, "NO_COLOR": "1"})
 
 
 os.makedirs(WORK, exist_ok=True)
@@ -188,5 +181,5 @@ check(rc == 1 and "skew.json" in err, "a file that is not a dump: exit 1")
 rc, out, err = run("clocks", "--help")
 check(rc == 0 and "--reference INDEX" in out, "clocks --help")
 
-print("%d failure(s)" % len(failures))
-sys.exit(1 if failures else 0)
+exit_if_failed()
+print("clocks: all checks passed")

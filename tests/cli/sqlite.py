@@ -12,19 +12,13 @@ import shutil
 import subprocess
 import sys
 
+from cli_check import check, exit_if_failed, run_peertrace
+
 DEMO, PT, WORK = sys.argv[1:4]
-failures = []
-
-
-def check(ok, what):
-    if not ok:
-        failures.append(what)
-        print("FAIL: " + what)
 
 
 def run(*args):
-    p = subprocess.run([PT, *args], capture_output=True, text=True, timeout=120)
-    return p.returncode, p.stdout, p.stderr
+    return run_peertrace(PT, *args, timeout=120)
 
 
 def sql(db, query):
@@ -153,8 +147,6 @@ rc, _, err = run("export", "sqlite", "-o", db, "--kind", "app_end", *dumps)
 check(rc == 0 and sql(db, "SELECT count(DISTINCT kind) FROM events") ==
       [["1"]], "a second export replaces the file: %s" % err)
 
-if failures:
-    print("%d checks failed" % len(failures))
-    sys.exit(1)
+exit_if_failed()
 print("sqlite: all checks passed (%d requests, %d packet pairs)" %
       (len(traces), sum(pairs.values())))
