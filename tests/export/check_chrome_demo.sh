@@ -7,18 +7,9 @@
 # --processes the nodes run as processes (each with its own log file).
 set -eu
 demo=$1 peertrace=$2 out=$3 src=$4 node_dir=$5 mode=${6:-}
-command -v node >/dev/null || {
-  echo "check_chrome_demo: node not found (Debian: apt-get install nodejs)" >&2
-  exit 1
-}
-sh "$src/js/setup.sh" --check "$node_dir"
-rm -rf "$out"
-mkdir -p "$out"
-timeout 90 "$demo" --nodes 4 --loss 0.03 --seed 7 --chunks 6 $mode \
-  --out "$out/dumps" >"$out/demo.out" 2>&1 || {
-  echo "check_chrome_demo: the demo failed: $(tail -5 "$out/demo.out")" >&2
-  exit 1
-}
+. "$src/export/demo_start.sh"
+# shellcheck disable=SC2086 # mode: empty or one word
+demo_start check_chrome_demo $mode
 "$peertrace" export json -o "$out/events.json" "$out/dumps"/*.ptd
 "$peertrace" export chrome -o "$out/trace.json" "$out/dumps"/*.ptd
 python3 "$src/export/check_json.py" chrome "$out/trace.json"

@@ -8,19 +8,9 @@
 # in an export of one trace.
 set -eu
 demo=$1 peertrace=$2 out=$3 src=$4 node_dir=$5
-command -v node >/dev/null || {
-  echo "check_otlp_demo: node not found (Debian: apt-get install nodejs)" >&2
-  exit 1
-}
-sh "$src/js/setup.sh" --check "$node_dir"
+. "$src/export/demo_start.sh"
+demo_start check_otlp_demo
 check() { NODE_PATH="$node_dir/node_modules" node "$src/js/check_otlp.js" "$@"; }
-rm -rf "$out"
-mkdir -p "$out"
-timeout 90 "$demo" --nodes 4 --loss 0.03 --seed 7 --chunks 6 \
-  --out "$out/dumps" >"$out/demo.out" 2>&1 || {
-  echo "check_otlp_demo: the demo failed: $(tail -5 "$out/demo.out")" >&2
-  exit 1
-}
 d=$out/dumps
 "$peertrace" export otlp -o "$out/all.otlp" "$d"/*.ptd
 # 6 chunks stored through 3 nodes and read back: 6 calls at least, each

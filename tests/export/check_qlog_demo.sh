@@ -8,18 +8,9 @@
 # same frames.
 set -eu
 demo=$1 peertrace=$2 out=$3 src=$4 node_dir=$5
-command -v node >/dev/null || {
-  echo "check_qlog_demo: node not found (Debian: apt-get install nodejs)" >&2
-  exit 1
-}
-sh "$src/js/setup.sh" --check "$node_dir"
-rm -rf "$out"
+. "$src/export/demo_start.sh"
+demo_start check_qlog_demo
 mkdir -p "$out/qlog"
-timeout 90 "$demo" --nodes 4 --loss 0.03 --seed 7 --chunks 6 \
-  --out "$out/dumps" >"$out/demo.out" 2>&1 || {
-  echo "check_qlog_demo: the demo failed: $(tail -5 "$out/demo.out")" >&2
-  exit 1
-}
 "$peertrace" export qlog --split "$out/qlog" "$out/dumps"/*.ptd
 for f in "$out/qlog"/*.sqlog; do
   NODE_PATH="$node_dir/node_modules" node "$src/js/check_qlog.js" "$f" >/dev/null
