@@ -7,7 +7,7 @@
 # --processes the nodes run as processes (each with its own log file).
 set -eu
 demo=$1 peertrace=$2 out=$3 src=$4 node_dir=$5 mode=${6:-}
-. "$src/export/demo_start.sh"
+. "$src/export/js_tools.sh"
 # shellcheck disable=SC2086 # mode: empty or one word
 demo_start check_chrome_demo $mode
 "$peertrace" export json -o "$out/events.json" "$out/dumps"/*.ptd
@@ -15,7 +15,7 @@ demo_start check_chrome_demo $mode
 python3 "$src/export/check_json.py" chrome "$out/trace.json"
 # The demo's 6 chunks are stored across 3 nodes and read back: at least 6
 # request and reply hops, and many packets.
-NODE_PATH="$node_dir/node_modules" node "$src/js/check_chrome.mjs" \
+js check_chrome.mjs \
   "$out/trace.json" "$out/events.json" '{"request": 6, "reply": 6, "packet": 50}'
 # --trace: one request, with the packets of its connections drawn too.
 trace=$(python3 -c '
@@ -50,7 +50,7 @@ x.update({"bind_id": "0x1", "flow_in": True, "flow_out": True})
 json.dump(doc, open(sys.argv[3], "w"))
 PY
 for broken in broken1 broken2; do
-  if NODE_PATH="$node_dir/node_modules" node "$src/js/check_chrome.mjs" \
+  if js check_chrome.mjs \
     "$out/$broken.json" "$out/events.json" 2>"$out/$broken.err"; then
     echo "check_chrome_demo: the checker accepted $broken.json" >&2
     exit 1

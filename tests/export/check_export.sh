@@ -15,15 +15,8 @@ if [ "$names" = 1 ]; then
 else
   span_names='["DMAP/1", "DMAP/1", "DMAP/2"]'
 fi
-# The qlog and OTLP validators run on node with the npm tools that
-# tests/js/setup.sh installed into NODE_DIR before the tests (never here).
-node_tools() {
-  command -v node >/dev/null || {
-    echo "check_export: node not found (Debian: apt-get install nodejs)" >&2
-    exit 1
-  }
-  sh "$src/js/setup.sh" --check "$node_dir"
-}
+# The qlog and OTLP validators run on node (tests/export/js_tools.sh).
+. "$src/export/js_tools.sh"
 mkdir -p "$out"
 case "$format" in
 json)
@@ -38,11 +31,10 @@ chrome)
       "widest_flow_nodes": 0}'
   ;;
 qlog)
-  node_tools
+  node_tools check_export
   "$peertrace" export qlog --trace 4bf92f35 -o "$out/client.sqlog" \
     "$samples/client.ptd"
-  NODE_PATH="$node_dir/node_modules" node "$src/js/check_qlog.js" \
-    "$out/client.sqlog" \
+  js check_qlog.js "$out/client.sqlog" \
     '{"transport:packet_sent": 5, "transport:packet_received": 1,
       "recovery:packet_lost": 1, "connectivity:connection_started": 1,
       "recovery:metrics_updated": 1}'
@@ -55,32 +47,23 @@ qlog)
     exit 1
   }
   for f in "$out/split"/*.sqlog; do
-    NODE_PATH="$node_dir/node_modules" node "$src/js/check_qlog.js" "$f"
+    js check_qlog.js "$f"
   done
-  NODE_PATH="$node_dir/node_modules" node "$src/js/check_qlog.js" \
-    "$out/split/a1a2a3a4-7e57a11ce0000000000000000000beef.sqlog" \
+  js check_qlog.js "$out/split/a1a2a3a4-7e57a11ce0000000000000000000beef.sqlog" \
     '{"peertrace:app_start": 1, "peertrace:app_end": 1}'
   # The validator must reject a record that breaks the schema.
   sed 's/"raw":{"length":1200}/"raw":{"length":"big"}/' "$out/client.sqlog" \
     >"$out/broken.sqlog"
-  if NODE_PATH="$node_dir/node_modules" node "$src/js/check_qlog.js" \
-    "$out/broken.sqlog" 2>/dev/null; then
-    echo "check_export: the qlog validator accepted a broken file" >&2
-    exit 1
-  fi
+  must_reject check_export qlog check_qlog.js "$out/broken.sqlog"
   ;;
 otlp)
-  node_tools
+  node_tools check_export
   "$peertrace" export otlp -o "$out/all.otlp.json" "$samples"/*.ptd
-  NODE_PATH="$node_dir/node_modules" node "$src/js/check_otlp.js" \
-    "$out/all.otlp.json" "{\"spans\": 3, \"events\": 9, \"errors\": 1, \"names\": $span_names}"
+  js check_otlp.js "$out/all.otlp.json" \
+    "{\"spans\": 3, \"events\": 9, \"errors\": 1, \"names\": $span_names}"
   sed 's/"traceId":"4bf9/"traceId":"XBf9/' "$out/all.otlp.json" \
     >"$out/broken.otlp.json"
-  if NODE_PATH="$node_dir/node_modules" node "$src/js/check_otlp.js" \
-    "$out/broken.otlp.json" 2>/dev/null; then
-    echo "check_export: the OTLP validator accepted a broken file" >&2
-    exit 1
-  fi
+  must_reject check_export OTLP check_otlp.js "$out/broken.otlp.json"
   ;;
 svg)
   "$peertrace" export svg --trace 4bf92f35 -o "$out/trace.svg" \

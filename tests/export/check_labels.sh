@@ -8,11 +8,8 @@
 # c unaligned (bound infinite, as pt_align leaves it), d without an estimate (test_export.c, export_with_clocks).
 set -eu
 test_export=$1 out=$2 src=$3 node_dir=$4
-command -v node >/dev/null || {
-  echo "check_labels: node not found (Debian: apt-get install nodejs)" >&2
-  exit 1
-}
-sh "$src/js/setup.sh" --check "$node_dir"
+. "$src/export/js_tools.sh"
+node_tools check_labels
 rm -rf "$out" && mkdir -p "$out"
 PT_EXPORT_TEST_OUT=$out "$test_export" >/dev/null
 ref='{"times": "aligned", "status": "reference", "reference": 0,
@@ -27,7 +24,7 @@ python3 "$src/export/check_json.py" json "$out/clock.json" "{\"clocks\": $clocks
 python3 "$src/export/check_json.py" chrome "$out/clock.trace.json" \
   "{\"clocks\": $clocks}"
 ref_id=aa00000000000000000000000000000000000000000000000000000000000000
-NODE_PATH="$node_dir/node_modules" node "$src/js/check_otlp.js" \
+js check_otlp.js \
   "$out/clock.otlp.json" "{\"spans\": 4, \"clocks\": {
     \"aa000000\": {\"times\": \"aligned\", \"status\": \"reference\",
                    \"reference\": \"$ref_id\", \"offset_us\": 0,
@@ -39,10 +36,10 @@ NODE_PATH="$node_dir/node_modules" node "$src/js/check_otlp.js" \
                    \"reference\": \"$ref_id\"},
     \"dd000000\": {\"times\": \"raw\", \"status\": \"none\",
                    \"reference\": \"$ref_id\"}}}"
-NODE_PATH="$node_dir/node_modules" node "$src/js/check_qlog.js" \
+js check_qlog.js \
   "$out/clock.sqlog" "{\"peertrace_clock\": {\"times\": \"aligned\",
     \"status\": \"reference\", \"reference\": 0, \"offset_us\": 0,
     \"drift_ppm\": 0, \"t0_us\": 1000, \"bound_us\": 0}}"
-NODE_PATH="$node_dir/node_modules" node "$src/js/check_qlog.js" \
+js check_qlog.js \
   "$out/frames.sqlog" '{"transport:packet_sent": 2,
     "transport:packet_received": 2, "peertrace:stream_frame": 3, "frames": 3}'

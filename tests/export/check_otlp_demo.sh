@@ -8,9 +8,9 @@
 # in an export of one trace.
 set -eu
 demo=$1 peertrace=$2 out=$3 src=$4 node_dir=$5
-. "$src/export/demo_start.sh"
+. "$src/export/js_tools.sh"
 demo_start check_otlp_demo
-check() { NODE_PATH="$node_dir/node_modules" node "$src/js/check_otlp.js" "$@"; }
+check() { js check_otlp.js "$@"; }
 d=$out/dumps
 "$peertrace" export otlp -o "$out/all.otlp" "$d"/*.ptd
 # 6 chunks stored through 3 nodes and read back: 6 calls at least, each

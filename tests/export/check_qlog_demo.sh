@@ -8,21 +8,18 @@
 # same frames.
 set -eu
 demo=$1 peertrace=$2 out=$3 src=$4 node_dir=$5
-. "$src/export/demo_start.sh"
+. "$src/export/js_tools.sh"
 demo_start check_qlog_demo
 mkdir -p "$out/qlog"
 "$peertrace" export qlog --split "$out/qlog" "$out/dumps"/*.ptd
 for f in "$out/qlog"/*.sqlog; do
-  NODE_PATH="$node_dir/node_modules" node "$src/js/check_qlog.js" "$f" >/dev/null
+  js check_qlog.js "$f" >/dev/null
 done
 # The ring of 4 nodes: 4 connections, many packets each way.
-NODE_PATH="$node_dir/node_modules" node "$src/js/check_qlog_pairs.js" \
-  "$out/qlog" 50
+js check_qlog_pairs.js "$out/qlog" 50
 # A file without one end (here the client's of one connection) must fail.
 mkdir -p "$out/one-end"
 cp "$out/qlog"/*.sqlog "$out/one-end/"
 rm "$(grep -l '"type":"client"' "$out/one-end"/*.sqlog | head -1)"
-if node "$src/js/check_qlog_pairs.js" "$out/one-end" 2>/dev/null; then
-  echo "check_qlog_demo: the pair checker accepted a connection with one end" >&2
-  exit 1
-fi
+must_reject check_qlog_demo "pair (a connection with one end)" \
+  check_qlog_pairs.js "$out/one-end"
