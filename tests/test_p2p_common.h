@@ -6,6 +6,7 @@
 #ifndef PT_TEST_P2P_COMMON_H
 #define PT_TEST_P2P_COMMON_H
 
+#include <stdlib.h>
 #include <string.h>
 
 #include "demo_net.h"
@@ -58,6 +59,15 @@ static pt_event *p2p_test_events(pt_log *log, size_t *count) {
   assert_int_equal(st.dropped, 0);
   assert_int_equal(pt_log_recent(log, (size_t)st.capacity, &evs, count), PT_OK);
   return evs;
+}
+
+/* A qlog tap's record as a NUL-terminated string, for strstr (free it). */
+static inline char *p2p_test_qlog_text(const void *data, size_t len) {
+  char *text = malloc(len + 1);
+  assert_non_null(text);
+  memcpy(text, data, len);
+  text[len] = '\0';
+  return text;
 }
 
 #endif /* PT_TEST_P2P_COMMON_H */

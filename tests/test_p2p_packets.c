@@ -48,10 +48,7 @@ typedef struct frame_tap {
 
 static void tap_frames(size_t node, const void *data, size_t len, void *arg) {
   frame_tap *tap = arg;
-  char *text = malloc(len + 1);
-  assert_non_null(text);
-  memcpy(text, data, len);
-  text[len] = '\0';
+  char *text = p2p_test_qlog_text(data, len);
   int sent = strstr(text, "\"name\":\"transport:packet_sent\"") != NULL;
   int received = strstr(text, "\"name\":\"transport:packet_received\"") != NULL;
   if (node < NODES && (sent || received)) {

@@ -53,10 +53,7 @@ typedef struct qlog_tap {
 
 static void tap_qlog(size_t node, const void *data, size_t len, void *arg) {
   qlog_tap *tap = arg;
-  char *text = malloc(len + 1);
-  assert_non_null(text);
-  memcpy(text, data, len);
-  text[len] = '\0';
+  char *text = p2p_test_qlog_text(data, len);
   if (node < NODES && strstr(text, "\"name\":\"recovery:packet_lost\"")) {
     const char *type = strstr(text, "\"packet_type\":\"");
     const char *pn = strstr(text, "\"packet_number\":");
