@@ -57,12 +57,19 @@ static int create_file_log(pt_log **log, const char *path, size_t capacity,
   return pt_log_create(log, &cfg);
 }
 
+/* A new log file `name` in the test directory; its path in path[128]. */
+static pt_log *new_file_log(char path[128], const char *name, size_t capacity,
+                            unsigned flags) {
+  path_in_dir(path, 128, name);
+  pt_log *log = NULL;
+  assert_int_equal(create_file_log(&log, path, capacity, flags), PT_OK);
+  return log;
+}
+
 static void test_create_rules(void **state) {
   (void)state;
   char path[128];
-  path_in_dir(path, sizeof path, "a.ptlog");
-  pt_log *log = NULL;
-  assert_int_equal(create_file_log(&log, path, 64, 0), PT_OK);
+  pt_log *log = new_file_log(path, "a.ptlog", 64, 0);
   struct stat st;
   assert_int_equal(stat(path, &st), 0);
   assert_int_equal(st.st_mode & 0777, 0600);
@@ -93,9 +100,7 @@ static void test_create_rules(void **state) {
 static void test_replace_keeps_open_views(void **state) {
   (void)state;
   char path[128];
-  path_in_dir(path, sizeof path, "replaced.ptlog");
-  pt_log *log = NULL;
-  assert_int_equal(create_file_log(&log, path, 4096, 0), PT_OK);
+  pt_log *log = new_file_log(path, "replaced.ptlog", 4096, 0);
   pt_event ev;
   pt_event_begin(&ev, pt_trace_id_new(), NULL);
   pt_event_set_custom(&ev, 1, 2, NULL, 0);
@@ -155,9 +160,7 @@ static void *status_main(void *p) {
 static void test_writer_status_concurrent(void **state) {
   (void)state;
   char path[128];
-  path_in_dir(path, sizeof path, "status.ptlog");
-  pt_log *log = NULL;
-  assert_int_equal(create_file_log(&log, path, 64, 0), PT_OK);
+  pt_log *log = new_file_log(path, "status.ptlog", 64, 0);
   const pt_log *view = NULL;
   assert_int_equal(pt_log_open(&view, path), PT_OK);
   pthread_t t[2];
@@ -690,9 +693,7 @@ static void test_follow_sees_or_counts_everything(void **state) {
 static void test_follow_from_start_counts_earlier_laps(void **state) {
   (void)state;
   char path[128];
-  path_in_dir(path, sizeof path, "late.ptlog");
-  pt_log *log = NULL;
-  assert_int_equal(create_file_log(&log, path, 64, PT_LOG_FILE_REPLACE), PT_OK);
+  pt_log *log = new_file_log(path, "late.ptlog", 64, PT_LOG_FILE_REPLACE);
   enum { EARLY = 5 * 64 + 10, LATE = 100 };
   pt_event ev;
   for (uint64_t n = 0; n < EARLY; n++) {
@@ -1208,9 +1209,7 @@ static void test_writer_closing_while_looked_at(void **state) {
 static void test_write_through_view_is_ignored(void **state) {
   (void)state;
   char path[128];
-  path_in_dir(path, sizeof path, "view-write.ptlog");
-  pt_log *log = NULL;
-  assert_int_equal(create_file_log(&log, path, 64, 0), PT_OK);
+  pt_log *log = new_file_log(path, "view-write.ptlog", 64, 0);
   pt_event ev;
   pt_test_make_event(&ev, 1, 0);
   pt_log_write(log, &ev);
@@ -1245,9 +1244,7 @@ static void test_write_through_view_is_ignored(void **state) {
 static void test_fork_child_claims_its_own_chunks(void **state) {
   (void)state;
   char path[128];
-  path_in_dir(path, sizeof path, "fork.ptlog");
-  pt_log *log = NULL;
-  assert_int_equal(create_file_log(&log, path, 4096, 0), PT_OK);
+  pt_log *log = new_file_log(path, "fork.ptlog", 4096, 0);
   pt_event ev;
   pt_test_make_event(&ev, 1, 0);
   pt_log_write(log, &ev); /* the parent now holds a chunk */
@@ -1313,10 +1310,7 @@ static void test_mapping_without_memory_is_nomem(void **state) {
   skip();
 #endif
   char path[128];
-  path_in_dir(path, sizeof path, "nomem.ptlog");
-  pt_log *log = NULL;
-  assert_int_equal(create_file_log(&log, path, 65536, PT_LOG_FILE_REPLACE),
-                   PT_OK);
+  pt_log *log = new_file_log(path, "nomem.ptlog", 65536, PT_LOG_FILE_REPLACE);
   pt_log_destroy(log);
   for (int creating = 0; creating < 2; creating++) {
     pid_t pid = fork();
