@@ -672,7 +672,7 @@ static void test_demo_log_files_and_dumps(void **state) {
   /* The report's request: it crossed all four nodes, and the GET wins a tie
    * with the STORE. */
   pt_trace_id shown;
-  demo_report_dumps(dir, dumps, NODES, &shown);
+  demo_report_dumps(dir, dumps, NODES, 0, &shown);
   assert_memory_equal(&shown, &get.ctx.trace_id, sizeof shown);
   demo_dumps_release(dumps, NODES);
 

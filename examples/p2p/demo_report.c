@@ -334,7 +334,7 @@ static void print_timeline(const char *dir, const pt_dump *logs, size_t count,
 
 /* ---- Per-peer table ---------------------------------------------------- */
 
-static void print_peer_table(const pt_dump *logs, size_t count) {
+static void print_peer_table(const pt_dump *logs, size_t count, int link_loss) {
   printf("\nPer-peer QUIC table, counted from each node's own event log\n");
   printf("  %-6s %-6s %8s %8s %6s %7s %9s %10s\n", "node", "peer", "pkts out",
          "pkts in", "lost", "loss %", "rtt ms", "bytes out");
@@ -378,14 +378,19 @@ static void print_peer_table(const pt_dump *logs, size_t count) {
     }
   }
   printf("  lost: packets this node's QUIC stack declared lost (and so "
-         "retransmitted their data);\n  the loss was injected on the "
-         "receiving side. rtt: smoothed, when the handshake completed.\n");
+         "retransmitted their data);\n  %s\n"
+         "  rtt: smoothed, when the handshake completed.\n",
+         link_loss ? "the loss was made on the links, in the hub namespace on "
+                     "the way to the receiver\n  (netem or the demo's link "
+                     "emulator, demo_netns.h)."
+                   : "the loss was injected on the receiving side (the demo "
+                     "drops received datagrams).");
 }
 
 void demo_report_dumps(const char *dir, const pt_dump *dumps, size_t count,
-                       pt_trace_id *shown) {
+                       int link_loss, pt_trace_id *shown) {
   print_timeline(dir, dumps, count, shown);
-  print_peer_table(dumps, count);
+  print_peer_table(dumps, count, link_loss);
 }
 
 void demo_print_next_steps(const char *tool, const char *dir,
@@ -448,7 +453,7 @@ int demo_report(demo_net *net, const char *out_dir, const char *tool) {
   if (demo_dumps_load(out_dir, n, dumps) != 0) {
     return -1;
   }
-  demo_report_dumps(out_dir, dumps, n, &shown);
+  demo_report_dumps(out_dir, dumps, n, 0, &shown); /* p2p_net drops */
   print_socket_counters(net);
   printf("\nEvent logs, one dump file per node (format: "
          "docs/dump-format.md)\n");

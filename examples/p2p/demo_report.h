@@ -38,9 +38,12 @@ void demo_dumps_release(pt_dump *dumps, size_t count);
 /* Prints the timeline and the per-peer table for dumps[0..count), node i
  * being dumps[i], loaded from DIR: the timeline is read again from DIR's
  * files through a pt_pipeline, its times aligned onto node0's clock.
- * *shown: the trace id of the timeline (zero if none). */
+ * link_loss: where the packets were lost, for the table's note: nonzero,
+ * on the links (the namespace demo, demo_netns.h); 0, dropped by the
+ * receiving node (p2p_net's loss_rate).  *shown: the trace id of the
+ * timeline (zero if none). */
 void demo_report_dumps(const char *dir, const pt_dump *dumps, size_t count,
-                       pt_trace_id *shown);
+                       int link_loss, pt_trace_id *shown);
 
 /* Prints what to try next with the peertrace tool (path `tool`) on DIR's
  * dumps; with log_files, also how to read the nodes' .ptlog files. */

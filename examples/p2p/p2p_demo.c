@@ -682,7 +682,7 @@ static int run_processes(const options *o) {
     demo_dump_path(path, sizeof path, o->out_dir, i);
     printf("  %s: %zu events\n", path, dumps[i].count);
   }
-  demo_report_dumps(o->out_dir, dumps, o->nodes, &shown);
+  demo_report_dumps(o->out_dir, dumps, o->nodes, o->netns, &shown);
   if (o->netns && demo_links_report(dumps, o->nodes, o->skews, skew_nodes,
                                     &g_netns, o->tool, o->out_dir) != 0) {
     failed = 1;

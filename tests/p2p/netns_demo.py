@@ -198,6 +198,10 @@ def run_once(demo, peertrace, out, extra=()):
             not re.search(r"Result: \d+ requests, 0 unexpected", run.stdout):
         fails.append("demo exited %d: %s" % (run.returncode,
                                              run.stderr.strip()[-300:]))
+    # The loss is the links' here, not the demo's receive-side drop.
+    if "the loss was made on the links" not in run.stdout or \
+            "injected on the receiving side" in run.stdout:
+        fails.append("the report does not say the links lost the packets")
     if extra and ("node2 killed with SIGKILL" not in run.stdout or
                   "node2.ptlog  (its node died: events recovered)"
                   not in run.stdout):
