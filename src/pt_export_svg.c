@@ -577,6 +577,22 @@ static void pt__svg_time(FILE *fp, int y, uint64_t t, uint64_t t0) {
           (unsigned long long)(rel % 1000u));
 }
 
+/* The arrow from row j's event (none if j < 0) to (x, y), in `colour`; row
+ * j is marked used: it answers no other row. */
+static void pt__svg_arrow(FILE *fp, const pt__svg_state *st,
+                          const pt__svg_rows *rows, int *used, long j, int x,
+                          int y, const char *colour) {
+  if (j < 0) {
+    return;
+  }
+  used[j] = 1;
+  fprintf(fp,
+          "<line x1=\"%d\" y1=\"%d\" x2=\"%d\" y2=\"%d\" stroke=\"%s\" "
+          "stroke-width=\"1.5\" marker-end=\"url(#arrow)\"/>\n",
+          pt__svg_x(st->items[j].node), pt__svg_y(rows->event_row[j]), x, y,
+          colour);
+}
+
 /* One event row: its arrow from the row it answers, its mark and label. */
 static void pt__svg_event_draw(const pt_exporter *ex, FILE *fp,
                                const pt__svg_state *st,
@@ -587,27 +603,11 @@ static void pt__svg_event_draw(const pt_exporter *ex, FILE *fp,
   int y = pt__svg_y(rows->event_row[k]);
   pt__svg_time(fp, y, ev->timestamp_us, st->items[0].event.timestamp_us);
   if (ev->kind == PT_EV_PACKET_RECEIVED) {
-    long j = pt__svg_find_sent(st, k, 1, used);
-    if (j >= 0) {
-      used[j] = 1;
-      fprintf(fp,
-              "<line x1=\"%d\" y1=\"%d\" x2=\"%d\" y2=\"%d\" "
-              "stroke=\"#1f4e9c\" stroke-width=\"1.5\" "
-              "marker-end=\"url(#arrow)\"/>\n",
-              pt__svg_x(st->items[j].node), pt__svg_y(rows->event_row[j]), x,
-              y);
-    }
+    pt__svg_arrow(fp, st, rows, used, pt__svg_find_sent(st, k, 1, used), x, y,
+                  "#1f4e9c");
   } else if (ev->kind == PT_EV_APP_START || ev->kind == PT_EV_APP_END) {
-    long j = pt__svg_find_message(ex, st, k, used);
-    if (j >= 0) {
-      used[j] = 1;
-      fprintf(fp,
-              "<line x1=\"%d\" y1=\"%d\" x2=\"%d\" y2=\"%d\" "
-              "stroke=\"#8a6d00\" stroke-width=\"1.5\" "
-              "marker-end=\"url(#arrow)\"/>\n",
-              pt__svg_x(st->items[j].node), pt__svg_y(rows->event_row[j]), x,
-              y);
-    }
+    pt__svg_arrow(fp, st, rows, used, pt__svg_find_message(ex, st, k, used), x,
+                  y, "#8a6d00");
   } else if (ev->kind == PT_EV_PACKET_LOST) {
     long j = pt__svg_find_sent(st, k, 0, used);
     if (j >= 0) {
