@@ -19,6 +19,7 @@
 
 #include <peertrace/pt_pipeline.h>
 
+#include "pt_grow.h"
 #include "pt_ring_read.h"
 
 #define PT__PIPE_MAX_SOURCES 65536u
@@ -39,7 +40,8 @@ typedef struct pt__pipe_source {
 
 struct pt_pipeline {
   pt__pipe_source *sources;
-  unsigned count, cap;
+  unsigned count;
+  size_t cap; /* of sources (pt__grow) */
   unsigned reference;
   int raw_time;
   double max_drift_ppm; /* 0: pt_align's default */
@@ -117,21 +119,18 @@ static int pt__pipe_add(pt_pipeline *p, pt_dump_reader *reader,
     goto fail;
   }
   rc = PT_ERR_NOMEM;
-  if (p->count == p->cap) {
-    unsigned cap = p->cap ? 2 * p->cap : 8;
-    pt__pipe_source *s = realloc(p->sources, cap * sizeof *s);
-    if (s == NULL) {
-      goto fail;
-    }
-    p->sources = s;
-    p->cap = cap;
+  /* Room for one more; p->count grows only once the source is complete. */
+  size_t n = p->count;
+  pt__pipe_source *s =
+      pt__grow((void **)&p->sources, &n, &p->cap, sizeof *s, 1);
+  if (s == NULL) {
+    goto fail;
   }
   char fallback[32];
   if (name == NULL) {
     snprintf(fallback, sizeof fallback, "source %u", p->count);
     name = fallback;
   }
-  pt__pipe_source *s = &p->sources[p->count];
   memset(s, 0, sizeof *s);
   s->name = strdup(name);
   if (s->name == NULL) {
