@@ -9,6 +9,7 @@
 #include <peertrace/pt_request.h>
 
 #include "cli_commands.h"
+#include "pt_grow.h"
 
 #define CLI_HOPS_WIDTH 100 /* packet lists wrap here */
 #define CLI_HOPS_RUN 4     /* this many plain packets in a row are joined */
@@ -27,21 +28,6 @@ static void cli_node_name(char out[9], const cli_inputs *in, unsigned node) {
   cli_short_hex(out, in->inputs[node].info->node_id);
 }
 
-/* Room for element n of *v (capacity *cap, elements of `size`): 0 or -1. */
-static int cli_room(void **v, size_t *cap, size_t n, size_t size) {
-  if (n < *cap) {
-    return 0;
-  }
-  size_t c = *cap ? 2 * *cap : 16;
-  void *nv = realloc(*v, c * size);
-  if (nv == NULL) {
-    return -1;
-  }
-  *v = nv;
-  *cap = c;
-  return 0;
-}
-
 int cli_conns_has(const cli_conns *c, uint64_t conn) {
   for (size_t i = 0; i < c->n; i++) {
     if (c->v[i] == conn) {
@@ -55,10 +41,11 @@ static int cli_conns_add(cli_conns *c, uint64_t conn) {
   if (conn == 0 || cli_conns_has(c, conn)) {
     return 0; /* 0: no connection, never one of the set */
   }
-  if (cli_room((void **)&c->v, &c->cap, c->n, sizeof *c->v) != 0) {
+  uint64_t *slot = pt__grow((void **)&c->v, &c->n, &c->cap, sizeof *slot, 1);
+  if (slot == NULL) {
     return -1;
   }
-  c->v[c->n++] = conn;
+  *slot = conn;
   return 0;
 }
 
@@ -189,10 +176,12 @@ typedef struct cli_pkts {
 
 static int cli_pkt_collect(const pt_request_packet *p, void *user) {
   cli_pkts *c = user;
-  if (cli_room((void **)&c->v, &c->cap, c->n, sizeof *c->v) != 0) {
+  pt_request_packet *slot =
+      pt__grow((void **)&c->v, &c->n, &c->cap, sizeof *slot, 1);
+  if (slot == NULL) {
     return PT_ERR_NOMEM;
   }
-  c->v[c->n++] = *p;
+  *slot = *p;
   return 0;
 }
 

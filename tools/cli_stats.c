@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "cli_commands.h"
+#include "pt_grow.h"
 
 /* ---- stats -------------------------------------------------------------- */
 
@@ -34,16 +35,10 @@ static cli_peer *cli_peer_get(cli_peers *p, unsigned node,
       return c;
     }
   }
-  if (p->count == p->cap) {
-    size_t cap = p->cap ? 2 * p->cap : 16;
-    cli_peer *peers = realloc(p->peers, cap * sizeof *peers);
-    if (peers == NULL) {
-      return NULL;
-    }
-    p->peers = peers;
-    p->cap = cap;
+  cli_peer *c = pt__grow((void **)&p->peers, &p->count, &p->cap, sizeof *c, 1);
+  if (c == NULL) {
+    return NULL;
   }
-  cli_peer *c = &p->peers[p->count++];
   memset(c, 0, sizeof *c);
   c->node = node;
   c->known = peer_id != NULL;
