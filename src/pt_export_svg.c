@@ -260,22 +260,6 @@ static void pt__svg_label(const pt_exporter *ex, const pt_event *ev, char *out,
 
 /* ---- the hops' packets ---------------------------------------------- */
 
-typedef struct pt__svg_list {
-  pt_request_packet *v;
-  size_t n, cap;
-} pt__svg_list;
-
-static int pt__svg_collect(const pt_request_packet *p, void *user) {
-  pt__svg_list *l = user;
-  pt_request_packet *slot =
-      pt__grow((void **)&l->v, &l->n, &l->cap, sizeof *l->v, 1);
-  if (slot == NULL) {
-    return PT_ERR_NOMEM;
-  }
-  *slot = *p;
-  return 0;
-}
-
 static int pt__svg_packet_push(pt__svg_state *st, const pt_request_hop *h,
                                const pt_request_packet *p, size_t run,
                                const pt_request_packet *last, uint64_t bytes) {
@@ -297,22 +281,18 @@ static int pt__svg_packet_push(pt__svg_state *st, const pt_request_hop *h,
   return PT_OK;
 }
 
-static int pt__svg_plain(const pt_request_packet *p) {
-  return !p->lost && !p->retransmits && p->received_us != 0;
-}
-
 /* The rows of one hop's packets, runs of plain ones joined. */
 static int pt__svg_hop(const pt_request_hop *h, void *user) {
   pt__svg_state *st = user;
   if (h->sender == PT_REQUEST_NO_NODE) {
     return 0;
   }
-  pt__svg_list l = {NULL, 0, 0};
-  int rc = pt_request_packets(st->req, h, pt__svg_collect, &l);
+  pt__packet_list l = {NULL, 0, 0};
+  int rc = pt_request_packets(st->req, h, pt__packet_list_add, &l);
   for (size_t i = 0; rc == PT_OK && i < l.n;) {
     size_t run = 0;
     uint64_t bytes = 0;
-    while (i + run < l.n && pt__svg_plain(&l.v[i + run])) {
+    while (i + run < l.n && pt__packet_plain(&l.v[i + run])) {
       bytes += l.v[i + run].size;
       run++;
     }

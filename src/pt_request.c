@@ -102,6 +102,17 @@ void *pt__grow(void **v, size_t *n, size_t *cap, size_t size, size_t count) {
   return slot;
 }
 
+int pt__packet_list_add(const pt_request_packet *p, void *list) {
+  pt__packet_list *l = list;
+  pt_request_packet *slot =
+      pt__grow((void **)&l->v, &l->n, &l->cap, sizeof *slot, 1);
+  if (slot == NULL) {
+    return PT_ERR_NOMEM;
+  }
+  *slot = *p;
+  return 0;
+}
+
 #define PT__REQ_PUSH(arr)                                                      \
   pt__grow((void **)&(arr).v, &(arr).n, &(arr).cap, sizeof *(arr).v, 1)
 

@@ -169,27 +169,6 @@ static void cli_hops_clocks(const cli_inputs *in, char *out, size_t size) {
   }
 }
 
-typedef struct cli_pkts {
-  pt_request_packet *v;
-  size_t n, cap;
-} cli_pkts;
-
-static int cli_pkt_collect(const pt_request_packet *p, void *user) {
-  cli_pkts *c = user;
-  pt_request_packet *slot =
-      pt__grow((void **)&c->v, &c->n, &c->cap, sizeof *slot, 1);
-  if (slot == NULL) {
-    return PT_ERR_NOMEM;
-  }
-  *slot = *p;
-  return 0;
-}
-
-/* A packet with nothing to say: delivered once, not a loss or repeat. */
-static int cli_pkt_plain(const pt_request_packet *p) {
-  return !p->lost && !p->retransmits && p->received_us != 0;
-}
-
 /* Prints "item" with ", " before it, wrapping at CLI_HOPS_WIDTH. */
 static void cli_put(int *col, int *first, const char *item, int visible) {
   if (!*first) {
@@ -218,7 +197,7 @@ typedef struct cli_hops_ctx {
 
 /* The packets line(s) of a hop: "packets 5 (1200 B, +0.102 ms), 6 LOST". */
 static void cli_print_packets(const cli_hops_ctx *x, const pt_request_hop *h,
-                              const cli_pkts *pk) {
+                              const pt__packet_list *pk) {
   const cli_style *s = x->s;
   int col =
       printf("    stream %llu of conn %.8llx, bytes %llu..%llu: packets",
@@ -232,7 +211,7 @@ static void cli_print_packets(const cli_hops_ctx *x, const pt_request_hop *h,
     const pt_request_packet *p = &pk->v[i];
     char item[160], ms[32], ms2[32];
     size_t run = 0;
-    while (i + run < pk->n && cli_pkt_plain(&pk->v[i + run])) {
+    while (i + run < pk->n && pt__packet_plain(&pk->v[i + run])) {
       run++;
     }
     if (run >= CLI_HOPS_RUN) {
@@ -341,8 +320,8 @@ static int cli_print_hop(const pt_request_hop *h, void *user) {
     printf("    no stream recorded for this hop\n");
     return 0;
   }
-  cli_pkts pk = {NULL, 0, 0};
-  int rc = pt_request_packets(x->r, h, cli_pkt_collect, &pk);
+  pt__packet_list pk = {NULL, 0, 0};
+  int rc = pt_request_packets(x->r, h, pt__packet_list_add, &pk);
   if (rc == PT_OK && pk.n == 0) {
     printf("    stream %llu of conn %.8llx, bytes %llu..%llu: no packet of "
            "these bytes in the trace\n",
