@@ -53,8 +53,6 @@ static int write_seeds(const char *prefix, const seed *seeds, size_t count) {
   }
   return rc;
 }
-#define WRITE_SEEDS(prefix, seeds)                                             \
-  write_seeds(prefix, seeds, sizeof seeds / sizeof seeds[0])
 
 static void record_kinds(pt_log *log) {
   pt_trace_id id = {{0x11, 0x22, 0x33}};
@@ -281,6 +279,23 @@ static const seed cli_seeds[] = {
     SEED("--help"),
 };
 
+#define SEED_SET(kind, prefix, seeds)                                          \
+  { kind, prefix, seeds, sizeof seeds / sizeof seeds[0] }
+
+/* The byte-string kinds: KIND, the files' name prefix, the seeds. */
+static const struct {
+  const char *kind, *prefix;
+  const seed *seeds;
+  size_t count;
+} seed_sets[] = {
+    SEED_SET("wire", "wire", wire_seeds),
+    SEED_SET("traceparent", "tp", traceparent_seeds),
+    SEED_SET("hex", "hex", hex_seeds),
+    SEED_SET("qlog", "qlog", qlog_seeds),
+    SEED_SET("app", "app", app_seeds),
+    SEED_SET("cli", "cli", cli_seeds),
+};
+
 int main(int argc, char **argv) {
   if (argc != 3) {
     fprintf(stderr, "usage: make_fuzz_seeds KIND DIR\n");
@@ -297,23 +312,11 @@ int main(int argc, char **argv) {
   if (strcmp(kind, "log") == 0) {
     return log_seeds();
   }
-  if (strcmp(kind, "wire") == 0) {
-    return WRITE_SEEDS("wire", wire_seeds);
-  }
-  if (strcmp(kind, "traceparent") == 0) {
-    return WRITE_SEEDS("tp", traceparent_seeds);
-  }
-  if (strcmp(kind, "hex") == 0) {
-    return WRITE_SEEDS("hex", hex_seeds);
-  }
-  if (strcmp(kind, "qlog") == 0) {
-    return WRITE_SEEDS("qlog", qlog_seeds);
-  }
-  if (strcmp(kind, "app") == 0) {
-    return WRITE_SEEDS("app", app_seeds);
-  }
-  if (strcmp(kind, "cli") == 0) {
-    return WRITE_SEEDS("cli", cli_seeds);
+  for (size_t i = 0; i < sizeof seed_sets / sizeof seed_sets[0]; i++) {
+    if (strcmp(kind, seed_sets[i].kind) == 0) {
+      return write_seeds(seed_sets[i].prefix, seed_sets[i].seeds,
+                         seed_sets[i].count);
+    }
   }
   fprintf(stderr, "make_fuzz_seeds: unknown kind %s\n", kind);
   return 2;
