@@ -16,12 +16,12 @@
  *   3. App builds            PT_TRACE_APP=1: registry, logging, printing
  *   4. Other builds          the same macros, expanding to nothing
  *
- * Included by peertrace.h; including it directly is equivalent.
+ * Included by peertrace.h, the header to include; it needs pt_core.h only.
  */
 #ifndef PEERTRACE_PT_APP_H
 #define PEERTRACE_PT_APP_H
 
-#include <peertrace/peertrace.h>
+#include <peertrace/pt_core.h>
 
 #ifdef __cplusplus
 extern "C" {
@@ -124,7 +124,7 @@ typedef struct pt_app_span {
   pt_trace_flags flags; /* trace flags of the request's context */
 } pt_app_span;
 
-/* 2. Sampling: PT_TRACE_SAMPLED and pt_trace_sample_keep live in peertrace.h,
+/* 2. Sampling: PT_TRACE_SAMPLED and pt_trace_sample_keep live in pt_core.h,
  * since PT_TRACE_SAMPLE is a core switch that every event macro honours. */
 
 /* ======================================================================== */
