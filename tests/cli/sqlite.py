@@ -98,8 +98,11 @@ for trace in traces:
     blocks = re.split(r"\n  hop \d+: ", text)[1:]
     shown_packets = []
     for b in blocks:
-        n = sum(int(e or a) - int(a) + 1 for a, e in
-                re.findall(r"(\d+)(?:\.\.(\d+))? (?:\(|LOST)", b))
+        # A range "A..B (K packets" counts K: it may skip numbers (packets
+        # of other streams), so B - A + 1 would overcount.
+        n = sum(int(k) if k else int(e or a) - int(a) + 1 for a, e, k in
+                re.findall(r"(\d+)(?:\.\.(\d+))? (?:\((?:(\d+) packets)?|LOST)",
+                           b))
         shown_packets.append((n, b.count("LOST"), b.count("(retransmits ")))
     rows = sql(db, "SELECT hop, kind, substr(sender_id, 1, 8), "
                    "coalesce(substr(receiver_id, 1, 8), '?'), packets, lost, "
