@@ -10,6 +10,7 @@
 #include <setjmp.h>
 #include <cmocka.h>
 #include <sqlite3.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <peertrace/pt_pipeline.h>
@@ -65,26 +66,46 @@ static void expect(sqlite3 *db, const char *sql, const char *want) {
   sqlite3_finalize(st);
 }
 
-static void test_arguments(void **state) {
-  (void)state;
+/* The tests' state: one_log's pipeline and log, and an empty database. */
+typedef struct one_log_db {
   pt_log *log;
-  pt_pipeline *p = one_log(&log);
-  sqlite3 *db = memory_db();
+  pt_pipeline *p;
+  sqlite3 *db;
+} one_log_db;
+
+static int one_log_setup(void **state) {
+  one_log_db *f = calloc(1, sizeof *f);
+  assert_non_null(f);
+  f->p = one_log(&f->log);
+  f->db = memory_db();
+  *state = f;
+  return 0;
+}
+
+static int one_log_teardown(void **state) {
+  one_log_db *f = *state;
+  sqlite3_close(f->db);
+  pt_pipeline_free(f->p);
+  pt_log_destroy(f->log);
+  free(f);
+  return 0;
+}
+
+static void test_arguments(void **state) {
+  one_log_db *f = *state;
+  pt_pipeline *p = f->p;
+  sqlite3 *db = f->db;
   char msg[64] = "x";
   assert_int_equal(pt_sqlite_export(NULL, db, NULL, NULL, msg, sizeof msg),
                    PT_ERR_INVALID);
   assert_int_equal(pt_sqlite_export(p, NULL, NULL, NULL, NULL, 0),
                    PT_ERR_INVALID);
-  sqlite3_close(db);
-  pt_pipeline_free(p);
-  pt_log_destroy(log);
 }
 
 static void test_columns(void **state) {
-  (void)state;
-  pt_log *log;
-  pt_pipeline *p = one_log(&log);
-  sqlite3 *db = memory_db();
+  one_log_db *f = *state;
+  pt_pipeline *p = f->p;
+  sqlite3 *db = f->db;
   char msg[64] = "x";
   assert_int_equal(pt_sqlite_export(p, db, NULL, NULL, msg, sizeof msg), PT_OK);
   assert_string_equal(msg, "");
@@ -112,20 +133,16 @@ static void test_columns(void **state) {
   expect(db, "SELECT count(*) FROM events", "3"); /* the first, untouched */
   sqlite3_close(db);
   /* The pipeline runs again from its first event into a new database. */
-  db = memory_db();
+  db = f->db = memory_db();
   assert_int_equal(pt_sqlite_export(p, db, NULL, NULL, NULL, 0), PT_OK);
   expect(db, "SELECT count(*) FROM events", "3");
-  sqlite3_close(db);
-  pt_pipeline_free(p);
-  pt_log_destroy(log);
 }
 
 /* A failure rolls everything back: no table is left half made. */
 static void test_rollback(void **state) {
-  (void)state;
-  pt_log *log;
-  pt_pipeline *p = one_log(&log);
-  sqlite3 *db = memory_db();
+  one_log_db *f = *state;
+  pt_pipeline *p = f->p;
+  sqlite3 *db = f->db;
   /* A table the schema creates late (after nodes and events). */
   assert_int_equal(
       sqlite3_exec(db, "CREATE TABLE hop_packets(x)", NULL, NULL, NULL),
@@ -138,16 +155,16 @@ static void test_rollback(void **state) {
          "SELECT count(*) FROM sqlite_master WHERE name IN ('nodes', "
          "'events')",
          "0");
-  sqlite3_close(db);
-  pt_pipeline_free(p);
-  pt_log_destroy(log);
 }
 
 int main(void) {
   const struct CMUnitTest tests[] = {
-      cmocka_unit_test(test_arguments),
-      cmocka_unit_test(test_columns),
-      cmocka_unit_test(test_rollback),
+      cmocka_unit_test_setup_teardown(test_arguments, one_log_setup,
+                                      one_log_teardown),
+      cmocka_unit_test_setup_teardown(test_columns, one_log_setup,
+                                      one_log_teardown),
+      cmocka_unit_test_setup_teardown(test_rollback, one_log_setup,
+                                      one_log_teardown),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
