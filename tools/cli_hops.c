@@ -195,6 +195,23 @@ typedef struct cli_hops_ctx {
   unsigned hops; /* printed so far */
 } cli_hops_ctx;
 
+/* "retransmits" a lost packet's bytes, or "repeats" those of one that was
+ * not lost. */
+static const char *cli_retransmits_verb(const pt_request_packet *p) {
+  return p->retransmits_lost ? "retransmits" : "repeats";
+}
+
+/* " (retransmits 7's bytes 0..999)": what a lost packet carried again. */
+static int cli_retransmits_text(const pt_request_packet *p, char *out,
+                                size_t size) {
+  int n = snprintf(
+      out, size, " (%s %llu's bytes %llu..%llu)", cli_retransmits_verb(p),
+      (unsigned long long)p->retransmits_pn,
+      (unsigned long long)p->retransmits_offset,
+      (unsigned long long)(p->retransmits_offset + p->retransmits_length - 1));
+  return n < 0 ? 0 : (n < (int)size ? n : (int)size - 1);
+}
+
 /* The packets line(s) of a hop: "packets 5 (1200 B, +0.102 ms), 6 LOST". */
 static void cli_print_packets(const cli_hops_ctx *x, const pt_request_hop *h,
                               const pt__packet_list *pk) {
@@ -237,6 +254,11 @@ static void cli_print_packets(const cli_hops_ctx *x, const pt_request_hop *h,
                    (unsigned long long)p->pn, cli_colour(s, CLI_RED),
                    cli_colour(s, CLI_RESET));
       int vis = snprintf(NULL, 0, "%llu LOST", (unsigned long long)p->pn);
+      if (p->retransmits) { /* a retransmission that was lost in turn */
+        int m = cli_retransmits_text(p, item + n, sizeof item - (size_t)n);
+        n += m;
+        vis += m;
+      }
       if (p->received_us != 0) {
         cli_rel_time(ms, sizeof ms, p->received_us, h->sent_us);
         n += snprintf(item + n, sizeof item - (size_t)n, " (arrived %s)", ms);
@@ -249,8 +271,9 @@ static void cli_print_packets(const cli_hops_ctx *x, const pt_request_hop *h,
     n = snprintf(item, sizeof item, "%llu (", (unsigned long long)p->pn);
     if (p->retransmits) {
       n += snprintf(item + n, sizeof item - (size_t)n,
-                    "%s %llu's bytes %llu..%llu, ",
-                    p->retransmits_lost ? "retransmits" : "repeats",
+                    "%s %llu's bytes "
+                    "%llu..%llu, ",
+                    cli_retransmits_verb(p),
                     (unsigned long long)p->retransmits_pn,
                     (unsigned long long)p->retransmits_offset,
                     (unsigned long long)(p->retransmits_offset +
