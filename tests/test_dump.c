@@ -3,7 +3,9 @@
  * file mode and symlinks, and a loader that rejects every kind of bad file
  * with the right error code.
  */
+#ifndef _GNU_SOURCE /* pt_add_test defines it */
 #define _GNU_SOURCE
+#endif
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>

@@ -4,7 +4,9 @@
  * themselves are validated by real parsers in tests/export/ and tests/js/;
  * the clock labels here are read back with jansson.
  */
+#ifndef _GNU_SOURCE /* pt_add_test defines it */
 #define _GNU_SOURCE
+#endif
 #include <math.h>
 #include <setjmp.h>
 #include <stdarg.h>
