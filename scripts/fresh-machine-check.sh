@@ -40,6 +40,11 @@ cleanup() {
   for pid in /proc/[0-9]*; do
     [ "$(readlink "$pid/root" 2>/dev/null)" = "$root" ] && kill -9 "${pid#/proc/}" 2>/dev/null
   done
+  # A namespace a test left behind is a mount under /run/netns.
+  for m in "$root"/run/netns/*; do
+    [ -e "$m" ] && umount "$m" 2>/dev/null
+  done
+  [ -d "$root/run/netns" ] && umount "$root/run/netns" 2>/dev/null
   for ((i = ${#mounted[@]} - 1; i >= 0; i--)); do
     m=${mounted[i]}
     umount "$m" 2>/dev/null || umount -l "$m" 2>/dev/null || echo "could not unmount $m" >&2
@@ -107,8 +112,16 @@ make_root() {
 
 # Mounts the kernel file systems and the repository (read-only, to clone
 # from) into the root.
+# The root is first bound onto itself: a fresh machine's / is a mount point
+# (`ip netns add`, which the namespace demo runs, remounts / as a slave and
+# fails in a plain chroot), and /run is its own tmpfs, as on a booted
+# machine, so the namespaces' mounts under /run/netns stay inside the root.
 mount_all() {
   local m
+  mount --bind "$root" "$root" || return 1
+  mounted+=("$root")
+  mkdir -p "$root/run" && mount -t tmpfs tmpfs "$root/run" || return 1
+  mounted+=("$root/run")
   for m in proc sys dev dev/pts dev/shm; do
     mkdir -p "$root/$m" && mount --bind "/$m" "$root/$m" || return 1
     mounted+=("$root/$m")

@@ -135,6 +135,18 @@ globalThis.DOMRect = class DOMRect {
     Object.assign(this, {x, y, width, height});
   }
 };
+// URL.parse (WHATWG: the URL, or null if it does not parse) is in Node 22
+// and 20.18+, not in Debian 12's Node 18, where the engine calls it on the
+// trace's (absent) navigation URL: the same function, for older Nodes.
+if (typeof URL.parse !== 'function') {
+  URL.parse = (url, base) => {
+    try {
+      return new URL(url, base);
+    } catch {
+      return null;
+    }
+  };
+}
 const Trace = await import(pathToFileURL(
     path.join(modules, '@paulirish/trace_engine/models/trace/trace.js')).href);
 const model = Trace.TraceModel.Model.createWithAllHandlers();
