@@ -26,7 +26,7 @@
 #include <peertrace/peertrace.h>
 
 #include "pt_index.h"
-#include "pt_log.h"
+#include "pt_ring.h"
 
 enum {
   CAPACITY = 65536,

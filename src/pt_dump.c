@@ -27,7 +27,7 @@
 
 #include "pt_crc32c.h"
 #include "pt_event.h"
-#include "pt_log.h"
+#include "pt_ring.h"
 #include "pt_ring_read.h"
 
 const uint8_t pt__dump_magic[8] = {0x89, 'P', 'T', 'D', '\r', '\n', 0x1a, '\n'};

@@ -8,7 +8,7 @@
  * a chunk's lap has moved on, the chunk lost exactly (removed now - removed
  * then) completed events since; those the follower had not delivered are
  * reported as missed.  Nothing is guessed: the counts are the log's own (see
- * pt_log.h).
+ * pt_ring.h).
  * From the start, the baseline is zero, not the counts at creation: what the
  * ring overwrote before the follower existed is missed too.  A damaged slot
  * (pt__slot_corrupt) where no writer can still write is passed over and
@@ -23,7 +23,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "pt_log.h"
+#include "pt_ring.h"
 #include "pt_ring_read.h"
 
 /* Events younger than this are held back for the next poll (see poll). */

@@ -33,7 +33,7 @@
 #include <string.h>
 
 #include "pt_common.h"
-#include "pt_log.h"
+#include "pt_ring.h"
 
 #define PT__FILTER_WORDS 8
 

@@ -8,7 +8,7 @@
  * were overwritten (pt__chunk_removed).
  */
 #define _GNU_SOURCE
-#include "pt_log.h"
+#include "pt_ring.h"
 
 #include <errno.h>
 #include <signal.h>

@@ -63,7 +63,7 @@
  * instructions with callgrind (bench preset) and fails over its budget.
  */
 #define _GNU_SOURCE
-#include "pt_log.h"
+#include "pt_ring.h"
 
 #include <stdlib.h>
 #include <string.h>

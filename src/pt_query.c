@@ -17,7 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "pt_log.h"
+#include "pt_ring.h"
 #include "pt_ring_read.h"
 #if PT_TRACE_INDEX
 #include "pt_index.h"

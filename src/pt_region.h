@@ -4,8 +4,9 @@
  * read by another process while it is written, or after its writer died.
  *
  *   offset 0                header (pt__region_header, one page)
- *   states_offset           chunk_count x 8-byte chunk state words, one per
- *                           64-byte line
+ *   states_offset           chunk_count x chunk records, one per 64-byte
+ *                           line: an 8-byte state word and an 8-byte removed
+ *                           word (pt_ring.h), the rest of the line unused
  *   seqs_offset             capacity x 8-byte slot sequence words
  *   slots_offset            capacity x 128-byte events
  *   total_size              end

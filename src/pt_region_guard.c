@@ -49,7 +49,7 @@
 #include <string.h>
 #include <sys/mman.h>
 
-#include "pt_log.h"
+#include "pt_ring.h"
 
 #define PT__GUARDS 128
 

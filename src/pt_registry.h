@@ -9,7 +9,7 @@
 
 #include <stdint.h>
 
-#include "pt_log.h"
+#include "pt_ring.h"
 
 /* Gives a new log its never-reused uid and makes it known. */
 void pt__registry_add(pt_log *log);

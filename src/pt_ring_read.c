@@ -9,7 +9,7 @@
 
 #include "pt_clock.h"
 #include "pt_event.h"
-#include "pt_log.h"
+#include "pt_ring.h"
 
 /* ---- Records and their order -------------------------------------------- */
 

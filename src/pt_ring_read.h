@@ -29,7 +29,7 @@
 #include <stdint.h>
 
 #include "pt_common.h"
-#include "pt_log.h"
+#include "pt_ring.h"
 
 /*
  * One event as read from the ring.  ticket: the number of the write that
@@ -222,7 +222,7 @@ void pt__ring_snapshot_free(pt__ring_snapshot *s);
  * and how many of that lap's slots it has passed (always a prefix: a
  * chunk's one writer fills it in order).  When a chunk's lap has moved on,
  * the chunk lost exactly (removed now - removed then) completed events in
- * between (the log's own count, see pt_log.h); those the cursor had not
+ * between (the log's own count, see pt_ring.h); those the cursor had not
  * passed are reported as missed.
  */
 typedef struct pt__ring_cursor {

@@ -27,7 +27,7 @@
 
 #include <cmocka.h>
 
-#include "pt_log.h" /* internals: a reader's steps, one by one */
+#include "pt_ring.h" /* internals: a reader's steps, one by one */
 #include "test_helpers.h"
 
 enum { WRITERS = 4, EVENTS_PER_WRITER = PT_TEST_SLOW ? 40000 : 400000 };

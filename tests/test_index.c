@@ -27,7 +27,7 @@
 #include "test_index_common.h"
 
 #include "pt_index.h"
-#include "pt_log.h"
+#include "pt_ring.h"
 
 static pt_log *make_log(size_t capacity) {
   pt_log *log = pt_test_log(capacity, 0);

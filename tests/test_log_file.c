@@ -24,7 +24,7 @@
 
 #include <cmocka.h>
 
-#include "pt_log.h" /* internals, to stop a claim half-way */
+#include "pt_ring.h" /* internals, to stop a claim half-way */
 #include "test_helpers.h"
 
 static char dir[64];

@@ -38,7 +38,7 @@
 #include "test_helpers.h"
 #include "test_index_common.h"
 
-#include "pt_log.h"
+#include "pt_ring.h"
 
 enum {
   WRITERS = 2,

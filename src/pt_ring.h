@@ -1,5 +1,6 @@
 /*
- * pt_log: the flight-recorder ring (internal view).
+ * pt_ring: the ring's layout (slots, sequence words, chunk records and
+ * their state helpers) and the log's internal struct (struct pt_log).
  *
  * Memory (pt_region.h): a header, one chunk record (a state word and a
  * removed word, on a cache line of their own) per chunk, one sequence word
@@ -31,8 +32,8 @@
  * ticket's lap field equals its chunk's: the CAS kills a chunk's old events
  * at the same instant as it makes them countable.
  */
-#ifndef PT_LOG_H
-#define PT_LOG_H
+#ifndef PT_RING_H
+#define PT_RING_H
 
 #include <stdatomic.h>
 #include <stdint.h>
@@ -207,4 +208,4 @@ int pt__chunk_removed_with(const pt_log *log, uint64_t chunk,
                            pt__record_load load, uint64_t *removed,
                            uint64_t *state);
 
-#endif /* PT_LOG_H */
+#endif /* PT_RING_H */
