@@ -1,6 +1,6 @@
 /*
  * fuzz_qlog: libFuzzer target for the qlog text the ngtcp2 adapter parses
- * (src/pt_quic.c).  ngtcp2 writes it, but it describes packets a remote
+ * (src/quic/pt_quic.c).  ngtcp2 writes it, but it describes packets a remote
  * peer chose, and the parser is exposed for tools that read qlog files, so
  * it is untrusted.  The input goes two ways: to pt_quic_qlog_parse,
  * pt_quic_qlog_stream_frames and pt_quic_qlog_odcid as one record, and
