@@ -193,6 +193,11 @@ run(sys.executable, os.path.join(here, "svg_geometry.py"), svg)
 # and drifts by up to 100 ppm: aligned, no hop starts before it was sent
 # and no packet arrives before its hop was sent, by more than the
 # alignment's bound; with --raw-time the skew shows (some hop seconds off).
+if os.environ.get("PT_NO_FAKETIME") == "1":
+    # tests/CMakeLists.txt: libfaketime deadlocks under clang's ASan.
+    print("skewed demo not run: libfaketime cannot start under this build's "
+          "sanitizer (PT_NO_FAKETIME=1)")
+    sys.exit(0)  # fail() exits at the first failure
 skewed = os.path.join(out, "skewed")
 os.makedirs(skewed)
 run(demo, "--processes", "--nodes", "4", "--loss", "0.05", "--seed", "7",
