@@ -24,10 +24,11 @@
  * hot path (pt_log_write and the PT_* event macros) never blocks, never
  * allocates, and needs no error handling: what it cannot record it counts.
  *
- * Where to read on, in <peertrace/pt_core.h>: build switches (PT_TRACE,
+ * Where to read on: <peertrace/pt_core.h> for build switches (PT_TRACE,
  * PT_TRACE_APP, PT_TRACE_INDEX, PT_TRACE_SAMPLE, ...), the event and its
- * kinds, pt_log_create and its configuration, queries (pt_log_query_*),
- * followers (pt_follow_*), dumps and exports, W3C traceparent.
+ * kinds, pt_log_create and its configuration, W3C traceparent;
+ * <peertrace/pt_read.h> for queries (pt_log_query_*, pt_query) and
+ * followers (pt_follow_*); <peertrace/pt_exporter.h> for dumps and exports.
  */
 #ifndef PEERTRACE_PEERTRACE_H
 #define PEERTRACE_PEERTRACE_H
@@ -129,6 +130,10 @@ extern "C" {
 
 /* What the macros expand to (generated from the event table). */
 #include <peertrace/detail/pt__emit.h>
+/* Reading a log back: queries and followers. */
+#include <peertrace/pt_read.h>
+/* Dumps and exports. */
+#include <peertrace/pt_exporter.h>
 /* The application protocol layer (PT_APP_*, PT_TRACE_APP builds). */
 #include <peertrace/pt_app.h>
 
