@@ -353,7 +353,7 @@ int cli_export(int argc, char **argv) {
       "          receiver\n"
       "  svg     sequence diagram of one trace (needs --trace)\n"
       "  sqlite  an SQLite database (needs -o FILE.db; schema in\n"
-      "          docs/cli.md; peertrace sql queries one in memory)\n"
+      "          docs/cli.md; peertrace sql queries a temporary one)\n"
       "  -o FILE         write to FILE instead of standard output\n"
       "  --split DIR     qlog only: one file per connection of each dump,\n"
       "                  DIR/<node>-<connection>.sqlog (events without a\n"

@@ -26,7 +26,7 @@ static const cli_command commands[] = {
      cli_clocks},
     {"pairs", "packets matched across nodes: one-way delays, unreceived",
      cli_pairs},
-    {"sql", "one SQL query over the dumps (SQLite, in memory)", cli_sql},
+    {"sql", "one SQL query over the dumps (SQLite, temporary file)", cli_sql},
 };
 
 static void usage(FILE *fp) {

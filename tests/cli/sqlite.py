@@ -119,7 +119,8 @@ for trace in traces:
                                            if int(r[4]) > 0],
           "hop_packets of %s: %s" % (trace, counted))
 
-# peertrace sql: one query, answered in memory, as sqlite3 prints it.
+# peertrace sql: one query, answered from a temporary database, as sqlite3
+# prints it.
 rc, out, err = run("sql", "SELECT kind, count(*) AS n FROM events WHERE "
                    "kind LIKE 'packet%' GROUP BY kind ORDER BY kind", *dumps)
 direct = sql(db, "SELECT kind, count(*) FROM events WHERE kind LIKE "
