@@ -146,8 +146,11 @@ int pt_align_new(pt_align **out) {
 
 int pt_align_set_max_drift(pt_align *a, double ppm) {
   /* !(x > 0) also refuses NaN. */
-  if (a == NULL || a->solved || !(ppm > 0) || !(ppm <= 10000)) {
+  if (a == NULL || !(ppm > 0) || !(ppm <= 10000)) {
     return PT_ERR_INVALID;
+  }
+  if (a->solved) {
+    return PT_ERR_STATE;
   }
   a->bmax = ppm * 1e-6;
   return PT_OK;
@@ -171,8 +174,11 @@ void pt_align_free(pt_align *a) {
 }
 
 int pt_align_add_node(pt_align *a, const uint8_t node_id[32], unsigned *index) {
-  if (a == NULL || node_id == NULL || index == NULL || a->solved) {
+  if (a == NULL || node_id == NULL || index == NULL) {
     return PT_ERR_INVALID;
+  }
+  if (a->solved) {
+    return PT_ERR_STATE;
   }
   for (unsigned i = 0; i < a->nnodes; i++) {
     if (memcmp(a->nodes[i].id, node_id, 32) == 0) {
@@ -193,8 +199,11 @@ int pt_align_add_node(pt_align *a, const uint8_t node_id[32], unsigned *index) {
 }
 
 int pt_align_add_event(pt_align *a, unsigned node_index, const pt_event *ev) {
-  if (a == NULL || ev == NULL || a->solved || node_index >= a->nnodes) {
+  if (a == NULL || ev == NULL || node_index >= a->nnodes) {
     return PT_ERR_INVALID;
+  }
+  if (a->solved) {
+    return PT_ERR_STATE;
   }
   node *n = &a->nodes[node_index];
   uint64_t t = ev->timestamp_us;
@@ -896,8 +905,11 @@ static int order_by_send(const pt_align *a, pair *p, size_t n) {
 }
 
 int pt_align_solve(pt_align *a, unsigned reference) {
-  if (a == NULL || a->solved || reference >= a->nnodes) {
+  if (a == NULL || reference >= a->nnodes) {
     return PT_ERR_INVALID;
+  }
+  if (a->solved) {
+    return PT_ERR_STATE;
   }
   a->solved = 1;
   a->reference = reference;
@@ -937,8 +949,11 @@ int pt_align_solve(pt_align *a, unsigned reference) {
 }
 
 int pt_align_stats_get(const pt_align *a, pt_align_stats *out) {
-  if (a == NULL || out == NULL || !a->solved) {
+  if (a == NULL || out == NULL) {
     return PT_ERR_INVALID;
+  }
+  if (!a->solved) {
+    return PT_ERR_STATE;
   }
   *out = a->stats;
   return PT_OK;
@@ -1013,8 +1028,11 @@ static void make_pair(const pt_align *a, uint32_t si, uint32_t ri,
 }
 
 int pt_align_pairs(const pt_align *a, pt_packet_pair_fn fn, void *user) {
-  if (a == NULL || fn == NULL || !a->solved) {
+  if (a == NULL || fn == NULL) {
     return PT_ERR_INVALID;
+  }
+  if (!a->solved) {
+    return PT_ERR_STATE;
   }
   for (size_t i = 0; i < a->npairs; i++) {
     pt_packet_pair p;
@@ -1028,8 +1046,11 @@ int pt_align_pairs(const pt_align *a, pt_packet_pair_fn fn, void *user) {
 }
 
 int pt_align_unreceived(const pt_align *a, pt_packet_pair_fn fn, void *user) {
-  if (a == NULL || fn == NULL || !a->solved) {
+  if (a == NULL || fn == NULL) {
     return PT_ERR_INVALID;
+  }
+  if (!a->solved) {
+    return PT_ERR_STATE;
   }
   for (size_t i = 0; i < a->nunrec; i++) {
     pt_packet_pair p;

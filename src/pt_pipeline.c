@@ -114,11 +114,18 @@ void pt_pipeline_free(pt_pipeline *p) {
 static int pt__pipe_add(pt_pipeline *p, pt_dump_reader *reader,
                         pt__ring_snapshot *snapshot, const char *name,
                         unsigned *index) {
-  int rc = PT_ERR_INVALID;
-  if (p->started || p->count >= PT__PIPE_MAX_SOURCES) {
+  int rc = PT_ERR_STATE;
+  const char *why = "already started";
+  if (p->started) {
+    goto fail;
+  }
+  rc = PT_ERR_INVALID;
+  why = "more than 65536 sources";
+  if (p->count >= PT__PIPE_MAX_SOURCES) {
     goto fail;
   }
   rc = PT_ERR_NOMEM;
+  why = "";
   /* Room for one more; p->count grows only once the source is complete. */
   size_t n = p->count;
   pt__pipe_source *s =
@@ -148,8 +155,7 @@ static int pt__pipe_add(pt_pipeline *p, pt_dump_reader *reader,
 fail:
   pt_dump_reader_close(reader);
   pt__ring_snapshot_free(snapshot);
-  return pt__pipe_fail(p, UINT_MAX, rc,
-                       rc == PT_ERR_INVALID ? "cannot add a source now" : "");
+  return pt__pipe_fail(p, UINT_MAX, rc, why);
 }
 
 int pt_pipeline_add_dump(pt_pipeline *p, const char *path, unsigned *index) {
@@ -183,7 +189,7 @@ int pt_pipeline_add_log(pt_pipeline *p, const pt_log *log, const char *name,
     return PT_ERR_INVALID;
   }
   if (p->started) {
-    return pt__pipe_fail(p, UINT_MAX, PT_ERR_INVALID, "already started");
+    return pt__pipe_fail(p, UINT_MAX, PT_ERR_STATE, "already started");
   }
   pt__ring_snapshot *snapshot;
   int rc = pt__ring_snapshot_take(log, &snapshot);
@@ -241,7 +247,13 @@ const pt_dump_info *pt_pipeline_source_info(const pt_pipeline *p,
 /* ---- Options ------------------------------------------------------------ */
 
 int pt_pipeline_set_reference(pt_pipeline *p, unsigned index) {
-  if (p == NULL || p->started || index >= p->count) {
+  if (p == NULL) {
+    return PT_ERR_INVALID;
+  }
+  if (p->started) {
+    return PT_ERR_STATE;
+  }
+  if (index >= p->count) {
     return PT_ERR_INVALID;
   }
   p->reference = index;
@@ -249,16 +261,22 @@ int pt_pipeline_set_reference(pt_pipeline *p, unsigned index) {
 }
 
 int pt_pipeline_set_raw_time(pt_pipeline *p, int raw) {
-  if (p == NULL || p->started) {
+  if (p == NULL) {
     return PT_ERR_INVALID;
+  }
+  if (p->started) {
+    return PT_ERR_STATE;
   }
   p->raw_time = raw != 0;
   return PT_OK;
 }
 
 int pt_pipeline_set_max_drift(pt_pipeline *p, double ppm) {
-  if (p == NULL || p->started || !(ppm > 0) || !(ppm <= 10000)) {
+  if (p == NULL || !(ppm > 0) || !(ppm <= 10000)) {
     return PT_ERR_INVALID;
+  }
+  if (p->started) {
+    return PT_ERR_STATE;
   }
   p->max_drift_ppm = ppm;
   return PT_OK;
@@ -354,8 +372,11 @@ static int pt__pipe_advance(pt_pipeline *p, unsigned i) {
 }
 
 int pt_pipeline_rewind(pt_pipeline *p) {
-  if (p == NULL || !p->started) {
+  if (p == NULL) {
     return PT_ERR_INVALID;
+  }
+  if (!p->started) {
+    return PT_ERR_STATE;
   }
   p->heap_size = 0;
   for (unsigned i = 0; i < p->count; i++) {
@@ -425,11 +446,12 @@ static int pt__pipe_align(pt_pipeline *p) {
 }
 
 int pt_pipeline_start(pt_pipeline *p) {
-  if (p == NULL || p->started || p->count == 0) {
-    return p == NULL
-               ? PT_ERR_INVALID
-               : pt__pipe_fail(p, UINT_MAX, PT_ERR_INVALID,
-                               p->count == 0 ? "no source" : "already started");
+  if (p == NULL) {
+    return PT_ERR_INVALID;
+  }
+  if (p->started || p->count == 0) {
+    return pt__pipe_fail(p, UINT_MAX, PT_ERR_STATE,
+                         p->started ? "already started" : "no source");
   }
   p->heap = malloc(p->count * sizeof *p->heap);
   if (p->heap == NULL) {
@@ -451,8 +473,11 @@ int pt_pipeline_start(pt_pipeline *p) {
 
 int pt_pipeline_clock(const pt_pipeline *p, unsigned index,
                       pt_clock_estimate *out) {
-  if (p == NULL || out == NULL || !p->started || index >= p->count) {
+  if (p == NULL || out == NULL || index >= p->count) {
     return PT_ERR_INVALID;
+  }
+  if (!p->started) {
+    return PT_ERR_STATE;
   }
   if (p->align != NULL) {
     return pt_align_estimate(p->align, p->sources[index].clock, out);
@@ -479,8 +504,11 @@ const pt_align *pt_pipeline_aligner(const pt_pipeline *p) {
 
 int pt_pipeline_span(const pt_pipeline *p, uint64_t *first_us,
                      uint64_t *last_us) {
-  if (p == NULL || first_us == NULL || last_us == NULL || !p->started) {
+  if (p == NULL || first_us == NULL || last_us == NULL) {
     return PT_ERR_INVALID;
+  }
+  if (!p->started) {
+    return PT_ERR_STATE;
   }
   *first_us = 0;
   *last_us = 0;
@@ -610,7 +638,7 @@ int pt_pipeline_exporter_nodes(pt_pipeline *p, pt_exporter *ex) {
     unsigned node;
     rc = pt_exporter_add_node(ex, p->sources[i].info->node_id, &node);
     if (rc == PT_OK && node != i) {
-      rc = PT_ERR_INVALID; /* the exporter had nodes already */
+      rc = PT_ERR_STATE; /* the exporter had nodes already */
     }
     /* Each node's times labelled as they come: aligned (with the estimate),
      * the reference, or as recorded (and why).  Raw time: no label call,

@@ -341,7 +341,7 @@ static void test_max_drift(void **state) {
     if (i > 0) {
       check_within_bound(&s, a, 1, 0);
     }
-    assert_int_equal(pt_align_set_max_drift(a, 100), PT_ERR_INVALID);
+    assert_int_equal(pt_align_set_max_drift(a, 100), PT_ERR_STATE);
     pt_align_free(a);
   }
   /* Over 10 s the packets pin the drift: the prior barely matters. */
@@ -663,17 +663,29 @@ static void test_bad_calls(void **state) {
   assert_int_equal(pt_align_estimate(a, 1, &est), PT_ERR_INVALID);
   assert_int_equal(pt_align_estimate(a, 0, NULL), PT_ERR_INVALID);
   assert_int_equal(pt_align_estimate(NULL, 0, &est), PT_ERR_INVALID);
-  assert_int_equal(pt_align_pairs(a, collect, NULL), PT_ERR_INVALID);
-  assert_int_equal(pt_align_unreceived(a, collect, NULL), PT_ERR_INVALID);
+  /* Before pt_align_solve: valid calls, refused now. */
+  assert_int_equal(pt_align_pairs(a, collect, NULL), PT_ERR_STATE);
+  assert_int_equal(pt_align_unreceived(a, collect, NULL), PT_ERR_STATE);
+  assert_int_equal(pt_align_unreceived(a, NULL, NULL), PT_ERR_INVALID);
   pt_align_stats st;
-  assert_int_equal(pt_align_stats_get(a, &st), PT_ERR_INVALID);
+  assert_int_equal(pt_align_stats_get(a, &st), PT_ERR_STATE);
   assert_int_equal(pt_align_time(a, 0, 1234), 1234);
   assert_int_equal(pt_align_solve(a, 1), PT_ERR_INVALID);
   assert_int_equal(pt_align_solve(NULL, 0), PT_ERR_INVALID);
   assert_int_equal(pt_align_solve(a, 0), PT_OK);
-  assert_int_equal(pt_align_solve(a, 0), PT_ERR_INVALID);
-  assert_int_equal(pt_align_add_event(a, 0, &e), PT_ERR_INVALID);
-  assert_int_equal(pt_align_add_node(a, (uint8_t[32]){8}, &n), PT_ERR_INVALID);
+  /* After pt_align_solve: nothing more to add, no second solve. */
+  assert_int_equal(pt_align_solve(a, 0), PT_ERR_STATE);
+  assert_int_equal(pt_align_add_event(a, 0, &e), PT_ERR_STATE);
+  assert_int_equal(pt_align_add_event(a, 1, &e), PT_ERR_INVALID);
+  assert_int_equal(pt_align_add_node(a, (uint8_t[32]){8}, &n), PT_ERR_STATE);
+  assert_int_equal(pt_align_add_node(a, NULL, &n), PT_ERR_INVALID);
+  assert_int_equal(pt_align_set_max_drift(a, 100), PT_ERR_STATE);
+  assert_int_equal(pt_align_set_max_drift(a, NAN), PT_ERR_INVALID);
+  collected none = {0};
+  assert_int_equal(pt_align_pairs(a, collect, &none), PT_OK);
+  assert_int_equal(pt_align_unreceived(a, collect, &none), PT_OK);
+  assert_int_equal(none.n, 0);
+  assert_int_equal(pt_align_stats_get(a, &st), PT_OK);
   assert_int_equal(pt_align_pairs(a, NULL, NULL), PT_ERR_INVALID);
   assert_int_equal(pt_align_pairs(NULL, collect, NULL), PT_ERR_INVALID);
   assert_int_equal(pt_align_stats_get(a, NULL), PT_ERR_INVALID);

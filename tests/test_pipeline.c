@@ -414,7 +414,9 @@ static void test_run_and_export(void **state) {
   uint8_t other[32] = {1};
   unsigned index;
   assert_int_equal(pt_exporter_add_node(ex, other, &index), PT_OK);
-  assert_int_equal(pt_pipeline_exporter_nodes(p, ex), PT_ERR_INVALID);
+  assert_int_equal(pt_pipeline_exporter_nodes(p, ex), PT_ERR_STATE);
+  assert_int_equal(pt_pipeline_exporter_nodes(NULL, ex), PT_ERR_INVALID);
+  assert_int_equal(pt_pipeline_exporter_nodes(p, NULL), PT_ERR_INVALID);
   pt_exporter_free(ex);
   fclose(fp);
   free(text);
@@ -434,13 +436,23 @@ static void test_errors_name_the_source(void **state) {
   assert_int_equal(pt_pipeline_add_log_file(p, dump_a, NULL), PT_ERR_FORMAT);
   assert_non_null(strstr(pt_pipeline_message(p, NULL), "a.ptd: "));
   assert_int_equal(pt_pipeline_add_dump(p, log_d, NULL), PT_ERR_DUMP_MAGIC);
-  /* No source: nothing to start. */
-  assert_int_equal(pt_pipeline_start(p), PT_ERR_INVALID);
+  /* No source: nothing to start (not yet: PT_ERR_STATE); no source 0. */
+  assert_int_equal(pt_pipeline_start(p), PT_ERR_STATE);
+  assert_non_null(strstr(pt_pipeline_message(p, NULL), "no source"));
+  assert_int_equal(pt_pipeline_start(NULL), PT_ERR_INVALID);
   assert_int_equal(pt_pipeline_set_reference(p, 0), PT_ERR_INVALID);
   assert_int_equal(pt_pipeline_add_dump(p, dump_a, NULL), PT_OK);
+  /* Before start: valid calls, refused now. */
+  pt_clock_estimate est;
+  uint64_t first, last;
+  assert_int_equal(pt_pipeline_clock(p, 0, &est), PT_ERR_STATE);
+  assert_int_equal(pt_pipeline_clock(p, 1, &est), PT_ERR_INVALID);
+  assert_int_equal(pt_pipeline_span(p, &first, &last), PT_ERR_STATE);
+  assert_int_equal(pt_pipeline_span(p, NULL, &last), PT_ERR_INVALID);
+  assert_int_equal(pt_pipeline_rewind(p), PT_ERR_STATE);
+  assert_int_equal(pt_pipeline_rewind(NULL), PT_ERR_INVALID);
   assert_int_equal(pt_pipeline_start(p), PT_OK);
   /* One source: its clock is the timeline's; nothing added later. */
-  pt_clock_estimate est;
   assert_int_equal(pt_pipeline_clock(p, 0, &est), PT_OK);
   assert_int_equal(est.status, PT_CLOCK_REFERENCE);
   /* ... with the t0 an aligner gives the reference (peertrace clocks). */
@@ -449,9 +461,26 @@ static void test_errors_name_the_source(void **state) {
   assert_true(est.t0_us ==
               info->first_us + (info->last_us - info->first_us) / 2);
   assert_int_equal(pt_pipeline_clock(p, 1, &est), PT_ERR_INVALID);
-  assert_int_equal(pt_pipeline_add_dump(p, dump_b, NULL), PT_ERR_INVALID);
-  assert_int_equal(pt_pipeline_set_raw_time(p, 1), PT_ERR_INVALID);
-  assert_int_equal(pt_pipeline_start(p), PT_ERR_INVALID);
+  /* Started: no more sources or options (PT_ERR_STATE), whatever kind. */
+  assert_int_equal(pt_pipeline_add_dump(p, dump_b, NULL), PT_ERR_STATE);
+  assert_non_null(strstr(pt_pipeline_message(p, NULL), "already started"));
+  pt_dump_reader *reader;
+  pt_dump_error err;
+  assert_int_equal(pt_dump_reader_open(&reader, dump_b, &err), PT_OK);
+  assert_int_equal(pt_pipeline_add_dump_reader(p, reader, "b", NULL),
+                   PT_ERR_STATE); /* closed by the pipeline */
+  const pt_log *view;
+  assert_int_equal(pt_log_open(&view, log_d), PT_OK);
+  assert_int_equal(pt_pipeline_add_log(p, view, "d", NULL), PT_ERR_STATE);
+  pt_log_close(view);
+  assert_int_equal(pt_pipeline_add_log_file(p, log_d, NULL), PT_ERR_STATE);
+  assert_int_equal(pt_pipeline_source_count(p), 1);
+  assert_int_equal(pt_pipeline_set_raw_time(p, 1), PT_ERR_STATE);
+  assert_int_equal(pt_pipeline_set_reference(p, 0), PT_ERR_STATE);
+  assert_int_equal(pt_pipeline_start(p), PT_ERR_STATE);
+  assert_non_null(strstr(pt_pipeline_message(p, NULL), "already started"));
+  assert_int_equal(pt_pipeline_rewind(p), PT_OK);
+  assert_int_equal(pt_pipeline_span(p, &first, &last), PT_OK);
   assert_string_equal(pt_pipeline_source_name(p, 0), dump_a);
   assert_null(pt_pipeline_source_info(p, 1));
   assert_int_equal(pt_pipeline_source_info(p, 0)->event_count, 3 * REQUESTS);
@@ -476,7 +505,8 @@ static void test_max_drift(void **state) {
       assert_int_equal(pt_pipeline_set_max_drift(p, 60), PT_OK);
     }
     assert_int_equal(pt_pipeline_start(p), PT_OK);
-    assert_int_equal(pt_pipeline_set_max_drift(p, 60), PT_ERR_INVALID);
+    assert_int_equal(pt_pipeline_set_max_drift(p, 60), PT_ERR_STATE);
+    assert_int_equal(pt_pipeline_set_max_drift(p, 0), PT_ERR_INVALID);
     pt_clock_estimate est;
     assert_int_equal(pt_pipeline_clock(p, 1, &est), PT_OK);
     assert_int_equal(est.status, PT_CLOCK_ALIGNED);

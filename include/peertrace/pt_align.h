@@ -121,17 +121,18 @@ PT_API void pt_align_free(pt_align *a);
  * do not pin the drift (a short trace, sparse traffic), the bounds grow
  * with it: a smaller value that every pair of clocks really keeps to
  * gives tighter bounds; one they do not keep to makes the bounds wrong.
- * Before pt_align_solve.  PT_OK; PT_ERR_INVALID (NULL, after solve, out of
- * range or NaN).
+ * Before pt_align_solve.  PT_OK; PT_ERR_INVALID (NULL, out of range or
+ * NaN); PT_ERR_STATE (after pt_align_solve).
  */
 PT_API int pt_align_set_max_drift(pt_align *a, double ppm);
 
 /*
  * pt_align_add_node: declares a node (its events come from one clock);
  * *index receives its number (0, 1, ... in the order of the calls).
- * PT_OK; PT_ERR_INVALID (NULL, after pt_align_solve); PT_ERR_EXISTS (a node
- * with this id was declared already: *index receives that node's number,
- * and events of the same clock may be added to it); PT_ERR_NOMEM.
+ * PT_OK; PT_ERR_INVALID (NULL); PT_ERR_STATE (after pt_align_solve);
+ * PT_ERR_EXISTS (a node with this id was declared already: *index receives
+ * that node's number, and events of the same clock may be added to it);
+ * PT_ERR_NOMEM.
  */
 PT_API int pt_align_add_node(pt_align *a, const uint8_t node_id[32],
                              unsigned *index);
@@ -142,16 +143,17 @@ PT_API int pt_align_add_node(pt_align *a, const uint8_t node_id[32],
  * every event (kept or not) widens the node's recorded span (its first and
  * last timestamp), over which bounds hold and unreceived packets are
  * judged.  PT_OK (also for an ignored event); PT_ERR_INVALID (NULL,
- * unknown node, after pt_align_solve); PT_ERR_NOMEM (also past 2^32 - 2
- * packet events).
+ * unknown node); PT_ERR_STATE (after pt_align_solve); PT_ERR_NOMEM (also
+ * past 2^32 - 2 packet events).
  */
 PT_API int pt_align_add_event(pt_align *a, unsigned node, const pt_event *ev);
 
 /*
  * pt_align_solve: pairs the packets and estimates every node's clock
  * against node `reference`.  PT_OK (also when nodes stay unaligned: see
- * their status); PT_ERR_INVALID (NULL, unknown reference, solved twice);
- * PT_ERR_NOMEM (the aligner cannot be used further: free it).
+ * their status); PT_ERR_INVALID (NULL, unknown reference); PT_ERR_STATE
+ * (solved already, also after a failed solve); PT_ERR_NOMEM (the aligner
+ * cannot be used further: free it).
  */
 PT_API int pt_align_solve(pt_align *a, unsigned reference);
 
@@ -199,8 +201,8 @@ typedef struct pt_align_stats {
   uint64_t joint_unmet;
 } pt_align_stats;
 
-/* pt_align_stats: the counts above.  PT_OK; PT_ERR_INVALID (NULL, not
- * solved). */
+/* pt_align_stats: the counts above.  PT_OK; PT_ERR_INVALID (NULL);
+ * PT_ERR_STATE (before pt_align_solve). */
 PT_API int pt_align_stats_get(const pt_align *a, pt_align_stats *out);
 
 /* pt_align_estimate: node's estimate.  PT_OK; PT_ERR_INVALID. */
@@ -250,7 +252,8 @@ typedef struct pt_packet_pair {
  * packets sent to a node that is present but that it never recorded as
  * received (received_us 0, delay NaN), where the receiver's recorded span
  * covers the time they were sent.  Both need pt_align_solve first.
- * Returns PT_OK, fn's value, or PT_ERR_INVALID.
+ * Returns PT_OK, fn's value, PT_ERR_INVALID (NULL) or PT_ERR_STATE (before
+ * pt_align_solve).
  */
 typedef int (*pt_packet_pair_fn)(const pt_packet_pair *pair, void *user);
 PT_API int pt_align_pairs(const pt_align *a, pt_packet_pair_fn fn, void *user);

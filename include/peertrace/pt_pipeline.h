@@ -111,22 +111,25 @@ PT_API void pt_pipeline_free(pt_pipeline *p);
  *
  * pt_pipeline_add_dump: opens and validates the dump at path (as
  * pt_dump_reader_open) and names it by path.  Returns PT_OK, PT_ERR_INVALID
- * (NULL, started, too many), PT_ERR_NOMEM, or the errors of
+ * (NULL, too many), PT_ERR_STATE (started), PT_ERR_NOMEM, or the errors of
  * pt_dump_reader_open.
  *
  * pt_pipeline_add_dump_reader: takes an open reader (the pipeline closes it,
- * also on failure).  PT_OK, PT_ERR_INVALID, PT_ERR_NOMEM.
+ * also on failure).  PT_OK, PT_ERR_INVALID (NULL, too many), PT_ERR_STATE
+ * (started), PT_ERR_NOMEM.
  *
  * pt_pipeline_add_log: a snapshot of log (a pt_log_create log or a
  * pt_log_open view) taken now; the log may be closed afterwards.  Writers
  * go on and are never blocked.  A view's file is not checked here: call
  * pt_log_check(log) after this if it may have been truncated meanwhile.
- * PT_OK, PT_ERR_INVALID, PT_ERR_NOMEM.
+ * PT_OK, PT_ERR_INVALID (NULL, too many), PT_ERR_STATE (started),
+ * PT_ERR_NOMEM.
  *
  * pt_pipeline_add_log_file: opens the log file at path (pt_log_open: of
  * this user, any writer state), snapshots it, checks that the file did not
  * change meanwhile (pt_log_check), closes it.  Returns PT_OK, the errors
- * of pt_log_open and pt_log_check, PT_ERR_INVALID, PT_ERR_NOMEM.
+ * of pt_log_open and pt_log_check, PT_ERR_INVALID (NULL, too many),
+ * PT_ERR_STATE (started), PT_ERR_NOMEM.
  */
 PT_API int pt_pipeline_add_dump(pt_pipeline *p, const char *path,
                                 unsigned *index);
@@ -148,7 +151,8 @@ PT_API const pt_dump_info *pt_pipeline_source_info(const pt_pipeline *p,
 /*
  * Options, before pt_pipeline_start.  set_reference: the node whose clock
  * is the timeline's (default 0).  set_raw_time: nonzero = recorded times,
- * no alignment.  PT_OK; PT_ERR_INVALID (NULL, started, unknown index).
+ * no alignment.  PT_OK; PT_ERR_INVALID (NULL, unknown index); PT_ERR_STATE
+ * (started).
  */
 PT_API int pt_pipeline_set_reference(pt_pipeline *p, unsigned index);
 PT_API int pt_pipeline_set_raw_time(pt_pipeline *p, int raw);
@@ -157,7 +161,7 @@ PT_API int pt_pipeline_set_raw_time(pt_pipeline *p, int raw);
  * pt_pipeline_set_max_drift: the largest rate difference between two
  * clocks the alignment allows (pt_align_set_max_drift: ppm, > 0 and <=
  * 10000; default PT_ALIGN_MAX_DRIFT_PPM).  Before start.  PT_OK;
- * PT_ERR_INVALID (NULL, started, out of range or NaN).
+ * PT_ERR_INVALID (NULL, out of range or NaN); PT_ERR_STATE (started).
  */
 PT_API int pt_pipeline_set_max_drift(pt_pipeline *p, double ppm);
 
@@ -171,9 +175,9 @@ PT_API int pt_pipeline_set_filter(pt_pipeline *p, const pt_pipeline_filter *f);
 /*
  * pt_pipeline_start: aligns the clocks (unless raw time, or one source: a
  * pass over every event of every source, then pt_align_solve) and
- * positions the pipeline at the first event.  PT_OK; PT_ERR_INVALID (NULL,
- * no source, started twice); PT_ERR_NOMEM; a source's read error (IO,
- * DUMP_EVENT: the dump changed since it was validated).
+ * positions the pipeline at the first event.  PT_OK; PT_ERR_INVALID (NULL);
+ * PT_ERR_STATE (no source yet, started twice); PT_ERR_NOMEM; a source's
+ * read error (IO, DUMP_EVENT: the dump changed since it was validated).
  */
 PT_API int pt_pipeline_start(pt_pipeline *p);
 
@@ -184,7 +188,7 @@ PT_API int pt_pipeline_start(pt_pipeline *p);
  * pt_align gives a reference), PT_CLOCK_ALIGNED if its times are
  * mapped, PT_CLOCK_UNALIGNED / PT_CLOCK_INCONSISTENT if they are left as
  * recorded, PT_CLOCK_UNSOLVED for every node with raw time.  PT_OK;
- * PT_ERR_INVALID (NULL, not started, unknown index).
+ * PT_ERR_INVALID (NULL, unknown index); PT_ERR_STATE (not started).
  */
 PT_API int pt_pipeline_clock(const pt_pipeline *p, unsigned index,
                              pt_clock_estimate *out);
@@ -205,7 +209,7 @@ PT_API const pt_align *pt_pipeline_aligner(const pt_pipeline *p);
 /*
  * pt_pipeline_span: the first and last timestamp on the timeline of every
  * event of every source, filters aside (0, 0 if there are none).  PT_OK;
- * PT_ERR_INVALID (NULL, not started).
+ * PT_ERR_INVALID (NULL); PT_ERR_STATE (not started).
  */
 PT_API int pt_pipeline_span(const pt_pipeline *p, uint64_t *first_us,
                             uint64_t *last_us);
@@ -219,7 +223,8 @@ PT_API int pt_pipeline_span(const pt_pipeline *p, uint64_t *first_us,
 PT_API int pt_pipeline_next(pt_pipeline *p, pt_event *ev, unsigned *node,
                             uint64_t *raw_us);
 
-/* pt_pipeline_rewind: back to the first event.  PT_OK or a read error. */
+/* pt_pipeline_rewind: back to the first event.  PT_OK, PT_ERR_INVALID
+ * (NULL), PT_ERR_STATE (not started) or a read error. */
 PT_API int pt_pipeline_rewind(pt_pipeline *p);
 
 /*
@@ -238,7 +243,8 @@ PT_API int pt_pipeline_run(pt_pipeline *p, pt_pipeline_fn fn, void *user);
  * each with its clock (pt_exporter_set_clock with pt_pipeline_clock's
  * estimate; not with raw time), so the export labels each node's times as
  * aligned, the reference's, or as recorded.  Starts the pipeline if needed.
- * PT_OK, the exporter's errors, or a start error.
+ * PT_OK, PT_ERR_INVALID (NULL), PT_ERR_STATE (ex had other nodes already),
+ * the exporter's errors, or a start error.
  *
  * pt_pipeline_export: pt_pipeline_exporter_nodes, then every event that
  * passes the filter, from the first, to pt_exporter_write, then
