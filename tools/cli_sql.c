@@ -37,6 +37,38 @@ static int cli_sql_fill(cli_inputs *in, sqlite3 *db, const char *name) {
 }
 
 /*
+ * A new database in a file made from the mkstemp template tmp (0600, like
+ * the dumps and other exports), set up with PT_SQLITE_NEW_FILE_PRAGMAS
+ * plus extra (NULL for none).  0 with *db open; -1 if the file could not
+ * be made (errno says why; nothing printed, nothing left); -2 if SQLite
+ * failed (printed under label; the file removed, *db NULL).
+ */
+static int cli_sql_create(char *tmp, const char *label, sqlite3 **db,
+                          const char *extra) {
+  int fd = mkstemp(tmp);
+  if (fd < 0) {
+    return -1;
+  }
+  close(fd);
+  /* One thread uses it: no mutex around every call. */
+  if (sqlite3_open_v2(tmp, db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX,
+                      NULL) != SQLITE_OK) {
+    cli_error(label, "SQLite: %s", *db ? sqlite3_errmsg(*db) : "no memory");
+  } else if (sqlite3_exec(*db, PT_SQLITE_NEW_FILE_PRAGMAS, NULL, NULL, NULL) !=
+                 SQLITE_OK ||
+             (extra != NULL &&
+              sqlite3_exec(*db, extra, NULL, NULL, NULL) != SQLITE_OK)) {
+    cli_error(label, "SQLite: %s", sqlite3_errmsg(*db));
+  } else {
+    return 0;
+  }
+  sqlite3_close(*db);
+  *db = NULL;
+  unlink(tmp);
+  return -2;
+}
+
+/*
  * export sqlite -o FILE.db: built in FILE.db.XXXXXX next to it, renamed
  * over FILE.db once complete, so that a failed export leaves no file and
  * an existing FILE.db is replaced whole (as -o replaces a file).
@@ -55,28 +87,15 @@ int cli_export_sqlite(cli_args *a, cli_inputs *in) {
     cli_error(a->output, "name too long");
     return CLI_EXIT_ERROR;
   }
-  int fd = mkstemp(tmp); /* 0600, like the dumps and other exports */
-  if (fd < 0) {
+  sqlite3 *db = NULL;
+  int rc = cli_sql_create(tmp, a->output, &db, NULL);
+  if (rc == -1) {
     cli_error(a->output, "cannot create: %s", strerror(errno));
+  }
+  if (rc != 0) {
     return CLI_EXIT_ERROR;
   }
-  close(fd);
-  sqlite3 *db = NULL;
-  /* One thread uses it: no mutex around every call. */
-  int failed =
-      sqlite3_open_v2(tmp, &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX,
-                      NULL) != SQLITE_OK;
-  if (failed) {
-    cli_error(a->output, "SQLite: %s", db ? sqlite3_errmsg(db) : "no memory");
-  }
-  if (!failed && sqlite3_exec(db, PT_SQLITE_NEW_FILE_PRAGMAS, NULL, NULL,
-                              NULL) != SQLITE_OK) {
-    cli_error(a->output, "SQLite: %s", sqlite3_errmsg(db));
-    failed = 1;
-  }
-  if (!failed) {
-    failed = cli_sql_fill(in, db, a->output) != 0;
-  }
+  int failed = cli_sql_fill(in, db, a->output) != 0;
   if (sqlite3_close(db) != SQLITE_OK && !failed) {
     cli_error(a->output, "SQLite: cannot close");
     failed = 1;
@@ -110,7 +129,7 @@ static void cli_sql_value(sqlite3_stmt *st, int col) {
  * of CREATE INDEX and of queries) are unlinked as they are opened too.
  * Prints the failure.  0 or -1.
  */
-#define CLI_SQL_CACHE_KIB 2048
+#define CLI_SQL_CACHE_KIB "2048" /* a string: spliced into the pragma */
 static int cli_sql_open_temp(sqlite3 **db) {
   const char *dir = getenv("TMPDIR");
   if (dir == NULL || dir[0] == '\0') {
@@ -122,30 +141,18 @@ static int cli_sql_open_temp(sqlite3 **db) {
     cli_error("sql", "TMPDIR %s: name too long", dir);
     return -1;
   }
-  int fd = mkstemp(tmp); /* 0600 */
-  if (fd < 0) {
+  int rc =
+      cli_sql_create(tmp, "sql", db, "PRAGMA cache_size=-" CLI_SQL_CACHE_KIB);
+  if (rc == -1) {
     cli_error("sql",
               "cannot create a temporary database in %s: %s (set TMPDIR "
               "to a writable directory)",
               dir, strerror(errno));
+  }
+  if (rc != 0) {
     return -1;
   }
-  close(fd);
-  int rc = sqlite3_open_v2(tmp, db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX,
-                           NULL);
-  unlink(tmp);
-  if (rc != SQLITE_OK) {
-    cli_error("sql", "SQLite: %s: %s", tmp,
-              *db ? sqlite3_errmsg(*db) : "no memory");
-    return -1;
-  }
-  char pragmas[256];
-  snprintf(pragmas, sizeof pragmas, "%s; PRAGMA cache_size=-%d",
-           PT_SQLITE_NEW_FILE_PRAGMAS, CLI_SQL_CACHE_KIB);
-  if (sqlite3_exec(*db, pragmas, NULL, NULL, NULL) != SQLITE_OK) {
-    cli_error("sql", "SQLite: %s", sqlite3_errmsg(*db));
-    return -1;
-  }
+  unlink(tmp); /* SQLite holds it open */
   return 0;
 }
 

@@ -137,6 +137,26 @@ check(rc == 1 and "no such table: nowhere" in err, "bad SQL: %s" % err)
 rc, _, err = run("sql", "SELECT 1; SELECT 2", *dumps)
 check(rc == 1 and "one SQL statement" in err, "two statements: %s" % err)
 
+# sql's temporary database: nothing left in TMPDIR after an answer or an
+# error; an unusable TMPDIR is named, with what to do.
+tmpdir = os.path.join(WORK, "tmp")
+os.makedirs(tmpdir)
+env = dict(os.environ, TMPDIR=tmpdir)
+rc, out, err = run_peertrace(PT, "sql", "SELECT count(*) FROM events",
+                             *dumps, timeout=120, env=env)
+check(rc == 0 and out.splitlines()[1] == str(sum(want.values())) and
+      os.listdir(tmpdir) == [], "sql in TMPDIR: %s %s %s" %
+      (out, err, os.listdir(tmpdir)))
+rc, _, err = run_peertrace(PT, "sql", "SELECT x FROM nowhere", *dumps,
+                           timeout=120, env=env)
+check(rc == 1 and os.listdir(tmpdir) == [],
+      "sql leaves nothing in TMPDIR: %s %s" % (os.listdir(tmpdir), err))
+env["TMPDIR"] = os.path.join(WORK, "no-such-dir")
+rc, _, err = run_peertrace(PT, "sql", "SELECT 1", *dumps, timeout=120,
+                           env=env)
+check(rc == 1 and "cannot create a temporary database in " + env["TMPDIR"]
+      in err and "set TMPDIR" in err, "sql, unusable TMPDIR: %s" % err)
+
 # Errors: no -o, an input as output, an unwritable place.
 rc, _, err = run("export", "sqlite", *dumps)
 check(rc == 2 and "-o FILE.db" in err, "export sqlite without -o: %s" % err)
