@@ -21,6 +21,8 @@
 #include <peertrace/peertrace.h>
 #include <peertrace/pt_align.h>
 
+#include "test_helpers.h"
+
 static const uint8_t node_a[32] = {0xaa};
 static const uint8_t node_b[32] = {0xbb};
 
@@ -35,6 +37,29 @@ static pt_event app_event(unsigned kind, uint64_t ts) {
   }
   ev.timestamp_us = ts;
   return ev;
+}
+
+/* An exporter of `format` writing into memory (open_memstream); after
+ * sink_close, text (the caller frees it) holds the size bytes written. */
+typedef struct sink {
+  char *text;
+  size_t size;
+  FILE *fp;
+  pt_exporter *ex;
+} sink;
+
+static pt_exporter *sink_open(sink *s, pt_export_format format) {
+  s->text = NULL;
+  s->size = 0;
+  s->fp = open_memstream(&s->text, &s->size);
+  assert_non_null(s->fp);
+  assert_int_equal(pt_exporter_new(&s->ex, format, s->fp), PT_OK);
+  return s->ex;
+}
+
+static void sink_close(sink *s) {
+  pt_exporter_free(s->ex);
+  assert_int_equal(fclose(s->fp), 0);
 }
 
 static void test_arguments(void **state) {
@@ -80,17 +105,16 @@ static void test_arguments(void **state) {
 /* One qlog trace is one node's events: a second node's are refused. */
 static void test_qlog_one_node(void **state) {
   (void)state;
-  pt_exporter *ex;
-  FILE *fp = tmpfile();
-  assert_int_equal(pt_exporter_new(&ex, PT_EXPORT_QLOG, fp), PT_OK);
+  sink out;
+  pt_exporter *ex = sink_open(&out, PT_EXPORT_QLOG);
   unsigned a, b;
   assert_int_equal(pt_exporter_add_node(ex, node_a, &a), PT_OK);
   assert_int_equal(pt_exporter_add_node(ex, node_b, &b), PT_OK);
   pt_event ev = app_event(PT_EV_APP_START, 1);
   assert_int_equal(pt_exporter_write(ex, b, &ev), PT_OK);
   assert_int_equal(pt_exporter_write(ex, a, &ev), PT_ERR_STATE);
-  pt_exporter_free(ex);
-  fclose(fp);
+  sink_close(&out);
+  free(out.text);
 }
 
 static void test_io_error_sticks(void **state) {
@@ -122,12 +146,9 @@ static int namer(const uint8_t app_id[4], uint16_t cmd, char *out,
 
 static void test_app_namer(void **state) {
   (void)state;
-  char *text = NULL;
-  size_t size = 0;
-  FILE *fp = open_memstream(&text, &size);
-  pt_exporter *ex;
+  sink out;
+  pt_exporter *ex = sink_open(&out, PT_EXPORT_JSON);
   int calls = 0;
-  assert_int_equal(pt_exporter_new(&ex, PT_EXPORT_JSON, fp), PT_OK);
   assert_int_equal(pt_exporter_set_app_namer(ex, namer, &calls), PT_OK);
   unsigned index;
   assert_int_equal(pt_exporter_add_node(ex, node_a, &index), PT_OK);
@@ -136,12 +157,11 @@ static void test_app_namer(void **state) {
   ev.data.app_start.cmd = 2;
   assert_int_equal(pt_exporter_write(ex, 0, &ev), PT_OK);
   assert_int_equal(pt_exporter_finish(ex), PT_OK);
-  pt_exporter_free(ex);
-  fclose(fp);
+  sink_close(&out);
   assert_true(calls >= 2);
-  assert_non_null(strstr(text, "\"title\":\"STORE_CHUNK\""));
-  assert_non_null(strstr(text, "\"title\":\"DMAP/2\""));
-  free(text);
+  assert_non_null(strstr(out.text, "\"title\":\"STORE_CHUNK\""));
+  assert_non_null(strstr(out.text, "\"title\":\"DMAP/2\""));
+  free(out.text);
 }
 
 static void test_empty_exports_are_complete(void **state) {
@@ -151,36 +171,28 @@ static void test_empty_exports_are_complete(void **state) {
    * line (a line is a request of one span at least). */
   const char *ends[] = {"]}\n", NULL, "]}\n", "", "</svg>\n"};
   for (int f = PT_EXPORT_JSON; f <= PT_EXPORT_SVG; f++) {
-    char *text = NULL;
-    size_t size = 0;
-    FILE *fp = open_memstream(&text, &size);
-    pt_exporter *ex;
-    assert_int_equal(pt_exporter_new(&ex, (pt_export_format)f, fp), PT_OK);
+    sink out;
+    pt_exporter *ex = sink_open(&out, (pt_export_format)f);
     assert_int_equal(pt_exporter_finish(ex),
                      ends[f - 1] != NULL ? PT_OK : PT_ERR_NOT_FOUND);
-    pt_exporter_free(ex);
-    fclose(fp);
+    sink_close(&out);
     if (f == PT_EXPORT_OTLP) {
-      assert_int_equal(size, 0);
+      assert_int_equal(out.size, 0);
     } else if (ends[f - 1] != NULL) {
       size_t n = strlen(ends[f - 1]);
-      assert_true(size >= n);
-      assert_string_equal(text + size - n, ends[f - 1]);
+      assert_true(out.size >= n);
+      assert_string_equal(out.text + out.size - n, ends[f - 1]);
     } else {
-      assert_int_equal(size, 0);
+      assert_int_equal(out.size, 0);
     }
-    free(text);
+    free(out.text);
   }
 }
 
 static void test_log_export_json(void **state) {
   (void)state;
-  pt_log_config cfg;
-  pt_log_config_init(&cfg);
-  cfg.capacity = 64;
-  memset(cfg.node_id, 0x42, sizeof cfg.node_id);
-  pt_log *log;
-  assert_int_equal(pt_log_create(&log, &cfg), PT_OK);
+  pt_log *log = pt_test_log_new(64, 0x42);
+  assert_non_null(log);
   pt_trace_id mine = pt_trace_id_new(), other = pt_trace_id_new();
   for (uint64_t i = 0; i < 6; i++) {
     pt_event ev;
@@ -240,12 +252,8 @@ static char *export_with_clocks(pt_export_format format, unsigned nodes) {
                              estimate(PT_CLOCK_ALIGNED, -2500000.25, 50, 41.5),
                              /* as pt_align leaves it */
                              estimate(PT_CLOCK_UNALIGNED, 0, 0, INFINITY)};
-  char *text = NULL;
-  size_t size = 0;
-  FILE *fp = open_memstream(&text, &size);
-  assert_non_null(fp);
-  pt_exporter *ex;
-  assert_int_equal(pt_exporter_new(&ex, format, fp), PT_OK);
+  sink out;
+  pt_exporter *ex = sink_open(&out, format);
   for (unsigned i = 0; i < nodes; i++) {
     unsigned index;
     assert_int_equal(pt_exporter_add_node(ex, ids[i], &index), PT_OK);
@@ -261,9 +269,8 @@ static char *export_with_clocks(pt_export_format format, unsigned nodes) {
     assert_int_equal(pt_exporter_write(ex, i, &ev), PT_OK);
   }
   assert_int_equal(pt_exporter_finish(ex), PT_OK);
-  pt_exporter_free(ex);
-  assert_int_equal(fclose(fp), 0);
-  return text;
+  sink_close(&out);
+  return out.text;
 }
 
 static json_t *parse(const char *text) {
@@ -446,21 +453,16 @@ static void test_clock_label_otlp(void **state) {
 /* A qlog export of events evs[0..n) of one node; returns the text. */
 static char *export_qlog(const uint8_t node[32], const pt_event *evs,
                          size_t n) {
-  char *text = NULL;
-  size_t size = 0;
-  FILE *fp = open_memstream(&text, &size);
-  assert_non_null(fp);
-  pt_exporter *ex;
-  assert_int_equal(pt_exporter_new(&ex, PT_EXPORT_QLOG, fp), PT_OK);
+  sink out;
+  pt_exporter *ex = sink_open(&out, PT_EXPORT_QLOG);
   unsigned index;
   assert_int_equal(pt_exporter_add_node(ex, node, &index), PT_OK);
   for (size_t i = 0; i < n; i++) {
     assert_int_equal(pt_exporter_write(ex, index, &evs[i]), PT_OK);
   }
   assert_int_equal(pt_exporter_finish(ex), PT_OK);
-  pt_exporter_free(ex);
-  assert_int_equal(fclose(fp), 0);
-  return text;
+  sink_close(&out);
+  return out.text;
 }
 
 /* The qlog header: the first JSON-SEQ record. */
@@ -505,9 +507,8 @@ static void test_clock_label_qlog(void **state) {
 
 static void test_set_clock_arguments(void **state) {
   (void)state;
-  FILE *fp = tmpfile();
-  pt_exporter *ex;
-  assert_int_equal(pt_exporter_new(&ex, PT_EXPORT_JSON, fp), PT_OK);
+  sink out;
+  pt_exporter *ex = sink_open(&out, PT_EXPORT_JSON);
   pt_clock_estimate ok = estimate(PT_CLOCK_ALIGNED, 1, 2, 3);
   assert_int_equal(pt_exporter_set_clock(ex, 0, &ok), PT_ERR_INVALID);
   unsigned index;
@@ -541,8 +542,8 @@ static void test_set_clock_arguments(void **state) {
   /* Labels are written with the first event: too late now. */
   assert_int_equal(pt_exporter_set_clock(ex, 0, &ok), PT_ERR_STATE);
   assert_int_equal(pt_exporter_finish(ex), PT_OK);
-  pt_exporter_free(ex);
-  fclose(fp);
+  sink_close(&out);
+  free(out.text);
 }
 
 /* ---- qlog: a packet's stream frames ---------------------------------------
@@ -635,9 +636,8 @@ static void test_qlog_vantage(void **state) {
 /* A second connection's event does not go into a connection's trace. */
 static void test_qlog_one_connection(void **state) {
   (void)state;
-  FILE *fp = tmpfile();
-  pt_exporter *ex;
-  assert_int_equal(pt_exporter_new(&ex, PT_EXPORT_QLOG, fp), PT_OK);
+  sink out;
+  pt_exporter *ex = sink_open(&out, PT_EXPORT_QLOG);
   unsigned index;
   assert_int_equal(pt_exporter_add_node(ex, node_a, &index), PT_OK);
   pt_event a = packet(PT_EV_PACKET_SENT, 1, 0x11, 1);
@@ -646,8 +646,8 @@ static void test_qlog_one_connection(void **state) {
   assert_int_equal(pt_exporter_write(ex, index, &a), PT_OK);
   assert_int_equal(pt_exporter_write(ex, index, &none), PT_OK);
   assert_int_equal(pt_exporter_write(ex, index, &b), PT_ERR_STATE);
-  pt_exporter_free(ex);
-  fclose(fp);
+  sink_close(&out);
+  free(out.text);
 }
 
 static void test_qlog_frames_of_packets(void **state) {
@@ -720,20 +720,16 @@ static void test_conn_sent_and_frames_named(void **state) {
   evs[0].timestamp_us = 10;
   evs[1] = frame(7, 100, 0, 0x12, 11);
   for (int f = PT_EXPORT_JSON; f <= PT_EXPORT_CHROME; f += 2) {
-    char *text = NULL;
-    size_t size = 0;
-    FILE *fp = open_memstream(&text, &size);
-    pt_exporter *ex;
-    assert_int_equal(pt_exporter_new(&ex, (pt_export_format)f, fp), PT_OK);
+    sink out;
+    pt_exporter *ex = sink_open(&out, (pt_export_format)f);
     unsigned index;
     assert_int_equal(pt_exporter_add_node(ex, node_a, &index), PT_OK);
     for (int i = 0; i < 2; i++) {
       assert_int_equal(pt_exporter_write(ex, index, &evs[i]), PT_OK);
     }
     assert_int_equal(pt_exporter_finish(ex), PT_OK);
-    pt_exporter_free(ex);
-    fclose(fp);
-    json_t *doc = parse(text);
+    sink_close(&out);
+    json_t *doc = parse(out.text);
     json_t *list =
         json_object_get(doc, f == PT_EXPORT_JSON ? "events" : "traceEvents");
     /* Chrome: the events, without the metadata records (the node's 3, and
@@ -778,7 +774,7 @@ static void test_conn_sent_and_frames_named(void **state) {
     assert_string_equal(json_string_value(json_object_get(data[1], "conn")),
                         "0000000000000012");
     json_decref(doc);
-    free(text);
+    free(out.text);
   }
 }
 
@@ -788,11 +784,8 @@ static void test_otlp_lines_under_1mib(void **state) {
   (void)state;
   /* 600 spans of 128 kept events: two batches (PT__OTLP_BATCH_EVENTS). */
   enum { SPANS = 600, EVENTS = 130 };
-  char *text = NULL;
-  size_t size = 0;
-  FILE *fp = open_memstream(&text, &size);
-  pt_exporter *ex;
-  assert_int_equal(pt_exporter_new(&ex, PT_EXPORT_OTLP, fp), PT_OK);
+  sink out;
+  pt_exporter *ex = sink_open(&out, PT_EXPORT_OTLP);
   unsigned index;
   assert_int_equal(pt_exporter_add_node(ex, node_a, &index), PT_OK);
   uint64_t t = 1000;
@@ -814,11 +807,10 @@ static void test_otlp_lines_under_1mib(void **state) {
     assert_int_equal(pt_exporter_write(ex, index, &ev), PT_OK);
   }
   assert_int_equal(pt_exporter_finish(ex), PT_OK);
-  pt_exporter_free(ex);
-  fclose(fp);
-  assert_true(size > 2u * 1024 * 1024); /* more than fits in two lines */
+  sink_close(&out);
+  assert_true(out.size > 2u * 1024 * 1024); /* more than fits in two lines */
   size_t lines = 0, spans = 0;
-  for (char *line = text; *line != '\0';) {
+  for (char *line = out.text; *line != '\0';) {
     char *end = strchr(line, '\n');
     assert_non_null(end); /* every line ends */
     assert_true((size_t)(end - line) < 1024u * 1024u);
@@ -842,7 +834,7 @@ static void test_otlp_lines_under_1mib(void **state) {
   }
   assert_true(lines > 2);
   assert_int_equal(spans, SPANS);
-  free(text);
+  free(out.text);
 }
 
 int main(void) {

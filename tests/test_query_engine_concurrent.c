@@ -141,18 +141,16 @@ static uint64_t check_genuine(const pt_event *ev, uint32_t *w_out) {
   return s;
 }
 
+static int compare_time(const void *key, const void *element) {
+  uint64_t ts = *(const uint64_t *)key;
+  uint64_t at = ((const pt_event *)element)->timestamp_us;
+  return (ts > at) - (ts < at);
+}
+
+/* The event of time ts in an answer in strictly increasing time order. */
 static const pt_event *find_by_time(const pt_event *events, size_t n,
                                     uint64_t ts) {
-  size_t lo = 0, hi = n;
-  while (lo < hi) {
-    size_t mid = lo + (hi - lo) / 2;
-    if (events[mid].timestamp_us < ts) {
-      lo = mid + 1;
-    } else {
-      hi = mid;
-    }
-  }
-  return (lo < n && events[lo].timestamp_us == ts) ? &events[lo] : NULL;
+  return n == 0 ? NULL : bsearch(&ts, events, n, sizeof *events, compare_time);
 }
 
 static question pick_question(size_t capacity, const uint64_t *before) {

@@ -22,6 +22,8 @@
 
 #include <peertrace/pt_quic.h>
 
+#include "test_helpers.h"
+
 /* Records captured from ngtcp2 0.12.1 (the demo's qlog tap). */
 static const char SENT[] =
     "\x1e{\"time\":23,\"name\":\"transport:packet_sent\",\"data\":{\"frames\":["
@@ -429,11 +431,8 @@ static void test_random_mutations(void **state) {
  */
 static void test_tracer_records_context_flags(void **state) {
   (void)state;
-  pt_log_config cfg;
-  pt_log_config_init(&cfg);
-  cfg.capacity = 64;
-  pt_log *log = NULL;
-  assert_int_equal(pt_log_create(&log, &cfg), PT_OK);
+  pt_log *log = pt_test_log_new(64, 0);
+  assert_non_null(log);
   pt_trace_ctx ctx = pt_trace_ctx_new(0xff);
   uint8_t peer[32];
   memset(peer, 0x31, sizeof peer);
@@ -460,13 +459,11 @@ typedef struct hooked {
 } hooked;
 
 static void hooked_init(hooked *h) {
-  pt_log_config cfg;
   ngtcp2_callbacks cb;
-  pt_log_config_init(&cfg);
-  cfg.capacity = 256;
   memset(h, 0, sizeof *h);
   memset(&cb, 0, sizeof cb);
-  assert_int_equal(pt_log_create(&h->log, &cfg), PT_OK);
+  h->log = pt_test_log_new(256, 0);
+  assert_non_null(h->log);
   h->ctx = pt_trace_ctx_new(PT_FLAG_SAMPLED);
   memset(h->peer, 0x42, sizeof h->peer);
   assert_int_equal(pt_quic_tracer_init(&h->t, h->log, h->peer, h->ctx), PT_OK);
