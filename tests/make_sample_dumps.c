@@ -12,9 +12,19 @@
  * disagree, for the alignment tests and docs: the connection events carry
  * connection identities (client-relay, relay-storage), the relay's clock is
  * 2.5 s behind the client's and the storage node's 1.2 s ahead.
+ *
+ * make_sample_dumps DIR --conns N: DIR/conns.ptd, one node (a1…) on N
+ * connections at once (conn 0xc0ee000000000000 + i, trace id's last byte
+ * i % 256), for export qlog --split past any fixed limit.  Connection i
+ * is the client's (it sends Initial pn 0 first) for even i, the server's
+ * (it receives it first) for odd i; then CONNS_ROUNDS rounds of one
+ * 1-RTT packet each, sent on even rounds and received on odd ones, every
+ * round going through all N connections, so that their files are written
+ * side by side.
  */
 #include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <peertrace/peertrace.h>
@@ -103,10 +113,82 @@ static void app(pt_log *log, pt_trace_id t, unsigned kind, uint16_t cmd, int ok,
   put(log, &ev, at);
 }
 
+#define CONNS_BASE 0xc0ee000000000000ull
+#define CONNS_ROUNDS 40u
+
+static int conns_dump(const char *dir, unsigned n) {
+  size_t events = (size_t)n * (CONNS_ROUNDS + 2u), capacity = 256;
+  while (capacity < events) {
+    capacity *= 2;
+  }
+  pt_log_config cfg;
+  pt_log_config_init(&cfg);
+  cfg.capacity = capacity;
+  for (int i = 0; i < 32; i++) {
+    cfg.node_id[i] = (uint8_t)(0xa1 + i);
+  }
+  pt_log *log = NULL;
+  if (pt_log_create(&log, &cfg) != PT_OK) {
+    return 1;
+  }
+  uint8_t peer[32];
+  peer_of(0xb2, peer);
+  uint64_t at = T0;
+  for (unsigned round = 0; round < CONNS_ROUNDS + 2u; round++) {
+    for (unsigned i = 0; i < n; i++) {
+      pt_trace_id t;
+      memset(&t, 0, sizeof t);
+      t.bytes[0] = 0xc0;
+      t.bytes[14] = (uint8_t)(i >> 8);
+      t.bytes[15] = (uint8_t)i;
+      pt_event ev;
+      pt_event_begin(&ev, t, peer);
+      if (round == 0 && i % 2 == 0) {
+        pt_endpoint ep = {4, 0, 4433, {10, 0, 0, 2}};
+        pt_event_set_conn_init(&ev, ep);
+      } else if (round == 0) {
+        continue; /* the server's first event is the Initial it receives */
+      } else if (round == 1) {
+        int sent = i % 2 == 0;
+        if (sent) {
+          pt_event_set_packet_sent(&ev, 0, 1200, PT_PN_SPACE_INITIAL);
+        } else {
+          pt_event_set_packet_received(&ev, 0, 1200, PT_PN_SPACE_INITIAL);
+        }
+      } else if (round % 2 == 0) {
+        pt_event_set_packet_sent(&ev, round - 2u, 1000 + i,
+                                 PT_PN_SPACE_APPLICATION);
+      } else {
+        pt_event_set_packet_received(&ev, round - 2u, 1000 + i,
+                                     PT_PN_SPACE_APPLICATION);
+      }
+      (void)pt_event_set_conn(&ev, CONNS_BASE + i);
+      ev.timestamp_us = at++;
+      pt_log_write_at(log, &ev);
+    }
+  }
+  char path[4096];
+  snprintf(path, sizeof path, "%s/conns.ptd", dir);
+  int err = pt_log_dump_save(log, path);
+  if (err != PT_OK) {
+    fprintf(stderr, "make_sample_dumps: %s: %s\n", path, pt_strerror(err));
+  }
+  pt_log_destroy(log);
+  return err == PT_OK ? 0 : 1;
+}
+
 int main(int argc, char **argv) {
+  if (argc == 4 && strcmp(argv[2], "--conns") == 0) {
+    unsigned long n = strtoul(argv[3], NULL, 10);
+    if (n == 0 || n > 100000) {
+      fprintf(stderr, "make_sample_dumps: --conns 1..100000\n");
+      return 2;
+    }
+    return conns_dump(argv[1], (unsigned)n);
+  }
   int skewed = argc == 3 && strcmp(argv[2], "--skewed") == 0;
   if (argc != 2 && !skewed) {
-    fprintf(stderr, "usage: make_sample_dumps DIR [--skewed]\n");
+    fprintf(stderr, "usage: make_sample_dumps DIR [--skewed | --conns N]\n");
     return 2;
   }
   pt_log *client = node_log(0xa1), *relay = node_log(0xb2),

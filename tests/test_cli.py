@@ -330,12 +330,18 @@ open(own, "wb").write(before)
 rc, _, err = run("export", "json", "-o", symlink("own-link.ptd", own), own)
 check(rc == 1 and "is also an input" in err and
       open(own, "rb").read() == before, "-o an input: refused, " + err)
-split = os.path.join(WORK, "split")
-if os.path.isdir(split):
-    for name in os.listdir(split):
-        os.unlink(os.path.join(split, name))
-else:
-    os.mkdir(split)
+def empty_dir(name):
+    """WORK/name, made or emptied."""
+    path = os.path.join(WORK, name)
+    if os.path.isdir(path):
+        for entry in os.listdir(path):
+            os.unlink(os.path.join(path, entry))
+    else:
+        os.mkdir(path)
+    return path
+
+
+split = empty_dir("split")
 victim = absent("victim")
 # The second trace's name: the first trace's file, already written, must
 # go away with the failed split.
@@ -383,6 +389,58 @@ rc, out, err = run("export", "qlog", "--split", split, CLIENT)
 check(rc == 1 and "already exists" in err, "--split again: refused, " + err)
 rc, _, err = run("export", "json", "--force", CLIENT)
 check(rc == 2 and "--force is for --split" in err, "--force alone: " + err)
+
+# --split has no fixed limit on files, and never holds one descriptor per
+# file: 300 connections of one node (make_sample_dumps --conns 300), split
+# with only 64 descriptors allowed.  Every file, read with a JSON parser,
+# is one connection's trace with its vantage point, group id and events.
+CONNS, NCONN, ROUNDS = os.path.join(SAMPLES, "conns", "conns.ptd"), 300, 40
+many = empty_dir("split-many")
+
+
+def few_files():
+    resource.setrlimit(resource.RLIMIT_NOFILE, (64, 64))
+
+
+p = subprocess.run([PT, "export", "qlog", "--split", many, CONNS],
+                   capture_output=True, text=True, preexec_fn=few_files,
+                   timeout=60)
+names = sorted(os.listdir(many))
+check(p.returncode == 0 and len(names) == NCONN and
+      p.stdout.startswith("%d qlog files written" % NCONN),
+      "--split of %d connections under 64 fds: exit %s, %d files, %s" %
+      (NCONN, p.returncode, len(names), p.stderr.strip()[:200]))
+bad = []
+for i in range(NCONN if len(names) == NCONN else 0):
+    conn = "%016x" % (0xc0ee000000000000 + i)
+    name = "a1a2a3a4-%s.sqlog" % conn
+    try:
+        records = [json.loads(r) for r in
+                   open(os.path.join(many, name)).read().split("\x1e")[1:]]
+    except (OSError, ValueError) as e:
+        bad.append("%s: %s" % (name, e))
+        continue
+    trace = records[0]["trace"]
+    events = records[1:]
+    want = (["connectivity:connection_started"] if i % 2 == 0 else []) + \
+        ["transport:packet_sent" if i % 2 == 0 else
+         "transport:packet_received"] + \
+        ["transport:packet_sent" if r % 2 == 0 else
+         "transport:packet_received" for r in range(2, ROUNDS + 2)]
+    pns = [e["data"]["header"]["packet_number"] for e in events
+           if e["name"].startswith("transport:packet_")]
+    sizes = {e["data"]["raw"]["length"] for e in events
+             if e["data"].get("header", {}).get("packet_type") == "1RTT"}
+    if (trace["vantage_point"]["type"] != ("client" if i % 2 == 0 else
+                                           "server") or
+            trace["common_fields"]["group_id"] != conn or
+            [e["name"] for e in events] != want or
+            pns != [0] + list(range(ROUNDS)) or sizes != {1000 + i}):
+        bad.append("%s: %s %s %s" % (name, trace["vantage_point"],
+                                     trace["common_fields"]["group_id"],
+                                     [e["name"] for e in events][:3]))
+check(not bad, "--split files of %d connections: %d wrong, e.g. %s" %
+      (NCONN, len(bad), bad[:2]))
 
 # Clocks: merge and export align by default and say so, per node.
 rc, out, err = run("merge", *ALL)

@@ -132,10 +132,10 @@ int cli_output_dir_open(const char *dir);
 /*
  * Creates name in dirfd (path: DIR/name, for messages), mode 0600: never
  * through a symlink, never over an existing entry unless force (then the
- * entry is removed first).  NULL if not (printed).
+ * entry is removed first).  Its fd (write-only), or -1 (printed).
  */
-FILE *cli_output_create_at(int dirfd, const char *path, const char *name,
-                           int force);
+int cli_output_create_at(int dirfd, const char *path, const char *name,
+                         int force);
 /*
  * Why a write to fp failed: saved (errno read right after the failing
  * call; 0 if none), else the errno of flushing fp again, else EIO.

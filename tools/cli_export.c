@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <sys/stat.h>
 #include <unistd.h>
 #include <stdlib.h>
 #include <string.h>
@@ -38,29 +39,190 @@ static int cli_nothing_to_export(const char *what) {
   return CLI_EXIT_ERROR;
 }
 
-#define CLI_SPLIT_MAX 256
-
 /* --service PREFIX (otlp): the nodes' service names, PREFIX-<node>. */
 static const char *cli_otlp_service;
 /* --endpoint URL (otlp): push to a collector instead of writing a file. */
 static const char *cli_otlp_endpoint;
 static int cli_otlp_protobuf; /* --protobuf: application/x-protobuf */
 
+/*
+ * export qlog --split: any number of files, written side by side as the
+ * events stream, yet at most CLI_SPLIT_OPEN_MAX descriptors open at once
+ * (far under the usual limit of 1024, which a node with thousands of
+ * connections would pass).  Each file is a fopencookie stream with a
+ * small buffer; when it flushes and its descriptor was closed to make
+ * room, the file is opened again by name (O_APPEND, O_NOFOLLOW) and must
+ * be the very file created (device and inode), else the write fails.
+ * Memory grows with the number of files (buffer and exporter state).
+ */
+#define CLI_SPLIT_OPEN_MAX 32
+#define CLI_SPLIT_BUFFER 4096
+
+typedef struct cli_split_set cli_split_set;
+
 typedef struct cli_split_file {
+  cli_split_set *set;
   pt_exporter *ex;
-  FILE *fp;
+  FILE *fp;    /* the cookie stream over fd */
+  int fd;      /* -1: closed to make room (or not yet created) */
+  int created; /* we created the file: removed if the split fails */
+  int lost;    /* errno of a failed close of fd (reported on next use) */
+  dev_t dev;   /* the created file, for reopening it */
+  ino_t ino;
+  uint64_t used; /* set->clock at its last write: the oldest is closed */
   char name[64]; /* <node>-<conn or trace id>.sqlog */
-  char path[4200];
+  char buffer[CLI_SPLIT_BUFFER]; /* fp's (glibc ignores a size alone) */
 } cli_split_file;
 
+struct cli_split_set {
+  const char *dir;
+  int dirfd;
+  int force;              /* --force: replace existing files */
+  cli_split_file **files; /* every file, in the order they were created */
+  size_t count, cap;
+  cli_split_file *open[CLI_SPLIT_OPEN_MAX]; /* those with an fd */
+  unsigned open_count;
+  uint64_t clock;
+};
+
+/* DIR/name, for messages (one at a time: the CLI has one thread). */
+static const char *cli_split_path(const cli_split_file *f) {
+  static char path[4200];
+  snprintf(path, sizeof path, "%s/%s", f->set->dir, f->name);
+  return path;
+}
+
+/* Closes f's descriptor; a failure is kept for f's next write or close. */
+static void cli_split_fd_close(cli_split_file *f) {
+  cli_split_set *set = f->set;
+  if (f->fd < 0) {
+    return;
+  }
+  if (close(f->fd) != 0 && f->lost == 0) {
+    f->lost = errno;
+  }
+  f->fd = -1;
+  for (unsigned i = 0; i < set->open_count; i++) {
+    if (set->open[i] == f) {
+      set->open[i] = set->open[--set->open_count];
+      break;
+    }
+  }
+}
+
+/* Makes room for one more descriptor: closes the least recently used. */
+static void cli_split_make_room(cli_split_set *set) {
+  if (set->open_count < CLI_SPLIT_OPEN_MAX) {
+    return;
+  }
+  cli_split_file *oldest = set->open[0];
+  for (unsigned i = 1; i < set->open_count; i++) {
+    if (set->open[i]->used < oldest->used) {
+      oldest = set->open[i];
+    }
+  }
+  cli_split_fd_close(oldest);
+}
+
+static void cli_split_fd_add(cli_split_file *f, int fd) {
+  f->fd = fd;
+  f->set->open[f->set->open_count++] = f;
+}
+
+/* Opens f's file again (after cli_split_make_room).  0, or -1 and errno. */
+static int cli_split_reopen(cli_split_file *f) {
+  cli_split_make_room(f->set);
+  int fd = openat(f->set->dirfd, f->name,
+                  O_WRONLY | O_APPEND | O_NOFOLLOW | O_CLOEXEC);
+  if (fd < 0) {
+    int saved = errno;
+    cli_error(cli_split_path(f), "cannot open it again: %s", strerror(saved));
+    errno = saved;
+    return -1;
+  }
+  struct stat st;
+  if (fstat(fd, &st) != 0 || st.st_dev != f->dev || st.st_ino != f->ino) {
+    cli_error(cli_split_path(f), "replaced by another file while written");
+    close(fd);
+    errno = ESTALE;
+    return -1;
+  }
+  cli_split_fd_add(f, fd);
+  return 0;
+}
+
+static ssize_t cli_split_write(void *cookie, const char *buf, size_t size) {
+  cli_split_file *f = cookie;
+  f->used = ++f->set->clock;
+  if (f->lost != 0) {
+    errno = f->lost;
+    return 0;
+  }
+  if (f->fd < 0 && cli_split_reopen(f) != 0) {
+    return 0;
+  }
+  size_t done = 0;
+  while (done < size) {
+    ssize_t n = write(f->fd, buf + done, size - done);
+    if (n < 0 && errno == EINTR) {
+      continue;
+    }
+    if (n <= 0) {
+      if (n == 0) {
+        errno = EIO;
+      }
+      break;
+    }
+    done += (size_t)n;
+  }
+  return (ssize_t)done; /* less than size: an error, errno says which */
+}
+
+static int cli_split_close_fn(void *cookie) {
+  cli_split_file *f = cookie;
+  cli_split_fd_close(f);
+  if (f->lost != 0) {
+    errno = f->lost;
+    return EOF;
+  }
+  return 0;
+}
+
+static void cli_split_set_free(cli_split_set *set) {
+  for (size_t i = 0; i < set->count; i++) {
+    free(set->files[i]);
+  }
+  free(set->files);
+}
+
 /*
- * Opens the qlog file of one connection of input `input`:
+ * Creates the qlog file of one connection of input `input`:
  * DIR/<node 8 hex>-<conn 16 hex>.sqlog, or for events without a conn
- * DIR/<node 8 hex>-<trace id>.sqlog.  The exporter knows every input's
- * node (and clock); the file holds this one's events.
+ * DIR/<node 8 hex>-<trace id>.sqlog, and its exporter.  The exporter
+ * knows every input's node (and clock); the file holds this one's events.
+ * Returns f (added to the set, so that a failure cleans it up), or NULL
+ * (printed).
  */
-static int cli_split_open(cli_split_file *f, cli_args *a, cli_inputs *in,
-                          int dirfd, unsigned input, const pt_event *ev) {
+static cli_split_file *cli_split_open(cli_split_set *set, cli_inputs *in,
+                                      unsigned input, const pt_event *ev) {
+  if (set->count == set->cap) {
+    size_t cap = set->cap ? set->cap * 2 : 64;
+    cli_split_file **files = realloc(set->files, cap * sizeof *files);
+    if (files == NULL) {
+      cli_error("--split", "out of memory");
+      return NULL;
+    }
+    set->files = files;
+    set->cap = cap;
+  }
+  cli_split_file *f = calloc(1, sizeof *f);
+  if (f == NULL) {
+    cli_error("--split", "out of memory");
+    return NULL;
+  }
+  set->files[set->count++] = f;
+  f->set = set;
+  f->fd = -1;
   char key[33];
   const uint8_t *id = in->inputs[input].info->node_id;
   uint64_t conn = pt_event_conn(ev);
@@ -71,10 +233,29 @@ static int cli_split_open(cli_split_file *f, cli_args *a, cli_inputs *in,
   }
   snprintf(f->name, sizeof f->name, "%02x%02x%02x%02x-%s.sqlog", id[0], id[1],
            id[2], id[3], key);
-  snprintf(f->path, sizeof f->path, "%s/%s", a->split_dir, f->name);
-  f->fp = cli_output_create_at(dirfd, f->path, f->name, a->force);
-  if (f->fp == NULL) {
-    return -1;
+  cli_split_make_room(set);
+  int fd =
+      cli_output_create_at(set->dirfd, cli_split_path(f), f->name, set->force);
+  if (fd < 0) {
+    return NULL;
+  }
+  f->created = 1;
+  struct stat st;
+  if (fstat(fd, &st) != 0) {
+    cli_error(cli_split_path(f), "%s", strerror(errno));
+    close(fd);
+    return NULL;
+  }
+  f->dev = st.st_dev;
+  f->ino = st.st_ino;
+  cli_split_fd_add(f, fd);
+  f->used = ++set->clock;
+  cookie_io_functions_t io = {NULL, cli_split_write, NULL, cli_split_close_fn};
+  f->fp = fopencookie(f, "w", io);
+  if (f->fp == NULL ||
+      setvbuf(f->fp, f->buffer, _IOFBF, sizeof f->buffer) != 0) {
+    cli_error(cli_split_path(f), "cannot create: %s", strerror(errno));
+    return NULL;
   }
   int rc = pt_exporter_new(&f->ex, PT_EXPORT_QLOG, f->fp);
   if (rc == PT_OK) {
@@ -85,35 +266,42 @@ static int cli_split_open(cli_split_file *f, cli_args *a, cli_inputs *in,
     rc = pt_pipeline_exporter_nodes(in->pipeline, f->ex);
   }
   if (rc != PT_OK) {
-    cli_export_error(f->path, f->fp, rc, errno);
-    return -1;
+    cli_export_error(cli_split_path(f), f->fp, rc, errno);
+    return NULL;
   }
-  return 0;
+  return f;
 }
 
 /* Finishes and closes every file; on failure removes them all.  0 or -1. */
-static int cli_split_close(cli_split_file *files, size_t count, int dirfd,
-                           int failed) {
-  for (size_t i = 0; i < count; i++) {
-    cli_split_file *f = &files[i];
+static int cli_split_close(cli_split_set *set, int failed) {
+  for (size_t i = 0; i < set->count; i++) {
+    cli_split_file *f = set->files[i];
     if (!failed && f->ex != NULL) {
       errno = 0;
       int rc = pt_exporter_finish(f->ex);
       if (rc != PT_OK) {
-        cli_export_error(f->path, f->fp, rc, errno);
+        cli_export_error(cli_split_path(f), f->fp, rc, errno);
         failed = 1;
       }
     }
     pt_exporter_free(f->ex);
-    if (f->fp != NULL && fclose(f->fp) != 0 && !failed) {
-      cli_error(f->path, "write failed: %s", strerror(errno));
-      failed = 1;
+    f->ex = NULL;
+    if (f->fp != NULL) {
+      errno = 0;
+      int bad = fclose(f->fp) != 0;
+      f->fp = NULL;
+      if (bad && !failed) {
+        cli_error(cli_split_path(f), "write failed: %s",
+                  strerror(errno ? errno : EIO));
+        failed = 1;
+      }
     }
+    cli_split_fd_close(f); /* if fopencookie failed: the fd alone */
   }
   /* We created each of them (O_EXCL): an incomplete set goes away whole. */
-  for (size_t i = 0; failed && i < count; i++) {
-    if (files[i].fp != NULL) {
-      unlinkat(dirfd, files[i].name, 0);
+  for (size_t i = 0; failed && i < set->count; i++) {
+    if (set->files[i]->created) {
+      unlinkat(set->dirfd, set->files[i]->name, 0);
     }
   }
   return failed ? -1 : 0;
@@ -123,20 +311,19 @@ static int cli_split_close(cli_split_file *files, size_t count, int dirfd,
  * export qlog --split DIR: one qlog file (one qlog trace) per connection
  * of each input, written side by side as events stream; events without a
  * connection identity (app events; dumps made before there was one) go
- * to a file per trace id of their input.
+ * to a file per trace id of their input.  Any number of files: see
+ * cli_split_set.
  */
 static int cli_export_qlog_split(cli_args *a, cli_inputs *in) {
-  cli_split_file *files = calloc(CLI_SPLIT_MAX, sizeof *files);
+  cli_split_set set = {a->split_dir, -1, a->force, NULL, 0, 0, {NULL}, 0, 0};
   cli_map map;
-  if (files == NULL || cli_map_init(&map, sizeof(size_t)) != 0) {
-    free(files);
+  if (cli_map_init(&map, sizeof(size_t)) != 0) {
     cli_error("--split", "out of memory");
     return CLI_EXIT_ERROR;
   }
-  int dirfd = cli_output_dir_open(a->split_dir);
-  size_t count = 0;
+  set.dirfd = cli_output_dir_open(a->split_dir);
   uint64_t skipped = 0;
-  int rc = dirfd >= 0 ? PT_OK : PT_ERR_IO, more = 0;
+  int rc = set.dirfd >= 0 ? PT_OK : PT_ERR_IO, more = 0;
   pt_event ev;
   unsigned input;
   while (rc == PT_OK && (more = cli_inputs_next(in, &ev, &input)) == 1) {
@@ -160,30 +347,22 @@ static int cli_export_qlog_split(cli_args *a, cli_inputs *in) {
       break;
     }
     if (created) {
-      if (count == CLI_SPLIT_MAX) {
-        cli_error(a->split_dir,
-                  "more than %d connections: narrow the export with "
-                  "--trace, --peer, --since or --until",
-                  CLI_SPLIT_MAX);
-        rc = PT_ERR_INVALID;
-        break;
-      }
-      if (cli_split_open(&files[count], a, in, dirfd, input, &ev) != 0) {
+      if (cli_split_open(&set, in, input, &ev) == NULL) {
         rc = PT_ERR_IO;
-        count++; /* so that its resources are released below */
         break;
       }
-      *slot = ++count;
+      *slot = set.count;
     }
-    cli_split_file *f = &files[*slot - 1];
+    cli_split_file *f = set.files[*slot - 1];
     errno = 0;
     rc = pt_exporter_write(f->ex, input, &ev);
     if (rc != PT_OK) {
-      cli_export_error(f->path, f->fp, rc, errno);
+      cli_export_error(cli_split_path(f), f->fp, rc, errno);
     }
   }
   int failed = rc != PT_OK || more < 0;
-  if (cli_split_close(files, count, dirfd, failed) != 0) {
+  size_t count = set.count;
+  if (cli_split_close(&set, failed) != 0) {
     failed = 1;
   } else if (count == 0 && skipped > 0) {
     cli_error(a->split_dir,
@@ -202,11 +381,11 @@ static int cli_export_qlog_split(cli_args *a, cli_inputs *in) {
     }
     printf("\n");
   }
-  if (dirfd >= 0) {
-    close(dirfd);
+  if (set.dirfd >= 0) {
+    close(set.dirfd);
   }
+  cli_split_set_free(&set);
   cli_map_free(&map);
-  free(files);
   return failed ? CLI_EXIT_ERROR : CLI_EXIT_OK;
 }
 
@@ -357,8 +536,8 @@ int cli_export(int argc, char **argv) {
       "  -o FILE         write to FILE instead of standard output\n"
       "  --split DIR     qlog only: one file per connection of each dump,\n"
       "                  DIR/<node>-<connection>.sqlog (events without a\n"
-      "                  connection: DIR/<node>-<trace id>.sqlog), at most\n"
-      "                  256; never over an existing file or a symlink\n"
+      "                  connection: DIR/<node>-<trace id>.sqlog), any\n"
+      "                  number; never over an existing file or a symlink\n"
       "  --force         with --split: replace existing files\n"
       "  --service PREFIX  otlp: service.name PREFIX-<node> (default\n"
       "                  peertrace-<node>, node: 8 hex digits of its id)\n"

@@ -284,8 +284,8 @@ int cli_output_dir_open(const char *dir) {
   return fd;
 }
 
-FILE *cli_output_create_at(int dirfd, const char *path, const char *name,
-                           int force) {
+int cli_output_create_at(int dirfd, const char *path, const char *name,
+                         int force) {
   /* O_EXCL (which also refuses a symlink, dangling or not) and O_NOFOLLOW:
    * the file is one we create, never one planted under a name we chose. */
   int flags = O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC;
@@ -295,14 +295,17 @@ FILE *cli_output_create_at(int dirfd, const char *path, const char *name,
      * does when it extracts over a file: never writes through it. */
     if (unlinkat(dirfd, name, 0) != 0) {
       cli_error(path, "exists and cannot be removed: %s", strerror(errno));
-      return NULL;
+      return -1;
     }
     fd = openat(dirfd, name, flags, 0600);
   }
   if (fd < 0 && errno == EEXIST) {
     cli_error(path, "already exists: not overwritten (remove it, or give "
                     "--force to replace it)");
-    return NULL;
+    return -1;
   }
-  return cli_fdopen(fd, path);
+  if (fd < 0) {
+    cli_error(path, "cannot create: %s", strerror(errno));
+  }
+  return fd;
 }
