@@ -168,6 +168,15 @@ static pt_pipeline *four_sources(pt_log **live, int raw) {
   return p;
 }
 
+/* A pipeline of A and B (dumps), in that order. */
+static pt_pipeline *two_dumps(void) {
+  pt_pipeline *p;
+  assert_int_equal(pt_pipeline_new(&p), PT_OK);
+  assert_int_equal(pt_pipeline_add_dump(p, dump_a, NULL), PT_OK);
+  assert_int_equal(pt_pipeline_add_dump(p, dump_b, NULL), PT_OK);
+  return p;
+}
+
 /*
  * Causality over the stream: receives before their send, app_starts on B
  * before the app_command on A (same trace id).  Counts the violations.
@@ -205,72 +214,71 @@ static unsigned causality_violations(pt_pipeline *p) {
   return bad;
 }
 
-static void test_aligned_timeline_is_causal(void **state) {
-  (void)state;
-  pt_log *live;
-  pt_pipeline *p = four_sources(&live, 0);
-  assert_int_equal(pt_pipeline_start(p), PT_OK);
-  assert_non_null(pt_pipeline_aligner(p));
-  pt_clock_estimate est;
-  assert_int_equal(pt_pipeline_clock(p, 0, &est), PT_OK);
-  assert_int_equal(est.status, PT_CLOCK_REFERENCE);
-  assert_int_equal(pt_pipeline_clock(p, 1, &est), PT_OK);
-  assert_int_equal(est.status, PT_CLOCK_ALIGNED);
-  /* B's clock is behind: its offset is about -2.5 s. */
-  assert_true(est.offset_us < -2400000.0 && est.offset_us > -2600000.0);
-  for (unsigned n = 2; n < 4; n++) {
-    assert_int_equal(pt_pipeline_clock(p, n, &est), PT_OK);
-    assert_int_equal(est.status, PT_CLOCK_UNALIGNED);
-  }
-  assert_int_equal(causality_violations(p), 0);
+/*
+ * The timeline of four_sources on aligned times (B's clock, about 2.5 s
+ * behind, moved forward; the others as recorded) and on recorded times:
+ * the same causality check fails on the latter, so it can tell.
+ */
+static const struct timeline_case {
+  int raw;
+  pt_clock_status status[4];
+  unsigned violations; /* every request's packet to B and app_start on B */
+} timelines[] = {
+    {0,
+     {PT_CLOCK_REFERENCE, PT_CLOCK_ALIGNED, PT_CLOCK_UNALIGNED,
+      PT_CLOCK_UNALIGNED},
+     0},
+    {1,
+     {PT_CLOCK_UNSOLVED, PT_CLOCK_UNSOLVED, PT_CLOCK_UNSOLVED,
+      PT_CLOCK_UNSOLVED},
+     2 * REQUESTS},
+};
 
-  /* Every event: the timeline's time and the recorded one. */
-  assert_int_equal(pt_pipeline_rewind(p), PT_OK);
-  pt_event ev;
-  unsigned node, counts[4] = {0};
-  uint64_t raw, last = 0;
-  int rc;
-  while ((rc = pt_pipeline_next(p, &ev, &node, &raw)) == 1) {
-    assert_true(ev.timestamp_us >= last);
-    last = ev.timestamp_us;
-    counts[node]++;
-    if (node == 1) {
-      /* Moved forward by about 2.5 s (B was behind). */
-      assert_true(ev.timestamp_us > raw + 2400000u &&
-                  ev.timestamp_us < raw + 2600000u);
-    } else {
-      assert_int_equal(ev.timestamp_us, raw); /* reference, unaligned */
+static void test_timeline_causal_when_aligned(void **state) {
+  (void)state;
+  for (size_t k = 0; k < sizeof timelines / sizeof timelines[0]; k++) {
+    const struct timeline_case *c = &timelines[k];
+    pt_log *live;
+    pt_pipeline *p = four_sources(&live, c->raw);
+    assert_int_equal(pt_pipeline_start(p), PT_OK);
+    assert_int_equal(pt_pipeline_aligner(p) == NULL, c->raw);
+    for (unsigned n = 0; n < 4; n++) {
+      pt_clock_estimate est;
+      assert_int_equal(pt_pipeline_clock(p, n, &est), PT_OK);
+      assert_int_equal(est.status, c->status[n]);
+      if (n == 1 && !c->raw) {
+        /* B's clock is behind: its offset is about -2.5 s. */
+        assert_true(est.offset_us < -2400000.0 && est.offset_us > -2600000.0);
+      }
     }
-  }
-  assert_int_equal(rc, 0);
-  assert_int_equal(counts[0], 3 * REQUESTS);
-  assert_int_equal(counts[1], 4 * REQUESTS);
-  assert_int_equal(counts[2], 3);
-  assert_int_equal(counts[3], 6);
-  pt_pipeline_free(p);
-  pt_log_destroy(live);
-}
+    assert_int_equal(causality_violations(p), c->violations);
 
-/* The same check on recorded times fails: it can tell. */
-static void test_raw_timeline_is_not_causal(void **state) {
-  (void)state;
-  pt_log *live;
-  pt_pipeline *p = four_sources(&live, 1);
-  assert_int_equal(pt_pipeline_start(p), PT_OK);
-  assert_null(pt_pipeline_aligner(p));
-  pt_clock_estimate est;
-  assert_int_equal(pt_pipeline_clock(p, 1, &est), PT_OK);
-  assert_int_equal(est.status, PT_CLOCK_UNSOLVED);
-  /* Every request's packet to B and app_start on B come too early. */
-  assert_int_equal(causality_violations(p), 2 * REQUESTS);
-  pt_event ev;
-  unsigned node;
-  uint64_t raw;
-  while (pt_pipeline_next(p, &ev, &node, &raw) == 1) {
-    assert_int_equal(ev.timestamp_us, raw);
+    /* Every event: the timeline's time and the recorded one. */
+    assert_int_equal(pt_pipeline_rewind(p), PT_OK);
+    pt_event ev;
+    unsigned node, counts[4] = {0};
+    uint64_t raw, last = 0;
+    int rc;
+    while ((rc = pt_pipeline_next(p, &ev, &node, &raw)) == 1) {
+      assert_true(ev.timestamp_us >= last);
+      last = ev.timestamp_us;
+      counts[node]++;
+      if (node == 1 && !c->raw) {
+        /* Moved forward by about 2.5 s (B was behind). */
+        assert_true(ev.timestamp_us > raw + 2400000u &&
+                    ev.timestamp_us < raw + 2600000u);
+      } else {
+        assert_int_equal(ev.timestamp_us, raw); /* reference, unaligned */
+      }
+    }
+    assert_int_equal(rc, 0);
+    assert_int_equal(counts[0], 3 * REQUESTS);
+    assert_int_equal(counts[1], 4 * REQUESTS);
+    assert_int_equal(counts[2], 3);
+    assert_int_equal(counts[3], 6);
+    pt_pipeline_free(p);
+    pt_log_destroy(live);
   }
-  pt_pipeline_free(p);
-  pt_log_destroy(live);
 }
 
 /* Ties: source index first, then the source's write order. */
@@ -494,10 +502,7 @@ static void test_max_drift(void **state) {
   (void)state;
   double bound[2];
   for (int k = 0; k < 2; k++) {
-    pt_pipeline *p;
-    assert_int_equal(pt_pipeline_new(&p), PT_OK);
-    assert_int_equal(pt_pipeline_add_dump(p, dump_a, NULL), PT_OK);
-    assert_int_equal(pt_pipeline_add_dump(p, dump_b, NULL), PT_OK);
+    pt_pipeline *p = two_dumps();
     assert_int_equal(pt_pipeline_set_max_drift(p, 0), PT_ERR_INVALID);
     assert_int_equal(pt_pipeline_set_max_drift(p, 20000), PT_ERR_INVALID);
     /* 60 ppm: the true 50 is allowed; the default is 500. */
@@ -519,10 +524,7 @@ static void test_max_drift(void **state) {
 /* The reference may be any node: with B as reference, A moves back. */
 static void test_other_reference(void **state) {
   (void)state;
-  pt_pipeline *p;
-  assert_int_equal(pt_pipeline_new(&p), PT_OK);
-  assert_int_equal(pt_pipeline_add_dump(p, dump_a, NULL), PT_OK);
-  assert_int_equal(pt_pipeline_add_dump(p, dump_b, NULL), PT_OK);
+  pt_pipeline *p = two_dumps();
   assert_int_equal(pt_pipeline_set_reference(p, 1), PT_OK);
   pt_event ev;
   unsigned node;
@@ -537,10 +539,7 @@ static void test_other_reference(void **state) {
 /* Two dumps of one node are one clock: aligned together, never refused. */
 static void test_same_node_twice(void **state) {
   (void)state;
-  pt_pipeline *p;
-  assert_int_equal(pt_pipeline_new(&p), PT_OK);
-  assert_int_equal(pt_pipeline_add_dump(p, dump_a, NULL), PT_OK);
-  assert_int_equal(pt_pipeline_add_dump(p, dump_b, NULL), PT_OK);
+  pt_pipeline *p = two_dumps();
   assert_int_equal(pt_pipeline_add_dump(p, dump_b, NULL), PT_OK);
   assert_int_equal(pt_pipeline_start(p), PT_OK);
   pt_clock_estimate one, two;
@@ -564,8 +563,7 @@ static void test_same_node_twice(void **state) {
 
 int main(void) {
   const struct CMUnitTest tests[] = {
-      cmocka_unit_test(test_aligned_timeline_is_causal),
-      cmocka_unit_test(test_raw_timeline_is_not_causal),
+      cmocka_unit_test(test_timeline_causal_when_aligned),
       cmocka_unit_test(test_order_of_ties),
       cmocka_unit_test(test_filters),
       cmocka_unit_test(test_run_and_export),
