@@ -131,6 +131,53 @@ static inline void pt_test_model_write(pt_log *log, pt_test_model *m,
   m->events[m->count++] = *ev;
 }
 
+/* The ids a model test's events take (pt_test_model_event). */
+typedef struct pt_test_model_ids {
+  const pt_trace_id *traces;
+  size_t trace_count;
+  uint8_t (*peers)[32];
+  size_t peer_count;
+  unsigned far_one_in;
+} pt_test_model_ids;
+
+/* Where a model test's event times start. */
+#define PT_TEST_MODEL_BASE_TIME 1700000000000000u
+
+/* A model test's questions to the log and its model; want has room for
+ * every write. */
+typedef void pt_test_model_ask(const pt_test_model *m, pt_event *want,
+                               void *user);
+
+/*
+ * A model test: `laps` times capacity writes and a random part of one more
+ * into `log` (made with `capacity` slots) and the model, event i by
+ * pt_test_model_event with `ids`; now and then (one write in capacity / 2,
+ * mid-stream and across wraps) ask(m, want, user).  At the end the log
+ * counts as overwritten what the model does.
+ */
+static inline void pt_test_model_run(pt_log *log, size_t capacity, size_t laps,
+                                     const pt_test_model_ids *ids,
+                                     pt_test_model_ask *ask, void *user) {
+  size_t total = capacity * laps + (size_t)(pt_test_rnd() % capacity);
+  pt_test_model m;
+  pt_event *want = pt_test_model_start(&m, log, capacity, total);
+  for (size_t i = 0; i < total; i++) {
+    pt_event ev;
+    pt_test_model_event(&ev, i, ids->traces, ids->trace_count, ids->peers,
+                        ids->peer_count, PT_TEST_MODEL_BASE_TIME,
+                        ids->far_one_in, total);
+    pt_test_model_write(log, &m, &ev);
+    if (pt_test_rnd() % (capacity / 2) == 0) {
+      ask(&m, want, user);
+    }
+  }
+  pt_log_stats stats;
+  assert_int_equal(pt_log_get_stats(log, &stats), PT_OK);
+  assert_int_equal(stats.overwritten, pt_test_model_first_live(&m));
+  free(want);
+  free(m.events);
+}
+
 /* Destroys the log and removes its file and directory. */
 static inline void pt_test_file_log_remove(pt_test_file_log *f) {
   pt_log_destroy(f->log);

@@ -52,6 +52,52 @@ static int by_time(const pt_event *ev, const void *arg) {
   return ev->timestamp_us >= w->start && ev->timestamp_us < w->end;
 }
 
+/* A scan test: the log, and the ids its events take. */
+typedef struct scan_test {
+  pt_log *log;
+  const pt_trace_id *traces; /* 8 */
+  uint8_t (*peers)[32];      /* 4 */
+} scan_test;
+
+/* One question of each kind, to the log and to the model. */
+static void ask_scans(const model *m, pt_event *want, void *user) {
+  const scan_test *t = user;
+  pt_event *got = NULL;
+  size_t got_count = 0;
+  size_t want_count;
+
+  size_t n = (size_t)(pt_test_rnd() % (m->capacity + 10));
+  assert_int_equal(pt_log_recent(t->log, n, &got, &got_count), PT_OK);
+  want_count = model_query(m, NULL, NULL, want);
+  if (want_count > n) {
+    memmove(want, want + (want_count - n), n * sizeof(pt_event));
+    want_count = n;
+  }
+  pt_test_expect_same(want, want_count, got, got_count);
+  pt_events_free(got);
+
+  const pt_trace_id *trace = &t->traces[pt_test_rnd() % 8];
+  assert_int_equal(pt_log_query_trace(t->log, trace, &got, &got_count), PT_OK);
+  want_count = model_query(m, by_trace, trace, want);
+  pt_test_expect_same(want, want_count, got, got_count);
+  pt_events_free(got);
+
+  const uint8_t *peer_id = t->peers[pt_test_rnd() % 4];
+  assert_int_equal(pt_log_query_peer(t->log, peer_id, &got, &got_count), PT_OK);
+  want_count = model_query(m, by_peer, peer_id, want);
+  pt_test_expect_same(want, want_count, got, got_count);
+  pt_events_free(got);
+
+  window w;
+  w.start = PT_TEST_MODEL_BASE_TIME + (pt_test_rnd() % (3 * m->count + 1)) - 20;
+  w.end = w.start + pt_test_rnd() % (3 * m->capacity / 4 + 1);
+  assert_int_equal(
+      pt_log_query_time_range(t->log, w.start, w.end, &got, &got_count), PT_OK);
+  want_count = model_query(m, by_time, &w, want);
+  pt_test_expect_same(want, want_count, got, got_count);
+  pt_events_free(got);
+}
+
 static void run_seed(uint64_t seed, size_t capacity) {
   pt_test_seed(seed);
   pt_log *log = pt_test_log(capacity, 0);
@@ -65,61 +111,10 @@ static void run_seed(uint64_t seed, size_t capacity) {
   for (int i = 0; i < 4; i++) {
     memset(peers[i], 0x10 + i, 32);
   }
-
-  size_t total = capacity * 3 + (size_t)(pt_test_rnd() % capacity);
-  model m;
-  pt_event *want = pt_test_model_start(&m, log, capacity, total);
-
-  uint64_t base_time = 1700000000000000u;
-  for (size_t i = 0; i < total; i++) {
-    pt_event ev;
-    /* Mostly increasing time with jitter and duplicates, like 2 threads. */
-    pt_test_model_event(&ev, i, traces, 8, peers, 4, base_time, 0, 0);
-    pt_test_model_write(log, &m, &ev);
-
-    if (pt_test_rnd() % (capacity / 2) != 0) {
-      continue; /* query now and then, mid-stream and across wraps */
-    }
-    pt_event *got = NULL;
-    size_t got_count = 0;
-    size_t want_count;
-
-    size_t n = (size_t)(pt_test_rnd() % (capacity + 10));
-    assert_int_equal(pt_log_recent(log, n, &got, &got_count), PT_OK);
-    want_count = model_query(&m, NULL, NULL, want);
-    if (want_count > n) {
-      memmove(want, want + (want_count - n), n * sizeof(pt_event));
-      want_count = n;
-    }
-    pt_test_expect_same(want, want_count, got, got_count);
-    pt_events_free(got);
-
-    const pt_trace_id *trace = &traces[pt_test_rnd() % 8];
-    assert_int_equal(pt_log_query_trace(log, trace, &got, &got_count), PT_OK);
-    want_count = model_query(&m, by_trace, trace, want);
-    pt_test_expect_same(want, want_count, got, got_count);
-    pt_events_free(got);
-
-    const uint8_t *peer_id = peers[pt_test_rnd() % 4];
-    assert_int_equal(pt_log_query_peer(log, peer_id, &got, &got_count), PT_OK);
-    want_count = model_query(&m, by_peer, peer_id, want);
-    pt_test_expect_same(want, want_count, got, got_count);
-    pt_events_free(got);
-
-    window w;
-    w.start = base_time + (pt_test_rnd() % (3 * m.count + 1)) - 20;
-    w.end = w.start + pt_test_rnd() % (3 * capacity / 4 + 1);
-    assert_int_equal(
-        pt_log_query_time_range(log, w.start, w.end, &got, &got_count), PT_OK);
-    want_count = model_query(&m, by_time, &w, want);
-    pt_test_expect_same(want, want_count, got, got_count);
-    pt_events_free(got);
-  }
-  pt_log_stats stats;
-  assert_int_equal(pt_log_get_stats(log, &stats), PT_OK);
-  assert_int_equal(stats.overwritten, pt_test_model_first_live(&m));
-  free(want);
-  free(m.events);
+  /* Mostly increasing time with jitter and duplicates, like 2 threads. */
+  const pt_test_model_ids ids = {traces, 8, peers, 4, 0};
+  scan_test t = {log, traces, peers};
+  pt_test_model_run(log, capacity, 3, &ids, ask_scans, &t);
   pt_log_destroy(log);
 }
 

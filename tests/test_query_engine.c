@@ -65,8 +65,7 @@ static size_t model_query(const model *m, const filter *f, pt_event *out) {
 /* The same questions to the model and to one pt_query. */
 static void check_queries(pt_query *q, const model *m, pt_event *want,
                           const pt_trace_id *traces, size_t trace_count,
-                          uint8_t (*peers)[32], size_t peer_count,
-                          uint64_t base_time) {
+                          uint8_t (*peers)[32], size_t peer_count) {
   pt_event *got = NULL;
   size_t got_count = 0;
   size_t want_count;
@@ -104,13 +103,33 @@ static void check_queries(pt_query *q, const model *m, pt_event *want,
   }
 
   f.kind = F_TIME;
-  f.start = base_time + (pt_test_rnd() % (3 * m->count + 1)) - 20;
+  f.start = PT_TEST_MODEL_BASE_TIME + (pt_test_rnd() % (3 * m->count + 1)) - 20;
   f.end = f.start + pt_test_rnd() % (3 * m->capacity / 4 + 1);
   assert_int_equal(pt_query_time_range(q, f.start, f.end, &got, &got_count),
                    PT_OK);
   want_count = model_query(m, &f, want);
   pt_test_expect_same(want, want_count, got, got_count);
   pt_events_free(got);
+}
+
+/* An engine test: an indexed and a scanning pt_query of one log, and the
+ * ids its events take (the last trace and peer never written). */
+typedef struct engine_test {
+  pt_query *indexed, *scan;
+  const pt_trace_id *traces;
+  uint8_t (*peers)[32];
+  size_t trace_count, peer_count;
+} engine_test;
+
+/* The same questions to the model and to each pt_query. */
+static void ask_both(const model *m, pt_event *want, void *user) {
+  const engine_test *t = user;
+  uint64_t saved = pt_test_rng_state;
+  check_queries(t->indexed, m, want, t->traces, t->trace_count, t->peers,
+                t->peer_count);
+  pt_test_seed(saved); /* the same questions to the scanning query */
+  check_queries(t->scan, m, want, t->traces, t->trace_count, t->peers,
+                t->peer_count);
 }
 
 static void run_seed(uint64_t seed, size_t capacity) {
@@ -135,31 +154,10 @@ static void run_seed(uint64_t seed, size_t capacity) {
       peers[i][b] = (uint8_t)pt_test_rnd();
     }
   }
-
-  size_t total = capacity * 6 + (size_t)(pt_test_rnd() % capacity);
-  model m;
-  pt_event *want = pt_test_model_start(&m, log, capacity, total);
-
-  uint64_t base_time = 1700000000000000u;
-  for (size_t i = 0; i < total; i++) {
-    pt_event ev;
-    /* Mostly rising time with jitter and ties, now and then far away. */
-    pt_test_model_event(&ev, i, traces, TRACES, peers, PEERS, base_time, 64,
-                        total);
-    pt_test_model_write(log, &m, &ev);
-
-    if (pt_test_rnd() % (capacity / 2) != 0) {
-      continue; /* query now and then, mid-stream and across wraps */
-    }
-    uint64_t saved = pt_test_rng_state;
-    check_queries(indexed, &m, want, traces, TRACES + 1, peers, PEERS + 1,
-                  base_time);
-    pt_test_seed(saved); /* the same questions to the scanning query */
-    check_queries(scan, &m, want, traces, TRACES + 1, peers, PEERS + 1,
-                  base_time);
-  }
-  free(want);
-  free(m.events);
+  /* Mostly rising time with jitter and ties, now and then far away. */
+  const pt_test_model_ids ids = {traces, TRACES, peers, PEERS, 64};
+  engine_test t = {indexed, scan, traces, peers, TRACES + 1, PEERS + 1};
+  pt_test_model_run(log, capacity, 6, &ids, ask_both, &t);
   pt_query_destroy(indexed);
   pt_query_destroy(scan);
   pt_log_destroy(log);
