@@ -6,8 +6,10 @@
  * node and received on another (same packet number and space) is an arrow
  * (so is an app request: app_command to the peer's app_start, and its reply:
  * the peer's app_end to the requester's app_end)
- * between the lanes; a lost packet is a red arrow that stops half-way with
- * a cross; app requests are boxes on their lane.
+ * between the lanes, stopping just short of the receiving event's mark; a
+ * lost packet is a red dashed line from its send to the row of its
+ * packet_lost, ending half-way across (past that row's label) in a cross;
+ * app requests are boxes on their lane.
  *
  * A request's packets: when the events given include those of the
  * connections that carried the request (its stream_data name them; the
@@ -24,6 +26,7 @@
  * The picture needs the whole trace, so events are buffered (at most
  * PT__SVG_MAX_EVENTS rows; the footer says how many were left out).
  */
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -38,18 +41,41 @@
 #define PT__SVG_ROW_Y0 90
 #define PT__SVG_ROW_DY 24
 #define PT__SVG_RUN 4 /* plain packets in a row drawn as one arrow */
-/* Arrowheads are PT__SVG_HEAD px long whatever the line's width, and every
- * label starts PT__SVG_LABEL_PAD px from its lane, so a head that ends on a
- * lane never reaches a label beside it. */
+/*
+ * Layout (tests/cli/svg_geometry.py checks it on every SVG the tests draw:
+ * no label within 2 px of an arrowhead or a cross).  Arrowheads are
+ * PT__SVG_HEAD px long and wide whatever the line's width.  A packet's
+ * head ends on a lane, so it reaches at most sqrt(9^2 + 4.5^2) = 10.1 px
+ * from it; a packet label starts PT__SVG_LABEL_PAD px from its lane and
+ * stays clear of the next lane by PT__SVG_LABEL_GAP.  An arrow into an
+ * event (a message, a packet_received) stops PT__SVG_MARK_GAP px short of
+ * the event's mark, so its head is not hidden under it; from the right,
+ * such a head reaches at most 7.5 + sqrt((9 + 1.5)^2 + 4.5^2) = 18.9 px
+ * from the lane (box half-width and stroke, then the head at the angle
+ * that reaches farthest), and event labels start PT__SVG_EVENT_PAD px
+ * from their lane.
+ */
 #define PT__SVG_HEAD 9
-/* A packet label stays clear of the next lane (and of any arrowhead
- * there) by PT__SVG_LABEL_GAP. */
-#define PT__SVG_LABEL_PAD 12
+#define PT__SVG_LABEL_PAD 13
 #define PT__SVG_LABEL_GAP 20
+#define PT__SVG_EVENT_PAD 22
+#define PT__SVG_MARK_GAP 1.5
+#define PT__SVG_BOX_HALF 7 /* an app event's box: 14 x 14 */
+#define PT__SVG_DOT_R 4    /* any other event's dot */
+#define PT__SVG_CROSS 6    /* a lost packet's cross: 6 x 6 */
+/* A lost packet of a hop stops half-way, PT__SVG_LOST_DY px below its row:
+ * with the cross and its stroke, y + 0 .. y + 8, between the row's label
+ * (baseline y - 5, 11 px: down to y - 2.4) and the next row's (from y + 10.6
+ * for a packet row, y + 18.9 for an event row). */
+#define PT__SVG_LOST_DY 4
 #define PT__SVG_PACKET_FONT 11
 /* Width of a character of the 11 px monospace packet labels, rounded up:
  * DejaVu Sans Mono's advance is 0.602 em. */
 #define PT__SVG_CHAR_W 7
+#define PT__SVG_EVENT_FONT 12
+/* Width of n characters of a 12 px event label, rounded up. */
+#define PT__SVG_EVENT_W(n)                                                     \
+  ((int)(((n)*602u * PT__SVG_EVENT_FONT + 999u) / 1000u))
 
 typedef struct pt__svg_item {
   pt_event event;
@@ -453,6 +479,15 @@ static void pt__svg_packet_label(const pt__svg_packet *row, char *out,
   }
 }
 
+/* A lost packet's cross, centred on (x, y). */
+static void pt__svg_cross(FILE *fp, int x, int y, const char *colour) {
+  int c = PT__SVG_CROSS;
+  fprintf(fp,
+          "<path d=\"M %d %d l %d %d m 0 -%d l -%d %d\" stroke=\"%s\" "
+          "stroke-width=\"2\"/>\n",
+          x - c / 2, y - c / 2, c, c, c, c, c, colour);
+}
+
 /* One packet row: its arrow (or half-way stub) and its label. */
 static void pt__svg_packet_draw(const pt_exporter *ex, FILE *fp,
                                 const pt__svg_packet *row,
@@ -479,15 +514,15 @@ static void pt__svg_packet_draw(const pt_exporter *ex, FILE *fp,
             x0, y, x1, pt__svg_y_at(rows, arrived), colour,
             p->lost ? " stroke-dasharray=\"5 3\"" : "", marker);
   } else {
-    /* Never arrived (or nowhere to arrive): half-way, with a cross. */
+    /* Never arrived (or nowhere to arrive): half-way, with a cross, just
+     * below the row (PT__SVG_LOST_DY), clear of every label. */
     int xm = x0 + (x1 - x0) / 2;
-    int ym = y + PT__SVG_ROW_DY / 2;
+    int ym = y + PT__SVG_LOST_DY;
     fprintf(fp,
             "<line x1=\"%d\" y1=\"%d\" x2=\"%d\" y2=\"%d\" stroke=\"%s\" "
-            "stroke-width=\"1.2\" stroke-dasharray=\"5 3\"/>\n"
-            "<path d=\"M %d %d l 8 8 m 0 -8 l -8 8\" stroke=\"%s\" "
-            "stroke-width=\"2\"/>\n",
-            x0, y, xm, ym, colour, xm - 4, ym - 4, colour);
+            "stroke-width=\"1.2\" stroke-dasharray=\"5 3\"/>\n",
+            x0, y, xm, ym, colour);
+    pt__svg_cross(fp, xm, ym, colour);
   }
   char label[96];
   pt__svg_packet_label(row, label, sizeof label);
@@ -557,20 +592,37 @@ static void pt__svg_time(FILE *fp, int y, uint64_t t, uint64_t t0) {
           (unsigned long long)(rel % 1000u));
 }
 
-/* The arrow from row j's event (none if j < 0) to (x, y), in `colour`; row
- * j is marked used: it answers no other row. */
+/*
+ * The arrow from row j's event (none if j < 0) to the mark of the event at
+ * (x, y) (a box if `box`, else a dot), in `colour`: it stops
+ * PT__SVG_MARK_GAP px short of the mark, whose outline it would otherwise
+ * hide its head under.  Row j is marked used: it answers no other row.
+ */
 static void pt__svg_arrow(FILE *fp, const pt__svg_state *st,
                           const pt__svg_rows *rows, int *used, long j, int x,
-                          int y, const char *colour) {
+                          int y, int box, const char *colour) {
   if (j < 0) {
     return;
   }
   used[j] = 1;
+  int x0 = pt__svg_x(st->items[j].node), y0 = pt__svg_y(rows->event_row[j]);
+  double dx = x - x0, dy = y - y0, d = sqrt(dx * dx + dy * dy);
+  double ex = x, ey = y;
+  if (d > 0) {
+    double ux = dx / d, uy = dy / d;
+    double most = fabs(ux) > fabs(uy) ? fabs(ux) : fabs(uy);
+    /* From the centre to the mark's outline (its stroke included). */
+    double edge = box ? (PT__SVG_BOX_HALF + 0.5) / most : PT__SVG_DOT_R;
+    double back = edge + PT__SVG_MARK_GAP;
+    if (back < d) {
+      ex -= ux * back;
+      ey -= uy * back;
+    }
+  }
   fprintf(fp,
-          "<line x1=\"%d\" y1=\"%d\" x2=\"%d\" y2=\"%d\" stroke=\"%s\" "
+          "<line x1=\"%d\" y1=\"%d\" x2=\"%.1f\" y2=\"%.1f\" stroke=\"%s\" "
           "stroke-width=\"1.5\" marker-end=\"url(#arrow)\"/>\n",
-          pt__svg_x(st->items[j].node), pt__svg_y(rows->event_row[j]), x, y,
-          colour);
+          x0, y0, ex, ey, colour);
 }
 
 /* One event row: its arrow from the row it answers, its mark and label. */
@@ -582,43 +634,48 @@ static void pt__svg_event_draw(const pt_exporter *ex, FILE *fp,
   int x = pt__svg_x(it->node);
   int y = pt__svg_y(rows->event_row[k]);
   pt__svg_time(fp, y, ev->timestamp_us, st->items[0].event.timestamp_us);
+  char label[192];
+  pt__svg_label(ex, ev, label, sizeof label);
   if (ev->kind == PT_EV_PACKET_RECEIVED) {
     pt__svg_arrow(fp, st, rows, used, pt__svg_find_sent(st, k, 1, used), x, y,
-                  "#1f4e9c");
+                  0, "#1f4e9c");
   } else if (ev->kind == PT_EV_APP_START || ev->kind == PT_EV_APP_END) {
     pt__svg_arrow(fp, st, rows, used, pt__svg_find_message(ex, st, k, used), x,
-                  y, "#8a6d00");
+                  y, 1, "#8a6d00");
   } else if (ev->kind == PT_EV_PACKET_LOST) {
     long j = pt__svg_find_sent(st, k, 0, used);
     if (j >= 0) {
       used[j] = 1;
+      /* From the send to the row that declares it lost, half-way across
+       * (past this row's label, on the right); the cross on this row. */
       int y0 = pt__svg_y(rows->event_row[j]);
       int dir = (it->node + 1 < ex->node_count || it->node == 0) ? 1 : -1;
       int x1 = x + dir * PT__SVG_LANE_DX / 2;
-      int y1 = (y0 + y) / 2;
+      int past = x + PT__SVG_EVENT_PAD + PT__SVG_EVENT_W(strlen(label)) + 8;
+      if (dir > 0 && x1 < past) {
+        x1 = past;
+      }
       fprintf(fp,
               "<line x1=\"%d\" y1=\"%d\" x2=\"%d\" y2=\"%d\" "
               "stroke=\"#c0392b\" stroke-width=\"1.5\" "
-              "stroke-dasharray=\"5 3\"/>\n"
-              "<path d=\"M %d %d l 8 8 m 0 -8 l -8 8\" stroke=\"#c0392b\" "
-              "stroke-width=\"2\"/>\n",
-              x, y0, x1, y1, x1 - 4, y1 - 4);
+              "stroke-dasharray=\"5 3\"/>\n",
+              x, y0, x1, y);
+      pt__svg_cross(fp, x1, y, "#c0392b");
     }
   }
-  char label[192];
-  pt__svg_label(ex, ev, label, sizeof label);
   int lost = ev->kind == PT_EV_PACKET_LOST ||
              (ev->kind == PT_EV_APP_END && !ev->data.app_end.ok);
   if (pt__svg_is_app(ev)) {
     fprintf(fp,
-            "<rect x=\"%d\" y=\"%d\" width=\"14\" height=\"14\" rx=\"3\" "
+            "<rect x=\"%d\" y=\"%d\" width=\"%d\" height=\"%d\" rx=\"3\" "
             "fill=\"#f5d76e\" stroke=\"#8a6d00\"/>\n",
-            x - 7, y - 7);
+            x - PT__SVG_BOX_HALF, y - PT__SVG_BOX_HALF, 2 * PT__SVG_BOX_HALF,
+            2 * PT__SVG_BOX_HALF);
   } else {
-    fprintf(fp, "<circle cx=\"%d\" cy=\"%d\" r=\"4\" fill=\"%s\"/>\n", x, y,
-            lost ? "#c0392b" : "#333");
+    fprintf(fp, "<circle cx=\"%d\" cy=\"%d\" r=\"%d\" fill=\"%s\"/>\n", x, y,
+            PT__SVG_DOT_R, lost ? "#c0392b" : "#333");
   }
-  fprintf(fp, "<text x=\"%d\" y=\"%d\"%s>", x + PT__SVG_LABEL_PAD, y + 4,
+  fprintf(fp, "<text x=\"%d\" y=\"%d\"%s>", x + PT__SVG_EVENT_PAD, y + 4,
           lost ? " fill=\"#c0392b\"" : "");
   pt__export_xml_text(fp, label);
   fputs("</text>\n", fp);
@@ -642,6 +699,17 @@ static int pt__svg_finish(pt_exporter *ex) {
   }
   int lanes = ex->node_count > 0 ? (int)ex->node_count : 1;
   int width = PT__SVG_LANE_X0 + lanes * PT__SVG_LANE_DX;
+  for (size_t k = 0; k < st->count; k++) {
+    /* Wide enough for every event's label (and a lost packet's cross past
+     * it). */
+    char label[192];
+    pt__svg_label(ex, &st->items[k].event, label, sizeof label);
+    int right = pt__svg_x(st->items[k].node) + PT__SVG_EVENT_PAD +
+                PT__SVG_EVENT_W(strlen(label)) + 16;
+    if (right > width) {
+      width = right;
+    }
+  }
   int height = pt__svg_y(rows.count) + 50;
   char trace_hex[33] = "none";
   if (st->count > 0) {
