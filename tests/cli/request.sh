@@ -3,14 +3,17 @@
 # two-hop request (written as dumps by `test_request --dumps`), with the
 # lost packet 6, its retransmission 7 and the recovery time; the same with
 # node B's clock 2.5 s ahead (aligned from the packets); and its SVG.
+# The reply of tests/make_run_dumps.c: four plain packets in a row are one
+# item (and one SVG arrow), three are not.
 # With SAMPLES (tests/make_sample_dumps.c's dumps, which record no streams):
 # a request without a stream, and a trace without hops, say so.
-# Usage: request.sh TEST_REQUEST PEERTRACE OUT_DIR [SAMPLES]
+# Usage: request.sh TEST_REQUEST MAKE_RUN_DUMPS PEERTRACE OUT_DIR [SAMPLES]
 set -euo pipefail
 maker=$1
-peertrace=$2
-out=$3
-samples=${4:-}
+run_maker=$2
+peertrace=$3
+out=$4
+samples=${5:-}
 fail() { echo "FAIL: $*" >&2; exit 1; }
 rm -rf "$out"
 mkdir -p "$out"
@@ -90,6 +93,28 @@ python3 "$(dirname "$0")/svg_geometry.py" "$out/request.svg" \
   "pn 5 1200B 0.100 ms" "pn 6 LOST, recovered 0.147 ms" \
   "pn 7 resends 6: 1100..1999" "pn 3 560B 0.100 ms" "pn 10 360B 0.100 ms" ||
   fail "request.svg"
+
+# Runs of plain packets (make_run_dumps): 20..23 joined, 24 lost, 25..27
+# (three) one by one, 28 the retransmission; the same rows in the SVG.
+mkdir -p "$out/run"
+"$run_maker" "$out/run" || fail "could not write the run dumps"
+"$peertrace" request 9999 "$out"/run/node{0,1}.ptd >"$out/run.out" ||
+  fail "peertrace request (run) exited $?"
+for item in "packets 20..23 (4 packets, 4120 B, " "24 LOST, 25 (1030 B, " \
+  " 26 (1030 B, " " 27 (1030 B, " "28 (retransmits 24's bytes 4000..4999, "; do
+  grep -qF -- "$item" "$out/run.out" || fail "run: no '$item' in: $(cat "$out/run.out")"
+done
+! grep -qE '(^|[ ,])2[1-3] \(' "$out/run.out" || fail "run: 21..23 listed alone: $(cat "$out/run.out")"
+"$peertrace" export svg --trace 9999 -o "$out/run.svg" "$out"/run/node{0,1}.ptd ||
+  fail "export svg (run) exited $?"
+python3 "$(dirname "$0")/svg_geometry.py" "$out/run.svg" \
+  "pn 20..23: 4 pkts 4120B" "pn 24 LOST, recovered 0.174 ms" \
+  "pn 25 1030B 0.099 ms" "pn 26 1030B 0.099 ms" "pn 27 1030B 0.099 ms" \
+  "pn 28 resends 24: 4000..4999" || fail "run.svg"
+! grep -qE '>pn 2[1-3] ' "$out/run.svg" || fail "run.svg: 21..23 drawn alone"
+[ "$(grep -c 'marker-end="url(#arrow-pkt)"' "$out/run.svg")" = 5 ] ||
+  fail "run.svg: $(grep -c 'marker-end="url(#arrow-pkt)"' "$out/run.svg") plain packet arrows, not 5 (1, 20..23, 25, 26, 27)"
+
 if [ -n "$samples" ]; then
   "$peertrace" request 4bf9 "$samples"/client.ptd "$samples"/relay.ptd \
     "$samples"/storage.ptd >"$out/samples.out" || fail "request 4bf9: exit $?"
@@ -100,4 +125,4 @@ if [ -n "$samples" ]; then
   grep -q '^  no hop: no app_command of this trace' "$out/samples.out" ||
     fail "request 7e57: $(cat "$out/samples.out")"
 fi
-echo "request: 4 hops, loss of 6 recovered in 0.147 ms, drawn"
+echo "request: 4 hops, loss of 6 recovered in 0.147 ms, drawn; run 20..23 joined, 25..27 not"
