@@ -47,6 +47,20 @@ void pt__export_xml_text(FILE *fp, const char *text) {
   }
 }
 
+/* One row per PT_PN_SPACE_*, one column per pt__space_style. */
+static const char *const pt__export_spaces[][PT__SPACE_STYLES] = {
+    [PT_PN_SPACE_INITIAL] = {"initial", "initial"},
+    [PT_PN_SPACE_HANDSHAKE] = {"handshake", "handshake"},
+    [PT_PN_SPACE_APPLICATION] = {"1RTT", "application"},
+};
+
+const char *pt__export_space_name(unsigned space, pt__space_style style) {
+  if (space >= sizeof pt__export_spaces / sizeof pt__export_spaces[0]) {
+    return "unknown";
+  }
+  return pt__export_spaces[space][style];
+}
+
 /* An app id as text: printable ASCII kept, other bytes as \xNN. */
 void pt__export_event_title(const pt_exporter *ex, const pt_event *ev,
                             char *out, size_t out_size) {

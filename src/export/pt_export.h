@@ -70,6 +70,17 @@ void pt__export_service(const pt_exporter *ex, unsigned node, char *out,
 /* The index of the node whose id ev names as its peer, or -1. */
 long pt__export_peer_node(const pt_exporter *ex, const pt_event *ev);
 
+/* Which format's name pt__export_space_name gives. */
+typedef enum pt__space_style {
+  PT__SPACE_QLOG, /* qlog's packet_type: "initial", "handshake", "1RTT" */
+  PT__SPACE_SQL,  /* SQLite's space column: ..., "application" */
+  PT__SPACE_STYLES
+} pt__space_style;
+
+/* A packet-number space's (PT_PN_SPACE_*) name in a format's style;
+ * "unknown" for any other number. */
+const char *pt__export_space_name(unsigned space, pt__space_style style);
+
 /* XML-escaped text (no quotes). */
 void pt__export_xml_text(FILE *fp, const char *text);
 

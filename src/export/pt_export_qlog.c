@@ -60,19 +60,6 @@ typedef struct pt__qlog_state {
   unsigned pending_count;
 } pt__qlog_state;
 
-static const char *pt__qlog_packet_type(unsigned space) {
-  switch (space) {
-  case PT_PN_SPACE_INITIAL:
-    return "initial";
-  case PT_PN_SPACE_HANDSHAKE:
-    return "handshake";
-  case PT_PN_SPACE_APPLICATION:
-    return "1RTT";
-  default:
-    return "unknown";
-  }
-}
-
 static int pt__qlog_begin(pt_exporter *ex, const pt_event *first) {
   pt__qlog_state *st = calloc(1, sizeof(pt__qlog_state));
   if (st == NULL) {
@@ -130,7 +117,7 @@ static void pt__qlog_header(pt_exporter *ex) {
 
 static void pt__qlog_packet_header(FILE *fp, uint64_t pn, unsigned space) {
   fprintf(fp, "\"header\":{\"packet_type\":\"%s\",\"packet_number\":%llu}",
-          pt__qlog_packet_type(space), (unsigned long long)pn);
+          pt__export_space_name(space, PT__SPACE_QLOG), (unsigned long long)pn);
 }
 
 /* One record: ev, and for a packet the frames it carried. */

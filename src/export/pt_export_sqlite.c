@@ -136,19 +136,6 @@ typedef struct pt__sql {
   size_t conn_count, conn_cap;
 } pt__sql;
 
-static const char *pt__sql_space(unsigned space) {
-  switch (space) {
-  case PT_PN_SPACE_INITIAL:
-    return "initial";
-  case PT_PN_SPACE_HANDSHAKE:
-    return "handshake";
-  case PT_PN_SPACE_APPLICATION:
-    return "application";
-  default:
-    return "unknown";
-  }
-}
-
 /* An SQLite result: PT_OK for done/ok, else PT_ERR_IO (NOMEM as such). */
 static int pt__sql_rc(int rc) {
   if (rc == SQLITE_OK || rc == SQLITE_DONE || rc == SQLITE_ROW) {
@@ -204,7 +191,8 @@ static void pt__sql_stream(sqlite3_stmt *st, int b, uint64_t stream_id,
 static void pt__sql_packet(sqlite3_stmt *st, int b, uint64_t pn,
                            unsigned space) {
   pt__sql_u64(st, b + PT__C_PN, pn);
-  sqlite3_bind_text(st, b + PT__C_SPACE, pt__sql_space(space), -1,
+  sqlite3_bind_text(st, b + PT__C_SPACE,
+                    pt__export_space_name(space, PT__SPACE_SQL), -1,
                     SQLITE_STATIC);
 }
 
@@ -465,7 +453,8 @@ static int pt__sql_packet_row(const pt_request_packet *pk, void *user) {
   sqlite3_bind_text(st, 1, c->trace, 32, SQLITE_STATIC);
   sqlite3_bind_int(st, 2, (int)c->hop);
   pt__sql_u64(st, 3, pk->pn);
-  sqlite3_bind_text(st, 4, pt__sql_space(pk->space), -1, SQLITE_STATIC);
+  sqlite3_bind_text(st, 4, pt__export_space_name(pk->space, PT__SPACE_SQL), -1,
+                    SQLITE_STATIC);
   if (pk->size != 0) {
     sqlite3_bind_int64(st, 5, pk->size);
   }
