@@ -144,6 +144,11 @@ static int pt__sql_rc(int rc) {
   return rc == SQLITE_NOMEM ? PT_ERR_NOMEM : PT_ERR_IO;
 }
 
+/* One statement of NUL-terminated SQL, as pt__sql_rc says. */
+static int pt__sql_prepare(sqlite3 *db, const char *sql, sqlite3_stmt **out) {
+  return pt__sql_rc(sqlite3_prepare_v2(db, sql, -1, out, NULL));
+}
+
 static int pt__sql_step(sqlite3_stmt *st) {
   int rc = pt__sql_rc(sqlite3_step(st));
   sqlite3_reset(st);
@@ -258,10 +263,10 @@ static int pt__sql_count(pt__sql *s, unsigned node, const pt_event *ev,
  * recorded the same conn (the first, if more did). */
 static int pt__sql_connections(pt__sql *s) {
   sqlite3_stmt *st;
-  int rc = pt__sql_rc(sqlite3_prepare_v2(
+  int rc = pt__sql_prepare(
       s->db,
-      "INSERT INTO connections VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)", -1,
-      &st, NULL));
+      "INSERT INTO connections VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+      &st);
   static const char *const roles[] = {"unknown", "client", "server"};
   for (size_t i = 0; rc == PT_OK && i < s->conn_count; i++) {
     const pt__sql_conn *c = &s->conns[i];
@@ -391,9 +396,8 @@ static int pt__sql_event_row(unsigned node, const pt_event *ev, uint64_t raw_us,
 
 static int pt__sql_nodes(pt__sql *s, pt_pipeline *p) {
   sqlite3_stmt *st;
-  int rc = pt__sql_rc(sqlite3_prepare_v2(
-      s->db, "INSERT INTO nodes VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)", -1,
-      &st, NULL));
+  int rc = pt__sql_prepare(
+      s->db, "INSERT INTO nodes VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)", &st);
   if (rc != PT_OK) {
     return rc;
   }
@@ -516,11 +520,11 @@ static int pt__sql_hop_row(const pt_request_hop *h, void *user) {
 
 static int pt__sql_hops(pt__sql *s) {
   sqlite3_stmt *traces;
-  int rc = pt__sql_rc(sqlite3_prepare_v2(
+  int rc = pt__sql_prepare(
       s->db,
       "SELECT DISTINCT trace FROM events WHERE kind = 'app_command' AND "
       "trace IS NOT NULL ORDER BY trace",
-      -1, &traces, NULL));
+      &traces);
   while (rc == PT_OK && sqlite3_step(traces) == SQLITE_ROW) {
     char hex[33];
     snprintf(hex, sizeof hex, "%s",
@@ -625,18 +629,18 @@ int pt_sqlite_export(pt_pipeline *p, sqlite3 *db, pt_app_namer namer,
     rc = pt__sql_connections(&s);
   }
   if (rc == PT_OK) {
-    rc = pt__sql_rc(sqlite3_prepare_v2(
+    rc = pt__sql_prepare(
         db,
         "INSERT INTO hops VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10,"
         " ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18)",
-        -1, &s.hop, NULL));
+        &s.hop);
   }
   if (rc == PT_OK) {
-    rc = pt__sql_rc(sqlite3_prepare_v2(
+    rc = pt__sql_prepare(
         db,
         "INSERT INTO hop_packets VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8,"
         " ?9, ?10, ?11)",
-        -1, &s.packet, NULL));
+        &s.packet);
   }
   if (rc == PT_OK) {
     rc = pt__sql_hops(&s);
