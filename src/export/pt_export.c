@@ -8,6 +8,7 @@
 #include "pt_export.h"
 
 #include <arpa/inet.h>
+#include <limits.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -22,27 +23,19 @@ void pt__export_json_string(FILE *fp, const char *text) {
   pt__out_json_string(&o, text, SIZE_MAX);
 }
 
+/* The characters XML text must not hold as they are, and what stands for
+ * them; NULL for the others. */
+static const char *const pt__export_xml_entities[UCHAR_MAX + 1] = {
+    ['<'] = "&lt;", ['>'] = "&gt;", ['&'] = "&amp;", ['"'] = "&quot;"};
+
 void pt__export_xml_text(FILE *fp, const char *text) {
   for (const unsigned char *p = (const unsigned char *)text; *p != '\0'; p++) {
-    switch (*p) {
-    case '<':
-      fputs("&lt;", fp);
-      break;
-    case '>':
-      fputs("&gt;", fp);
-      break;
-    case '&':
-      fputs("&amp;", fp);
-      break;
-    case '"':
-      fputs("&quot;", fp);
-      break;
-    default:
-      if (*p < 0x20 || *p >= 0x7f) {
-        fputc('?', fp); /* not representable safely in XML 1.0 */
-      } else {
-        fputc(*p, fp);
-      }
+    if (pt__export_xml_entities[*p] != NULL) {
+      fputs(pt__export_xml_entities[*p], fp);
+    } else if (*p < 0x20 || *p >= 0x7f) {
+      fputc('?', fp); /* not representable safely in XML 1.0 */
+    } else {
+      fputc(*p, fp);
     }
   }
 }
