@@ -250,35 +250,60 @@ static void clk_report(const clk_run *r) {
   }
 }
 
-int cli_clocks(int argc, char **argv) {
-  static const char help[] =
-      "usage: peertrace clocks [--reference INDEX] [--max-drift PPM] [--json]\n"
-      "                        FILE...\n"
-      "Each node's clock against the reference's (the first input, or input\n"
-      "INDEX counting from 0), estimated from the QUIC packets the nodes\n"
-      "exchanged: offset and drift, the bound of the error, the path of\n"
-      "links it was estimated through (via: next node, hops), the packet\n"
-      "pairs on that path and its smallest round trip.  A node with no path\n"
-      "of two-way connections to the reference is unaligned; one whose\n"
-      "packets contradict a constant-rate clock is inconsistent: both are\n"
-      "reported on stderr and left as recorded.  See docs/clocks.md.\n"
-      "  --reference INDEX  the input whose clock the others are set to\n"
-      "  --max-drift PPM    the largest rate difference between two nodes\n"
-      "                     (default 500): smaller gives tighter bounds where\n"
-      "                     packets do not pin the drift, but must hold\n"
-      "  --json             one JSON object (offsets etc. in us and ppm)\n";
+/* --help of clocks and of pairs. */
+static const char clk_clocks_help[] =
+    "usage: peertrace clocks [--reference INDEX] [--max-drift PPM] [--json]\n"
+    "                        FILE...\n"
+    "Each node's clock against the reference's (the first input, or input\n"
+    "INDEX counting from 0), estimated from the QUIC packets the nodes\n"
+    "exchanged: offset and drift, the bound of the error, the path of\n"
+    "links it was estimated through (via: next node, hops), the packet\n"
+    "pairs on that path and its smallest round trip.  A node with no path\n"
+    "of two-way connections to the reference is unaligned; one whose\n"
+    "packets contradict a constant-rate clock is inconsistent: both are\n"
+    "reported on stderr and left as recorded.  See docs/clocks.md.\n"
+    "  --reference INDEX  the input whose clock the others are set to\n"
+    "  --max-drift PPM    the largest rate difference between two nodes\n"
+    "                     (default 500): smaller gives tighter bounds where\n"
+    "                     packets do not pin the drift, but must hold\n"
+    "  --json             one JSON object (offsets etc. in us and ppm)\n";
+
+static const char clk_pairs_help[] =
+    "usage: peertrace pairs [--list] [--max-drift PPM] FILE...\n"
+    "The QUIC packets matched across nodes: each packet_sent with the\n"
+    "peer's packet_received of the same connection, space and number.\n"
+    "Per direction of each node pair: packets paired, one-way delay\n"
+    "(median and 95th percentile, on clocks aligned to the first input;\n"
+    "'-' where a node is not aligned), and the packets sent but never\n"
+    "received while the receiver was recording (how many of them the\n"
+    "sender declared lost).  See docs/clocks.md.\n"
+    "  --list           every pair and unreceived packet, in send order\n"
+    "  --max-drift PPM  as for clocks\n";
+
+/*
+ * What clocks and pairs share: clk_load (list_ok: as there), then `body`
+ * (its exit code), then clk_report and clk_free.  The exit code.
+ */
+static int clk_command(int argc, char **argv, const char *help, int list_ok,
+                       int (*body)(const clk_run *r, const char *command)) {
   clk_run r;
-  int rc = clk_load(argc, argv, help, 0, &r);
+  int rc = clk_load(argc, argv, help, list_ok, &r);
   if (rc != CLI_GO_ON) {
     return rc;
   }
-  if (r.json) {
-    clk_print_json(&r);
-  } else {
-    clk_print_table(&r);
-  }
+  rc = body(&r, argv[0]);
   clk_report(&r);
   clk_free(&r);
+  return rc;
+}
+
+static int clk_show_clocks(const clk_run *r, const char *command) {
+  (void)command;
+  if (r->json) {
+    clk_print_json(r);
+  } else {
+    clk_print_table(r);
+  }
   return CLI_EXIT_OK;
 }
 
@@ -298,21 +323,35 @@ typedef struct clk_dirs {
   int nomem;
 } clk_dirs;
 
+/*
+ * Room for item n of items (*cap of them allotted, size bytes each): items
+ * itself while n < *cap, else items moved to twice the allotment (`first`
+ * the first time) with *cap updated; NULL when out of memory (items kept).
+ */
+static void *clk_room(void *items, size_t n, size_t *cap, size_t size,
+                      size_t first) {
+  if (n < *cap) {
+    return items;
+  }
+  size_t more = *cap ? *cap * 2 : first;
+  void *grown = realloc(items, more * size);
+  if (grown != NULL) {
+    *cap = more;
+  }
+  return grown;
+}
+
 static clk_dir *clk_dir_of(clk_dirs *ds, unsigned s, unsigned r) {
   for (size_t i = 0; i < ds->n; i++) {
     if (ds->d[i].sender == s && ds->d[i].receiver == r) {
       return &ds->d[i];
     }
   }
-  if (ds->n == ds->cap) {
-    size_t cap = ds->cap ? ds->cap * 2 : 16;
-    clk_dir *d = realloc(ds->d, cap * sizeof *d);
-    if (d == NULL) {
-      return NULL;
-    }
-    ds->d = d;
-    ds->cap = cap;
+  clk_dir *grown = clk_room(ds->d, ds->n, &ds->cap, sizeof *grown, 16);
+  if (grown == NULL) {
+    return NULL;
   }
+  ds->d = grown;
   clk_dir *d = &ds->d[ds->n++];
   memset(d, 0, sizeof *d);
   d->sender = s;
@@ -334,16 +373,12 @@ static int clk_count_pair(const pt_packet_pair *p, void *user) {
   }
   d->pairs++;
   if (isfinite(p->delay_us)) {
-    if (d->ndelays == d->cap) {
-      size_t cap = d->cap ? d->cap * 2 : 256;
-      double *x = realloc(d->delays, cap * sizeof *x);
-      if (x == NULL) {
-        ds->nomem = 1;
-        return 1;
-      }
-      d->delays = x;
-      d->cap = cap;
+    double *x = clk_room(d->delays, d->ndelays, &d->cap, sizeof *x, 256);
+    if (x == NULL) {
+      ds->nomem = 1;
+      return 1;
     }
+    d->delays = x;
     d->delays[d->ndelays++] = p->delay_us;
   }
   return 0;
@@ -418,37 +453,22 @@ static int clk_by_direction(const void *pa, const void *pb) {
   return (p->receiver > q->receiver) - (p->receiver < q->receiver);
 }
 
-int cli_pairs(int argc, char **argv) {
-  static const char help[] =
-      "usage: peertrace pairs [--list] [--max-drift PPM] FILE...\n"
-      "The QUIC packets matched across nodes: each packet_sent with the\n"
-      "peer's packet_received of the same connection, space and number.\n"
-      "Per direction of each node pair: packets paired, one-way delay\n"
-      "(median and 95th percentile, on clocks aligned to the first input;\n"
-      "'-' where a node is not aligned), and the packets sent but never\n"
-      "received while the receiver was recording (how many of them the\n"
-      "sender declared lost).  See docs/clocks.md.\n"
-      "  --list           every pair and unreceived packet, in send order\n"
-      "  --max-drift PPM  as for clocks\n";
-  clk_run r;
-  int rc = clk_load(argc, argv, help, 1, &r);
-  if (rc != CLI_GO_ON) {
-    return rc;
-  }
+static int clk_show_pairs(const clk_run *r, const char *command) {
+  int rc;
   clk_dirs ds = {NULL, 0, 0, 0, 0};
-  pt_align_pairs(r.align, clk_count_pair, &ds);
+  pt_align_pairs(r->align, clk_count_pair, &ds);
   if (!ds.nomem) {
     ds.unreceived = 1;
-    pt_align_unreceived(r.align, clk_count_pair, &ds);
+    pt_align_unreceived(r->align, clk_count_pair, &ds);
   }
   if (ds.n > 1) {
     qsort(ds.d, ds.n, sizeof *ds.d, clk_by_direction);
   }
   if (ds.nomem) {
-    cli_error(argv[0], "out of memory");
+    cli_error(command, "out of memory");
     rc = CLI_EXIT_ERROR;
-  } else if (r.list) {
-    clk_list(&r);
+  } else if (r->list) {
+    clk_list(r);
     rc = CLI_EXIT_OK;
   } else {
     printf("%-8s    %-8s %8s %12s %12s %11s %8s\n", "from", "to", "pairs",
@@ -456,8 +476,8 @@ int cli_pairs(int argc, char **argv) {
     for (size_t i = 0; i < ds.n; i++) {
       clk_dir *d = &ds.d[i];
       char from[9], to[9], p50[24] = "-", p95[24] = "-";
-      cli_short_hex(from, clk_node_id(&r, d->sender));
-      cli_short_hex(to, clk_node_id(&r, d->receiver));
+      cli_short_hex(from, clk_node_id(r, d->sender));
+      cli_short_hex(to, clk_node_id(r, d->receiver));
       if (d->ndelays > 0) {
         qsort(d->delays, d->ndelays, sizeof *d->delays, clk_by_double);
         clk_us(p50, sizeof p50, clk_quantile(d->delays, d->ndelays, 0.5), 0);
@@ -470,11 +490,17 @@ int cli_pairs(int argc, char **argv) {
     }
     rc = CLI_EXIT_OK;
   }
-  clk_report(&r);
   for (size_t i = 0; i < ds.n; i++) {
     free(ds.d[i].delays);
   }
   free(ds.d);
-  clk_free(&r);
   return rc;
+}
+
+int cli_clocks(int argc, char **argv) {
+  return clk_command(argc, argv, clk_clocks_help, 0, clk_show_clocks);
+}
+
+int cli_pairs(int argc, char **argv) {
+  return clk_command(argc, argv, clk_pairs_help, 1, clk_show_pairs);
 }

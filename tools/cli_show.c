@@ -9,6 +9,25 @@
 
 #include "cli_commands.h"
 
+/* The value of the option at argv[*i], advancing *i; "" if it is the last. */
+static const char *cli_option_value(int argc, char **argv, int *i) {
+  return *i + 1 < argc ? argv[++*i] : "";
+}
+
+/*
+ * Refuses option `name`: "NAME given twice" if twice, else "NAME needs
+ * NEED" (its value is not one).  CLI_EXIT_USAGE.
+ */
+static int cli_bad_value(const char *command, const char *name, int twice,
+                         const char *need) {
+  if (twice) {
+    cli_error(command, "%s given twice", name);
+  } else {
+    cli_error(command, "%s needs %s", name, need);
+  }
+  return CLI_EXIT_USAGE;
+}
+
 int cli_parse_args(int argc, char **argv, unsigned accepts, const char *help,
                    cli_args *a) {
   memset(a, 0, sizeof *a);
@@ -77,31 +96,25 @@ int cli_parse_args(int argc, char **argv, unsigned accepts, const char *help,
     }
     if ((accepts & CLI_ARG_MAX_DRIFT) && strcmp(arg, "--max-drift") == 0) {
       char *end = NULL;
-      const char *value = i + 1 < argc ? argv[++i] : "";
+      const char *value = cli_option_value(argc, argv, &i);
       double v = strtod(value, &end);
       if (a->max_drift > 0 || value[0] == '\0' || *end != '\0' || !(v > 0) ||
           !(v <= 10000)) {
-        cli_error(argv[0], a->max_drift > 0
-                               ? "--max-drift given twice"
-                               : "--max-drift needs a rate in ppm (0 to "
-                                 "10000, e.g. 100)");
-        return CLI_EXIT_USAGE;
+        return cli_bad_value(argv[0], arg, a->max_drift > 0,
+                             "a rate in ppm (0 to 10000, e.g. 100)");
       }
       a->max_drift = v;
       continue;
     }
     if ((accepts & CLI_ARG_REFERENCE) && strcmp(arg, "--reference") == 0) {
       char *end = NULL;
-      const char *value = i + 1 < argc ? argv[++i] : "";
+      const char *value = cli_option_value(argc, argv, &i);
       errno = 0;
       long v = strtol(value, &end, 10);
       if (a->reference >= 0 || value[0] < '0' || value[0] > '9' ||
           *end != '\0' || errno != 0 || v > 65535) {
-        cli_error(argv[0], a->reference >= 0
-                               ? "--reference given twice"
-                               : "--reference needs an input index (0 = the "
-                                 "first file)");
-        return CLI_EXIT_USAGE;
+        return cli_bad_value(argv[0], arg, a->reference >= 0,
+                             "an input index (0 = the first file)");
       }
       a->reference = v;
       continue;
@@ -112,7 +125,7 @@ int cli_parse_args(int argc, char **argv, unsigned accepts, const char *help,
     }
     int count_flag = (accepts & CLI_ARG_COUNT) && strcmp(arg, "-n") == 0;
     if (count_flag || (need_count && arg[0] >= '0' && arg[0] <= '9')) {
-      const char *value = count_flag ? (i + 1 < argc ? argv[++i] : "") : arg;
+      const char *value = count_flag ? cli_option_value(argc, argv, &i) : arg;
       char *end;
       errno = 0;
       a->count = strtoul(value, &end, 10);
