@@ -98,10 +98,8 @@ static int in_child(case_fn fn, result *r) {
 static int stream_dumps(pt_align *a, uint64_t *events) {
   *events = 0;
   for (unsigned k = 0; k < NODES; k++) {
-    pt_dump_reader *r;
-    pt_dump_error err;
-    if (pt_dump_reader_open(&r, paths[k], &err) != PT_OK) {
-      fprintf(stderr, "bench_align: %s: %s\n", paths[k], err.message);
+    pt_dump_reader *r = bench_dump_open("bench_align", paths[k]);
+    if (r == NULL) {
       return -1;
     }
     unsigned node = k;

@@ -2,14 +2,16 @@
  * bench_dumps: what bench_align and bench_merge share: the scale of their
  * dumps (NODES dumps of EVENTS events, the issues' target), the peertrace
  * executable they run (PT_CLI_PATH, set by bench/CMakeLists.txt), their
- * command line ([RUNS] [DIR]) and the seconds and medians they print.
- * Benchmarks only.
+ * command line ([RUNS] [DIR]), the seconds and medians they print, and
+ * how they open a dump.  Benchmarks only.
  */
 #ifndef BENCH_DUMPS_H
 #define BENCH_DUMPS_H
 
 #include <stdio.h>
 #include <stdlib.h>
+
+#include <peertrace/peertrace.h>
 
 #include "bench_util.h"
 
@@ -43,6 +45,21 @@ static inline int bench_dumps_args(int argc, char **argv, const char *name,
   }
   return bench_work_dir(dir, size, argc > 2 ? argv[2] : NULL, name) == 0 ? 0
                                                                          : 1;
+}
+
+/*
+ * Opens (and so validates) the dump at path with pt_dump_reader_open: the
+ * reader, or NULL after "NAME: PATH: why" on stderr.
+ */
+static inline pt_dump_reader *bench_dump_open(const char *name,
+                                              const char *path) {
+  pt_dump_reader *r = NULL;
+  pt_dump_error err;
+  if (pt_dump_reader_open(&r, path, &err) != PT_OK) {
+    fprintf(stderr, "%s: %s: %s\n", name, path, err.message);
+    return NULL;
+  }
+  return r;
 }
 
 #endif /* BENCH_DUMPS_H */

@@ -8,18 +8,12 @@
 #define _GNU_SOURCE
 #include <peertrace/peertrace.h>
 
-#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 
-static double now_ns(void) {
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return (double)ts.tv_sec * 1e9 + (double)ts.tv_nsec;
-}
+#include "bench_util.h"
 
 static int compare_double(const void *a, const void *b) {
   double x = *(const double *)a;
@@ -27,32 +21,21 @@ static int compare_double(const void *a, const void *b) {
   return (x > y) - (x < y);
 }
 
-typedef struct job {
-  pt_log *log;
-  uint64_t events;
-} job;
-
-static void *write_events(void *p) {
-  job *j = p;
+/* A writer of bench_run_threads: `events` packet_sent events into the log. */
+static void write_events(void *arg, unsigned thread, uint64_t events) {
+  pt_log *log = arg;
+  (void)thread;
   pt_trace_id id = pt_trace_id_new();
-  for (uint64_t i = 0; i < j->events; i++) {
-    PT_PACKET_SENT(j->log, id, 1200, i);
+  for (uint64_t i = 0; i < events; i++) {
+    PT_PACKET_SENT(log, id, 1200, i);
   }
-  return NULL;
 }
 
 /* ns per event per thread for `threads` writers. */
 static double run(pt_log *log, int threads, uint64_t events) {
-  pthread_t t[2];
-  job j = {log, events};
-  double start = now_ns();
-  for (int i = 0; i < threads; i++) {
-    pthread_create(&t[i], NULL, write_events, &j);
-  }
-  for (int i = 0; i < threads; i++) {
-    pthread_join(t[i], NULL);
-  }
-  return (now_ns() - start) / (double)events;
+  return (double)bench_run_threads(write_events, log, (unsigned)threads, events,
+                                   NULL) /
+         (double)events;
 }
 
 static pt_log *make_log(const char *path) {

@@ -16,7 +16,6 @@
  * medians measured in the same run.  Usage: bench_index [runs] (default 11).
  */
 #define _POSIX_C_SOURCE 200809L
-#include <pthread.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -25,6 +24,7 @@
 
 #include <peertrace/peertrace.h>
 
+#include "bench_util.h"
 #include "pt_index.h"
 #include "pt_ring.h"
 
@@ -39,10 +39,7 @@ static const uint64_t base_time = 1700000000000000u;
 
 static uint64_t rng_state = 0x2545f4914f6cdd1du;
 static uint64_t rnd(void) {
-  rng_state ^= rng_state << 13;
-  rng_state ^= rng_state >> 7;
-  rng_state ^= rng_state << 17;
-  return rng_state;
+  return bench_xorshift64(&rng_state);
 }
 
 static double now_ns(void) {
@@ -245,38 +242,26 @@ static void report_build(const uint32_t *trace_of, int runs) {
   pt_log_destroy(log);
 }
 
-/* Two writer threads: each writes `count` events; CPU ns/event per thread. */
-typedef struct thread_job {
+/* A writer of bench_run_threads: `count` of the 4096 events from
+ * (thread * 2048). */
+typedef struct writers_job {
   pt_log *log;
   const pt_event *events; /* 4096 of them */
-  int offset;
-  int count;
-  double cpu_ns_per_event;
-} thread_job;
+} writers_job;
 
-static void *write_thread(void *p) {
-  thread_job *job = p;
-  double c0 = cpu_ns();
-  for (int i = 0; i < job->count; i++) {
-    pt_log_write(job->log, &job->events[(job->offset + i) & 4095]);
+static void write_events(void *arg, unsigned thread, uint64_t count) {
+  const writers_job *job = arg;
+  for (uint64_t i = 0; i < count; i++) {
+    pt_log_write(job->log, &job->events[(thread * 2048 + i) & 4095]);
   }
-  job->cpu_ns_per_event = (cpu_ns() - c0) / job->count;
-  return NULL;
 }
 
+/* Two writer threads, each writing `count` events: CPU ns/event per thread. */
 static double two_writers(pt_log *log, const pt_event *events, int count) {
-  pthread_t threads[2];
-  thread_job jobs[2];
-  for (int t = 0; t < 2; t++) {
-    jobs[t] = (thread_job){log, events, t * 2048, count, 0};
-    if (pthread_create(&threads[t], NULL, write_thread, &jobs[t]) != 0) {
-      exit(1);
-    }
-  }
-  for (int t = 0; t < 2; t++) {
-    pthread_join(threads[t], NULL);
-  }
-  return (jobs[0].cpu_ns_per_event + jobs[1].cpu_ns_per_event) / 2;
+  writers_job job = {log, events};
+  uint64_t cpu = 0;
+  bench_run_threads(write_events, &job, 2, (uint64_t)count, &cpu);
+  return (double)cpu / 2 / count;
 }
 
 /* Write cost: alternating batches into an indexed and a plain log. */

@@ -180,10 +180,8 @@ static int run_child(char **argv, double *seconds, double *rss_mib) {
 static int validate_all(char paths[NODES][PATH_SIZE], uint64_t *events) {
   *events = 0;
   for (int k = 0; k < NODES; k++) {
-    pt_dump_reader *r;
-    pt_dump_error err;
-    if (pt_dump_reader_open(&r, paths[k], &err) != PT_OK) {
-      fprintf(stderr, "bench_merge: %s: %s\n", paths[k], err.message);
+    pt_dump_reader *r = bench_dump_open("bench_merge", paths[k]);
+    if (r == NULL) {
       return -1;
     }
     pt_event ev;

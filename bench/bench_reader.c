@@ -39,10 +39,7 @@ static pt_log *filled_log(size_t capacity) {
     pt_event ev;
     pt_event_begin(&ev, id, NULL);
     pt_event_set_packet_sent(&ev, i, 1200, PT_PN_SPACE_APPLICATION);
-    rng ^= rng << 13;
-    rng ^= rng >> 7;
-    rng ^= rng << 17;
-    ev.timestamp_us = 1700000000000000u + 2 * i + rng % 3;
+    ev.timestamp_us = 1700000000000000u + 2 * i + bench_xorshift64(&rng) % 3;
     pt_log_write_at(log, &ev);
   }
   return log;

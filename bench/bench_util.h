@@ -15,6 +15,19 @@ uint64_t bench_now_ns(void);
 /* CPU time of the calling thread in ns (CLOCK_THREAD_CPUTIME_ID). */
 uint64_t bench_thread_cpu_ns(void);
 
+/*
+ * The next number of the xorshift64 sequence kept in *state (never 0): a
+ * cheap pseudo-random sequence, the same on every run for the same seed.
+ */
+static inline uint64_t bench_xorshift64(uint64_t *state) {
+  uint64_t x = *state;
+  x ^= x << 13;
+  x ^= x >> 7;
+  x ^= x << 17;
+  *state = x;
+  return x;
+}
+
 /* Median of values[0..n) (sorts the array in place); 0 for n == 0. */
 double bench_median(double *values, size_t n);
 
