@@ -23,6 +23,27 @@ static inline uint8_t *pt_fuzz_copy(const uint8_t *data, size_t size) {
 }
 
 /*
+ * Outputs are filled with PT_FUZZ_POISON before a parser runs, so that
+ * pt_fuzz_expect_untouched can check that a rejected input changed none of
+ * their bytes.
+ */
+#define PT_FUZZ_POISON 0xa5
+
+static inline void pt_fuzz_poison(void *out, size_t size) {
+  memset(out, PT_FUZZ_POISON, size);
+}
+
+/* Aborts unless out[0..size) is all PT_FUZZ_POISON still. */
+static inline void pt_fuzz_expect_untouched(const void *out, size_t size) {
+  const uint8_t *bytes = out;
+  for (size_t i = 0; i < size; i++) {
+    if (bytes[i] != PT_FUZZ_POISON) {
+      abort(); /* outputs must be left unchanged on failure */
+    }
+  }
+}
+
+/*
  * One event of every kind: most under trace `a`, a few under `b`, with
  * peer id bytes all `peer`.
  */
