@@ -636,6 +636,132 @@ static void test_pairs_by_hand(void **state) {
   pt_align_free(a);
 }
 
+/* ---- Delays per direction ---------------------------------------------- */
+
+typedef struct by_direction {
+  uint64_t pairs[4][4], unreceived[4][4], lost[4][4];
+  double delays[4][4][256];
+  size_t ndelays[4][4];
+} by_direction;
+
+static int tally_pair(const pt_packet_pair *p, void *user) {
+  by_direction *b = user;
+  assert_true(p->sender < 4 && p->receiver < 4);
+  if (p->received_us == 0) {
+    b->unreceived[p->sender][p->receiver]++;
+    b->lost[p->sender][p->receiver] += p->lost;
+    return 0;
+  }
+  b->pairs[p->sender][p->receiver]++;
+  if (!isnan(p->delay_us)) {
+    size_t *n = &b->ndelays[p->sender][p->receiver];
+    assert_true(*n < 256);
+    b->delays[p->sender][p->receiver][(*n)++] = p->delay_us;
+  }
+  return 0;
+}
+
+/* x is the q-quantile (nearest rank) of v[0..n): one of them, with at least
+ * q * n of them <= x and fewer than q * n below it. */
+static void check_quantile(const double *v, size_t n, double q, double x) {
+  size_t at_most = 0, below = 0, equal = 0;
+  for (size_t i = 0; i < n; i++) {
+    at_most += v[i] <= x;
+    below += v[i] < x;
+    equal += v[i] == x;
+  }
+  assert_true(equal > 0);
+  assert_true((double)at_most >= q * (double)n);
+  assert_true((double)below < q * (double)n);
+}
+
+/* pt_align_delays against pt_align_pairs and pt_align_unreceived: a link
+ * 0 <-> 1 with packets dropped on the way to 1, one-way packets 0 -> 3
+ * (unaligned, so no delays), node 2 silent. */
+static void test_delays(void **state) {
+  (void)state;
+  sim s;
+  sim_init(&s, 4, 11);
+  s.off[1] = 2e6;
+  s.off[3] = 1e6;
+  sim_link(&s, 0, 1, 101, 1e6);
+  for (unsigned i = 0; i < 7; i++) { /* never received, within 1's span */
+    uint64_t pn = s.pn[0][1];
+    sim_packet(&s, 0, 1, 0x1000u + 1, 2e5 + 1e5 * i, 1);
+    if (i < 3) { /* and declared lost */
+      pt_event *e = sim_push(&s, 0);
+      e->kind = PT_EV_PACKET_LOST;
+      e->timestamp_us = sim_read(&s, 0, 2e5 + 1e5 * i + 5e4);
+      e->data.packet_lost =
+          (struct pt_packet_lost_data){pn, PT_PN_SPACE_APPLICATION, 0x1001};
+    }
+  }
+  for (unsigned i = 0; i < 40; i++) {
+    sim_packet(&s, 0, 3, 0x77, sim_unif(&s) * 1e6, 0);
+  }
+  sim_mark(&s, 2, 0);
+  unsigned idx[4];
+  pt_align *a = sim_align(&s, 0, idx);
+  static by_direction want;
+  memset(&want, 0, sizeof want);
+  assert_int_equal(pt_align_pairs(a, tally_pair, &want), PT_OK);
+  assert_int_equal(pt_align_unreceived(a, tally_pair, &want), PT_OK);
+
+  pt_link_delays *links = NULL;
+  size_t n = 99;
+  assert_int_equal(pt_align_delays(a, &links, &n), PT_OK);
+  assert_int_equal(n, 3);
+  unsigned from[3] = {0, 0, 1}, to[3] = {1, 3, 0};
+  for (size_t i = 0; i < n; i++) {
+    const pt_link_delays *d = &links[i];
+    unsigned f = from[i], t = to[i];
+    assert_int_equal(d->sender, f);
+    assert_int_equal(d->receiver, t);
+    assert_int_equal(d->pairs, want.pairs[f][t]);
+    assert_int_equal(d->delays, want.ndelays[f][t]);
+    assert_int_equal(d->unreceived, want.unreceived[f][t]);
+    assert_int_equal(d->unreceived_lost, want.lost[f][t]);
+    if (d->delays == 0) {
+      assert_true(isnan(d->p50_us) && isnan(d->p95_us));
+    } else {
+      check_quantile(want.delays[f][t], d->delays, 0.5, d->p50_us);
+      check_quantile(want.delays[f][t], d->delays, 0.95, d->p95_us);
+    }
+  }
+  assert_int_equal(links[0].pairs, 101);
+  assert_int_equal(links[0].delays, 101);
+  assert_int_equal(links[0].unreceived, 7);
+  assert_int_equal(links[0].unreceived_lost, 3);
+  assert_int_equal(links[1].pairs, 40);
+  assert_int_equal(links[1].delays, 0);
+  assert_int_equal(links[2].unreceived, 0);
+  free(links);
+
+  /* Bad calls leave *out NULL and *count 0. */
+  links = (pt_link_delays *)&n;
+  assert_int_equal(pt_align_delays(NULL, &links, &n), PT_ERR_INVALID);
+  assert_null(links);
+  assert_int_equal(n, 0);
+  assert_int_equal(pt_align_delays(a, NULL, &n), PT_ERR_INVALID);
+  assert_int_equal(pt_align_delays(a, &links, NULL), PT_ERR_INVALID);
+  pt_align_free(a);
+  sim_free(&s);
+
+  /* Before pt_align_solve; after it with no packets. */
+  assert_int_equal(pt_align_new(&a), PT_OK);
+  assert_int_equal(pt_align_add_node(a, (uint8_t[32]){1}, &idx[0]), PT_OK);
+  n = 5;
+  assert_int_equal(pt_align_delays(a, &links, &n), PT_ERR_STATE);
+  assert_null(links);
+  assert_int_equal(n, 0);
+  assert_int_equal(pt_align_solve(a, 0), PT_OK);
+  n = 5;
+  assert_int_equal(pt_align_delays(a, &links, &n), PT_OK);
+  assert_null(links);
+  assert_int_equal(n, 0);
+  pt_align_free(a);
+}
+
 /* ---- Bad input ---------------------------------------------------------- */
 
 static void test_bad_calls(void **state) {
@@ -967,6 +1093,7 @@ int main(void) {
       cmocka_unit_test(test_joint_contradiction),
       cmocka_unit_test(test_joint_budget),
       cmocka_unit_test(test_pairs_by_hand),
+      cmocka_unit_test(test_delays),
       cmocka_unit_test(test_bad_calls),
       cmocka_unit_test(test_hostile_events),
       cmocka_unit_test(test_time_monotone),

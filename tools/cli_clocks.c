@@ -309,92 +309,6 @@ static int clk_show_clocks(const clk_run *r, const char *command) {
 
 /* ---- pairs --------------------------------------------------------------- */
 
-typedef struct clk_dir {
-  unsigned sender, receiver;
-  uint64_t pairs, unreceived, lost_unreceived;
-  double *delays; /* finite delays, for the median and p95 */
-  size_t ndelays, cap;
-} clk_dir;
-
-typedef struct clk_dirs {
-  clk_dir *d;
-  size_t n, cap;
-  int unreceived; /* walking pt_align_unreceived */
-  int nomem;
-} clk_dirs;
-
-/*
- * Room for item n of items (*cap of them allotted, size bytes each): items
- * itself while n < *cap, else items moved to twice the allotment (`first`
- * the first time) with *cap updated; NULL when out of memory (items kept).
- */
-static void *clk_room(void *items, size_t n, size_t *cap, size_t size,
-                      size_t first) {
-  if (n < *cap) {
-    return items;
-  }
-  size_t more = *cap ? *cap * 2 : first;
-  void *grown = realloc(items, more * size);
-  if (grown != NULL) {
-    *cap = more;
-  }
-  return grown;
-}
-
-static clk_dir *clk_dir_of(clk_dirs *ds, unsigned s, unsigned r) {
-  for (size_t i = 0; i < ds->n; i++) {
-    if (ds->d[i].sender == s && ds->d[i].receiver == r) {
-      return &ds->d[i];
-    }
-  }
-  clk_dir *grown = clk_room(ds->d, ds->n, &ds->cap, sizeof *grown, 16);
-  if (grown == NULL) {
-    return NULL;
-  }
-  ds->d = grown;
-  clk_dir *d = &ds->d[ds->n++];
-  memset(d, 0, sizeof *d);
-  d->sender = s;
-  d->receiver = r;
-  return d;
-}
-
-static int clk_count_pair(const pt_packet_pair *p, void *user) {
-  clk_dirs *ds = user;
-  clk_dir *d = clk_dir_of(ds, p->sender, p->receiver);
-  if (d == NULL) {
-    ds->nomem = 1;
-    return 1;
-  }
-  if (ds->unreceived) {
-    d->unreceived++;
-    d->lost_unreceived += p->lost;
-    return 0;
-  }
-  d->pairs++;
-  if (isfinite(p->delay_us)) {
-    double *x = clk_room(d->delays, d->ndelays, &d->cap, sizeof *x, 256);
-    if (x == NULL) {
-      ds->nomem = 1;
-      return 1;
-    }
-    d->delays = x;
-    d->delays[d->ndelays++] = p->delay_us;
-  }
-  return 0;
-}
-
-static int clk_by_double(const void *pa, const void *pb) {
-  double x = *(const double *)pa, y = *(const double *)pb;
-  return (x > y) - (x < y);
-}
-
-/* The q-quantile (nearest rank) of sorted x[0..n). */
-static double clk_quantile(const double *x, size_t n, double q) {
-  size_t k = (size_t)ceil(q * (double)n);
-  return x[k > 0 ? k - 1 : 0];
-}
-
 static const char *clk_space(uint8_t space) {
   return space == PT_PN_SPACE_INITIAL       ? "initial"
          : space == PT_PN_SPACE_HANDSHAKE   ? "handshake"
@@ -445,56 +359,35 @@ static void clk_list(const clk_run *r) {
   pt_align_unreceived(r->align, clk_list_one, &l);
 }
 
-static int clk_by_direction(const void *pa, const void *pb) {
-  const clk_dir *p = pa, *q = pb;
-  if (p->sender != q->sender) {
-    return p->sender < q->sender ? -1 : 1;
-  }
-  return (p->receiver > q->receiver) - (p->receiver < q->receiver);
-}
-
 static int clk_show_pairs(const clk_run *r, const char *command) {
-  int rc;
-  clk_dirs ds = {NULL, 0, 0, 0, 0};
-  pt_align_pairs(r->align, clk_count_pair, &ds);
-  if (!ds.nomem) {
-    ds.unreceived = 1;
-    pt_align_unreceived(r->align, clk_count_pair, &ds);
-  }
-  if (ds.n > 1) {
-    qsort(ds.d, ds.n, sizeof *ds.d, clk_by_direction);
-  }
-  if (ds.nomem) {
-    cli_error(command, "out of memory");
-    rc = CLI_EXIT_ERROR;
-  } else if (r->list) {
+  if (r->list) {
     clk_list(r);
-    rc = CLI_EXIT_OK;
-  } else {
-    printf("%-8s    %-8s %8s %12s %12s %11s %8s\n", "from", "to", "pairs",
-           "delay p50", "delay p95", "unreceived", "(lost)");
-    for (size_t i = 0; i < ds.n; i++) {
-      clk_dir *d = &ds.d[i];
-      char from[9], to[9], p50[24] = "-", p95[24] = "-";
-      cli_short_hex(from, clk_node_id(r, d->sender));
-      cli_short_hex(to, clk_node_id(r, d->receiver));
-      if (d->ndelays > 0) {
-        qsort(d->delays, d->ndelays, sizeof *d->delays, clk_by_double);
-        clk_us(p50, sizeof p50, clk_quantile(d->delays, d->ndelays, 0.5), 0);
-        clk_us(p95, sizeof p95, clk_quantile(d->delays, d->ndelays, 0.95), 0);
-      }
-      printf("%-8s -> %-8s %8llu %12s %12s %11llu %8llu\n", from, to,
-             (unsigned long long)d->pairs, p50, p95,
-             (unsigned long long)d->unreceived,
-             (unsigned long long)d->lost_unreceived);
+    return CLI_EXIT_OK;
+  }
+  pt_link_delays *links;
+  size_t n;
+  if (pt_align_delays(r->align, &links, &n) != PT_OK) {
+    cli_error(command, "out of memory");
+    return CLI_EXIT_ERROR;
+  }
+  printf("%-8s    %-8s %8s %12s %12s %11s %8s\n", "from", "to", "pairs",
+         "delay p50", "delay p95", "unreceived", "(lost)");
+  for (size_t i = 0; i < n; i++) {
+    const pt_link_delays *d = &links[i];
+    char from[9], to[9], p50[24] = "-", p95[24] = "-";
+    cli_short_hex(from, clk_node_id(r, d->sender));
+    cli_short_hex(to, clk_node_id(r, d->receiver));
+    if (d->delays > 0) {
+      clk_us(p50, sizeof p50, d->p50_us, 0);
+      clk_us(p95, sizeof p95, d->p95_us, 0);
     }
-    rc = CLI_EXIT_OK;
+    printf("%-8s -> %-8s %8llu %12s %12s %11llu %8llu\n", from, to,
+           (unsigned long long)d->pairs, p50, p95,
+           (unsigned long long)d->unreceived,
+           (unsigned long long)d->unreceived_lost);
   }
-  for (size_t i = 0; i < ds.n; i++) {
-    free(ds.d[i].delays);
-  }
-  free(ds.d);
-  return rc;
+  free(links);
+  return CLI_EXIT_OK;
 }
 
 int cli_clocks(int argc, char **argv) {

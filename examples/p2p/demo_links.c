@@ -13,56 +13,27 @@
 
 #if PT_TRACE
 
-/* The delays of one direction, in microseconds. */
-typedef struct delays {
-  double *us;
-  size_t count, cap;
-  size_t unreceived;
-} delays;
-
 typedef struct report {
   const pt_align *align;
   size_t nodes;
-  delays dir[DEMO_NETNS_MAX][DEMO_NETNS_MAX]; /* [sender][receiver] */
-  int failed;
+  pt_link_delays dir[DEMO_NETNS_MAX][DEMO_NETNS_MAX]; /* [sender][receiver] */
 } report;
 
-static int on_pair(const pt_packet_pair *p, void *user) {
-  report *r = user;
-  if (p->sender >= r->nodes || p->receiver >= r->nodes) {
-    return 0;
+/* Each direction's delays (pt_align_delays) into r->dir; 0, or -1 without
+ * memory. */
+static int count_delays(report *r) {
+  pt_link_delays *links;
+  size_t n;
+  if (pt_align_delays(r->align, &links, &n) != PT_OK) {
+    return -1;
   }
-  delays *d = &r->dir[p->sender][p->receiver];
-  if (p->received_us == 0) {
-    d->unreceived++;
-    return 0;
-  }
-  if (isnan(p->delay_us)) {
-    return 0;
-  }
-  if (d->count == d->cap) {
-    size_t cap = d->cap ? 2 * d->cap : 64;
-    double *us = realloc(d->us, cap * sizeof *us);
-    if (us == NULL) {
-      r->failed = 1;
-      return 1;
+  for (size_t i = 0; i < n; i++) {
+    if (links[i].sender < r->nodes && links[i].receiver < r->nodes) {
+      r->dir[links[i].sender][links[i].receiver] = links[i];
     }
-    d->us = us;
-    d->cap = cap;
   }
-  d->us[d->count++] = p->delay_us;
+  free(links);
   return 0;
-}
-
-static int cmp_double(const void *a, const void *b) {
-  double x = *(const double *)a, y = *(const double *)b;
-  return (x > y) - (x < y);
-}
-
-/* The q-quantile (nearest rank) of sorted values. */
-static double quantile(const double *v, size_t n, double q) {
-  size_t k = (size_t)ceil(q * (double)n);
-  return v[k > 0 ? k - 1 : 0];
 }
 
 /* ---- Clocks ------------------------------------------------------------ */
@@ -137,7 +108,7 @@ static void print_links(report *r, const demo_netns *ns, const char *tool,
   for (size_t k = 0; k < 2 * r->nodes; k++) {
     size_t a, b;
     demo_netns_ring_dir(k, r->nodes, &a, &b);
-    delays *d = &r->dir[a][b], *back = &r->dir[b][a];
+    const pt_link_delays *d = &r->dir[a][b], *back = &r->dir[b][a];
     const demo_link *l = &ns->links[a][b];
     char dropped[32] = "-";
     if (ns->stats != NULL) {
@@ -145,19 +116,16 @@ static void print_links(report *r, const demo_netns *ns, const char *tool,
       snprintf(dropped, sizeof dropped, "%llu/%llu",
                (unsigned long long)s->dropped, (unsigned long long)s->packets);
     }
-    printf("  node%zu -> node%zu  %6zu", a, b, d->count);
-    if (d->count == 0 || back->count == 0) {
-      printf("        -        -  %5.1f +-%4.1f  %6zu  %15s\n", l->delay_ms,
-             l->jitter_ms, d->unreceived, dropped);
+    printf("  node%zu -> node%zu  %6llu", a, b, (unsigned long long)d->delays);
+    if (d->delays == 0 || back->delays == 0) {
+      printf("        -        -  %5.1f +-%4.1f  %6llu  %15s\n", l->delay_ms,
+             l->jitter_ms, (unsigned long long)d->unreceived, dropped);
       continue;
     }
-    qsort(d->us, d->count, sizeof *d->us, cmp_double);
-    qsort(back->us, back->count, sizeof *back->us, cmp_double);
-    double p50 = quantile(d->us, d->count, 0.5);
-    printf("  %7.3f  %7.3f  %5.1f +-%4.1f  %6zu  %15s  %7.3f\n", p50 / 1e3,
-           quantile(d->us, d->count, 0.95) / 1e3, l->delay_ms, l->jitter_ms,
-           d->unreceived, dropped,
-           (p50 + quantile(back->us, back->count, 0.5)) / 1e3);
+    printf("  %7.3f  %7.3f  %5.1f +-%4.1f  %6llu  %15s  %7.3f\n",
+           d->p50_us / 1e3, d->p95_us / 1e3, l->delay_ms, l->jitter_ms,
+           (unsigned long long)d->unreceived, dropped,
+           (d->p50_us + back->p50_us) / 1e3);
   }
   printf("  never received: sent while the receiver recorded, no receipt "
          "traced; dropped: by the link\n  (%s), of the packets it carried; "
@@ -339,8 +307,7 @@ int demo_links_report(const pt_dump *dumps, size_t count,
     goto done;
   }
   r.align = align;
-  if (pt_align_pairs(align, on_pair, &r) != PT_OK ||
-      pt_align_unreceived(align, on_pair, &r) != PT_OK || r.failed) {
+  if (count_delays(&r) != 0) {
     goto done;
   }
   print_request(dumps, req, tool, dir);
@@ -350,11 +317,6 @@ int demo_links_report(const pt_dump *dumps, size_t count,
 done:
   if (rc != 0) {
     fprintf(stderr, "demo: the network report failed (out of memory?)\n");
-  }
-  for (size_t a = 0; a < DEMO_NETNS_MAX; a++) {
-    for (size_t b = 0; b < DEMO_NETNS_MAX; b++) {
-      free(r.dir[a][b].us);
-    }
   }
   pt_request_free(req);
   pt_align_free(align);

@@ -260,6 +260,30 @@ PT_API int pt_align_pairs(const pt_align *a, pt_packet_pair_fn fn, void *user);
 PT_API int pt_align_unreceived(const pt_align *a, pt_packet_pair_fn fn,
                                void *user);
 
+/* One direction's packets, sender -> receiver (pt_align_delays). */
+typedef struct pt_link_delays {
+  unsigned sender, receiver; /* node indices */
+  uint64_t pairs;            /* packets recorded at both ends */
+  uint64_t delays;           /* of those, with a delay (both nodes aligned) */
+  double p50_us, p95_us;     /* the median and 95th percentile (nearest
+                                rank) of those delays; NaN with none */
+  uint64_t unreceived;       /* packets never received (as
+                                pt_align_unreceived gives them) */
+  uint64_t unreceived_lost;  /* of those, declared lost by the sender */
+} pt_link_delays;
+
+/*
+ * pt_align_delays: the pairs and the unreceived packets counted per
+ * direction, with the median and 95th percentile of the one-way delays.
+ * *out receives an array of *count, one per direction with a pair or an
+ * unreceived packet, by sender then receiver index; the caller frees *out
+ * with free().  Needs pt_align_solve first.  PT_OK (with no packets, *out
+ * NULL and *count 0); PT_ERR_INVALID (NULL); PT_ERR_STATE (before
+ * pt_align_solve); PT_ERR_NOMEM.  On an error *out is NULL and *count 0.
+ */
+PT_API int pt_align_delays(const pt_align *a, pt_link_delays **out,
+                           size_t *count);
+
 #endif /* PT_TRACE */
 
 #ifdef __cplusplus
