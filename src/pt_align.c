@@ -798,11 +798,48 @@ static int joint_pass(pt_align *a) {
   return PT_OK;
 }
 
+/* Node v's bound at its local time dx: the path's error and the joint
+ * pass's move, both convex in dx. */
+static double bound_at(const pt_align *a, unsigned v, double dx) {
+  return node_error(a, v, dx) + joint_shift(&a->nodes[v], dx);
+}
+
+typedef struct node_at {
+  const pt_align *a;
+  unsigned v;
+} node_at;
+
+static double node_bound_at(void *ctx, double dx) {
+  const node_at *n = ctx;
+  return bound_at(n->a, n->v, dx);
+}
+
+/* The least bound over the span [x1, x2] of v's local times, and where. */
+static void best_bound(const pt_align *a, unsigned v, double x1, double x2,
+                       pt_clock_estimate *e) {
+  node_at n = {a, v};
+  double x = pt__fit_argmin(node_bound_at, &n, x1, x2, 1e-3);
+  /* Rounded, and kept in the span [first, last] (a span of a hostile file
+   * can be wider than any signed 64-bit number). */
+  const node *m = &a->nodes[v];
+  double r = round(x);
+  if (r >= 0) {
+    uint64_t up = m->last - m->t0;
+    e->best_at_us = m->t0 + (r >= (double)up ? up : (uint64_t)r);
+  } else {
+    uint64_t down = m->t0 - m->first;
+    e->best_at_us = m->t0 - (-r >= (double)down ? down : (uint64_t)-r);
+  }
+  /* What pt_align_bound_at says there. */
+  e->best_bound_us = bound_at(a, v, sdiff(e->best_at_us, m->t0));
+}
+
 static void estimate_node(pt_align *a, unsigned v) {
   node *n = &a->nodes[v];
   pt_clock_estimate *e = &n->est;
   memset(e, 0, sizeof *e);
   e->t0_us = n->t0;
+  e->best_at_us = n->t0;
   e->via = v;
   e->pairs_reversed = n->reversed;
   if (v == a->reference) {
@@ -813,6 +850,7 @@ static void estimate_node(pt_align *a, unsigned v) {
     e->status =
         n->touches_inconsistent ? PT_CLOCK_INCONSISTENT : PT_CLOCK_UNALIGNED;
     e->bound_us = INFINITY;
+    e->best_bound_us = INFINITY;
     e->min_rtt_us = NAN;
     return;
   }
@@ -823,8 +861,8 @@ static void estimate_node(pt_align *a, unsigned v) {
   double x1, x2;
   local_span(n, &x1, &x2);
   e->joint_shift_us = fmax(joint_shift(n, x1), joint_shift(n, x2));
-  e->bound_us = fmax(node_error(a, v, x1) + joint_shift(n, x1),
-                     node_error(a, v, x2) + joint_shift(n, x2));
+  e->bound_us = fmax(bound_at(a, v, x1), bound_at(a, v, x2));
+  best_bound(a, v, x1, x2, e);
   const link *first = &a->links[n->link];
   e->via = first->lo == v ? first->hi : first->lo;
   for (unsigned w = v; a->nodes[w].link != NO_LINK;) {
@@ -998,9 +1036,7 @@ double pt_align_bound_at(const pt_align *a, unsigned node_index,
       !a->nodes[node_index].mapped) {
     return INFINITY;
   }
-  const node *n = &a->nodes[node_index];
-  double dx = sdiff(raw_us, n->t0);
-  return node_error(a, node_index, dx) + joint_shift(n, dx);
+  return bound_at(a, node_index, sdiff(raw_us, a->nodes[node_index].t0));
 }
 
 static void make_pair(const pt_align *a, uint32_t si, uint32_t ri,

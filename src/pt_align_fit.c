@@ -222,21 +222,105 @@ static int inside(const pt__fit *f, double a, double b) {
   return 1;
 }
 
+double pt__fit_argmin(double (*fn)(void *ctx, double x), void *ctx, double lo,
+                      double hi, double tol) {
+  /* Ternary search: each step keeps the two thirds holding a minimum of a
+   * convex fn.  110 steps shrink any double range below its precision. */
+  for (int step = 0; step < 110 && hi - lo > tol; step++) {
+    double m1 = lo + (hi - lo) / 3, m2 = hi - (hi - lo) / 3;
+    if (fn(ctx, m1) <= fn(ctx, m2)) {
+      hi = m2;
+    } else {
+      lo = m1;
+    }
+  }
+  return lo + (hi - lo) / 2;
+}
+
+/* The least and greatest offset at x of the polygon's lines. */
+static void range_at(const pt__fit *f, double x, double *lo, double *hi) {
+  *lo = INFINITY;
+  *hi = -INFINITY;
+  for (size_t i = 0; i < f->nv; i++) {
+    double y = f->v[2 * i] + f->v[2 * i + 1] * x;
+    *lo = fmin(*lo, y);
+    *hi = fmax(*hi, y);
+  }
+}
+
+/* Max minus min of linear functions: convex in x. */
+static double width_at(void *ctx, double x) {
+  double lo, hi;
+  range_at(ctx, x, &lo, &hi);
+  return hi - lo;
+}
+
+/* Lines through (x0, y0) with slope b: a = y0 - b * x0. */
+typedef struct chord {
+  const pt__fit *f;
+  double x0, y0, x1, x2;
+} chord;
+
+/* max over the polygon of |its line - the line (a, b)| at x. */
+static double dev_line(const pt__fit *f, double a, double b, double x) {
+  double d = 0;
+  for (size_t i = 0; i < f->nv; i++) {
+    d = fmax(d, fabs((f->v[2 * i] - a) + (f->v[2 * i + 1] - b) * x));
+  }
+  return d;
+}
+
+/* The larger deviation at the span's ends of the chord's line of slope b:
+ * a max of absolute values of functions linear in b, so convex. */
+static double chord_dev(void *ctx, double b) {
+  const chord *c = ctx;
+  double a = c->y0 - b * c->x0;
+  return fmax(dev_line(c->f, a, b, c->x1), dev_line(c->f, a, b, c->x2));
+}
+
+/*
+ * The slopes b whose line through (x0, y0) lies in the polygon: each edge
+ * i -> j keeps the points on its inner (left) side, a condition linear in
+ * b along a = y0 - b * x0.  0 if none.
+ */
+static int chord_range(const chord *c, double *blo, double *bhi) {
+  const pt__fit *f = c->f;
+  *blo = -INFINITY;
+  *bhi = INFINITY;
+  for (size_t i = 0; i < f->nv; i++) {
+    size_t j = (i + 1) % f->nv;
+    double ai = f->v[2 * i], bi = f->v[2 * i + 1];
+    double eb = f->v[2 * j + 1] - bi, ea = f->v[2 * j] - ai;
+    /* eb * (a - ai) - ea * (b - bi) >= 0 with a = y0 - b * x0:
+     * k * b + m >= 0. */
+    double k = -eb * c->x0 - ea;
+    double m = eb * (c->y0 - ai) + ea * bi;
+    if (k > 0) {
+      *blo = fmax(*blo, -m / k);
+    } else if (k < 0) {
+      *bhi = fmin(*bhi, -m / k);
+    } else if (m < 0) {
+      return 0;
+    }
+  }
+  return *blo <= *bhi && isfinite(*blo) && isfinite(*bhi);
+}
+
 void pt__fit_centre(pt__fit *f, double x1, double x2) {
   if (!(x2 > x1)) {
     return;
   }
-  double lo1 = INFINITY, hi1 = -INFINITY, lo2 = INFINITY, hi2 = -INFINITY;
-  for (size_t i = 0; i < f->nv; i++) {
-    double a = f->v[2 * i], b = f->v[2 * i + 1];
-    lo1 = fmin(lo1, a + b * x1);
-    hi1 = fmax(hi1, a + b * x1);
-    lo2 = fmin(lo2, a + b * x2);
-    hi2 = fmax(hi2, a + b * x2);
+  chord c = {f, 0, 0, x1, x2};
+  c.x0 = pt__fit_argmin(width_at, f, x1, x2, (x2 - x1) * 1e-9);
+  double lo, hi;
+  range_at(f, c.x0, &lo, &hi);
+  c.y0 = (lo + hi) / 2;
+  double blo, bhi;
+  if (!chord_range(&c, &blo, &bhi)) {
+    return;
   }
-  double m1 = (lo1 + hi1) / 2, m2 = (lo2 + hi2) / 2;
-  double b = (m2 - m1) / (x2 - x1);
-  double a = m1 - b * x1;
+  double b = pt__fit_argmin(chord_dev, &c, blo, bhi, (bhi - blo) * 1e-9);
+  double a = c.y0 - b * c.x0;
   if (isfinite(a) && isfinite(b) && inside(f, a, b)) {
     f->a = a;
     f->b = b;
@@ -245,11 +329,7 @@ void pt__fit_centre(pt__fit *f, double x1, double x2) {
 }
 
 double pt__fit_dev(const pt__fit *f, double x) {
-  double d = 0;
-  for (size_t i = 0; i < f->nv; i++) {
-    d = fmax(d, fabs((f->v[2 * i] - f->a) + (f->v[2 * i + 1] - f->b) * x));
-  }
-  return d;
+  return dev_line(f, f->a, f->b, x);
 }
 
 void pt__fit_free(pt__fit *f) {

@@ -41,12 +41,21 @@ int pt__fit_solve(pt__fit_pt *up, size_t nu, pt__fit_pt *lo, size_t nl,
                   double bmax, pt__fit *out);
 
 /*
- * Moves the estimate to the line through the middle of the feasible
- * offsets at x1 and at x2 (the ends of the span the estimate serves),
- * which halves the widest of those two ranges, if that line is in the
- * polygon; else leaves the centroid.
+ * Moves the estimate to serve the span [x1, x2] it is used over: through
+ * the middle of the feasible offsets at the instant x0 where they are
+ * narrowest (there the bound is half that range, the least any estimate
+ * can have), with, of the slopes whose line through that point stays in
+ * the polygon, the one that least strays at the span's ends (the widest
+ * bound).  Leaves the centroid if that line is not in the polygon.
  */
 void pt__fit_centre(pt__fit *f, double x1, double x2);
+
+/*
+ * A minimum of fn, convex on [lo, hi], to within tol (ternary search, at
+ * most 110 evaluations of each of two points).
+ */
+double pt__fit_argmin(double (*fn)(void *ctx, double x), void *ctx, double lo,
+                      double hi, double tol);
 
 /* max over the polygon of |offset_line(x) - estimate(x)|. */
 double pt__fit_dev(const pt__fit *f, double x);

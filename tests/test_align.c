@@ -64,24 +64,38 @@ static void span_of(const sim *s, unsigned v, uint64_t *first, uint64_t *last) {
   }
 }
 
-/* |estimate - truth| <= bound at 65 points of v's span, its ends included. */
+/*
+ * At 65 points of v's span, its ends included, and at best_at_us:
+ * |estimate - truth| <= pt_align_bound_at there <= bound_us, and no point's
+ * bound below best_bound_us, which is the bound at best_at_us, in the span.
+ */
 static void check_within_bound(const sim *s, const pt_align *a, unsigned v,
                                unsigned ref) {
   pt_clock_estimate e;
   assert_int_equal(pt_align_estimate(a, v, &e), PT_OK);
   assert_true(e.status == PT_CLOCK_ALIGNED || e.status == PT_CLOCK_REFERENCE);
   assert_true(isfinite(e.bound_us));
+  assert_true(e.best_bound_us >= 0 && e.best_bound_us <= e.bound_us + SLACK);
   uint64_t first, last;
   span_of(s, v, &first, &last);
-  for (unsigned k = 0; k <= 64; k++) {
+  assert_true(e.best_at_us >= first && e.best_at_us <= last);
+  assert_true(fabs(pt_align_bound_at(a, v, e.best_at_us) - e.best_bound_us) <=
+              SLACK);
+  for (unsigned k = 0; k <= 65; k++) {
     uint64_t t = first + (last - first) / 64 * k;
     if (k == 64) {
       t = last;
+    } else if (k == 65) {
+      t = e.best_at_us;
     }
     double err = fabs(est_offset(&e, t) - sim_true_offset(s, v, ref, t));
-    if (err > e.bound_us + SLACK) {
-      fail_msg("node %u at +%llu us: error %.3f us > bound %.3f us", v,
-               (unsigned long long)(t - first), err, e.bound_us);
+    double here = pt_align_bound_at(a, v, t);
+    if (!(err <= here + SLACK && here <= e.bound_us + SLACK &&
+          here >= e.best_bound_us - SLACK)) {
+      fail_msg("node %u at +%llu us: error %.3f us, bound there %.3f us, "
+               "bound %.3f us, best %.3f us",
+               v, (unsigned long long)(t - first), err, here, e.bound_us,
+               e.best_bound_us);
     }
   }
 }
@@ -177,10 +191,20 @@ static void test_direct_link(void **state) {
                "%.3f us",
                (unsigned long long)seed, e.bound_us, mid, e.min_rtt_us / 2);
     }
+    /*
+     * At its best instant the bound is that of one NTP exchange: at most
+     * half the smallest round trip, grown by the max drift's factor.
+     */
+    if (!(e.best_bound_us <=
+          e.min_rtt_us / 2 / (1 - PT_ALIGN_MAX_DRIFT_PPM * 1e-6) + SLACK)) {
+      fail_msg("seed %llu: best bound %.3f us > min rtt / 2 = %.3f us",
+               (unsigned long long)seed, e.best_bound_us, e.min_rtt_us / 2);
+    }
     assert_true(pt_align_bound_at(a, ref, e.t0_us) == 0);
     assert_int_equal(pt_align_estimate(a, ref, &e), PT_OK);
     assert_int_equal(e.status, PT_CLOCK_REFERENCE);
     assert_true(e.bound_us == 0 && e.offset_us == 0 && e.hops == 0);
+    assert_true(e.best_bound_us == 0 && e.best_at_us == e.t0_us);
     uint64_t tree = 0;
     check_order(a, &tree);
     assert_int_equal(tree, 4000);
@@ -253,7 +277,8 @@ static void test_unaligned(void **state) {
     pt_clock_estimate e;
     assert_int_equal(pt_align_estimate(a, v, &e), PT_OK);
     assert_int_equal(e.status, PT_CLOCK_UNALIGNED);
-    assert_true(isinf(e.bound_us));
+    assert_true(isinf(e.bound_us) && isinf(e.best_bound_us));
+    assert_true(e.best_at_us == e.t0_us);
     assert_true(isinf(pt_align_bound_at(a, v, s.ev[v][0].timestamp_us)));
     assert_true(isnan(e.min_rtt_us));
     assert_true(e.offset_us == 0 && e.drift_ppm == 0);
@@ -294,7 +319,7 @@ static void test_inconsistent(void **state) {
   pt_clock_estimate e;
   assert_int_equal(pt_align_estimate(a, 1, &e), PT_OK);
   assert_int_equal(e.status, PT_CLOCK_INCONSISTENT);
-  assert_true(isinf(e.bound_us));
+  assert_true(isinf(e.bound_us) && isinf(e.best_bound_us));
   assert_int_equal(pt_align_time(a, 1, s.ev[1][0].timestamp_us),
                    s.ev[1][0].timestamp_us);
   assert_int_equal(pt_align_estimate(a, 2, &e), PT_OK);

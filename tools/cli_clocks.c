@@ -145,6 +145,8 @@ static void clk_print_json(const clk_run *r) {
     clk_json_num("drift_ppm", e.drift_ppm, ", ");
     printf("\"t0_us\": %llu, ", (unsigned long long)e.t0_us);
     clk_json_num("bound_us", e.bound_us, ", ");
+    clk_json_num("best_bound_us", e.best_bound_us, ", ");
+    printf("\"best_at_us\": %llu, ", (unsigned long long)e.best_at_us);
     printf("\"hops\": %u, \"via\": %u, \"pairs\": %llu, ", e.hops, e.via,
            (unsigned long long)e.pairs);
     clk_json_num("min_rtt_us", e.min_rtt_us, "}");
@@ -169,39 +171,43 @@ static void clk_us(char *out, size_t size, double us, int sign) {
 
 static void clk_print_table(const clk_run *r) {
   const cli_style *s = &r->args.style;
-  printf("%s%-3s %-8s  %-12s %16s %11s %11s %4s %4s %8s %10s%s\n",
+  printf("%s%-3s %-8s  %-12s %16s %11s %11s %11s %4s %4s %8s %10s%s\n",
          cli_colour(s, CLI_DIM), "#", "node", "status", "offset", "drift",
-         "bound", "via", "hops", "pairs", "min rtt", cli_colour(s, CLI_RESET));
+         "bound", "best bound", "via", "hops", "pairs", "min rtt",
+         cli_colour(s, CLI_RESET));
   for (unsigned n = 0; n < r->nodes; n++) {
     pt_clock_estimate e;
     clk_estimate(r, n, &e);
-    char id[9], off[24] = "0", drift[24] = "0", bound[24] = "0", rtt[24] = "-",
-                via[12] = "-";
+    char id[9], off[24] = "0", drift[24] = "0", bound[24] = "0", best[24] = "0",
+                rtt[24] = "-", via[12] = "-";
     cli_short_hex(id, clk_node_id(r, n));
     int known = e.status == PT_CLOCK_ALIGNED;
     if (known) {
       clk_us(off, sizeof off, e.offset_us, 1);
       snprintf(drift, sizeof drift, "%+.3fppm", e.drift_ppm);
       clk_us(bound, sizeof bound, e.bound_us, 0);
+      clk_us(best, sizeof best, e.best_bound_us, 0);
       clk_us(rtt, sizeof rtt, e.min_rtt_us, 0);
       snprintf(via, sizeof via, "%u", e.via);
     } else if (e.status != PT_CLOCK_REFERENCE) {
       snprintf(off, sizeof off, "-");
       snprintf(drift, sizeof drift, "-");
       snprintf(bound, sizeof bound, "-");
+      snprintf(best, sizeof best, "-");
     }
     const char *colour = e.status == PT_CLOCK_INCONSISTENT ? CLI_RED
                          : e.status == PT_CLOCK_UNALIGNED  ? CLI_YELLOW
                                                            : CLI_RESET;
-    printf("%-3u %-8s  %s%-12s%s %16s %11s %11s %4s %4u %8llu %10s\n", n, id,
-           cli_colour(s, colour), clk_status(e.status),
-           cli_colour(s, CLI_RESET), off, drift, bound, via, e.hops,
+    printf("%-3u %-8s  %s%-12s%s %16s %11s %11s %11s %4s %4u %8llu %10s\n", n,
+           id, cli_colour(s, colour), clk_status(e.status),
+           cli_colour(s, CLI_RESET), off, drift, bound, best, via, e.hops,
            (unsigned long long)e.pairs, rtt);
   }
   printf("%soffset = node clock - reference clock at the node's t0, "
          "drifting by drift;\nbound: the most the true offset can differ "
          "over the node's recorded span,\nif every clock kept a constant rate "
-         "(docs/clocks.md)%s\n",
+         "(docs/clocks.md); best bound: its least value,\nat the instant "
+         "the node's clock is known best (best_at_us in --json)%s\n",
          cli_colour(s, CLI_DIM), cli_colour(s, CLI_RESET));
 }
 

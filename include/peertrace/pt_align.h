@@ -81,6 +81,17 @@ typedef struct pt_clock_estimate {
    * reference; INFINITY for a node left as recorded.
    */
   double bound_us;
+  /*
+   * The least bound over the node's recorded span (pt_align_bound_at's
+   * smallest value) and the node's raw time where it is reached: the
+   * instant its clock is known best, at most bound_us.  Where the packets
+   * of each link pin the offset best, about half the smallest round trip
+   * of the path (min_rtt_us / 2, the bound of one NTP exchange; more by
+   * the growth factor of the max drift).  0 and t0_us for the reference;
+   * INFINITY and t0_us for a node left as recorded.
+   */
+  double best_bound_us;
+  uint64_t best_at_us;
   /* Smallest round trip (NTP-style, the peer's turnaround taken out) of
    * each link of the path, summed: 0 for the reference, NaN for a node left
    * as recorded.  One exchange alone bounds the offset by half of it. */

@@ -57,6 +57,22 @@ def check_estimates(doc, ref):
             check(err <= e["bound_us"] + 1e-3,
                   "ref %d node %d: |estimate - truth| %.3f us > bound %.3f us"
                   % (ref, v, err, e["bound_us"]))
+        # The best bound: within the span, no wider than the bound, and
+        # the error at its instant within it.
+        at = e["best_at_us"]
+        check(first <= at <= last and e["best_bound_us"] <= e["bound_us"],
+              "ref %d node %d: best bound %.3f us at %d, bound %.3f us, span "
+              "%d..%d" % (ref, v, e["best_bound_us"], at, e["bound_us"],
+                          first, last))
+        est = e["offset_us"] + e["drift_ppm"] * 1e-6 * (at - e["t0_us"])
+        err = abs(est - true_offset(v, ref, at))
+        check(err <= e["best_bound_us"] + 1e-3,
+              "ref %d node %d: |estimate - truth| %.3f us > best bound %.3f us"
+              " at its instant" % (ref, v, err, e["best_bound_us"]))
+        if e["status"] == "aligned":
+            check(e["best_bound_us"] < e["bound_us"],
+                  "ref %d node %d: the best bound %.3f us is below the span's"
+                  " %.3f us" % (ref, v, e["best_bound_us"], e["bound_us"]))
 
 
 # clocks --json: the agreed shape, statuses and paths.
@@ -65,7 +81,8 @@ check(rc == 0, "clocks --json exits 0, got %s (%s)" % (rc, err))
 doc = json.loads(out)
 check(doc["reference"] == node_hex(0), "the first input is the reference")
 keys = {"node", "index", "status", "offset_us", "drift_ppm", "t0_us",
-        "bound_us", "hops", "via", "pairs", "min_rtt_us"}
+        "bound_us", "best_bound_us", "best_at_us", "hops", "via", "pairs",
+        "min_rtt_us"}
 check(all(set(e) == keys for e in doc["nodes"]), "every node has the keys")
 by = {e["index"]: e for e in doc["nodes"]}
 check(sorted(by) == [0, 1, 2, 3, 4], "five nodes, indices 0..4")
@@ -79,8 +96,11 @@ check((by[2]["hops"], by[2]["via"]) == (2, 1), "node2: through node1")
 check(by[1]["pairs"] == 990 and by[2]["pairs"] == 1990,
       "pairs on the paths: %s %s" % (by[1]["pairs"], by[2]["pairs"]))
 check(by[2]["bound_us"] > by[1]["bound_us"], "bounds add up along the path")
-check(by[3]["bound_us"] is None and by[3]["min_rtt_us"] is None,
-      "an unaligned node's bound and round trip are null")
+check(by[3]["bound_us"] is None and by[3]["min_rtt_us"] is None and
+      by[3]["best_bound_us"] is None,
+      "an unaligned node's bounds and round trip are null")
+check(by[0]["best_bound_us"] == 0 and by[0]["best_at_us"] == by[0]["t0_us"],
+      "the reference's best bound is 0, at its t0")
 check(by[3]["offset_us"] == 0 and by[4]["offset_us"] == 0,
       "nodes left as recorded have offset 0")
 check(abs(by[1]["drift_ppm"] - 50) < 5 and abs(by[2]["drift_ppm"] + 80) < 5,
@@ -122,7 +142,8 @@ check(rc == 0, "clocks exits 0")
 rows = [l for l in out.splitlines() if re.match(r"^\d+ +[0-9a-f]{8} ", l)]
 check(len(rows) == 5, "a row per node, got %d" % len(rows))
 check(re.search(r"^1 +20212223 +aligned +\+2\.5000\d\ds +\+\d+\.\d+ppm +"
-                r"\d+\.\dus +0 +1 +990 +\d+\.\dus$", rows[1], re.M) is not None,
+                r"\d+\.\dus +\d+\.\dus +0 +1 +990 +\d+\.\dus$", rows[1],
+                re.M) is not None,
       "node1's row: " + rows[1])
 check("unaligned" in rows[3] and "inconsistent" in rows[4],
       "status column")
