@@ -26,11 +26,15 @@
  *     attributes peertrace.packets / .lost / .retransmissions / .recovery_us.
  * The responder's SERVER span is a child of the caller's CLIENT span (the
  * command naming it, matched to its app_start naming the caller), so a
- * request across nodes is one tree.  Span ids are derived from the events:
- * the node id, the trace id, the kind, the peer's id and the span's rank
- * among the node's spans of that kind, trace and peer, so the same span gets
- * the same id in every export that holds its node's events, whatever else
- * the export holds.  Status: OK, or ERROR with the message "<command>
+ * request across nodes is one tree.  When the caller's events are not in
+ * the export (each node exports or pushes its own), the parent id is the
+ * one the caller's export gives its call (its rank among the caller's calls
+ * to this node of the trace is the request's rank among this node's from
+ * the caller), so the collector still joins the tree.  Span ids are derived
+ * from the events: the node id, the trace id, the kind, the peer's id and the
+ * span's rank among the node's spans of that kind, trace and peer, so the same
+ * span gets the same id in every export that holds its node's events, whatever
+ * else the export holds.  Status: OK, or ERROR with the message "<command>
  * failed" from app_end's ok; unfinished spans (no app_end) have status
  * UNSET and peertrace.unfinished.  A request's other events of its trace
  * on its node are its span events (stream_data, ...), 128 at most per span
@@ -67,6 +71,7 @@ typedef struct pt__otlp_span {
   uint16_t cmd;
   uint64_t start_us, end_us, last_us;
   uint8_t span_id[8], parent_id[8];
+  uint32_t rank; /* among the node's spans of (trace, kind, peer) */
   int has_parent;
   long peer;        /* CLIENT: the callee's node index, or -1 */
   char peer_hex[9]; /* CLIENT: the callee's id, first 8 hex digits */
@@ -458,11 +463,11 @@ static int pt__otlp_flush(pt_exporter *ex) {
 /* ---- Spans in progress ------------------------------------------------------
  */
 
-/* The span id of a node's rank-th span of (kind, trace, peer id). */
-static void pt__otlp_span_id(pt_exporter *ex, unsigned node, int kind,
+/* The span id of node_id's rank-th span of (kind, trace, peer id). */
+static void pt__otlp_span_id(const uint8_t node_id[32], int kind,
                              const pt_trace_id *trace, const uint8_t *peer,
                              uint32_t rank, uint8_t out[8]) {
-  uint64_t h = pt__u64_fnv(PT__FNV_START, ex->nodes[node].id, 32);
+  uint64_t h = pt__u64_fnv(PT__FNV_START, node_id, 32);
   h = pt__u64_fnv(h, trace->bytes, 16);
   uint8_t k = (uint8_t)kind;
   h = pt__u64_fnv(h, &k, 1);
@@ -513,7 +518,9 @@ static pt__otlp_span *pt__otlp_open(pt_exporter *ex, unsigned node, int kind,
   s->trace_id = ev->trace_id;
   s->start_us = s->last_us = ev->timestamp_us;
   pt__export_event_title(ex, ev, s->name, sizeof s->name);
-  pt__otlp_span_id(ex, node, kind, &ev->trace_id, peer, rank->a++, s->span_id);
+  s->rank = (uint32_t)rank->a++;
+  pt__otlp_span_id(ex->nodes[node].id, kind, &ev->trace_id, peer, s->rank,
+                   s->span_id);
   return s;
 }
 
@@ -576,10 +583,20 @@ static pt__otlp_span *pt__otlp_open_request(pt_exporter *ex, unsigned node,
     if (c != NULL && c->b < c->a) {
       /* The caller's CLIENT span of this call: its rank among the caller's
        * calls to this node of the trace. */
-      pt__otlp_span_id(ex, (unsigned)caller, PT__OTLP_CLIENT, &ev->trace_id,
+      pt__otlp_span_id(ex->nodes[caller].id, PT__OTLP_CLIENT, &ev->trace_id,
                        ex->nodes[node].id, c->b++, s->parent_id);
       s->has_parent = 1;
     }
+  } else if (server) {
+    /*
+     * The caller's events are not in this export (each node exporting or
+     * pushing its own): the k-th request of this trace from the caller is
+     * the caller's k-th call to this node, so its CLIENT span's id is the
+     * one the caller's own export gives it, and a collector joins the two.
+     */
+    pt__otlp_span_id(ev->peer_id, PT__OTLP_CLIENT, &ev->trace_id,
+                     ex->nodes[node].id, s->rank, s->parent_id);
+    s->has_parent = 1;
   }
   return s;
 }

@@ -31,6 +31,34 @@ grep -q '"stringValue":"dmap-' "$out/node1.otlp" || {
   echo "check_otlp_demo: --service dmap is not the service name" >&2
   exit 1
 }
+# Each node exporting (or pushing) its own dump: the collector gets the
+# four files and must build the same trees, every SERVER span under its
+# caller's CLIENT span from the caller's own file.
+: >"$out/each.otlp"
+for dump in "$d"/node*.ptd; do
+  "$peertrace" export otlp -o "$out/one.otlp" "$dump"
+  cat "$out/one.otlp" >>"$out/each.otlp"
+done
+check "$out/each.otlp" '{"parents_found": true, "cross_node_parents": 6}'
+python3 - "$out/all.otlp" "$out/each.otlp" <<'PY'
+import json, sys
+def parents(path):
+    out = {}
+    for line in open(path):
+        for rs in json.loads(line)["resourceSpans"]:
+            for ss in rs["scopeSpans"]:
+                for s in ss["spans"]:
+                    out[s["spanId"]] = s.get("parentSpanId")
+    return out
+joint, each = parents(sys.argv[1]), parents(sys.argv[2])
+if joint != each:
+    diff = [k for k in joint.keys() | each.keys() if joint.get(k) != each.get(k)]
+    sys.exit(f"check_otlp_demo: {len(diff)} of {len(joint)} spans have another "
+             f"parent (or none) when each node is exported alone, e.g. {diff[0]}: "
+             f"{joint.get(diff[0])} together, {each.get(diff[0])} alone")
+print(f"check_otlp_demo: {len(each)} spans, the same parents in the four "
+      "one-node exports as in the joint one")
+PY
 trace=$(grep -o '"traceId":"[0-9a-f]*"' "$out/all.otlp" | head -1 | cut -d'"' -f4)
 "$peertrace" export otlp --trace "$trace" -o "$out/trace.otlp" "$d"/*.ptd
 check "$out/trace.otlp" "{\"same_ids_as\": \"$out/all.otlp\", \"parents_found\": true}"
