@@ -393,6 +393,39 @@ int pt_query_contains_trace(pt_query *query, const pt_trace_id *trace_id) {
   return query->found.count > 0;
 }
 
+int pt_peer_stats_add(pt_peer_stats *stats, const pt_event *ev) {
+  if (stats == NULL || ev == NULL) {
+    return PT_ERR_INVALID;
+  }
+  if (stats->events++ == 0) {
+    stats->first_seen_us = ev->timestamp_us;
+  }
+  stats->last_seen_us = ev->timestamp_us;
+  switch (ev->kind) {
+  case PT_EV_PACKET_SENT:
+    stats->packets_sent++;
+    stats->bytes_sent += ev->data.packet_sent.size;
+    break;
+  case PT_EV_PACKET_RECEIVED:
+    stats->packets_received++;
+    stats->bytes_received += ev->data.packet_received.size;
+    return PT_OK;
+  case PT_EV_PACKET_LOST:
+    stats->packets_lost++;
+    break;
+  case PT_EV_CONN_ESTABLISHED:
+    stats->last_rtt_us = ev->data.conn_established.rtt_us; /* time order */
+    return PT_OK;
+  default:
+    return PT_OK;
+  }
+  if (stats->packets_sent > 0) {
+    stats->loss_rate =
+        (double)stats->packets_lost / (double)stats->packets_sent;
+  }
+  return PT_OK;
+}
+
 int pt_query_analyze_peer(pt_query *query, const uint8_t *peer_id,
                           pt_peer_stats *out) {
   if (query == NULL || peer_id == NULL || out == NULL) {
@@ -406,33 +439,7 @@ int pt_query_analyze_peer(pt_query *query, const uint8_t *peer_id,
     return rc;
   }
   for (size_t i = 0; i < n; i++) {
-    const pt_event *ev = &events[i];
-    switch (ev->kind) {
-    case PT_EV_PACKET_SENT:
-      out->packets_sent++;
-      out->bytes_sent += ev->data.packet_sent.size;
-      break;
-    case PT_EV_PACKET_RECEIVED:
-      out->packets_received++;
-      out->bytes_received += ev->data.packet_received.size;
-      break;
-    case PT_EV_PACKET_LOST:
-      out->packets_lost++;
-      break;
-    case PT_EV_CONN_ESTABLISHED:
-      out->last_rtt_us = ev->data.conn_established.rtt_us; /* time order */
-      break;
-    default:
-      break;
-    }
-  }
-  out->events = n;
-  if (n > 0) {
-    out->first_seen_us = events[0].timestamp_us;
-    out->last_seen_us = events[n - 1].timestamp_us;
-  }
-  if (out->packets_sent > 0) {
-    out->loss_rate = (double)out->packets_lost / (double)out->packets_sent;
+    pt_peer_stats_add(out, &events[i]);
   }
   pt_events_free(events);
   return PT_OK;

@@ -237,6 +237,26 @@ static void test_analyze_peer(void **state) {
   assert_int_equal(st.last_rtt_us, 900); /* newest by time, not by write */
   assert_int_equal(st.first_seen_us, 1000);
   assert_int_equal(st.last_seen_us, 5000);
+  /* The peer's events counted one at a time (as the CLI counts a dump's):
+   * the same summary; the loss rate follows every packet event. */
+  pt_event *events;
+  size_t n;
+  assert_int_equal(pt_query_by_peer(q, peer, &events, &n), PT_OK);
+  assert_int_equal(n, 15);
+  pt_peer_stats one;
+  memset(&one, 0, sizeof one);
+  for (size_t i = 0; i < n; i++) {
+    assert_int_equal(pt_peer_stats_add(&one, &events[i]), PT_OK);
+    assert_true(one.loss_rate ==
+                (one.packets_sent > 0
+                     ? (double)one.packets_lost / (double)one.packets_sent
+                     : 0.0));
+  }
+  assert_memory_equal(&one, &st, sizeof st);
+  assert_int_equal(pt_peer_stats_add(NULL, &events[0]), PT_ERR_INVALID);
+  assert_int_equal(pt_peer_stats_add(&one, NULL), PT_ERR_INVALID);
+  assert_memory_equal(&one, &st, sizeof st);
+  pt_events_free(events);
   pt_query_destroy(q);
   pt_log_destroy(log);
 }

@@ -15,10 +15,7 @@ typedef struct cli_peer {
   unsigned node; /* input index */
   uint8_t peer_id[32];
   int known; /* 0: events whose peer could not be told */
-  uint64_t sent, received, lost;
-  uint64_t bytes_sent, bytes_received;
-  uint32_t rtt_last_us, rtt_min_us;
-  uint64_t first_us, last_us;
+  pt_peer_stats st;
 } cli_peer;
 
 typedef struct cli_peers {
@@ -81,36 +78,6 @@ static cli_peer *cli_event_peer(cli_peers *peers, cli_map *trace_peer,
   return cli_peer_get(peers, node, NULL);
 }
 
-static void cli_peer_count(cli_peer *c, const pt_event *ev) {
-  if (c->first_us == 0) {
-    c->first_us = ev->timestamp_us;
-  }
-  c->last_us = ev->timestamp_us;
-  switch (ev->kind) {
-  case PT_EV_PACKET_SENT:
-    c->sent++;
-    c->bytes_sent += ev->data.packet_sent.size;
-    break;
-  case PT_EV_PACKET_RECEIVED:
-    c->received++;
-    c->bytes_received += ev->data.packet_received.size;
-    break;
-  case PT_EV_PACKET_LOST:
-    c->lost++;
-    break;
-  case PT_EV_CONN_ESTABLISHED: {
-    uint32_t rtt = ev->data.conn_established.rtt_us;
-    c->rtt_last_us = rtt;
-    if (c->rtt_min_us == 0 || rtt < c->rtt_min_us) {
-      c->rtt_min_us = rtt;
-    }
-    break;
-  }
-  default:
-    break;
-  }
-}
-
 static void cli_print_peers(const cli_style *s, cli_peers *peers,
                             const cli_inputs *in) {
   if (peers->count >
@@ -122,30 +89,32 @@ static void cli_print_peers(const cli_style *s, cli_peers *peers,
          "LOSS%", "BYTES_OUT", "BYTES_IN", "RTT_ms", "FIRST", "LAST",
          cli_colour(s, CLI_RESET));
   for (size_t i = 0; i < peers->count; i++) {
-    const cli_peer *c = &peers->peers[i];
-    const pt_dump_info *info = in->inputs[c->node].info;
+    const cli_peer *p = &peers->peers[i];
+    const pt_peer_stats *c = &p->st;
+    const pt_dump_info *info = in->inputs[p->node].info;
     char node[9], peer[9] = "?", loss[16] = "-", rtt[16] = "-";
     char first[32], last[32];
     cli_short_hex(node, info->node_id);
-    if (c->known) {
-      cli_short_hex(peer, c->peer_id);
+    if (p->known) {
+      cli_short_hex(peer, p->peer_id);
     }
-    if (c->sent > 0) {
+    if (c->packets_sent > 0) {
       snprintf(loss, sizeof loss, "%.2f",
-               100.0 * (double)c->lost / (double)c->sent);
+               100.0 * (double)c->packets_lost / (double)c->packets_sent);
     }
-    if (c->rtt_last_us > 0) {
-      snprintf(rtt, sizeof rtt, "%u.%03u", c->rtt_last_us / 1000,
-               c->rtt_last_us % 1000);
+    if (c->last_rtt_us > 0) {
+      snprintf(rtt, sizeof rtt, "%u.%03u", c->last_rtt_us / 1000,
+               c->last_rtt_us % 1000);
     }
-    cli_rel_time(first, sizeof first, c->first_us, in->first_us);
-    cli_rel_time(last, sizeof last, c->last_us, in->first_us);
+    cli_rel_time(first, sizeof first, c->first_seen_us, in->first_us);
+    cli_rel_time(last, sizeof last, c->last_seen_us, in->first_us);
     printf("%-8s  %-8s  %8llu %8llu %s%6llu%s %6s %11llu %11llu %9s %14s "
            "%14s\n",
-           node, peer, (unsigned long long)c->sent,
-           (unsigned long long)c->received,
-           c->lost ? cli_colour(s, CLI_RED) : "", (unsigned long long)c->lost,
-           c->lost ? cli_colour(s, CLI_RESET) : "", loss,
+           node, peer, (unsigned long long)c->packets_sent,
+           (unsigned long long)c->packets_received,
+           c->packets_lost ? cli_colour(s, CLI_RED) : "",
+           (unsigned long long)c->packets_lost,
+           c->packets_lost ? cli_colour(s, CLI_RESET) : "", loss,
            (unsigned long long)c->bytes_sent,
            (unsigned long long)c->bytes_received, rtt, first, last);
   }
@@ -184,7 +153,7 @@ int cli_stats(int argc, char **argv) {
       rc = -1;
       break;
     }
-    cli_peer_count(c, &ev);
+    pt_peer_stats_add(&c->st, &ev);
   }
   if (rc == 0) {
     cli_print_peers(&a.style, &peers, &in);

@@ -145,6 +145,15 @@ typedef struct pt_peer_stats {
 PT_API int pt_query_analyze_peer(pt_query *query, const uint8_t *peer_id,
                                  pt_peer_stats *out);
 
+/*
+ * pt_peer_stats_add: counts one event into *stats the way
+ * pt_query_analyze_peer counts each of the peer's events, for a caller
+ * that gathers a peer's events its own way (from dumps, say): start from a
+ * zeroed pt_peer_stats and give the events in time order.  The event's
+ * peer id is not looked at.  PT_OK; PT_ERR_INVALID (NULL).
+ */
+PT_API int pt_peer_stats_add(pt_peer_stats *stats, const pt_event *ev);
+
 /* ---- Following a live log (like tail -f) -------------------------------- */
 
 typedef struct pt_follow pt_follow;
