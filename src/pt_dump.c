@@ -289,6 +289,19 @@ static int pt__header_decode(const uint8_t h[PT__DUMP_HEADER_SIZE],
   return PT_OK;
 }
 
+/* The first event kind a file of format version `version` cannot hold:
+ * each version after 1 added kinds (pt_exporter.h). */
+static unsigned pt__dump_kind_limit(uint32_t version) {
+  switch (version) {
+  case 1:
+    return PT_EV_STREAM_FRAME;
+  case 2:
+    return PT_EV_RECOVERY_METRICS;
+  default:
+    return PT_EV_KIND_LIMIT;
+  }
+}
+
 /* Validates one record (index i) against the header and its predecessor. */
 static int pt__record_check(pt_dump_reader *r, uint64_t i, const uint8_t *rec,
                             pt_event *ev, uint64_t *ticket,
@@ -301,8 +314,12 @@ static int pt__record_check(pt_dump_reader *r, uint64_t i, const uint8_t *rec,
   const char *bad = NULL;
   if (!pt__event_check(ev, why, sizeof why)) {
     bad = why;
-  } else if (r->info.format_version == 1 && ev->kind >= PT_EV_STREAM_FRAME) {
-    bad = "event kind newer than the file's format version 1";
+  } else if (ev->kind >= pt__dump_kind_limit(r->info.format_version)) {
+    snprintf(why, sizeof why,
+             "event kind newer than the file's format "
+             "version %u",
+             (unsigned)r->info.format_version);
+    bad = why;
   } else {
     if (ev->timestamp_us < r->info.first_us ||
         ev->timestamp_us > r->info.last_us) {

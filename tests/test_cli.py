@@ -44,7 +44,7 @@ def event_rows(out):
 # show: header and every event, aligned, short ids, relative times.
 rc, out, err = run("show", CLIENT)
 check(rc == 0, "show exits 0")
-check("format v2, 13 events of 256 slots, 0 overwritten, 0 dropped" in out,
+check("format v3, 13 events of 256 slots, 0 overwritten, 0 dropped" in out,
       "show prints the header")
 rows = event_rows(out)
 check(len(rows) == 13, "show prints 13 events, got %d" % len(rows))

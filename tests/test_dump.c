@@ -633,7 +633,7 @@ static void test_wrong_magic_and_version(void **state) {
   d[PT__DH_VERSION] = PT_DUMP_FORMAT_VERSION + 1;
   fix_header_crc(d);
   assert_int_equal(load_mem(d, good_size, &err), PT_ERR_DUMP_VERSION);
-  assert_non_null(strstr(err.message, "version 3"));
+  assert_non_null(strstr(err.message, "version 4"));
   d[PT__DH_VERSION] = 0;
   fix_header_crc(d);
   assert_int_equal(load_mem(d, good_size, &err), PT_ERR_DUMP_VERSION);
@@ -649,6 +649,15 @@ static void test_wrong_magic_and_version(void **state) {
   assert_int_equal(load_mem(d, good_size, &err), PT_ERR_DUMP_EVENT);
   assert_non_null(strstr(err.message, "format version 1"));
   d[PT__DH_VERSION] = 2;
+  fix_header_crc(d);
+  assert_int_equal(load_mem(d, good_size, &err), PT_OK);
+  /* Version 2 holds stream_frame, not recovery_metrics; version 3 both. */
+  kind = PT_EV_RECOVERY_METRICS;
+  memcpy(d + kind_at, &kind, sizeof kind);
+  fix_records_crc(d, good_size);
+  assert_int_equal(load_mem(d, good_size, &err), PT_ERR_DUMP_EVENT);
+  assert_non_null(strstr(err.message, "format version 2"));
+  d[PT__DH_VERSION] = 3;
   fix_header_crc(d);
   assert_int_equal(load_mem(d, good_size, &err), PT_OK);
   free(d);

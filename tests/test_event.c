@@ -185,6 +185,20 @@ static void test_conn(void **state) {
   assert_int_equal(offsetof(struct pt_stream_frame_data, length), 24);
   assert_int_equal(offsetof(struct pt_stream_frame_data, sent), 30);
   assert_int_equal(offsetof(struct pt_stream_frame_data, conn), 32);
+  assert_int_equal(offsetof(struct pt_recovery_metrics_data, rtt_variance_us),
+                   12);
+  assert_int_equal(offsetof(struct pt_recovery_metrics_data, cwnd), 16);
+  assert_int_equal(offsetof(struct pt_recovery_metrics_data, bytes_in_flight),
+                   24);
+  assert_int_equal(offsetof(struct pt_recovery_metrics_data, conn), 32);
+  pt_event_set_recovery_metrics(&ev, 250, 200, 240, 30, 14720, 2400);
+  assert_int_equal(pt_event_set_conn(&ev, 44), PT_OK);
+  char line[160];
+  pt_event_format(&ev, line, sizeof line);
+  assert_string_equal(line, "recovery_metrics latest_rtt_us=250 min_rtt_us=200 "
+                            "smoothed_rtt_us=240 rtt_variance_us=30 "
+                            "cwnd=14720 bytes_in_flight=2400 "
+                            "conn=000000000000002c");
 }
 
 static void test_format(void **state) {

@@ -17,7 +17,15 @@
  *    packet_received of that conn, space and pn there), and every stream
  *    byte it carried reached the peer in another packet; the test runs
  *    until some lost packet's bytes were sent again in a later packet (a
- *    retransmission) and checks there was one.
+ *    retransmission) and checks there was one;
+ *  - recovery_metrics: every connection has them, with an RTT sample; in
+ *    each, min RTT <= latest and <= smoothed, all below a second on
+ *    loopback, a congestion window of at least two datagrams; consecutive
+ *    ones of a connection differ (only changes are recorded); each is, in
+ *    whole milliseconds, the values of a recovery:metrics_updated record
+ *    ngtcp2 wrote (read from the raw qlog text by a separate path), in
+ *    record order; the last one of each connection holds, to the
+ *    microsecond, what ngtcp2_conn_get_conn_stat gives at the end.
  *
  * Every wait is bounded; nothing asserts on timings.
  */
@@ -58,6 +66,51 @@ static void tap_frames(size_t node, const void *data, size_t len, void *arg) {
     }
   }
   free(text);
+}
+
+/* ---- Recovery metrics ---------------------------------------------------- */
+
+#define MAX_METRICS 4096
+
+/* The values of one recovery:metrics_updated record, as ngtcp2 wrote them
+ * (RTTs in whole ms; a field it left out, as min_rtt before any sample, is
+ * 0). */
+typedef struct metrics_record {
+  uint64_t latest_ms, min_ms, smoothed_ms, cwnd, bytes_in_flight;
+} metrics_record;
+
+typedef struct metrics_tap {
+  metrics_record recs[NODES][MAX_METRICS];
+  size_t n[NODES];
+} metrics_tap;
+
+static uint64_t record_number(const char *text, const char *key) {
+  const char *p = strstr(text, key);
+  return p != NULL ? strtoull(p + strlen(key), NULL, 10) : 0;
+}
+
+static void tap_metrics(size_t node, const void *data, size_t len, void *arg) {
+  metrics_tap *tap = arg;
+  char *text = p2p_test_qlog_text(data, len);
+  if (node < NODES &&
+      strstr(text, "\"name\":\"recovery:metrics_updated\"") != NULL) {
+    assert_true(tap->n[node] < MAX_METRICS);
+    metrics_record *r = &tap->recs[node][tap->n[node]++];
+    r->latest_ms = record_number(text, "\"latest_rtt\":");
+    r->min_ms = record_number(text, "\"min_rtt\":");
+    r->smoothed_ms = record_number(text, "\"smoothed_rtt\":");
+    r->cwnd = record_number(text, "\"congestion_window\":");
+    r->bytes_in_flight = record_number(text, "\"bytes_in_flight\":");
+  }
+  free(text);
+}
+
+static int record_matches(const metrics_record *r,
+                          const struct pt_recovery_metrics_data *m) {
+  return r->latest_ms == m->latest_rtt_us / 1000u &&
+         r->min_ms == m->min_rtt_us / 1000u &&
+         r->smoothed_ms == m->smoothed_rtt_us / 1000u && r->cwnd == m->cwnd &&
+         r->bytes_in_flight == m->bytes_in_flight;
 }
 
 typedef struct node_log {
@@ -340,22 +393,143 @@ static void free_logs(node_log *logs) {
   }
 }
 
+/*
+ * The recovery_metrics of node i's log: plausible, only changes, each
+ * the values of one of ngtcp2's metrics_updated records in record order;
+ * the last of each connection what ngtcp2 holds now.  Returns how many.
+ */
+static size_t check_metrics(demo_net *net, const node_log *l, size_t i,
+                            const metrics_tap *tap) {
+  size_t count = 0, rec = 0;
+  for (size_t j = 0; j < NODES; j++) {
+    p2p_conn *c =
+        p2p_node_find_conn(demo_net_node(net, i), demo_net_port(net, j));
+    if (i == j || c == NULL) {
+      continue;
+    }
+    const pt_quic_tracer *t = p2p_conn_tracer(c);
+    const struct pt_recovery_metrics_data *last = NULL;
+    size_t sampled = 0, of_conn = 0;
+    for (size_t k = 0; k < l->n; k++) {
+      const pt_event *e = &l->evs[k];
+      if (e->kind != PT_EV_RECOVERY_METRICS || pt_event_conn(e) != t->conn) {
+        continue;
+      }
+      const struct pt_recovery_metrics_data *m = &e->data.recovery_metrics;
+      if (m->min_rtt_us > 0) {
+        assert_true(m->min_rtt_us <= m->latest_rtt_us);
+        assert_true(m->min_rtt_us <= m->smoothed_rtt_us);
+        assert_true(m->latest_rtt_us < 1000000u);
+        sampled++;
+      } else {
+        assert_int_equal(m->latest_rtt_us, 0); /* no sample yet */
+      }
+      assert_true(m->smoothed_rtt_us > 0 && m->smoothed_rtt_us < 1000000u);
+      assert_true(m->cwnd >= 2 * 1200u);
+      if (last != NULL) {
+        assert_memory_not_equal(m, last, sizeof *m);
+      }
+      last = m;
+      of_conn++;
+    }
+    assert_true(sampled > 0);
+    assert_int_equal(of_conn, t->stats.recovery_metrics);
+    assert_int_equal(t->stats.metrics_no_conn, 0);
+    assert_true(t->stats.metrics_updates >= of_conn);
+    /* The last one: ngtcp2's state now, to the microsecond. */
+    ngtcp2_conn_stat st;
+    assert_non_null(t->quic_conn);
+    ngtcp2_conn_get_conn_stat(t->quic_conn, &st);
+    assert_int_equal(last->latest_rtt_us, st.latest_rtt / 1000u);
+    assert_int_equal(last->min_rtt_us, st.min_rtt / 1000u);
+    assert_int_equal(last->smoothed_rtt_us, st.smoothed_rtt / 1000u);
+    assert_int_equal(last->rtt_variance_us, st.rttvar / 1000u);
+    assert_int_equal(last->cwnd, st.cwnd);
+    assert_int_equal(last->bytes_in_flight, st.bytes_in_flight);
+    count += of_conn;
+  }
+  /* Each event, in log order, is one of the node's records, in order. */
+  for (size_t k = 0; k < l->n; k++) {
+    const pt_event *e = &l->evs[k];
+    if (e->kind != PT_EV_RECOVERY_METRICS) {
+      continue;
+    }
+    while (rec < tap->n[i] &&
+           !record_matches(&tap->recs[i][rec], &e->data.recovery_metrics)) {
+      rec++;
+    }
+    if (rec == tap->n[i]) {
+      fail_msg("node %zu: recovery_metrics event %zu matches no later "
+               "metrics_updated record of ngtcp2's qlog",
+               i, k);
+    }
+    rec++;
+  }
+  return count;
+}
+
+/* The chunks both tests store and read: chunk k on node 1 + k % 3. */
+static uint8_t chunks[CHUNKS][CHUNK_SIZE];
+static uint8_t hashes[CHUNKS][32];
+
+/* The ring of NODES nodes with 5 % loss and the qlog tap, and the chunks
+ * made for it. */
+static demo_net *
+start_ring(void (*on_qlog)(size_t, const void *, size_t, void *), void *tap) {
+  demo_net *net = p2p_test_start(NODES, 0.05, on_qlog, tap, NULL);
+  for (size_t k = 0; k < CHUNKS; k++) {
+    p2p_test_chunk(net, 1 + k % (NODES - 1), (uint32_t)k, chunks[k], CHUNK_SIZE,
+                   hashes[k]);
+  }
+  return net;
+}
+
+static void test_recovery_metrics(void **state) {
+  (void)state;
+  metrics_tap *tap = calloc(1, sizeof *tap);
+  assert_non_null(tap);
+  demo_net *net = start_ring(tap_metrics, tap);
+  demo_request reqs[2][CHUNKS];
+  demo_request *ptrs[CHUNKS];
+  node_log logs[NODES];
+  memset(reqs, 0, sizeof reqs);
+  for (size_t round = 0; round < 2; round++) {
+    for (size_t k = 0; k < CHUNKS; k++) {
+      assert_int_equal(
+          demo_net_submit(net, 0,
+                          round == 0 ? DMAP_STORE_CHUNK : DMAP_GET_CHUNK,
+                          hashes[k], round == 0 ? chunks[k] : NULL,
+                          round == 0 ? CHUNK_SIZE : 0, &reqs[round][k]),
+          0);
+      ptrs[k] = &reqs[round][k];
+    }
+    assert_int_equal(demo_net_wait(net, ptrs, CHUNKS, 20000), 0);
+  }
+  load_logs(net, logs);
+  size_t total = 0, records = 0;
+  for (size_t i = 0; i < NODES; i++) {
+    total += check_metrics(net, &logs[i], i, tap);
+    records += tap->n[i];
+  }
+  free_logs(logs);
+  print_message("%zu recovery_metrics events from %zu metrics_updated "
+                "records\n",
+                total, records);
+  demo_net_shutdown(net);
+  demo_net_destroy(net);
+  free(tap);
+}
+
 static void test_request_packets(void **state) {
   (void)state;
   frame_tap *tap = calloc(1, sizeof *tap);
   assert_non_null(tap);
-  demo_net *net = p2p_test_start(NODES, 0.05, tap_frames, tap, NULL);
-  static uint8_t chunks[CHUNKS][CHUNK_SIZE];
-  uint8_t hashes[CHUNKS][32];
+  demo_net *net = start_ring(tap_frames, tap);
   demo_request *reqs = calloc(CHUNKS * (ROUNDS + 1), sizeof *reqs);
   demo_request *ptrs[CHUNKS];
   node_log logs[NODES];
   size_t lost = 0, resent = 0, hops = 0, requests = 0;
   assert_non_null(reqs);
-  for (size_t k = 0; k < CHUNKS; k++) {
-    p2p_test_chunk(net, 1 + k % (NODES - 1), (uint32_t)k, chunks[k], CHUNK_SIZE,
-                   hashes[k]);
-  }
   /* Round 0 stores the chunks, the others read them back: at least two
    * rounds of reads, more until a lost packet's bytes were retransmitted in
    * a later one (loss is random). */
@@ -421,6 +595,7 @@ static void test_request_packets(void **state) {
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_request_packets),
+      cmocka_unit_test(test_recovery_metrics),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -495,6 +495,11 @@ static void test_tracer_conn_from_header_and_frames(void **state) {
   hooked_write(&h, SENT_STREAM);
   hooked_write(&h, RECEIVED_FIN);
   hooked_write(&h, LOST);
+  /* Metrics with no ngtcp2_conn to read them from: counted, no event. */
+  hooked_write(&h, METRICS);
+  assert_int_equal(h.t.stats.metrics_updates, 1);
+  assert_int_equal(h.t.stats.metrics_no_conn, 1);
+  assert_int_equal(h.t.stats.recovery_metrics, 0);
   size_t n = 0;
   pt_event *evs = hooked_events(&h, &n);
   assert_int_equal(n, 6);
@@ -529,6 +534,57 @@ static void test_tracer_conn_from_header_and_frames(void **state) {
   assert_true(h.t.conn == conn);
   assert_int_equal(h.t.stats.conn_mismatch, 2);
   pt_log_destroy(h.log);
+}
+
+static int initial_calls;
+static int app_client_initial(ngtcp2_conn *conn, void *user_data) {
+  (void)conn;
+  (void)user_data;
+  initial_calls++;
+  return 7;
+}
+static int app_recv_client_initial(ngtcp2_conn *conn, const ngtcp2_cid *dcid,
+                                   void *user_data) {
+  (void)conn;
+  (void)dcid;
+  (void)user_data;
+  initial_calls += 10;
+  return 8;
+}
+
+/* client_initial / recv_client_initial: wrapped when set (the wrapper
+ * notes the connection the recovery metrics are read from, then calls the
+ * application's with its result), left NULL when not. */
+static void test_tracer_wraps_initial_callbacks(void **state) {
+  (void)state;
+  pt_log *log = pt_test_log_new(64, 0);
+  assert_non_null(log);
+  pt_quic_tracer t;
+  ngtcp2_callbacks cb;
+  ngtcp2_settings settings;
+  memset(&cb, 0, sizeof cb);
+  memset(&settings, 0, sizeof settings);
+  cb.client_initial = app_client_initial;
+  cb.recv_client_initial = app_recv_client_initial;
+  assert_int_equal(pt_quic_tracer_init(&t, log, NULL, pt_trace_ctx_new(0)),
+                   PT_OK);
+  assert_int_equal(pt_quic_tracer_install(&t, &cb, &settings), PT_OK);
+  assert_true(cb.client_initial != app_client_initial);
+  assert_true(cb.recv_client_initial != app_recv_client_initial);
+  ngtcp2_conn *fake = (ngtcp2_conn *)&t; /* only its address is kept */
+  initial_calls = 0;
+  assert_int_equal(cb.client_initial(fake, &t), 7);
+  assert_int_equal(cb.recv_client_initial((ngtcp2_conn *)&cb, NULL, &t), 8);
+  assert_int_equal(initial_calls, 11);
+  assert_ptr_equal(t.quic_conn, fake); /* the first one stays */
+  memset(&cb, 0, sizeof cb);
+  memset(&settings, 0, sizeof settings);
+  assert_int_equal(pt_quic_tracer_init(&t, log, NULL, pt_trace_ctx_new(0)),
+                   PT_OK);
+  assert_int_equal(pt_quic_tracer_install(&t, &cb, &settings), PT_OK);
+  assert_null(cb.client_initial);
+  assert_null(cb.recv_client_initial);
+  pt_log_destroy(log);
 }
 
 /* An ODCID set by the application wins over the header, which is only
@@ -642,6 +698,7 @@ int main(void) {
       cmocka_unit_test(test_odcid),
       cmocka_unit_test(test_tracer_conn_from_header_and_frames),
       cmocka_unit_test(test_tracer_set_odcid_and_request_trace),
+      cmocka_unit_test(test_tracer_wraps_initial_callbacks),
       cmocka_unit_test(test_tracer_frame_limits),
       cmocka_unit_test(test_key_order_and_spaces),
       cmocka_unit_test(test_bad_values_rejected),

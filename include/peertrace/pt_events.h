@@ -30,8 +30,9 @@
  * alike: pt_conn_id_from_cid() of the connection's original destination
  * connection id (the one the client chose for its first Initial).  Both
  * halves of a connection therefore carry the same conn on every connection
- * event (conn_init .. packet_lost, stream_frame), whatever trace ids their
- * nodes gave them, and tools pair the two halves by it.
+ * event (conn_init .. packet_lost, stream_frame, recovery_metrics),
+ * whatever trace ids their nodes gave them, and tools pair the two halves
+ * by it.
  *
  * This header is included by peertrace.h; do not include it directly.
  */
@@ -51,7 +52,9 @@
   X(APP_START, 9, app_start, "application request started")                    \
   X(APP_END, 10, app_end, "application request finished")                      \
   X(CUSTOM, 11, custom, "user-defined event")                                  \
-  X(STREAM_FRAME, 12, stream_frame, "stream frame carried by a QUIC packet")
+  X(STREAM_FRAME, 12, stream_frame, "stream frame carried by a QUIC packet")   \
+  X(RECOVERY_METRICS, 13, recovery_metrics,                                    \
+    "QUIC recovery metrics changed (RTT, congestion window, bytes in flight)")
 
 #define PT__FIELDS_conn_init(F) F(ENDPOINT, endpoint) F(CONN, conn)
 #define PT__FIELDS_conn_established(F) F(U32, rtt_us) F(CONN, conn)
@@ -84,5 +87,23 @@
   F(U64, stream_id)                                                            \
   F(U64, offset)                                                               \
   F(U32, length) F(U8, space) F(BOOL, fin) F(BOOL, sent) F(CONN, conn)
+/*
+ * The connection's recovery state after it changed, as the sender's
+ * congestion controller holds it (RFC 9002): latest_rtt_us the latest RTT
+ * sample (not adjusted for ack delay), min_rtt_us the smallest sample so
+ * far, smoothed_rtt_us and rtt_variance_us the smoothed RTT and its mean
+ * deviation, all in microseconds (UINT32_MAX: that or more); cwnd the
+ * congestion window and bytes_in_flight the bytes sent and neither acked
+ * nor declared lost, in bytes.  Before the first RTT sample latest_rtt_us
+ * and min_rtt_us are 0 (no sample yet) and smoothed_rtt_us is the initial
+ * RTT the stack assumes.  The ngtcp2 adapter records one each time
+ * ngtcp2 reports its metrics (qlog recovery:metrics_updated) and one of
+ * these six values differs from the connection's previous recovery_metrics.
+ */
+#define PT__FIELDS_recovery_metrics(F)                                         \
+  F(U32, latest_rtt_us)                                                        \
+  F(U32, min_rtt_us)                                                           \
+  F(U32, smoothed_rtt_us)                                                      \
+  F(U32, rtt_variance_us) F(U64, cwnd) F(U64, bytes_in_flight) F(CONN, conn)
 
 #endif /* PEERTRACE_PT_EVENTS_H */

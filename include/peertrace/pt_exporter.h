@@ -53,9 +53,9 @@ typedef struct pt_dump_info {
 /*
  * The version dumps are written with, and the oldest one read.  Version 2
  * added the stream_frame kind and the CONN / BOOL_X fields (pt_events.h),
- * which version-1 files read as 0.
+ * which version-1 files read as 0; version 3 the recovery_metrics kind.
  */
-#define PT_DUMP_FORMAT_VERSION 2u
+#define PT_DUMP_FORMAT_VERSION 3u
 #define PT_DUMP_FORMAT_VERSION_OLDEST 1u
 
 /*

@@ -24,6 +24,20 @@
  *                     the packet's number and space.  At most
  *                     PT_QUIC_MAX_STREAM_FRAMES per packet; the rest are
  *                     counted in pt_quic_stats.frames_dropped.
+ *   recovery_metrics  latest, min and smoothed RTT, RTT variance (us),
+ *                     congestion window and bytes in flight, from
+ *                     ngtcp2_conn_get_conn_stat (ns, so the RTTs keep
+ *                     their microseconds, which the qlog's whole
+ *                     milliseconds lose), read each time ngtcp2 writes a
+ *                     qlog recovery:metrics_updated record, and recorded
+ *                     only if one of the six values differs from the
+ *                     connection's previous recovery_metrics (at most one
+ *                     per such record).  The adapter learns the
+ *                     ngtcp2_conn in the client_initial (client) or
+ *                     recv_client_initial (server) callback, which ngtcp2
+ *                     calls before any packet is sent, or failing those in
+ *                     the first other callback it wraps; records before
+ *                     that are counted in pt_quic_stats.metrics_no_conn.
  *
  * ngtcp2 0.12 has no per-packet callback: packet numbers, sizes, frames and
  * losses exist only in its qlog output, so the adapter installs a qlog
@@ -108,6 +122,11 @@ typedef struct pt_quic_stats {
   uint64_t conn_mismatch;    /* qlog headers whose ODCID differs from the
                                 tracer's (set, or from an earlier header),
                                 or whose group_id did not parse */
+  uint64_t metrics_updates;  /* qlog recovery:metrics_updated records */
+  uint64_t recovery_metrics; /* recovery_metrics events recorded (those
+                                updates that changed a value) */
+  uint64_t metrics_no_conn;  /* updates before the tracer knew the
+                                ngtcp2_conn: nothing recorded */
 } pt_quic_stats;
 
 /*
@@ -128,6 +147,12 @@ typedef struct pt_quic_tracer {
   ngtcp2_stream_open app_stream_open;
   ngtcp2_recv_stream_data app_recv_stream_data;
   ngtcp2_qlog_write app_qlog_write;
+  ngtcp2_client_initial app_client_initial;
+  ngtcp2_recv_client_initial app_recv_client_initial;
+  ngtcp2_conn *quic_conn; /* the traced connection, once a callback gave it */
+  /* The last recovery_metrics recorded (valid if has_metrics). */
+  struct pt_recovery_metrics_data metrics;
+  int has_metrics;
 } pt_quic_tracer;
 
 /* Longest qlog record the parser examines; longer ones are rejected. */
@@ -180,12 +205,13 @@ PT_API int pt_quic_tracer_set_odcid(pt_quic_tracer *t, const uint8_t *cid,
  * created.  Saves the application's handshake_completed, stream_open,
  * recv_stream_data and qlog.write (any may be NULL) in *t and replaces them
  * with the adapter's wrappers, which record and then call the saved ones
- * with unchanged arguments.  Call it after filling *callbacks and *settings
- * and before ngtcp2_conn_{client,server}_new; the connection's user_data
- * must point to *t (see above).
- * Returns PT_OK; PT_ERR_INVALID if an argument is NULL or callbacks are
- * already the adapter's (installed twice).
- * Thread-safety: touches only its arguments.
+ * with unchanged arguments; client_initial and recv_client_initial too,
+ * if set (a wrapper only notes the connection and calls the saved one).  Call
+ * it after filling *callbacks and *settings and before
+ * ngtcp2_conn_{client,server}_new; the connection's user_data must point to *t
+ * (see above). Returns PT_OK; PT_ERR_INVALID if an argument is NULL or
+ * callbacks are already the adapter's (installed twice). Thread-safety: touches
+ * only its arguments.
  */
 PT_API int pt_quic_tracer_install(pt_quic_tracer *t,
                                   ngtcp2_callbacks *callbacks,

@@ -9,6 +9,10 @@
  * event {"time": ms relative to common_fields.reference_time, "name":
  * "category:event", "data": {...}} with the old (pre-"quic:") category
  * names qvis knows: transport:, recovery:, connectivity:.
+ * recovery:metrics_updated comes from two kinds: conn_established (the
+ * handshake's smoothed_rtt alone) and recovery_metrics (latest_rtt,
+ * min_rtt, smoothed_rtt, rtt_variance in ms, congestion_window and
+ * bytes_in_flight in bytes), which qvis's congestion graph plots.
  *
  * A packet's stream_frame events (which the ngtcp2 adapter records right
  * after the packet's packet_sent / packet_received, same connection,
@@ -177,6 +181,25 @@ static void pt__qlog_record(pt_exporter *ex, const pt_event *ev,
             ev->data.conn_established.rtt_us / 1000u,
             ev->data.conn_established.rtt_us % 1000u);
     break;
+  case PT_EV_RECOVERY_METRICS: {
+    /* RTTs in ms with the us kept; latest and min only once sampled, as
+     * ngtcp2 leaves min_rtt out before (pt_events.h). */
+    const struct pt_recovery_metrics_data *m = &ev->data.recovery_metrics;
+    fputs("\"name\":\"recovery:metrics_updated\",\"data\":{", fp);
+    if (m->min_rtt_us > 0) {
+      fprintf(fp, "\"latest_rtt\":%u.%03u,\"min_rtt\":%u.%03u,",
+              m->latest_rtt_us / 1000u, m->latest_rtt_us % 1000u,
+              m->min_rtt_us / 1000u, m->min_rtt_us % 1000u);
+    }
+    fprintf(fp,
+            "\"smoothed_rtt\":%u.%03u,\"rtt_variance\":%u.%03u,"
+            "\"congestion_window\":%llu,\"bytes_in_flight\":%llu}",
+            m->smoothed_rtt_us / 1000u, m->smoothed_rtt_us % 1000u,
+            m->rtt_variance_us / 1000u, m->rtt_variance_us % 1000u,
+            (unsigned long long)m->cwnd,
+            (unsigned long long)m->bytes_in_flight);
+    break;
+  }
   case PT_EV_STREAM_OPENED:
     fprintf(fp,
             "\"name\":\"transport:stream_state_updated\",\"data\":{"

@@ -8,6 +8,8 @@
 
 #include <peertrace/pt_quic.h>
 
+#include "pt_quic_qlog.h"
+
 /* ---- Recording --------------------------------------------------------- */
 
 /*
@@ -77,6 +79,52 @@ static void pt__record_frames(pt_quic_tracer *t, const char *rec, size_t len) {
   }
 }
 
+/* An ngtcp2 duration (ns) in whole microseconds, UINT32_MAX at most. */
+static uint32_t pt__duration_us(ngtcp2_duration ns) {
+  ngtcp2_duration us = ns / 1000u;
+  return us < UINT32_MAX ? (uint32_t)us : UINT32_MAX;
+}
+
+/*
+ * ngtcp2 wrote recovery:metrics_updated: its values in whole ms, the
+ * connection's in ns.  Records the latter if one differs from the
+ * previous recovery_metrics; ngtcp2 writes the record for an RTT sample
+ * and for every change of cwnd or bytes in flight, often with no change
+ * a microsecond could show.
+ */
+static void pt__record_metrics(pt_quic_tracer *t) {
+  ngtcp2_conn_stat st;
+  struct pt_recovery_metrics_data m;
+  t->stats.metrics_updates++;
+  if (t->quic_conn == NULL) {
+    t->stats.metrics_no_conn++;
+    return;
+  }
+  ngtcp2_conn_get_conn_stat(t->quic_conn, &st);
+  memset(&m, 0, sizeof m);
+  if (st.first_rtt_sample_ts != UINT64_MAX) { /* else no sample yet */
+    m.latest_rtt_us = pt__duration_us(st.latest_rtt);
+    m.min_rtt_us = pt__duration_us(st.min_rtt);
+  }
+  m.smoothed_rtt_us = pt__duration_us(st.smoothed_rtt);
+  m.rtt_variance_us = pt__duration_us(st.rttvar);
+  m.cwnd = st.cwnd;
+  m.bytes_in_flight = st.bytes_in_flight;
+  m.conn = t->conn; /* as pt__record will set it */
+  if (t->has_metrics && memcmp(&m, &t->metrics, sizeof m) == 0) {
+    return;
+  }
+  t->metrics = m;
+  t->has_metrics = 1;
+  pt_event ev;
+  pt__begin(t, &ev);
+  pt_event_set_recovery_metrics(&ev, m.latest_rtt_us, m.min_rtt_us,
+                                m.smoothed_rtt_us, m.rtt_variance_us, m.cwnd,
+                                m.bytes_in_flight);
+  t->stats.recovery_metrics++;
+  pt__record(t, &ev);
+}
+
 static void pt__record_packet(pt_quic_tracer *t, const char *rec, size_t len) {
   pt_event ev;
   t->stats.qlog_records++;
@@ -86,7 +134,11 @@ static void pt__record_packet(pt_quic_tracer *t, const char *rec, size_t len) {
     return;
   }
   if (rv == 0) {
-    pt__record_header(t, rec, len);
+    if (pt__quic_qlog_named(rec, len, "recovery:metrics_updated") == 1) {
+      pt__record_metrics(t);
+    } else {
+      pt__record_header(t, rec, len);
+    }
     return;
   }
   pt__stamp(t, &ev);
@@ -129,9 +181,34 @@ static void pt__qlog_write(void *user_data, uint32_t flags, const void *data,
   }
 }
 
+/*
+ * The connection, from a callback: ngtcp2 hands it to callbacks only, and
+ * the recovery metrics are read from it.  A tracer traces one connection,
+ * so the first one given stays.
+ */
+static void pt__note_conn(pt_quic_tracer *t, ngtcp2_conn *conn) {
+  if (t->quic_conn == NULL) {
+    t->quic_conn = conn;
+  }
+}
+
+static int pt__client_initial(ngtcp2_conn *conn, void *user_data) {
+  pt_quic_tracer *t = user_data;
+  pt__note_conn(t, conn);
+  return t->app_client_initial(conn, user_data);
+}
+
+static int pt__recv_client_initial(ngtcp2_conn *conn, const ngtcp2_cid *dcid,
+                                   void *user_data) {
+  pt_quic_tracer *t = user_data;
+  pt__note_conn(t, conn);
+  return t->app_recv_client_initial(conn, dcid, user_data);
+}
+
 static int pt__handshake_completed(ngtcp2_conn *conn, void *user_data) {
   pt_quic_tracer *t = user_data;
   ngtcp2_conn_stat st;
+  pt__note_conn(t, conn);
   pt_event ev;
   ngtcp2_conn_get_conn_stat(conn, &st);
   t->last_rtt = st.smoothed_rtt;
@@ -147,6 +224,7 @@ static int pt__stream_open(ngtcp2_conn *conn, int64_t stream_id,
                            void *user_data) {
   pt_quic_tracer *t = user_data;
   pt_event ev;
+  pt__note_conn(t, conn);
   pt__begin(t, &ev);
   pt_event_set_stream_opened(&ev, (uint64_t)stream_id, 0);
   pt__record(t, &ev);
@@ -160,6 +238,7 @@ static int pt__recv_stream_data(ngtcp2_conn *conn, uint32_t flags,
                                 void *user_data, void *stream_user_data) {
   pt_quic_tracer *t = user_data;
   pt_event ev;
+  pt__note_conn(t, conn);
   pt__begin(t, &ev);
   pt_event_set_stream_data(&ev, (uint64_t)stream_id, offset, datalen,
                            (flags & NGTCP2_STREAM_DATA_FLAG_FIN) != 0);
@@ -216,6 +295,16 @@ int pt_quic_tracer_install(pt_quic_tracer *t, ngtcp2_callbacks *callbacks,
   t->app_stream_open = callbacks->stream_open;
   t->app_recv_stream_data = callbacks->recv_stream_data;
   t->app_qlog_write = settings->qlog.write;
+  t->app_client_initial = callbacks->client_initial;
+  t->app_recv_client_initial = callbacks->recv_client_initial;
+  /* Mandatory for a client / a server; NULL ones stay NULL, so ngtcp2
+   * treats a misconfigured connection as it would without the tracer. */
+  if (callbacks->client_initial != NULL) {
+    callbacks->client_initial = pt__client_initial;
+  }
+  if (callbacks->recv_client_initial != NULL) {
+    callbacks->recv_client_initial = pt__recv_client_initial;
+  }
   callbacks->handshake_completed = pt__handshake_completed;
   callbacks->stream_open = pt__stream_open;
   callbacks->recv_stream_data = pt__recv_stream_data;

@@ -21,6 +21,7 @@
 #include <peertrace/pt_quic.h>
 
 #include "pt_hex.h"
+#include "pt_quic_qlog.h"
 
 #include <stdbool.h>
 
@@ -275,6 +276,15 @@ int pt_quic_qlog_parse(const void *data, size_t len, pt_event *ev) {
     return PT_ERR_INVALID;
   }
   return pt__parse_packet(data, len, ev, &body);
+}
+
+int pt__quic_qlog_named(const void *data, size_t len, const char *name) {
+  pt__span rec, value;
+  int rv = pt__record_object(data, len, &rec);
+  if (rv != 0) {
+    return rv;
+  }
+  return pt__object_get(rec, "name", &value) && pt__string_is(value, name);
 }
 
 /* ---- STREAM frames of a packet record ---------------------------------- */

@@ -114,7 +114,7 @@ printf '\007' | dd of="$dir/garbled.ptlog" bs=1 seek=512 conv=notrunc 2>/dev/nul
 set +e
 "$peertrace" show "$dir/garbled.ptlog" >"$dir/garbled.out" 2>/dev/null
 set -e
-grep -q "format v2, 228 events of 1024 slots, 0 overwritten, 7 dropped (7 of them rejected as invalid), 100 unreadable$" "$dir/garbled.out" ||
+grep -q "format v3, 228 events of 1024 slots, 0 overwritten, 7 dropped (7 of them rejected as invalid), 100 unreadable$" "$dir/garbled.out" ||
   fail "show's header of a damaged log: $(sed -n 3p "$dir/garbled.out")"
 
 # 3d. The file truncated under a running node and its follower (`> file`,

@@ -63,6 +63,9 @@ static inline void pt_fuzz_record_kinds(pt_log *log, pt_trace_id a,
   PT_EMIT(log, app_start, a, "DMAP", 2, "abc", 3);
   PT_EMIT(log, app_end, a, "DMAP", 2, 1, 250);
   PT_CUSTOM(log, b, 7, 9, "hello", 5);
+  PT_EMIT_PEER(log, stream_frame, a, peer_id, 7, 4, 0, 1200, 2, 1, 1);
+  PT_EMIT_PEER(log, recovery_metrics, a, peer_id, 1530, 1480, 1510, 120, 14720,
+               2400);
 }
 
 #endif /* PT_FUZZ_COMMON_H */

@@ -87,7 +87,9 @@ static void through_hook(const uint8_t *in, size_t size) {
   const pt_quic_stats *s = &t.stats;
   uint64_t packets = s->packets_sent + s->packets_received + s->packets_lost;
   uint64_t recorded = packets + s->stream_frames;
-  if (packets + s->qlog_rejected > s->qlog_records ||
+  /* No callback ran, so no ngtcp2_conn: metrics counted, not recorded. */
+  if (s->metrics_updates != s->metrics_no_conn || s->recovery_metrics != 0 ||
+      packets + s->qlog_rejected + s->metrics_updates > s->qlog_records ||
       s->frames_rejected > s->packets_sent + s->packets_received ||
       s->stream_frames >
           PT_QUIC_MAX_STREAM_FRAMES * (s->packets_sent + s->packets_received)) {

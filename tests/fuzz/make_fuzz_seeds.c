@@ -233,6 +233,12 @@ static const seed hex_seeds[] = {
   "\"length\":581,\"fin\":true}],\"header\":{\"packet_type\":\"1RTT\","        \
   "\"packet_number\":4},\"raw\":{\"length\":623}}}\n"
 
+/* ngtcp2 0.12.1's metrics record after an RTT sample (the demo's). */
+#define QLOG_METRICS                                                           \
+  "\x1e{\"time\":26,\"name\":\"recovery:metrics_updated\",\"data\":{"          \
+  "\"min_rtt\":2,\"smoothed_rtt\":2,\"latest_rtt\":2,\"rtt_variance\":1,"      \
+  "\"pto_count\":0,\"congestion_window\":15720,\"bytes_in_flight\":0}}\n"
+
 static const seed qlog_seeds[] = {
     SEED(QLOG_SENT),
     SEED(QLOG_RECEIVED),
@@ -241,6 +247,8 @@ static const seed qlog_seeds[] = {
     SEED(QLOG_HEADER QLOG_SENT QLOG_RECEIVED QLOG_LOST),
     SEED(QLOG_HEADER_ODCID QLOG_SENT_STREAM QLOG_RECEIVED_FIN QLOG_LOST),
     SEED(QLOG_SENT_STREAM),
+    SEED(QLOG_METRICS),
+    SEED(QLOG_HEADER_ODCID QLOG_SENT_STREAM QLOG_METRICS),
     SEED("\x1e{\"time\":5,\"name\":\"recovery:metrics_updated\",\"data\":{"
          "\"min_rtt\":1,\"smoothed_rtt\":1,\"s\":\"a\\\"b\\u0041\",\"n\":null,"
          "\"t\":true,\"x\":-1.5e3}}\n"),
