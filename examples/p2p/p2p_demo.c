@@ -93,6 +93,32 @@ typedef struct options {
 /* --netns: the network the nodes run in (run_netns). */
 static demo_netns g_netns;
 
+static void print_usage(FILE *out) {
+  fprintf(out,
+          "usage: p2p_demo [--nodes 3..%d] [--loss 0..0.5] "
+          "[--seed S] [--chunks 1..%d] [--rounds 1..%d] [--out DIR]\n"
+          "                [--netns]\n"
+          "                [--processes [--crash-node 1..nodes-1]\n"
+          "                 [--skew-seed S | --skew OFF_S:PPM,... (one per "
+          "node)]]\n",
+          DEMO_MAX_NODES, MAX_CHUNK_COUNT, MAX_ROUNDS);
+}
+
+/* The options that take a value (the others are --processes, --netns). */
+static int takes_value(const char *a) {
+  static const char *const names[] = {
+      "--nodes", "--loss",       "--seed",      "--chunks", "--rounds",
+      "--out",   "--crash-node", "--skew-seed", "--skew",   "--node-process"};
+  for (size_t k = 0; k < sizeof names / sizeof names[0]; k++) {
+    if (strcmp(a, names[k]) == 0) {
+      return 1;
+    }
+  }
+  return 0;
+}
+
+/* 0: run with *o; 1: --help was given (usage printed on stdout); -1: bad
+ * arguments (said on stderr). */
 static int parse_args(int argc, char **argv, options *o) {
   o->nodes = 4;
   o->loss = 0.03;
@@ -118,6 +144,15 @@ static int parse_args(int argc, char **argv, options *o) {
     if (strcmp(a, "--netns") == 0) {
       o->netns = 1;
       continue;
+    }
+    if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
+      print_usage(stdout);
+      return 1;
+    }
+    if (!takes_value(a)) {
+      fprintf(stderr, "unknown option %s\n", a);
+      print_usage(stderr);
+      return -1;
     }
     const char *v = i < argc ? argv[i++] : NULL;
     char *end = NULL;
@@ -167,14 +202,7 @@ static int parse_args(int argc, char **argv, options *o) {
        ((!o->processes && !o->netns) || o->crash_node < 1 ||
         o->crash_node >= o->nodes)) ||
       (o->skew != 0 && ((!o->processes && !o->netns) || o->skew == 3))) {
-    fprintf(stderr,
-            "usage: p2p_demo [--nodes 3..%d] [--loss 0..0.5] "
-            "[--seed S] [--chunks 1..%d] [--rounds 1..%d] [--out DIR]\n"
-            "                [--netns]\n"
-            "                [--processes [--crash-node 1..nodes-1]\n"
-            "                 [--skew-seed S | --skew OFF_S:PPM,... (one per "
-            "node)]]\n",
-            DEMO_MAX_NODES, MAX_CHUNK_COUNT, MAX_ROUNDS);
+    print_usage(stderr);
     return -1;
   }
   if (o->skew == 1) {
@@ -742,8 +770,9 @@ int main(int argc, char **argv) {
   options o;
   char tool[1024];
   setvbuf(stdout, NULL, _IOLBF, 0);
-  if (parse_args(argc, argv, &o) != 0) {
-    return 2;
+  int parsed = parse_args(argc, argv, &o);
+  if (parsed != 0) {
+    return parsed > 0 ? 0 : 2;
   }
   o.tool = find_tool(argc > 0 ? argv[0] : "", tool, sizeof tool);
   if (o.node_arg != NULL) {
