@@ -5,6 +5,7 @@
  */
 #include <peertrace/pt_align.h>
 
+#include "pt_common.h"
 #include "pt_grow.h"
 
 #include <math.h>
@@ -70,10 +71,9 @@ static int pt__delay_cmp(const void *pa, const void *pb) {
 
 static int pt__delay_dir_cmp(const void *pa, const void *pb) {
   const pt_link_delays *p = pa, *q = pb;
-  if (p->sender != q->sender) {
-    return p->sender < q->sender ? -1 : 1;
-  }
-  return (p->receiver > q->receiver) - (p->receiver < q->receiver);
+  PT__CMP(p->sender, q->sender);
+  PT__CMP(p->receiver, q->receiver);
+  return 0;
 }
 
 /* The q-quantile (nearest rank) of sorted x[0..n), n > 0. */

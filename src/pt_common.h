@@ -20,4 +20,15 @@
 
 #define PT__CACHE_LINE 64
 
+/*
+ * In a qsort comparator: returns -1 or 1 when a and b (scalars) differ, so
+ * that a comparator is the keys in order, one PT__CMP each.
+ */
+#define PT__CMP(a, b)                                                          \
+  do {                                                                         \
+    if ((a) != (b)) {                                                          \
+      return (a) < (b) ? -1 : 1;                                               \
+    }                                                                          \
+  } while (0)
+
 #endif /* PT_COMMON_H */

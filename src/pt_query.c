@@ -17,6 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "pt_common.h"
 #include "pt_ring.h"
 #include "pt_ring_read.h"
 #if PT_TRACE_INDEX
@@ -178,9 +179,7 @@ typedef struct pt__chunk_order {
 static int pt__chunk_order_newest_first(const void *a, const void *b) {
   const pt__chunk_order *x = a;
   const pt__chunk_order *y = b;
-  if (x->ts_max != y->ts_max) {
-    return x->ts_max > y->ts_max ? -1 : 1;
-  }
+  PT__CMP(y->ts_max, x->ts_max); /* the larger first */
   return 0;
 }
 

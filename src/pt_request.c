@@ -273,13 +273,6 @@ static uint64_t pt__req_time(const pt_request *r, unsigned node,
 
 /* ---- sorting ------------------------------------------------------------ */
 
-#define PT__CMP(a, b)                                                          \
-  do {                                                                         \
-    if ((a) != (b)) {                                                          \
-      return (a) < (b) ? -1 : 1;                                               \
-    }                                                                          \
-  } while (0)
-
 /* apps and datas (their key comes first): by trace, node, time, add order. */
 static int pt__req_key_cmp(const void *x, const void *y) {
   const pt__req_key *a = x, *b = y;

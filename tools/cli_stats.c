@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "cli_commands.h"
+#include "pt_common.h"
 #include "pt_grow.h"
 
 /* ---- stats -------------------------------------------------------------- */
@@ -48,12 +49,8 @@ static cli_peer *cli_peer_get(cli_peers *p, unsigned node,
 static int cli_peer_compare(const void *x, const void *y) {
   const cli_peer *a = x;
   const cli_peer *b = y;
-  if (a->node != b->node) {
-    return a->node < b->node ? -1 : 1;
-  }
-  if (a->known != b->known) {
-    return a->known ? -1 : 1;
-  }
+  PT__CMP(a->node, b->node);
+  PT__CMP(b->known, a->known); /* known peers first */
   return memcmp(a->peer_id, b->peer_id, 32);
 }
 
@@ -182,9 +179,7 @@ typedef struct cli_trace {
 static int cli_trace_compare(const void *x, const void *y) {
   const cli_trace *a = x;
   const cli_trace *b = y;
-  if (a->first_us != b->first_us) {
-    return a->first_us < b->first_us ? -1 : 1;
-  }
+  PT__CMP(a->first_us, b->first_us);
   return memcmp(&a->id, &b->id, sizeof a->id);
 }
 

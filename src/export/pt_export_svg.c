@@ -335,13 +335,10 @@ static int pt__svg_hop(const pt_request_hop *h, void *user) {
 
 static int pt__svg_packet_cmp(const void *x, const void *y) {
   const pt__svg_packet *a = x, *b = y;
-  if (a->p.sent_us != b->p.sent_us) {
-    return a->p.sent_us < b->p.sent_us ? -1 : 1;
-  }
-  if (a->from != b->from) {
-    return a->from < b->from ? -1 : 1;
-  }
-  return a->p.pn < b->p.pn ? -1 : a->p.pn > b->p.pn;
+  PT__CMP(a->p.sent_us, b->p.sent_us);
+  PT__CMP(a->from, b->from);
+  PT__CMP(a->p.pn, b->p.pn);
+  return 0;
 }
 
 /* The packet rows of the trace's hops, by send time. */
