@@ -18,8 +18,12 @@
  * numbers as args.clock) with these threads (tracks):
  *   - "conn XXXXXXXX" (one per connection identity the node recorded):
  *     the connection's events as instants, and process counters named
- *     "conn XXXXXXXX" with sent / received / lost packet counts and the
- *     handshake's rtt_us;
+ *     "conn XXXXXXXX" with sent / received / lost packet counts, the
+ *     handshake's rtt_us, and from each recovery_metrics latest_rtt_us,
+ *     min_rtt_us and smoothed_rtt_us (once sampled), cwnd and
+ *     bytes_in_flight (Perfetto: a track per key, "conn XXXXXXXX cwnd", in
+ *     the node's process; JSON counters belong to a process, not a
+ *     thread);
  *   - "network" (tid 1): transport events without a connection identity
  *     and custom events;
  *   - "requests", "requests 2", ... (tid 2, 3, ...): app requests.  A
@@ -336,6 +340,7 @@ static const char *pt__chrome_category(unsigned kind) {
   case PT_EV_STREAM_FRAME:
     return "transport";
   case PT_EV_PACKET_LOST:
+  case PT_EV_RECOVERY_METRICS:
     return "recovery";
   case PT_EV_CONN_INIT:
   case PT_EV_CONN_ESTABLISHED:
@@ -383,6 +388,21 @@ static void pt__chrome_mark(pt_exporter *ex, unsigned node, unsigned lane,
   pt__chrome_head(ex, name, "app", node, PT__CHROME_LANE_TID + lane, "X", ns);
   fputs(",\"dur\":0", ex->fp);
   pt__chrome_args(ex, ev, NULL);
+}
+
+/*
+ * Opens a counter sample of the connection, up to its args: "C" events
+ * named "conn XXXXXXXX" on the connection's thread, whose process (the
+ * node) Perfetto files them under, one track per arg key ("conn XXXXXXXX
+ * cwnd"), beside the connection's thread track of that name.
+ */
+static void pt__chrome_counter(pt_exporter *ex, unsigned node,
+                               const pt__chrome_conn *c, uint64_t ns) {
+  fprintf(ex->fp,
+          ",\n{\"ph\":\"C\",\"name\":\"conn %08llx\",\"pid\":%u,"
+          "\"tid\":%u",
+          (unsigned long long)(c->conn >> 32), node + 1, c->tid);
+  pt__chrome_ts(ex->fp, "ts", ns);
 }
 
 static int pt__chrome_transport(pt_exporter *ex, unsigned node,
@@ -442,22 +462,33 @@ static int pt__chrome_transport(pt_exporter *ex, unsigned node,
     c->lost++;
     break;
   case PT_EV_CONN_ESTABLISHED:
-    fputs(",\n{\"ph\":\"C\"", ex->fp);
-    fprintf(ex->fp, ",\"name\":\"conn %08llx\",\"pid\":%u,\"tid\":%u",
-            (unsigned long long)(conn >> 32), node + 1, c->tid);
-    pt__chrome_ts(ex->fp, "ts", ns);
+    pt__chrome_counter(ex, node, c, ns);
     fprintf(ex->fp, ",\"args\":{\"rtt_us\":%u}}",
             (unsigned)ev->data.conn_established.rtt_us);
     counted = 0;
     break;
+  case PT_EV_RECOVERY_METRICS: {
+    /* RTTs once sampled: before, smoothed is only the stack's initial
+     * guess (333 ms in ngtcp2), which would flatten the track's scale. */
+    const struct pt_recovery_metrics_data *m = &ev->data.recovery_metrics;
+    pt__chrome_counter(ex, node, c, ns);
+    fputs(",\"args\":{", ex->fp);
+    if (m->min_rtt_us > 0) {
+      fprintf(ex->fp,
+              "\"latest_rtt_us\":%u,\"min_rtt_us\":%u,\"smoothed_rtt_us\":%u,",
+              m->latest_rtt_us, m->min_rtt_us, m->smoothed_rtt_us);
+    }
+    fprintf(ex->fp, "\"cwnd\":%llu,\"bytes_in_flight\":%llu}}",
+            (unsigned long long)m->cwnd,
+            (unsigned long long)m->bytes_in_flight);
+    counted = 0;
+    break;
+  }
   default:
     counted = 0;
   }
   if (counted) {
-    fputs(",\n{\"ph\":\"C\"", ex->fp);
-    fprintf(ex->fp, ",\"name\":\"conn %08llx\",\"pid\":%u,\"tid\":%u",
-            (unsigned long long)(conn >> 32), node + 1, c->tid);
-    pt__chrome_ts(ex->fp, "ts", ns);
+    pt__chrome_counter(ex, node, c, ns);
     fprintf(ex->fp,
             ",\"args\":{\"sent\":%llu,\"received\":%llu,\"lost\":%llu}}",
             (unsigned long long)c->sent, (unsigned long long)c->received,

@@ -3,7 +3,8 @@
 # The Chrome JSON export of the P2P demo's real dumps (4 nodes, 3% loss),
 # read by Chrome DevTools' trace engine and replayed under Perfetto's JSON
 # rules (tests/js/check_chrome.mjs): every request hop, reply hop and
-# delivered packet of the dumps is one arrow, no slice is dropped.  With
+# delivered packet of the dumps is one arrow, no slice is dropped, every
+# recovery_metrics is one counter sample of its connection.  With
 # --processes the nodes run as processes (each with its own log file).
 set -eu
 demo=$1 peertrace=$2 out=$3 src=$4 node_dir=$5 mode=${6:-}
@@ -14,9 +15,9 @@ demo_start check_chrome_demo $mode
 "$peertrace" export chrome -o "$out/trace.json" "$out/dumps"/*.ptd
 python3 "$src/export/check_json.py" chrome "$out/trace.json"
 # The demo's 6 chunks are stored across 3 nodes and read back: at least 6
-# request and reply hops, and many packets.
-js check_chrome.mjs \
-  "$out/trace.json" "$out/events.json" '{"request": 6, "reply": 6, "packet": 50}'
+# request and reply hops, many packets and metrics.
+js check_chrome.mjs "$out/trace.json" "$out/events.json" \
+  '{"request": 6, "reply": 6, "packet": 50, "metrics": 100}'
 # --trace: one request, with the packets of its connections drawn too.
 trace=$(python3 -c '
 import json, sys
@@ -32,8 +33,11 @@ assert flows["request"] >= 1 and flows["reply"] >= 1 and flows["packet"] >= 2, f
 print("check_chrome_demo: --trace:", dict(flows))
 PY
 # The checker must refuse an export that breaks the rules: an overlapping
-# slice (the first request slice made to end 1 s later) and a v2 flow.
-python3 - "$out/trace.json" "$out/broken1.json" "$out/broken2.json" <<'PY'
+# slice (the first request slice made to end 1 s later), a v2 flow, a
+# counter sample whose cwnd is not the event's, and a counter on another
+# thread than its connection's.
+python3 - "$out/trace.json" "$out/broken1.json" "$out/broken2.json" \
+  "$out/broken3.json" "$out/broken4.json" <<'PY'
 import json, sys
 doc = json.load(open(sys.argv[1]))
 ev = doc["traceEvents"]
@@ -48,8 +52,14 @@ doc = json.load(open(sys.argv[1]))
 x = [e for e in doc["traceEvents"] if e.get("ph") == "X"][0]
 x.update({"bind_id": "0x1", "flow_in": True, "flow_out": True})
 json.dump(doc, open(sys.argv[3], "w"))
+for i, change in ((4, lambda c: c["args"].update(cwnd=c["args"]["cwnd"] + 1)),
+                  (5, lambda c: c.update(tid=1))):
+    doc = json.load(open(sys.argv[1]))
+    change([e for e in doc["traceEvents"]
+            if e.get("ph") == "C" and "cwnd" in e["args"]][0])
+    json.dump(doc, open(sys.argv[i], "w"))
 PY
-for broken in broken1 broken2; do
+for broken in broken1 broken2 broken3 broken4; do
   if js check_chrome.mjs \
     "$out/$broken.json" "$out/events.json" 2>"$out/$broken.err"; then
     echo "check_chrome_demo: the checker accepted $broken.json" >&2

@@ -16,9 +16,18 @@
 //    request hops, reply hops and delivered packets found in EVENTS, each
 //    joining the right events (same trace; same connection, space and
 //    packet number); its renderer keeps every request slice, and the slices
-//    of each thread nest.
+//    of each thread nest;
+//  - counters: every "C" event as Perfetto's importer reads it (numeric
+//    args, each key a process counter track "<name> <key>"), on the thread
+//    of its connection's track (the one named as the counter); the
+//    cwnd / bytes_in_flight / RTT samples are, one for one and in order,
+//    the recovery_metrics of EVENTS of that node and connection (RTTs once
+//    sampled).  DevTools' engine (0.0.65) has no handler for generic
+//    counters (only MemoryHandler's UpdateCounters): it must parse the file
+//    with them, and draws them nowhere.
 // EXPECT (JSON) may give minimum counts: {"request": N, "reply": N,
-// "packet": N}, so that a check on an empty trace cannot pass.
+// "packet": N, "metrics": N}, so that a check on an empty trace cannot
+// pass.
 import fs from 'node:fs';
 import path from 'node:path';
 import {pathToFileURL} from 'node:url';
@@ -68,6 +77,22 @@ const want = {request: 0, reply: 0, packet: 0};
   }
 }
 const appEnds = source.events.filter((e) => e.kind === 'app_end').length;
+// The counter samples the recovery_metrics events call for, per
+// "pid/counter name", in time order.
+const wantMetrics = new Map();
+for (const e of source.events) {
+  if (e.kind !== 'recovery_metrics') continue;
+  const d = e.data;
+  const key = `${e.node + 1}/conn ${d.conn.slice(0, 8)}`;
+  const args = {cwnd: d.cwnd, bytes_in_flight: d.bytes_in_flight};
+  if (d.min_rtt_us > 0) {
+    Object.assign(args, {latest_rtt_us: d.latest_rtt_us,
+                         min_rtt_us: d.min_rtt_us,
+                         smoothed_rtt_us: d.smoothed_rtt_us});
+  }
+  if (!wantMetrics.has(key)) wantMetrics.set(key, []);
+  wantMetrics.get(key).push(args);
+}
 
 // ---- Perfetto's rules ------------------------------------------------------
 const order = events.map((e, i) => [e, i])
@@ -127,6 +152,54 @@ for (const [key, parts] of flowParts) {
   if (!(parts[1].flow.ts > parts[0].flow.ts)) fail(`flow ${key} ends at its start's ts`);
 }
 
+// ---- Counters, as Perfetto's JSON importer reads them ----------------------
+// A "C" event: each arg a number (else Perfetto skips it and counts a
+// json_parser_failure) on the process counter track "<name> <key>" of its
+// pid.  Ours sit on their connection's thread: the tid named as they are.
+const threadNames = new Map(events.filter((e) => e.ph === 'M' &&
+                                               e.name === 'thread_name')
+                                .map((e) => [`${e.pid}/${e.tid}`, e.args.name]));
+const tracks = new Set();
+const gotMetrics = new Map();
+for (const e of events) {
+  if (e.ph !== 'C') continue;
+  if (typeof e.name !== 'string' || !Number.isInteger(e.pid) ||
+      typeof e.ts !== 'number' || !e.args || typeof e.args !== 'object') {
+    fail(`counter event without name, pid, ts or args: ${JSON.stringify(e)}`);
+  }
+  for (const [k, v] of Object.entries(e.args)) {
+    if (typeof v !== 'number') fail(`counter ${e.name}: ${k} is not a number`);
+    tracks.add(`${e.pid}/${e.name} ${k}`);
+  }
+  if (threadNames.get(`${e.pid}/${e.tid}`) !== e.name) {
+    fail(`counter ${e.name} on thread ${e.pid}/${e.tid} named ` +
+         `${threadNames.get(`${e.pid}/${e.tid}`)}`);
+  }
+  if ('cwnd' in e.args) {
+    const key = `${e.pid}/${e.name}`;
+    if (!gotMetrics.has(key)) gotMetrics.set(key, []);
+    gotMetrics.get(key).push(e.args);
+  }
+}
+let metrics = 0;
+for (const key of new Set([...wantMetrics.keys(), ...gotMetrics.keys()])) {
+  const w = wantMetrics.get(key) || [], g = gotMetrics.get(key) || [];
+  if (w.length !== g.length) {
+    fail(`counter ${key}: ${g.length} metrics samples, the events have ${w.length}`);
+  }
+  w.forEach((args, i) => {
+    if (JSON.stringify(Object.entries(g[i]).sort()) !==
+        JSON.stringify(Object.entries(args).sort())) {
+      fail(`counter ${key} sample ${i}: ${JSON.stringify(g[i])}, the ` +
+           `event says ${JSON.stringify(args)}`);
+    }
+  });
+  metrics += w.length;
+  for (const series of ['cwnd', 'bytes_in_flight']) {
+    if (!tracks.has(`${key} ${series}`)) fail(`no Perfetto track ${key} ${series}`);
+  }
+}
+
 // ---- DevTools' trace engine ------------------------------------------------
 const modules = process.env.NODE_PATH || 'node_modules';
 // The engine runs in browsers; in Node it needs DOMRect (its README says so).
@@ -181,8 +254,17 @@ for (const k of Object.keys(want)) {
   }
 }
 const expect = JSON.parse(expectText || '{}');
+got.metrics = metrics;
 for (const k of Object.keys(expect)) {
-  if (!(got[k] >= expect[k])) fail(`${got[k]} ${k} flows, expected at least ${expect[k]}`);
+  if (!(got[k] >= expect[k])) fail(`${got[k]} ${k}, expected at least ${expect[k]}`);
+}
+// The RTT tracks of connections with samples.
+const sampledConns = [...wantMetrics].filter(
+    ([, w]) => w.some((a) => 'latest_rtt_us' in a)).map(([k]) => k);
+for (const key of sampledConns) {
+  for (const s of ['latest_rtt_us', 'min_rtt_us', 'smoothed_rtt_us']) {
+    if (!tracks.has(`${key} ${s}`)) fail(`no Perfetto track ${key} ${s}`);
+  }
 }
 // Every request slice kept by the renderer, and nested on its thread.  A
 // request slice carries its app_end's fields, or unfinished.
@@ -211,4 +293,6 @@ if (requestSlices !== fileRequests) {
 }
 console.log(`check_chrome: ${got.request} request, ${got.reply} reply and ` +
             `${got.packet} packet flows (as in the events); ${requestSlices} ` +
-            `request slices, none dropped, all nested`);
+            `request slices, none dropped, all nested; ${metrics} metrics ` +
+            `counter samples (as in the events) on ${tracks.size} Perfetto ` +
+            `counter tracks, RTT tracks for ${sampledConns.length} connection ends`);
