@@ -101,10 +101,9 @@ typedef struct pt__pb {
   int error; /* PT_ERR_PARSE or PT_ERR_NOMEM */
 } pt__pb;
 
-static int pt__pb_room(pt__pb *pb, size_t n) {
-  pt__pb_buf *b = pb->out;
+int pt__pb_buf_reserve(pt__pb_buf *b, size_t n) {
   if (b->len + n <= b->cap) {
-    return 0;
+    return PT_OK;
   }
   size_t cap = b->cap ? b->cap : 4096;
   while (cap < b->len + n) {
@@ -112,11 +111,18 @@ static int pt__pb_room(pt__pb *pb, size_t n) {
   }
   uint8_t *data = realloc(b->data, cap);
   if (data == NULL) {
-    pb->error = PT_ERR_NOMEM;
-    return -1;
+    return PT_ERR_NOMEM;
   }
   b->data = data;
   b->cap = cap;
+  return PT_OK;
+}
+
+static int pt__pb_room(pt__pb *pb, size_t n) {
+  if (pt__pb_buf_reserve(pb->out, n) != PT_OK) {
+    pb->error = PT_ERR_NOMEM;
+    return -1;
+  }
   return 0;
 }
 

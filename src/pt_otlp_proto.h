@@ -12,6 +12,9 @@ typedef struct pt__pb_buf {
   size_t len, cap;
 } pt__pb_buf;
 
+/* Room for n more bytes after b->len.  PT_OK or PT_ERR_NOMEM. */
+int pt__pb_buf_reserve(pt__pb_buf *b, size_t n);
+
 /*
  * One ExportTraceServiceRequest of the OTLP export (json[0..len), as
  * pt_export_otlp.c writes it) in its protobuf encoding, into *out (reused:

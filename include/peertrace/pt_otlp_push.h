@@ -3,19 +3,29 @@
  *
  * A pt_otlp_push is a FILE stream to give to pt_exporter_new with
  * PT_EXPORT_OTLP: every line the exporter writes (one whole
- * ExportTraceServiceRequest, OTLP/JSON) is POSTed to the endpoint's
- * /v1/traces as soon as it is complete, with Content-Type application/json
- * (the OTLP/HTTP JSON encoding) or, with options.protobuf, encoded as the
- * protobuf message with Content-Type application/x-protobuf.  Per the OTLP
+ * ExportTraceServiceRequest, OTLP/JSON) is, as soon as it is complete, cut
+ * into requests of at most 128 KiB of JSON (its spans in order, each under
+ * its resource and scope; a line that fits goes as written, and a line that
+ * is not of that shape goes whole) and each is POSTed to the endpoint's
+ * /v1/traces with Content-Type application/json (the OTLP/HTTP JSON
+ * encoding) or, with options.protobuf, encoded as the protobuf message with
+ * Content-Type application/x-protobuf.  Up to 4 requests are in flight at
+ * once, so the collector decodes some while the exporter builds the next;
+ * they may be answered out of order.  The transfers run on the caller's
+ * thread, moving on whenever the exporter writes; a write that finds all 4
+ * busy waits for one.  Per the OTLP
  * specification, a request answered 429, 502, 503 or 504, or that could not
  * connect or timed out, is retried with exponential backoff (options below; a
  * Retry-After of seconds is honoured, up to max_backoff_ms), a bounded number
- * of times. Anything else that is not 2xx refuses the request.  A request that
- * finally fails fails the stream's write, so the exporter stops with
- * PT_ERR_IO; pt_otlp_push_error says why (unreachable, refused with
- * status and body, gave up after N attempts) and the counts say how many
- * spans the collector took, rejected (partialSuccess.rejectedSpans) or
- * never got.  Nothing is dropped without being counted.
+ * of times, while the others go on. Anything else that is not 2xx refuses
+ * the request.  Once a request finally fails, no attempt starts any more:
+ * the requests in flight are waited for, those waiting for a retry or not
+ * yet sent are counted not delivered, and the stream's write fails, so the
+ * exporter stops with PT_ERR_IO; pt_otlp_push_error says why (unreachable,
+ * refused with status and body, gave up after N attempts: the first
+ * failure) and the counts say how many spans the collector took, rejected
+ * (partialSuccess.rejectedSpans) or never got.  Nothing is dropped without
+ * being counted.
  *
  * Built only with libcurl (CMake option PT_OTLP_PUSH, on when libcurl is
  * found): library peertrace_otlp_push.  Trace builds only.
@@ -58,7 +68,8 @@ typedef struct pt_otlp_push_stats {
   uint64_t requests;       /* requests the collector accepted (2xx) */
   uint64_t spans_sent;     /* spans in them the collector kept */
   uint64_t spans_rejected; /* spans in them it rejected (partialSuccess) */
-  uint64_t spans_failed;   /* spans of the request that failed, if one did */
+  uint64_t spans_failed;   /* spans of the requests that failed, if one
+                              did, and of those then not sent */
   uint64_t retries;        /* attempts after a first, over all requests */
   long last_status;        /* the last HTTP status (0: no answer) */
 } pt_otlp_push_stats;
@@ -78,8 +89,9 @@ PT_API int pt_otlp_push_new(pt_otlp_push **out, const char *endpoint,
 PT_API FILE *pt_otlp_push_stream(pt_otlp_push *p);
 
 /*
- * pt_otlp_push_finish: sends what is buffered and closes the stream.
- * Returns PT_OK if every request was accepted; PT_ERR_IO if one failed
+ * pt_otlp_push_finish: sends what is buffered, waits for every request
+ * to be answered (or to fail) and closes the stream.  Returns PT_OK if
+ * every request was accepted; PT_ERR_IO if one failed
  * (pt_otlp_push_error), or if bytes after the last line remain (an
  * incomplete export: not sent, counted in no span); PT_ERR_INVALID (NULL
  * or called twice).

@@ -3,12 +3,23 @@
 // each POST /v1/traces decodes the body as OTLP/JSON with the protobuf types
 // of @opentelemetry/otlp-transformer (ExportTraceServiceRequest.fromObject
 // and verify; ids as OTLP/JSON's hex), appends the body as one line to
-// DIR/received.jsonl and the status it answered to DIR/log.  MODE:
+// DIR/received.jsonl and the status it answered to DIR/log (and the time in
+// ms to DIR/times), in the modes that test retries each followed by the
+// request's key (the first 12 hex digits of the body's SHA-1), so that a
+// retry can be told from the next request.  Those modes also write
+// DIR/inflight (the most requests open at once: arrived, not yet answered)
+// and DIR/done (each request's arrival number, in the order answered).
+// MODE:
 //   ok        200 {} for every valid request (400 for an invalid one)
 //   flaky     503 with Retry-After: 0 twice, then as ok
 //   later     429 with Retry-After: 1 once, then as ok
 //   refuse    400 with a message, always
 //   partial   200 with partialSuccess.rejectedSpans 1
+//   jumble    as ok, but every 4th request to arrive (1, 5, 9, ...) is
+//             answered 300 ms late, and each 3rd (3, 6, ...) is answered
+//             503 with Retry-After: 0 the first time its body is seen: the
+//             push's requests overlap, finish out of order and are retried
+//   fail3     as jumble, but the 3rd request to arrive is refused (400)
 //   count     (benchmarks) JSON.parse only, no protobuf decoding, no copy:
 //             appends the request's span count to DIR/received.jsonl
 //   proto     takes application/x-protobuf only: decodes the body with
@@ -18,7 +29,13 @@
 // otlp_receiver.js --normalize FILE: prints each OTLP/JSON line of FILE in
 // that normal form (protobufjs' toObject: 64-bit integers as strings, enums
 // as numbers, bytes as base64), to compare a protobuf push with the file.
+// otlp_receiver.js --spans FILE: one line per span of FILE's requests (OTLP/
+// JSON, hex ids, or that normal form), {resource, scope, span} in normal
+// form, sorted: the same for two files holding the same spans under the
+// same resources and scopes, however they are cut into requests and in
+// whatever order the requests came.
 'use strict';
+const crypto = require('crypto');
 const fs = require('fs');
 const http = require('http');
 const path = require('path');
@@ -38,7 +55,8 @@ function hexIds(v) {
   if (v === null || typeof v !== 'object') return;
   for (const k of Object.keys(v)) {
     if ((k === 'traceId' || k === 'spanId' || k === 'parentSpanId') &&
-        typeof v[k] === 'string') {
+        typeof v[k] === 'string' &&
+        v[k].length === (k === 'traceId' ? 32 : 16)) {
       v[k] = Buffer.from(v[k], 'hex');
     } else {
       hexIds(v[k]);
@@ -46,18 +64,35 @@ function hexIds(v) {
   }
 }
 
+// The modes that log request keys, arrival order and concurrency.
+const keyed = ['flaky', 'later', 'jumble', 'fail3'].includes(mode);
+const seen = new Set(); // bodies answered 503 once (jumble)
+let open = 0, mostOpen = 0;
+
 function answer(res, status, body, headers) {
-  fs.appendFileSync(path.join(dir, 'log'), `${status}\n`);
-  fs.appendFileSync(path.join(dir, 'times'), `${Date.now()}\n`);
+  const key = keyed ? ' ' + res.key : '';
+  fs.appendFileSync(path.join(dir, 'log'), `${status}${key}\n`);
+  fs.appendFileSync(path.join(dir, 'times'), `${Date.now()}${key}\n`);
+  if (keyed) fs.appendFileSync(path.join(dir, 'done'), `${res.arrival}\n`);
   res.writeHead(status, Object.assign({'Content-Type': 'application/json'}, headers || {}));
   res.end(body);
 }
 
 const server = http.createServer((req, res) => {
   const chunks = [];
+  if (keyed) {
+    mostOpen = Math.max(mostOpen, ++open);
+    fs.writeFileSync(path.join(dir, 'inflight'), `${mostOpen}\n`);
+    res.on('finish', () => open--);
+  }
   req.on('data', (c) => chunks.push(c));
   req.on('end', () => {
     count++;
+    res.arrival = count;
+    if (keyed) {
+      res.key = crypto.createHash('sha1').update(Buffer.concat(chunks))
+                    .digest('hex').slice(0, 12);
+    }
     if (req.method !== 'POST' || req.url !== '/v1/traces') {
       return answer(res, 404, '{"message":"not /v1/traces"}');
     }
@@ -109,10 +144,18 @@ const server = http.createServer((req, res) => {
     if (mode === 'later' && count === 1) {
       return answer(res, 429, '{"message":"slow down"}', {'Retry-After': '1'});
     }
-    if (mode === 'refuse') {
+    if (mode === 'refuse' || (mode === 'fail3' && count === 3)) {
       return answer(res, 400, '{"message":"this collector takes nothing"}');
     }
+    if ((mode === 'jumble' || mode === 'fail3') && count % 3 === 0 &&
+        !seen.has(res.key)) {
+      seen.add(res.key);
+      return answer(res, 503, '{"message":"busy"}', {'Retry-After': '0'});
+    }
     fs.appendFileSync(path.join(dir, 'received.jsonl'), text + '\n');
+    if ((mode === 'jumble' || mode === 'fail3') && count % 4 === 1) {
+      return setTimeout(() => answer(res, 200, '{}'), 300);
+    }
     if (mode === 'partial') {
       return answer(res, 200, '{"partialSuccess":{"rejectedSpans":"1",' +
                                   '"errorMessage":"one span too many"}}');
@@ -120,6 +163,25 @@ const server = http.createServer((req, res) => {
     answer(res, 200, '{}');
   });
 });
+if (dir === '--spans') {
+  const out = [];
+  for (const line of fs.readFileSync(mode, 'utf8').split('\n')) {
+    if (line === '') continue;
+    const json = JSON.parse(line);
+    hexIds(json);
+    const o = Request.toObject(Request.fromObject(json),
+                               {longs: String, enums: Number, bytes: String});
+    for (const rs of o.resourceSpans || []) {
+      for (const ss of rs.scopeSpans || []) {
+        for (const span of ss.spans || []) {
+          out.push(JSON.stringify({resource: rs.resource, scope: ss.scope, span}));
+        }
+      }
+    }
+  }
+  console.log(out.sort().join('\n'));
+  process.exit(0);
+}
 if (dir === '--normalize') {
   for (const line of fs.readFileSync(mode, 'utf8').split('\n')) {
     if (line === '') continue;
