@@ -24,6 +24,8 @@
  *     packet, "packet_sent" or "packet_lost", with pn, space, size, the hop
  *     (request / reply), the receive time and what it retransmits;
  *     attributes peertrace.packets / .lost / .retransmissions / .recovery_us.
+ *     Without the callee's events, the request's packets only (the caller's
+ *     own, never received as far as the export knows).
  * The responder's SERVER span is a child of the caller's CLIENT span (the
  * command naming it, matched to its app_start naming the caller), so a
  * request across nodes is one tree.  When the caller's events are not in
@@ -73,10 +75,10 @@ typedef struct pt__otlp_span {
   uint8_t span_id[8], parent_id[8];
   uint32_t rank; /* among the node's spans of (trace, kind, peer) */
   int has_parent;
-  long peer;        /* CLIENT: the callee's node index, or -1 */
-  char peer_hex[9]; /* CLIENT: the callee's id, first 8 hex digits */
-  int status;       /* 0 unset (unfinished), 1 ok, 2 error */
-  char name[128];   /* the command's name */
+  long peer;         /* CLIENT: the callee's node index, or -1 */
+  char peer_hex[65]; /* CLIENT: the callee's id in hex */
+  int status;        /* 0 unset (unfinished), 1 ok, 2 error */
+  char name[128];    /* the command's name */
   pt_event *events;
   size_t event_count, event_cap;
   uint32_t dropped;
@@ -272,7 +274,9 @@ static int pt__otlp_hop(const pt_request_hop *hop, void *user) {
   pt__otlp_state *st = w->ex->state;
   int mine = 0;
   if (hop->kind == PT_HOP_REQUEST && !h->seen_request &&
-      hop->sender == s->node && (long)hop->receiver == s->peer &&
+      hop->sender == s->node &&
+      (s->peer >= 0 ? (long)hop->receiver == s->peer
+                    : hop->receiver == PT_REQUEST_NO_NODE) &&
       hop->sent_us == s->start_us) {
     h->seen_request = mine = 1;
     w->hop = "request";
@@ -310,7 +314,7 @@ static void pt__otlp_write_span(pt_exporter *ex, const pt__otlp_span *s) {
   }
   char name[160];
   if (s->kind == PT__OTLP_CLIENT) {
-    snprintf(name, sizeof name, "%s -> %s", s->name, s->peer_hex);
+    snprintf(name, sizeof name, "%s -> %.8s", s->name, s->peer_hex);
   } else {
     snprintf(name, sizeof name, "%s", s->name);
   }
@@ -336,7 +340,7 @@ static void pt__otlp_write_span(pt_exporter *ex, const pt__otlp_span *s) {
   }
   pt__otlp_packets w = {ex, s, "request", 0, 0, 0, 0, 0, 0};
   int rc = PT_OK;
-  if (s->kind == PT__OTLP_CLIENT && s->peer >= 0) {
+  if (s->kind == PT__OTLP_CLIENT) {
     pt__otlp_hops h = {&w, 0, 0};
     rc = pt_request_hops(st->req, &s->trace_id, pt__otlp_hop, &h);
     dropped += w.dropped;
@@ -345,8 +349,8 @@ static void pt__otlp_write_span(pt_exporter *ex, const pt__otlp_span *s) {
   char app[24];
   pt__export_app_title(NULL, s->app_id, s->cmd, app, sizeof app);
   pt__otlp_attr_string(fp, 0, "peertrace.app_command", app);
-  if (s->kind == PT__OTLP_CLIENT && s->peer >= 0) {
-    pt__otlp_attr_string(fp, 1, "peertrace.peer", ex->nodes[s->peer].hex);
+  if (s->kind == PT__OTLP_CLIENT) {
+    pt__otlp_attr_string(fp, 1, "peertrace.peer", s->peer_hex);
     pt__otlp_attr_int(fp, 1, "peertrace.packets", w.packets);
     pt__otlp_attr_int(fp, 1, "peertrace.lost", w.lost);
     pt__otlp_attr_int(fp, 1, "peertrace.retransmissions", w.retransmissions);
@@ -617,9 +621,7 @@ static int pt__otlp_command(pt_exporter *ex, unsigned node,
   memcpy(s->app_id, ev->data.app_command.app_id, 4);
   s->cmd = ev->data.app_command.cmd;
   s->peer = callee;
-  char hex[65];
-  pt__hex_encode(hex, ev->peer_id, 4);
-  memcpy(s->peer_hex, hex, 9);
+  pt__hex_encode(s->peer_hex, ev->peer_id, 32);
   if (parent >= 0) {
     memcpy(s->parent_id, st->open[parent].span_id, 8);
     s->has_parent = 1;

@@ -33,31 +33,56 @@ grep -q '"stringValue":"dmap-' "$out/node1.otlp" || {
 }
 # Each node exporting (or pushing) its own dump: the collector gets the
 # four files and must build the same trees, every SERVER span under its
-# caller's CLIENT span from the caller's own file.
+# caller's CLIENT span from the caller's own file, and each call's request
+# packets (the caller's own) as its events, as in the joint export (there
+# without the receive times, and the reply's packets, of the callee).
 : >"$out/each.otlp"
 for dump in "$d"/node*.ptd; do
   "$peertrace" export otlp -o "$out/one.otlp" "$dump"
   cat "$out/one.otlp" >>"$out/each.otlp"
 done
-check "$out/each.otlp" '{"parents_found": true, "cross_node_parents": 6}'
+check "$out/each.otlp" '{"parents_found": true, "cross_node_parents": 6,
+  "packet_events": 6}'
 python3 - "$out/all.otlp" "$out/each.otlp" <<'PY'
 import json, sys
-def parents(path):
+def spans(path):
     out = {}
     for line in open(path):
         for rs in json.loads(line)["resourceSpans"]:
             for ss in rs["scopeSpans"]:
                 for s in ss["spans"]:
-                    out[s["spanId"]] = s.get("parentSpanId")
+                    out[s["spanId"]] = s
     return out
-joint, each = parents(sys.argv[1]), parents(sys.argv[2])
-if joint != each:
-    diff = [k for k in joint.keys() | each.keys() if joint.get(k) != each.get(k)]
-    sys.exit(f"check_otlp_demo: {len(diff)} of {len(joint)} spans have another "
-             f"parent (or none) when each node is exported alone, e.g. {diff[0]}: "
-             f"{joint.get(diff[0])} together, {each.get(diff[0])} alone")
+def request_packets(s):
+    """The request hop's packet events: what the caller itself sent."""
+    rows = []
+    for e in s.get("events", []):
+        a = {x["key"]: list(x["value"].values())[0] for x in e["attributes"]}
+        if a.get("peertrace.hop") == "request":
+            rows.append((e["name"], a["pn"], a["space"], a["size"], a["offset"],
+                         a["length"], a.get("retransmits_pn")))
+    return rows
+joint, each = spans(sys.argv[1]), spans(sys.argv[2])
+if joint.keys() != each.keys():
+    sys.exit("check_otlp_demo: the one-node exports hold other spans")
+calls = packets = 0
+for k, s in joint.items():
+    o = each[k]
+    if s.get("parentSpanId") != o.get("parentSpanId"):
+        sys.exit(f"check_otlp_demo: span {k} ({s['name']}) has parent "
+                 f"{o.get('parentSpanId')} alone, {s.get('parentSpanId')} together")
+    if s["kind"] == 3:
+        want, got = request_packets(s), request_packets(o)
+        if want != got:
+            sys.exit(f"check_otlp_demo: call {k} ({s['name']}): request packets "
+                     f"{got} alone, {want} together")
+        calls += 1
+        packets += len(got)
+if packets == 0:
+    sys.exit("check_otlp_demo: no call has request packets")
 print(f"check_otlp_demo: {len(each)} spans, the same parents in the four "
-      "one-node exports as in the joint one")
+      f"one-node exports as in the joint one; {calls} calls, the same "
+      f"{packets} request packets")
 PY
 trace=$(grep -o '"traceId":"[0-9a-f]*"' "$out/all.otlp" | head -1 | cut -d'"' -f4)
 "$peertrace" export otlp --trace "$trace" -o "$out/trace.otlp" "$d"/*.ptd
