@@ -216,7 +216,8 @@ void cli_stop(cli_args *a, cli_inputs *in) {
   cli_args_free(a);
 }
 
-/* Prints every matching event of the merged inputs, aligned. */
+/* Prints every matching event of the merged inputs, on their recorded
+ * times (show and filter do not align clocks; merge does). */
 static int cli_print_events(cli_args *a, cli_inputs *in) {
   pt_event ev;
   unsigned input;
@@ -298,7 +299,9 @@ int cli_show(int argc, char **argv) {
       "usage: peertrace show [OPTIONS] DUMP...\n"
       "Prints each dump's header (node, counts, clock) and then every event\n"
       "of all dumps in time order, times relative to the first event.\n"
-      "Filters (as for 'filter') apply to the events.\n",
+      "Times are as each node recorded them, not aligned across nodes\n"
+      "('merge' aligns them).  Filters (as for 'filter') apply to the\n"
+      "events.\n",
       1);
 }
 
@@ -307,7 +310,8 @@ int cli_filter_cmd(int argc, char **argv) {
       argc, argv,
       "usage: peertrace filter [FILTERS] DUMP...\n"
       "Prints the events of the dumps (merged in time order) that match\n"
-      "every filter given.\n",
+      "every filter given.  Times are as each node recorded them, not\n"
+      "aligned across nodes ('merge' aligns them).\n",
       0);
 }
 
@@ -318,7 +322,9 @@ int cli_recent(int argc, char **argv) {
       argc, argv, CLI_ARG_FILTER | CLI_ARG_COUNT,
       "usage: peertrace recent [N | -n N] [FILTERS] DUMP...\n"
       "Prints the newest N matching events (default 20, at most 1000000),\n"
-      "oldest first.\n",
+      "oldest first.  Times, and so which events are the newest, are as\n"
+      "each node recorded them, not aligned across nodes ('merge' aligns\n"
+      "them).\n",
       &a, &in);
   if (rc != CLI_GO_ON) {
     return rc;
