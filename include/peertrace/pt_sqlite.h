@@ -22,7 +22,8 @@
  *       nodes only (NULL otherwise).
  *   events(id, node, time_us, raw_time_us, kind, trace, peer, peer_node,
  *          conn, pn, space, size, stream_id, offset, length, fin, sent,
- *          command, ok, duration_us, rtt_us)
+ *          command, ok, duration_us, rtt_us, latest_rtt_us, min_rtt_us,
+ *          smoothed_rtt_us, rtt_variance_us, cwnd, bytes_in_flight)
  *       id: 1, 2, ... in the pipeline's (time) order; time_us: on the
  *       timeline (aligned unless the pipeline is on raw time); raw_time_us:
  *       as recorded; kind: pt_event_kind_name; trace: 32 hex digits (NULL:
@@ -32,7 +33,10 @@
  *       other columns hold the event's field of that name, NULL for kinds
  *       without it (size: a packet's bytes; command: an app event's command
  *       by name, "APPID/cmd" without a name; ok, duration_us: app_end;
- *       rtt_us: conn_established).
+ *       rtt_us: conn_established; latest_rtt_us .. bytes_in_flight:
+ *       recovery_metrics, latest_rtt_us and min_rtt_us NULL before the
+ *       connection's first RTT sample, smoothed_rtt_us then the stack's
+ *       initial guess).
  *   connections(conn, node, role, peer_node, first_us, last_us, sent,
  *               received, lost)
  *       one row per connection and node that recorded events of it: role

@@ -28,7 +28,9 @@ static const char pt__sql_schema[] =
     " kind TEXT NOT NULL, trace TEXT, peer TEXT, peer_node INTEGER,"
     " conn TEXT, pn INTEGER, space TEXT, size INTEGER, stream_id INTEGER,"
     " offset INTEGER, length INTEGER, fin INTEGER, sent INTEGER,"
-    " command TEXT, ok INTEGER, duration_us INTEGER, rtt_us INTEGER);"
+    " command TEXT, ok INTEGER, duration_us INTEGER, rtt_us INTEGER,"
+    " latest_rtt_us INTEGER, min_rtt_us INTEGER, smoothed_rtt_us INTEGER,"
+    " rtt_variance_us INTEGER, cwnd INTEGER, bytes_in_flight INTEGER);"
     "CREATE TABLE hops(trace TEXT NOT NULL, hop INTEGER NOT NULL,"
     " kind TEXT NOT NULL, sender INTEGER, receiver INTEGER, command TEXT,"
     " sent_us INTEGER, received_us INTEGER, end_us INTEGER, ok INTEGER,"
@@ -65,7 +67,8 @@ static const char pt__sql_derived[] =
 static const char pt__sql_event[] =
     "INSERT INTO events(node, time_us, raw_time_us, kind, trace, peer,"
     " peer_node, conn, pn, space, size, stream_id, offset, length, fin,"
-    " sent, command, ok, duration_us, rtt_us) VALUES";
+    " sent, command, ok, duration_us, rtt_us, latest_rtt_us, min_rtt_us,"
+    " smoothed_rtt_us, rtt_variance_us, cwnd, bytes_in_flight) VALUES";
 
 /* Column numbers of pt__sql_event's parameters. */
 enum {
@@ -89,7 +92,13 @@ enum {
   PT__C_OK,
   PT__C_DURATION,
   PT__C_RTT,
-  PT__C_COUNT = PT__C_RTT /* parameters a row */
+  PT__C_LATEST_RTT,
+  PT__C_MIN_RTT,
+  PT__C_SMOOTHED_RTT,
+  PT__C_RTT_VARIANCE,
+  PT__C_CWND,
+  PT__C_BYTES_IN_FLIGHT,
+  PT__C_COUNT = PT__C_BYTES_IN_FLIGHT /* parameters a row */
 };
 
 /*
@@ -342,6 +351,18 @@ static void pt__sql_bind_event(const pt__sql *s, sqlite3_stmt *st, int base,
   case PT_EV_CONN_ESTABLISHED:
     sqlite3_bind_int64(st, b + PT__C_RTT, ev->data.conn_established.rtt_us);
     break;
+  case PT_EV_RECOVERY_METRICS: {
+    const struct pt_recovery_metrics_data *m = &ev->data.recovery_metrics;
+    if (m->min_rtt_us > 0) { /* else no RTT sample yet: NULL */
+      sqlite3_bind_int64(st, b + PT__C_LATEST_RTT, m->latest_rtt_us);
+      sqlite3_bind_int64(st, b + PT__C_MIN_RTT, m->min_rtt_us);
+    }
+    sqlite3_bind_int64(st, b + PT__C_SMOOTHED_RTT, m->smoothed_rtt_us);
+    sqlite3_bind_int64(st, b + PT__C_RTT_VARIANCE, m->rtt_variance_us);
+    pt__sql_u64(st, b + PT__C_CWND, m->cwnd);
+    pt__sql_u64(st, b + PT__C_BYTES_IN_FLIGHT, m->bytes_in_flight);
+    break;
+  }
   case PT_EV_APP_END:
     sqlite3_bind_int(st, b + PT__C_OK, ev->data.app_end.ok);
     pt__sql_u64(st, b + PT__C_DURATION, ev->data.app_end.duration_us);

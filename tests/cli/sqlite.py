@@ -68,6 +68,32 @@ check(sample == [["0"]], "every packet_sent has pn, size, space, conn")
 ok = sql(db, "SELECT count(*), sum(ok), min(duration_us) > 0 FROM events "
              "WHERE kind = 'app_end' AND command IN ('STORE_CHUNK', 'DMAP/1')")
 check(int(ok[0][0]) > 0 and ok[0][2] == "1", "app_end rows: %s" % ok)
+# recovery_metrics: its six columns, as export json has the events (in
+# time order per node and connection); latest and min NULL before the
+# first RTT sample.
+metrics_want = [[str(e["node"]), e["data"]["conn"]] +
+                [str(e["data"][k]) if k not in ("latest_rtt_us", "min_rtt_us")
+                 or e["data"]["min_rtt_us"] > 0 else ""
+                 for k in ("latest_rtt_us", "min_rtt_us", "smoothed_rtt_us",
+                           "rtt_variance_us", "cwnd", "bytes_in_flight")]
+                for e in doc["events"] if e["kind"] == "recovery_metrics"]
+metrics_want.sort(key=lambda r: (r[0], r[1]))  # stable: time order kept
+metrics_got = sql(db, "SELECT node, conn, latest_rtt_us, min_rtt_us, "
+                      "smoothed_rtt_us, rtt_variance_us, cwnd, "
+                      "bytes_in_flight FROM events WHERE kind = "
+                      "'recovery_metrics' ORDER BY node, conn, id")
+check(metrics_got == metrics_want and len(metrics_want) > 100,
+      "recovery_metrics rows (%d) as the events (%d)" %
+      (len(metrics_got), len(metrics_want)))
+sampled = sql(db, "SELECT count(*), sum(min_rtt_us <= latest_rtt_us AND "
+                  "min_rtt_us <= smoothed_rtt_us) FROM events WHERE kind = "
+                  "'recovery_metrics' AND min_rtt_us IS NOT NULL")
+check(int(sampled[0][0]) > 0 and sampled[0][0] == sampled[0][1],
+      "sampled metrics with min <= latest, smoothed: %s" % sampled)
+others = sql(db, "SELECT count(*) FROM events WHERE kind <> "
+                 "'recovery_metrics' AND (cwnd IS NOT NULL OR "
+                 "smoothed_rtt_us IS NOT NULL)")
+check(others == [["0"]], "metrics columns NULL for other kinds: %s" % others)
 moved = sql(db, "SELECT node, count(*) FROM events WHERE time_us <> "
                 "raw_time_us GROUP BY node")
 check("0" not in [m[0] for m in moved],
