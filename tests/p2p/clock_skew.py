@@ -22,10 +22,13 @@ per node:
   - the best bound (best_bound_us, the bound at the instant best_at_us
     where the node's clock is known best): within the node's span, at most
     bound_us, and |estimate - injected| there within it;
-    with --ntp, best_bound_us <= min_rtt_us / 2 / (1 - MAX_DRIFT) + TICK_US:
-    the bound of one NTP exchange (half the round trip, as the drift the
-    estimator allows can stretch it), with the microsecond of the
-    timestamps on top, as NTP adds its clock's precision;
+    with --ntp, best_bound_us <= min_rtt_us / 2 / (1 - MAX_DRIFT)
+    + hops * TICK_US: the bound of one NTP exchange per link of the path
+    (half the round trip, as the drift the estimator allows can stretch
+    it), with each link's microsecond of timestamp resolution on top, as
+    NTP adds its clock's precision: the four whole-microsecond timestamps
+    of an exchange can make its round trip look up to 2 us shorter, half
+    of it 1 us, and a path's round trips are summed;
   - the path: from ring neighbour to neighbour; node 2 of 4 never talked to
     node 0 and is aligned through others (2 hops or more).
 The injected truth is known to TRUTH_US (the node's measurement of its clock
@@ -236,9 +239,10 @@ def check_case(name, skew_args, demo, peertrace, out, ntp):
         if not bound <= 2 * rtt:
             wide.append("node%d: bound %.1f us > twice the min rtt %.1f us"
                          % (i, bound, rtt))
-        if ntp and not best <= rtt / 2 / (1 - MAX_DRIFT) + TICK_US:
+        tick = e["hops"] * TICK_US
+        if ntp and not best <= rtt / 2 / (1 - MAX_DRIFT) + tick:
             fails.append("node%d: best bound %.3f us > half the min rtt "
-                         "%.3f us (+%.0f us)" % (i, best, rtt / 2, TICK_US))
+                         "%.3f us (+%.0f us)" % (i, best, rtt / 2, tick))
     return fails, wide
 
 
