@@ -17,6 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "pt_common.h"
 #include "pt_align_fit.h"
 
 #define KIND_SENT 0
@@ -265,21 +266,14 @@ int pt_align_add_event(pt_align *a, unsigned node_index, const pt_event *ev) {
   return PT_OK;
 }
 
-#define CMP(x, y)                                                              \
-  do {                                                                         \
-    if ((x) != (y)) {                                                          \
-      return (x) < (y) ? -1 : 1;                                               \
-    }                                                                          \
-  } while (0)
-
 static int by_key(const void *pa, const void *pb) {
   const rec *p = pa, *q = pb;
-  CMP(p->conn, q->conn);
-  CMP(p->space, q->space);
-  CMP(p->pn, q->pn);
-  CMP(p->kind, q->kind);
-  CMP(p->node, q->node);
-  CMP(p->t, q->t);
+  PT__CMP(p->conn, q->conn);
+  PT__CMP(p->space, q->space);
+  PT__CMP(p->pn, q->pn);
+  PT__CMP(p->kind, q->kind);
+  PT__CMP(p->node, q->node);
+  PT__CMP(p->t, q->t);
   return 0;
 }
 
@@ -413,18 +407,18 @@ typedef struct lp {
 
 static int lp_by_link(const void *pa, const void *pb) {
   const lp *p = pa, *q = pb;
-  CMP(p->lo, q->lo);
-  CMP(p->hi, q->hi);
-  CMP(p->dir, q->dir);
-  CMP(p->t2, q->t2);
-  CMP(p->t1, q->t1);
+  PT__CMP(p->lo, q->lo);
+  PT__CMP(p->hi, q->hi);
+  PT__CMP(p->dir, q->dir);
+  PT__CMP(p->t2, q->t2);
+  PT__CMP(p->t1, q->t1);
   return 0;
 }
 
 static int lp_by_send(const void *pa, const void *pb) {
   const lp *p = pa, *q = pb;
-  CMP(p->t1, q->t1);
-  CMP(p->t2, q->t2);
+  PT__CMP(p->t1, q->t1);
+  PT__CMP(p->t2, q->t2);
   return 0;
 }
 
@@ -914,10 +908,10 @@ typedef struct timed {
 
 static int by_timed(const void *pa, const void *pb) {
   const timed *p = pa, *q = pb;
-  CMP(p->t, q->t);
-  CMP(p->node, q->node);
+  PT__CMP(p->t, q->t);
+  PT__CMP(p->node, q->node);
   /* Records are sorted by (conn, space, pn): so are their indices. */
-  CMP(p->p.sent, q->p.sent);
+  PT__CMP(p->p.sent, q->p.sent);
   return 0;
 }
 
